@@ -1,0 +1,293 @@
+//! The values a finished conversation hands to the booking pipeline.
+//!
+//! A [`BookingRequest`] is only built by [`crate::conversation`] once every required
+//! detail is known and the homeowner confirmed; the pipeline takes it by value, so
+//! "is this booking complete?" is answered by the type, not by `Option` checks.
+
+use serde::{Deserialize, Serialize};
+
+/// Seconds since the Unix epoch, UTC. Passed in by the shell; the core has no clock.
+pub type UnixSeconds = i64;
+
+/// The trade a homeowner's problem belongs to, in the contractor's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trade {
+    /// Heating, ventilation and air conditioning.
+    Hvac,
+    /// Plumbing, water heaters, drains.
+    Plumbing,
+    /// Electrical.
+    Electrical,
+    /// Roofing.
+    Roofing,
+}
+
+impl Trade {
+    /// Every trade, in display order.
+    pub const ALL: [Trade; 4] = [Trade::Hvac, Trade::Plumbing, Trade::Electrical, Trade::Roofing];
+
+    /// The name a contractor uses.
+    pub fn label(self) -> &'static str {
+        match self {
+            Trade::Hvac => "HVAC",
+            Trade::Plumbing => "Plumbing",
+            Trade::Electrical => "Electrical",
+            Trade::Roofing => "Roofing",
+        }
+    }
+}
+
+/// Whether the homeowner wants a repair visit or a quote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum VisitKind {
+    /// Something is broken or needs service.
+    #[default]
+    Service,
+    /// "How much for a new water heater": book the estimate job type.
+    Estimate,
+}
+
+/// ServiceTitan's priority values (jobs, bookings and leads share them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, PartialOrd, Ord)]
+pub enum Priority {
+    /// Low.
+    Low,
+    /// Normal.
+    #[default]
+    Normal,
+    /// High.
+    High,
+    /// Urgent: emergencies (gas smell, CO alarm, flooding, sparks).
+    Urgent,
+}
+
+impl Priority {
+    /// The wire value ServiceTitan expects.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "Low",
+            Priority::Normal => "Normal",
+            Priority::High => "High",
+            Priority::Urgent => "Urgent",
+        }
+    }
+}
+
+/// A person's name as the homeowner gave it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct PersonName {
+    /// Given name.
+    pub first: String,
+    /// Family name; may be empty when only one word was given.
+    pub last: String,
+}
+
+impl PersonName {
+    /// "First Last", as ServiceTitan shows a residential customer.
+    pub fn full(&self) -> String {
+        if self.last.is_empty() {
+            self.first.clone()
+        } else {
+            format!("{} {}", self.first, self.last)
+        }
+    }
+}
+
+/// A 10-digit NANP number plus an optional extension.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Phone {
+    /// Exactly ten ASCII digits, no country code.
+    pub digits: String,
+    /// Extension digits, if any.
+    pub extension: Option<String>,
+}
+
+impl Phone {
+    /// "(612) 555-0143", for people.
+    pub fn display(&self) -> String {
+        let d = &self.digits;
+        if d.len() != 10 {
+            return d.clone();
+        }
+        let base = format!("({}) {}-{}", &d[0..3], &d[3..6], &d[6..10]);
+        match &self.extension {
+            Some(x) => format!("{base} ext. {x}"),
+            None => base,
+        }
+    }
+}
+
+/// A US service address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Address {
+    /// House number and street, e.g. "4417 W Lake St".
+    pub street: String,
+    /// Apartment, suite or unit, e.g. "Apt 2B".
+    pub unit: Option<String>,
+    /// City.
+    pub city: String,
+    /// Two-letter state.
+    pub state: String,
+    /// Five-digit ZIP.
+    pub zip: String,
+}
+
+impl Address {
+    /// One line for summaries: "4417 W Lake St Apt 2B, Minneapolis, MN 55416".
+    pub fn one_line(&self) -> String {
+        let mut s = self.street.clone();
+        if let Some(u) = &self.unit {
+            s.push(' ');
+            s.push_str(u);
+        }
+        let place = [self.city.as_str(), self.state.as_str()]
+            .iter()
+            .filter(|p| !p.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if !place.is_empty() {
+            s.push_str(", ");
+            s.push_str(&place);
+        }
+        if !self.zip.is_empty() {
+            s.push(' ');
+            s.push_str(&self.zip);
+        }
+        s
+    }
+}
+
+/// When the homeowner would like the visit, as they said it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DayPreference {
+    /// As soon as possible.
+    Asap,
+    /// Today.
+    Today,
+    /// Tomorrow.
+    Tomorrow,
+    /// A weekday: 0 = Monday .. 6 = Sunday.
+    Weekday(u8),
+}
+
+/// Part of the day the homeowner prefers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DayPart {
+    /// Morning.
+    Morning,
+    /// Afternoon.
+    Afternoon,
+    /// Evening.
+    Evening,
+}
+
+/// The homeowner's preferred time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct PreferredTime {
+    /// Which day, if said.
+    pub day: Option<DayPreference>,
+    /// Which part of the day, if said.
+    pub part: Option<DayPart>,
+}
+
+/// An arrival window, UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArrivalWindow {
+    /// Start of the window.
+    pub start: UnixSeconds,
+    /// End of the window.
+    pub end: UnixSeconds,
+}
+
+/// The language of the conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Locale {
+    /// English.
+    #[default]
+    En,
+    /// Spanish.
+    Es,
+}
+
+/// Where the conversation happens: chat text, or speech on the phone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// The website chat widget.
+    #[default]
+    Chat,
+    /// A phone call (speech in, speech out).
+    Voice,
+}
+
+/// Who said a line of the transcript.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Speaker {
+    /// The homeowner.
+    Homeowner,
+    /// Our assistant.
+    Assistant,
+}
+
+/// One line of the conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TranscriptLine {
+    /// Who spoke.
+    pub speaker: Speaker,
+    /// What was said, verbatim.
+    pub text: String,
+}
+
+/// A confirmed request for service: everything the pipeline needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookingRequest {
+    /// The homeowner's name.
+    pub name: PersonName,
+    /// Best phone number (mobile preferred).
+    pub phone: Phone,
+    /// Email, if given.
+    pub email: Option<String>,
+    /// The service address.
+    pub address: Address,
+    /// Which trade.
+    pub trade: Trade,
+    /// Repair visit or estimate.
+    pub kind: VisitKind,
+    /// The problem in the homeowner's words, condensed ("AC not cooling").
+    pub issue: String,
+    /// Priority; Urgent for emergencies.
+    pub priority: Priority,
+    /// When they would like the visit.
+    pub preferred_time: PreferredTime,
+    /// The arrival window picked from availability, if any.
+    pub arrival_window: Option<ArrivalWindow>,
+    /// Referral / advocate code, if given.
+    pub referral_code: Option<String>,
+    /// Conversation language.
+    pub locale: Locale,
+    /// Chat or voice.
+    pub channel: Channel,
+    /// The whole conversation, for notes.
+    pub transcript: Vec<TranscriptLine>,
+}
+
+/// Where the booking came from, for campaign attribution. Set by the shell from the
+/// page URL and UTM parameters; the worker validates lengths before use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Attribution {
+    /// Page the widget was on.
+    pub page_url: Option<String>,
+    /// utm_source.
+    pub utm_source: Option<String>,
+    /// utm_medium.
+    pub utm_medium: Option<String>,
+    /// utm_campaign.
+    pub utm_campaign: Option<String>,
+    /// utm_content (Extole puts the advocate code here).
+    pub utm_content: Option<String>,
+    /// Referral code from the URL parameter the site names.
+    pub referral_code: Option<String>,
+}

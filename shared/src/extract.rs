@@ -1,0 +1,1 @@
+//! Slot extraction from one utterance. PLACEHOLDER: to be written.

@@ -1,0 +1,1 @@
+//! Customer and location matching. PLACEHOLDER: to be written.

@@ -1,0 +1,1 @@
+//! HMAC signatures for incoming and outgoing webhooks. PLACEHOLDER: to be written.

@@ -1,0 +1,199 @@
+//! A contractor site's configuration: one JSON file per site (`examples/sites/*.json`).
+//!
+//! It holds no secrets: ServiceTitan credentials live only in the worker's secrets.
+//! [`SiteConfig::public`] is the part the widget may see.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::booking::{Locale, Trade};
+
+/// What the pipeline creates in ServiceTitan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum BookingMode {
+    /// Only a booking through the booking provider; the office converts it.
+    #[serde(rename = "booking")]
+    Booking,
+    /// Customer, location and job directly.
+    #[serde(rename = "job")]
+    #[default]
+    Job,
+    /// A job, and a booking record as well so the office sees the source.
+    #[serde(rename = "job+booking")]
+    JobAndBooking,
+}
+
+/// Where a trade's work goes in ServiceTitan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TradeRoute {
+    /// The trade.
+    pub trade: Trade,
+    /// Business unit for this trade's jobs.
+    pub business_unit_id: i64,
+    /// Job type for repair / service visits.
+    pub job_type_id: i64,
+    /// Job type for estimates ("how much for a new AC").
+    pub estimate_job_type_id: i64,
+}
+
+/// A named arrival window in the site's local time, e.g. morning 8:00-12:00.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LocalWindow {
+    /// "morning", "afternoon" or "evening".
+    pub name: String,
+    /// Start hour, local, 0-23.
+    pub start_hour: u8,
+    /// End hour, local, 1-24.
+    pub end_hour: u8,
+}
+
+/// One contractor site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SiteConfig {
+    /// Short id used in URLs: `/v1/sites/{id}/...`.
+    pub id: String,
+    /// The business name shown in the widget.
+    pub business_name: String,
+    /// Brand colour, `#rrggbb`.
+    pub brand_color: String,
+    /// First message, per locale; a default is used when absent.
+    #[serde(default)]
+    pub greeting: BTreeMap<Locale, String>,
+    /// Languages offered; the first is the default.
+    pub locales: Vec<Locale>,
+    /// Office phone, digits, for hand-off and declines.
+    pub office_phone: String,
+    /// Office hours as people read them: "Mon-Fri 7am-6pm".
+    pub office_hours: String,
+    /// Offset of the site's local time from UTC, in minutes (e.g. -360 for CST).
+    pub utc_offset_minutes: i32,
+    /// Origins allowed to call the worker for this site (CORS).
+    pub allowed_origins: Vec<String>,
+    /// ZIP codes served; empty means "anywhere".
+    #[serde(default)]
+    pub service_area_zips: Vec<String>,
+    /// What the pipeline creates.
+    pub mode: BookingMode,
+    /// The booking provider id ServiceTitan assigned to this integration.
+    pub booking_provider_id: i64,
+    /// Trade → business unit and job types.
+    pub trades: Vec<TradeRoute>,
+    /// Campaign used when no UTM source matches.
+    pub default_campaign_id: i64,
+    /// utm_source (lowercase) → campaign id.
+    #[serde(default)]
+    pub campaigns_by_utm_source: BTreeMap<String, i64>,
+    /// The site's arrival windows.
+    pub arrival_windows: Vec<LocalWindow>,
+    /// Whether the widget offers windows from live availability.
+    #[serde(default)]
+    pub offer_availability: bool,
+    /// Job custom field that receives the referral code, if configured.
+    #[serde(default)]
+    pub referral_custom_field_id: Option<i64>,
+    /// Page URL parameter carrying a referral code (besides utm_content).
+    #[serde(default)]
+    pub referral_param: Option<String>,
+    /// Where "Session Completed" / "Qualified Abandoned Session" webhooks go.
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+}
+
+/// What the widget may know about a site: no ids of the tenant, no webhook URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicSiteConfig {
+    /// Site id.
+    pub id: String,
+    /// Business name.
+    pub business_name: String,
+    /// Brand colour.
+    pub brand_color: String,
+    /// Greeting per locale.
+    pub greeting: BTreeMap<Locale, String>,
+    /// Locales offered.
+    pub locales: Vec<Locale>,
+    /// Office phone.
+    pub office_phone: String,
+    /// Office hours.
+    pub office_hours: String,
+    /// UTC offset of the site, minutes.
+    pub utc_offset_minutes: i32,
+    /// ZIPs served (empty: anywhere).
+    pub service_area_zips: Vec<String>,
+    /// Trades the site books.
+    pub trades: Vec<Trade>,
+    /// Arrival windows.
+    pub arrival_windows: Vec<LocalWindow>,
+    /// Whether to offer live availability.
+    pub offer_availability: bool,
+    /// URL parameter that carries a referral code.
+    pub referral_param: Option<String>,
+}
+
+impl SiteConfig {
+    /// Parses a site file and checks what serde cannot.
+    pub fn from_json(text: &str) -> Result<SiteConfig, String> {
+        let site: SiteConfig = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        site.validate()?;
+        Ok(site)
+    }
+
+    /// Rejects a config that would fail only later, at booking time.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.id.is_empty() || !self.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(format!("site id {:?} must be letters, digits and '-'", self.id));
+        }
+        if self.locales.is_empty() {
+            return Err("site needs at least one locale".into());
+        }
+        if self.trades.is_empty() {
+            return Err("site needs at least one trade route".into());
+        }
+        if self.arrival_windows.is_empty() {
+            return Err("site needs at least one arrival window".into());
+        }
+        for w in &self.arrival_windows {
+            if w.start_hour >= w.end_hour || w.end_hour > 24 {
+                return Err(format!("arrival window {:?} has start >= end", w.name));
+            }
+        }
+        Ok(())
+    }
+
+    /// The route for a trade, if the site books it.
+    pub fn route(&self, trade: Trade) -> Option<&TradeRoute> {
+        self.trades.iter().find(|r| r.trade == trade)
+    }
+
+    /// Campaign for a utm_source, else the default.
+    pub fn campaign_for(&self, utm_source: Option<&str>) -> i64 {
+        utm_source
+            .and_then(|s| self.campaigns_by_utm_source.get(&s.trim().to_ascii_lowercase()))
+            .copied()
+            .unwrap_or(self.default_campaign_id)
+    }
+
+    /// The subset safe to send to browsers.
+    pub fn public(&self) -> PublicSiteConfig {
+        PublicSiteConfig {
+            id: self.id.clone(),
+            business_name: self.business_name.clone(),
+            brand_color: self.brand_color.clone(),
+            greeting: self.greeting.clone(),
+            locales: self.locales.clone(),
+            office_phone: self.office_phone.clone(),
+            office_hours: self.office_hours.clone(),
+            utc_offset_minutes: self.utc_offset_minutes,
+            service_area_zips: self.service_area_zips.clone(),
+            trades: self.trades.iter().map(|r| r.trade).collect(),
+            arrival_windows: self.arrival_windows.clone(),
+            offer_availability: self.offer_availability,
+            referral_param: self.referral_param.clone(),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Transcript rendering and summary notes. PLACEHOLDER: to be written.
