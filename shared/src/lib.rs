@@ -12,6 +12,7 @@
 //! - [`servicetitan`]: typed API models and the sans-IO [`servicetitan::BookingPipeline`].
 //! - [`transcript`]: transcript and summary notes.
 //! - [`signing`]: HMAC signatures for webhooks.
+//! - [`submission`]: the widget → worker wire format and its limits.
 #![deny(missing_docs)]
 
 pub mod booking;
@@ -21,4 +22,5 @@ pub mod matching;
 pub mod servicetitan;
 pub mod signing;
 pub mod site;
+pub mod submission;
 pub mod transcript;
