@@ -1,0 +1,129 @@
+//! Sends the pipeline's requests to ServiceTitan: OAuth token, headers, bytes.
+//! Decisions (what to call, how to react) stay in `booking-core`.
+
+use std::cell::RefCell;
+
+use booking_core::servicetitan::{StRequest, StResponse};
+use wasm_bindgen::JsValue;
+use worker::{Date, Fetch, Headers, Method, Request, RequestInit};
+
+use crate::config::ServiceTitanSettings;
+
+/// Refresh this long before ServiceTitan says the token expires.
+const TOKEN_MARGIN_MS: u64 = 60_000;
+
+struct Token {
+    value: String,
+    expires_at_ms: u64,
+}
+
+thread_local! {
+    // One isolate is single-threaded; the token is shared by every request it serves.
+    static TOKEN: RefCell<Option<Token>> = const { RefCell::new(None) };
+}
+
+/// Counts of what this isolate sent, for the bench.
+#[derive(Default, Clone, Copy)]
+pub struct Sent {
+    /// Token requests.
+    pub token: u32,
+    /// API calls.
+    pub api: u32,
+}
+
+/// Sends one request. Never fails: a transport error becomes status 0, which the
+/// pipeline treats as "the write may or may not have happened".
+pub async fn send(settings: &ServiceTitanSettings, req: &StRequest, sent: &mut Sent) -> StResponse {
+    let token = match token(settings, req.fresh_token, sent).await {
+        Ok(t) => t,
+        Err(resp) => return resp,
+    };
+    let mut url = format!("{}{}", settings.api_url, req.path);
+    if !req.query.is_empty() {
+        let q: Vec<String> = req.query.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
+        url.push('?');
+        url.push_str(&q.join("&"));
+    }
+    let headers = Headers::new();
+    let _ = headers.set("authorization", &format!("Bearer {token}"));
+    let _ = headers.set("st-app-key", &settings.app_key);
+    let mut init = RequestInit::new();
+    init.with_method(match req.method.as_str() {
+        "POST" => Method::Post,
+        "PATCH" => Method::Patch,
+        "PUT" => Method::Put,
+        _ => Method::Get,
+    });
+    if let Some(body) = &req.body {
+        let _ = headers.set("content-type", "application/json");
+        init.with_body(Some(JsValue::from_str(&body.to_string())));
+    }
+    init.with_headers(headers);
+    sent.api += 1;
+    let response = exchange(&url, &init).await;
+    if response.status == 401 {
+        // Whatever the pipeline decides, this token is no good.
+        TOKEN.with(|t| t.borrow_mut().take());
+    }
+    response
+}
+
+async fn exchange(url: &str, init: &RequestInit) -> StResponse {
+    let dropped = StResponse { status: 0, retry_after: None, body: String::new() };
+    let Ok(request) = Request::new_with_init(url, init) else { return dropped };
+    let Ok(mut resp) = Fetch::Request(request).send().await else { return dropped };
+    let retry_after = resp.headers().get("retry-after").ok().flatten().and_then(|v| v.trim().parse().ok());
+    let status = resp.status_code();
+    match resp.text().await {
+        Ok(body) => StResponse { status, retry_after, body },
+        Err(_) => dropped,
+    }
+}
+
+async fn token(settings: &ServiceTitanSettings, fresh: bool, sent: &mut Sent) -> Result<String, StResponse> {
+    let now = Date::now().as_millis();
+    if !fresh {
+        let cached = TOKEN.with(|t| {
+            t.borrow().as_ref().filter(|t| t.expires_at_ms > now + TOKEN_MARGIN_MS).map(|t| t.value.clone())
+        });
+        if let Some(v) = cached {
+            return Ok(v);
+        }
+    }
+    let form = format!(
+        "grant_type=client_credentials&client_id={}&client_secret={}",
+        encode(&settings.client_id),
+        encode(&settings.client_secret)
+    );
+    let headers = Headers::new();
+    let _ = headers.set("content-type", "application/x-www-form-urlencoded");
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_headers(headers).with_body(Some(JsValue::from_str(&form)));
+    sent.token += 1;
+    let resp = exchange(&settings.auth_url, &init).await;
+    if resp.status != 200 {
+        return Err(resp);
+    }
+    let parsed: serde_json::Value = serde_json::from_str(&resp.body).unwrap_or_default();
+    let Some(value) = parsed["access_token"].as_str() else {
+        return Err(StResponse { status: 0, retry_after: None, body: String::new() });
+    };
+    let expires_in = parsed["expires_in"].as_u64().unwrap_or(900);
+    TOKEN.with(|t| {
+        *t.borrow_mut() = Some(Token { value: value.to_string(), expires_at_ms: now + expires_in * 1000 })
+    });
+    Ok(value.to_string())
+}
+
+/// Percent-encodes a query or form component (RFC 3986 unreserved kept).
+fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

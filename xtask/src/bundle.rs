@@ -1,0 +1,78 @@
+//! Builds what the browser and workerd load: the widget bundle and the worker bundle.
+
+use std::fs;
+use std::process::Command;
+
+use crate::tools::{self, node_bin, WASM_TARGET};
+use crate::{root, run, Fail};
+
+/// wasm-opt must be told the features rustc emits, or it rejects bulk-memory ops.
+const WASM_OPT_FEATURES: &[&str] = &[
+    "--enable-bulk-memory",
+    "--enable-nontrapping-float-to-int",
+    "--enable-reference-types",
+    "--enable-multivalue",
+    "--enable-sign-ext",
+    "--enable-mutable-globals",
+];
+
+/// Release wasm build of the widget into `widget/dist/`.
+pub fn widget() -> Result<(), Fail> {
+    let r = root();
+    run(Command::new("cargo")
+        .args(["build", "--quiet", "--release", "-p", "booking-widget", "--target", WASM_TARGET])
+        .current_dir(&r))?;
+    let bg = r.join("target/widget-bg");
+    let dist = r.join("widget/dist");
+    fs::create_dir_all(&dist).map_err(|e| Fail(format!("widget/dist: {e}")))?;
+    run(Command::new(tools::wasm_bindgen())
+        .args(["--target", "web", "--no-typescript", "--out-name", "widget", "--out-dir"])
+        .arg(&bg)
+        .arg(r.join("target/wasm32-unknown-unknown/release/booking_widget.wasm")))?;
+    run(Command::new(node_bin("wasm-opt"))
+        .arg("-Oz")
+        .args(WASM_OPT_FEATURES)
+        .arg(bg.join("widget_bg.wasm"))
+        .arg("-o")
+        .arg(dist.join("widget_bg.wasm")))?;
+    run(Command::new(node_bin("terser"))
+        .args(["-c", "-m", "--module", "-o"])
+        .arg(dist.join("widget.js"))
+        .arg(bg.join("widget.js")))?;
+    run(Command::new(node_bin("terser"))
+        .args(["-c", "-m", "-o"])
+        .arg(dist.join("loader.js"))
+        .arg(r.join("widget/loader.src.js")))?;
+    // Static files the widget ships as they are (the iframe fallback page, if any).
+    if let Ok(entries) = fs::read_dir(r.join("widget/static")) {
+        for e in entries.flatten() {
+            fs::copy(e.path(), dist.join(e.file_name())).map_err(|e| Fail(format!("widget/static: {e}")))?;
+        }
+    }
+    Ok(())
+}
+
+/// Release build of the worker into `edge-worker/build/` with the pinned tools.
+pub fn worker() -> Result<(), Fail> {
+    run(Command::new(tools::worker_build())
+        .arg("--release")
+        .current_dir(root().join("edge-worker"))
+        // Without these worker-build downloads its own copies from hosts we cannot reach.
+        .env("WASM_BINDGEN_BIN", tools::wasm_bindgen())
+        .env("ESBUILD_BIN", node_bin("esbuild"))
+        .env("WASM_OPT_BIN", node_bin("wasm-opt")))
+}
+
+/// Native release build of the ServiceTitan emulator.
+pub fn sandbox() -> Result<(), Fail> {
+    run(Command::new("cargo").args(["build", "--quiet", "--release", "-p", "st-sandbox"]).current_dir(root()))
+}
+
+/// Everything `demo` and the browser tests need.
+pub fn all() -> Result<(), Fail> {
+    tools::ensure_build_tools()?;
+    println!("xtask: building the ServiceTitan emulator, the widget and the worker (release)");
+    sandbox()?;
+    widget()?;
+    worker()
+}

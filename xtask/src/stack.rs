@@ -1,0 +1,210 @@
+//! Starts the running system: ServiceTitan emulator, the worker under `wrangler dev`,
+//! and the static contractor site. Dropping a [`Stack`] stops every child process.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::tools::node_bin;
+use crate::{root, serve, Fail};
+
+/// Which ServiceTitan the worker talks to.
+pub enum Target {
+    /// Our emulator with these generated credentials.
+    Sandbox(Credentials),
+    /// A real tenant's environment; credentials stay in `.dev.vars` or the environment.
+    Real {
+        /// "integration" or "production".
+        env: String,
+    },
+}
+
+/// ServiceTitan app credentials (the emulator's are generated per run).
+#[derive(Clone)]
+pub struct Credentials {
+    /// OAuth client id.
+    pub client_id: String,
+    /// OAuth client secret.
+    pub client_secret: String,
+    /// ST-App-Key.
+    pub app_key: String,
+    /// Tenant id.
+    pub tenant_id: String,
+}
+
+impl Credentials {
+    /// Fresh random-looking values; they only need to differ per run and never be real.
+    pub fn generate() -> Credentials {
+        let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos()
+            ^ (std::process::id() as u128) << 64;
+        let word = |salt: u128| format!("{:032x}", seed.wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835).wrapping_add(salt));
+        Credentials {
+            client_id: format!("cid.{}", &word(1)[..16]),
+            client_secret: format!("cs1.{}", word(2)),
+            app_key: format!("ak1.{}", word(3)),
+            tenant_id: "1044990".into(),
+        }
+    }
+}
+
+/// Ports to use; 0 picks a free one.
+pub struct Ports {
+    /// Static contractor site.
+    pub site: u16,
+    /// Worker.
+    pub worker: u16,
+    /// Emulator.
+    pub sandbox: u16,
+}
+
+/// The running system.
+pub struct Stack {
+    /// Contractor site root URL.
+    pub site_url: String,
+    /// Worker root URL.
+    pub worker_url: String,
+    /// Emulator root URL, when the emulator runs.
+    pub sandbox_url: Option<String>,
+    /// The emulator's credentials, when it runs (tests grep responses for them).
+    pub credentials: Option<Credentials>,
+    children: Vec<Child>,
+    _state_dir: PathBuf,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            // Each child leads its own process group: TERM reaches workerd under wrangler too.
+            let _ = Command::new("kill").args(["-TERM", &format!("-{}", child.id())]).status();
+        }
+        for child in &mut self.children {
+            let _ = child.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
+}
+
+/// Starts everything. `quiet` sends child output to log files under target/.
+pub fn start(target: Target, ports: Ports, quiet: bool) -> Result<Stack, Fail> {
+    let r = root();
+    let logs = r.join("target/logs");
+    std::fs::create_dir_all(&logs).map_err(|e| Fail(format!("target/logs: {e}")))?;
+    let state_dir = r.join(format!("target/wrangler-state-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&state_dir);
+    let mut children = Vec::new();
+
+    let (sandbox_url, vars, credentials) = match &target {
+        Target::Sandbox(c) => {
+            let (child, url) = start_sandbox(c, ports.sandbox, &logs)?;
+            children.push(child);
+            let vars = vec![
+                ("ST_ENV".to_string(), "sandbox".to_string()),
+                ("ST_API_URL".into(), url.clone()),
+                ("ST_AUTH_URL".into(), format!("{url}/connect/token")),
+                ("ST_CLIENT_ID".into(), c.client_id.clone()),
+                ("ST_CLIENT_SECRET".into(), c.client_secret.clone()),
+                ("ST_APP_KEY".into(), c.app_key.clone()),
+                ("ST_TENANT_ID".into(), c.tenant_id.clone()),
+            ];
+            (Some(url), vars, Some(c.clone()))
+        }
+        Target::Real { env } => (None, vec![("ST_ENV".to_string(), env.clone())], None),
+    };
+
+    let worker_port = if ports.worker == 0 { free_port() } else { ports.worker };
+    let mut wrangler = Command::new(node_bin("wrangler"));
+    wrangler
+        .args(["dev", "--local", "--ip", "127.0.0.1", "--port", &worker_port.to_string()])
+        .args(["--inspector-port", &free_port().to_string(), "--persist-to"])
+        .arg(&state_dir)
+        .arg("--show-interactive-dev-session=false")
+        .current_dir(r.join("edge-worker"))
+        .env("CI", "true")
+        .env("WRANGLER_SEND_METRICS", "false")
+        .stdin(Stdio::null())
+        .process_group(0);
+    for (k, v) in &vars {
+        wrangler.arg("--var").arg(format!("{k}:{v}"));
+    }
+    let log = std::fs::File::create(logs.join("wrangler.log")).map_err(|e| Fail(e.to_string()))?;
+    if quiet {
+        wrangler.stdout(log.try_clone().map_err(|e| Fail(e.to_string()))?).stderr(log);
+    }
+    children.push(wrangler.spawn().map_err(|e| Fail(format!("wrangler: {e}")))?);
+    let worker_url = format!("http://127.0.0.1:{worker_port}");
+
+    let site_port = serve::start(
+        ports.site,
+        vec![
+            ("/widget".to_string(), r.join("widget/dist")),
+            ("/".to_string(), r.join("examples/contractor-site")),
+        ],
+    )
+    .map_err(|e| Fail(format!("site server on port {}: {e}", ports.site)))?;
+
+    let stack = Stack {
+        site_url: format!("http://127.0.0.1:{site_port}"),
+        worker_url,
+        sandbox_url,
+        credentials,
+        children,
+        _state_dir: state_dir,
+    };
+    wait_healthy(&format!("127.0.0.1:{worker_port}"), Duration::from_secs(90))
+        .map_err(|Fail(e)| Fail(format!("{e}; see target/logs/wrangler.log")))?;
+    Ok(stack)
+}
+
+fn start_sandbox(c: &Credentials, port: u16, logs: &std::path::Path) -> Result<(Child, String), Fail> {
+    let r = root();
+    let mut child = Command::new(r.join("target/release/st-sandbox"))
+        .args(["--port", &port.to_string(), "--seed"])
+        .arg(r.join("tests/data/st-tenant.json"))
+        .args(["--tenant-id", &c.tenant_id, "--client-id", &c.client_id])
+        .args(["--client-secret", &c.client_secret, "--app-key", &c.app_key])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(logs.join("st-sandbox.log")).map_err(|e| Fail(e.to_string()))?)
+        .process_group(0)
+        .spawn()
+        .map_err(|e| Fail(format!("st-sandbox: {e}")))?;
+    let stdout = child.stdout.take().ok_or_else(|| Fail("st-sandbox has no stdout".into()))?;
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).map_err(|e| Fail(format!("st-sandbox: {e}")))?;
+    let url = line
+        .trim()
+        .strip_prefix("st-sandbox listening on ")
+        .ok_or_else(|| Fail(format!("st-sandbox did not start: {line:?}; see target/logs/st-sandbox.log")))?
+        .to_string();
+    Ok((child, url))
+}
+
+/// Polls `GET /health` until 200, bounded.
+fn wait_healthy(addr: &str, limit: Duration) -> Result<(), Fail> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if http_get(addr, "/health").is_some_and(|(s, _)| s == 200) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    Err(Fail(format!("the worker at {addr} did not answer /health within {} s", limit.as_secs())))
+}
+
+/// A minimal HTTP/1.1 GET for health checks: (status, body).
+pub fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    Some((status, body))
+}

@@ -1,0 +1,143 @@
+//! `cargo xtask test`: every test, one summary line.
+//!
+//! 1. native tests of the whole workspace (`cargo test`),
+//! 2. release wasm builds of the widget and the worker,
+//! 3. browser end-to-end tests (tests/e2e, node's test runner driving Debian's Chromium)
+//!    against the real worker on workerd and the ServiceTitan emulator.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use crate::stack::{self, Credentials, Ports, Target};
+use crate::{bundle, root, tools, Fail};
+
+#[derive(Default)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+    broken_steps: Vec<String>,
+}
+
+/// Runs a command, echoing its output, and returns the lines.
+fn run_capture(cmd: &mut Command) -> Result<(bool, Vec<String>), Fail> {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| Fail(format!("{:?}: {e}", cmd.get_program())))?;
+    let mut lines = Vec::new();
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            println!("{line}");
+            lines.push(line);
+        }
+    }
+    let ok = child.wait().map(|s| s.success()).unwrap_or(false);
+    Ok((ok, lines))
+}
+
+/// Sums `test result: ok. 3 passed; 1 failed; ...` lines.
+fn count_cargo(lines: &[String], tally: &mut Tally) {
+    for l in lines.iter().filter(|l| l.starts_with("test result:")) {
+        let num = |word: &str| {
+            l.split(';')
+                .find(|p| p.trim_end().ends_with(word))
+                .and_then(|p| p.split_whitespace().rev().nth(1))
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        tally.passed += num("passed");
+        tally.failed += num("failed");
+    }
+}
+
+/// Reads TAP's `# pass N` / `# fail N` from node's test runner.
+fn count_tap(lines: &[String], tally: &mut Tally) {
+    for l in lines {
+        if let Some(n) = l.strip_prefix("# pass ").and_then(|n| n.trim().parse::<u64>().ok()) {
+            tally.passed += n;
+        }
+        if let Some(n) = l.strip_prefix("# fail ").and_then(|n| n.trim().parse::<u64>().ok()) {
+            tally.failed += n;
+        }
+    }
+}
+
+/// Runs the suite. `--no-e2e` skips the browser part.
+pub fn run(args: &[String]) -> Result<(), Fail> {
+    let e2e = !args.iter().any(|a| a == "--no-e2e");
+    let mut tally = Tally::default();
+    tools::ensure_build_tools()?;
+    if e2e {
+        tools::ensure_chromium()?;
+    }
+
+    println!("xtask: native tests");
+    let (ok, lines) = run_capture(Command::new("cargo").args(["test", "--workspace"]).current_dir(root()))?;
+    count_cargo(&lines, &mut tally);
+    if !ok {
+        tally.broken_steps.push("native tests".into());
+    }
+
+    if e2e {
+        match bundle::all() {
+            Err(Fail(m)) => tally.broken_steps.push(format!("build: {m}")),
+            Ok(()) => browser_tests(&mut tally)?,
+        }
+    }
+
+    for s in &tally.broken_steps {
+        println!("xtask: step failed: {s}");
+    }
+    let failed = tally.failed + tally.broken_steps.len() as u64;
+    println!("{} passed, {} failed", tally.passed, failed);
+    if failed > 0 {
+        Err(Fail("tests failed".into()))
+    } else {
+        Ok(())
+    }
+}
+
+fn browser_tests(tally: &mut Tally) -> Result<(), Fail> {
+    println!("xtask: starting emulator, worker and contractor site for the browser tests");
+    let stack = match stack::start(Target::Sandbox(Credentials::generate()), Ports { site: 0, worker: 0, sandbox: 0 }, true)
+    {
+        Ok(s) => s,
+        Err(Fail(m)) => {
+            tally.broken_steps.push(format!("start stack: {m}"));
+            return Ok(());
+        }
+    };
+    let secrets = stack
+        .credentials
+        .as_ref()
+        .map(|c| [c.client_secret.as_str(), c.app_key.as_str(), c.client_id.as_str()].join(","))
+        .unwrap_or_default();
+    let out = root().join("target/e2e");
+    let _ = std::fs::create_dir_all(&out);
+    let mut files: Vec<_> = std::fs::read_dir(root().join("tests/e2e"))
+        .map_err(|e| Fail(format!("tests/e2e: {e}")))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(".test.mjs"))
+        .collect();
+    files.sort();
+    let (ok, lines) = run_capture(
+        Command::new("node")
+            .args(["--test", "--test-reporter=tap", "--test-concurrency=1"])
+            .args(&files)
+            .current_dir(root())
+            .env("SITE_URL", &stack.site_url)
+            .env("WORKER_URL", &stack.worker_url)
+            .env("SANDBOX_URL", stack.sandbox_url.clone().unwrap_or_default())
+            .env("SECRET_VALUES", secrets)
+            .env("E2E_OUT", &out)
+            .env("CHROMIUM", tools::CHROMIUM),
+    )?;
+    count_tap(&lines, tally);
+    if !ok && !lines.iter().any(|l| l.starts_with("# fail ")) {
+        tally.broken_steps.push("browser tests did not run".into());
+    }
+    drop(stack);
+    Ok(())
+}
