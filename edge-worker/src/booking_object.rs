@@ -48,7 +48,6 @@ pub async fn submit(env: &Env, job: &Job) -> Result<BookingReply> {
 }
 
 /// The Durable Object.
-#[allow(missing_docs)] // the macro generates undocumented glue
 #[durable_object]
 pub struct BookingObject {
     state: State,

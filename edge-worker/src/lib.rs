@@ -5,7 +5,6 @@
 //! trusts structured fields from the browser), and hands the confirmed booking to a
 //! Durable Object keyed by the conversation's idempotency key, which drives the
 //! sans-IO `BookingPipeline` against ServiceTitan.
-#![deny(missing_docs)]
 
 mod booking_object;
 mod config;

@@ -1,0 +1,49 @@
+// Walking skeleton: a homeowner books on the contractor site; the emulator ends up
+// holding exactly one customer (with the location) and one job, and the widget shows
+// that job's number.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { browser, resetSandbox, records, requests, say, ui, until, SITE_URL, OUT } from './lib.mjs';
+
+let ctx;
+before(async () => {
+  await resetSandbox();
+  ctx = await browser();
+});
+after(async () => ctx && ctx.close());
+
+test('a homeowner books a job from the contractor site', async () => {
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${SITE_URL}/`);
+  await page.locator(ui.bubble).click();
+  await page.locator(ui.input).waitFor({ state: 'visible' });
+
+  await say(page, 'My AC stopped cooling');
+  await say(page, 'Maria Gonzalez');
+  await say(page, '612-555-0143');
+  await say(page, '4417 W Lake St, Minneapolis, MN 55416');
+  await say(page, 'Yes');
+
+  const jobNumber = (await page.locator(ui.jobNumber).textContent({ timeout: 30_000 })).trim();
+  await page.screenshot({ path: `${OUT}/booked-1280x800.png` });
+  assert.match(jobNumber, /\S/, 'the widget shows a job number');
+
+  const r = await records();
+  const maria = r.customers.filter((c) => c.name === 'Maria Gonzalez');
+  assert.equal(maria.length, 1, 'exactly one customer named Maria Gonzalez');
+  const locs = r.locations.filter((l) => l.customerId === maria[0].id);
+  assert.ok(locs.some((l) => /4417 W Lake St/i.test(l.address.street) && l.address.zip.startsWith('55416')),
+    'the customer has the service location');
+  const jobs = r.jobs.filter((j) => j.customerId === maria[0].id);
+  assert.equal(jobs.length, 1, 'exactly one job for her');
+  assert.equal(String(jobs[0].jobNumber), jobNumber, 'the widget shows the job the emulator holds');
+  assert.ok(locs.some((l) => l.id === jobs[0].locationId), 'the job is at her location');
+
+  const seen = (await requests()).map((q) => `${q.method} ${q.path}`);
+  assert.ok(seen.some((s) => s === 'POST /connect/token'), 'the worker asked for an OAuth token');
+  assert.ok(seen.some((s) => /^POST \/crm\/v2\/tenant\/\d+\/customers$/.test(s)), 'the worker created the customer');
+  assert.ok(seen.some((s) => /^POST \/jpm\/v2\/tenant\/\d+\/jobs$/.test(s)), 'the worker created the job');
+  assert.deepEqual(errors, [], 'no uncaught errors on the page');
+});

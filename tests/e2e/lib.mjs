@@ -1,0 +1,74 @@
+// Shared helpers for the browser end-to-end tests: one Chromium, the URLs of the
+// running stack (set by `cargo xtask test`), and the emulator's admin API.
+import { chromium } from 'playwright-core';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const SITE_URL = process.env.SITE_URL;
+export const WORKER_URL = process.env.WORKER_URL;
+export const SANDBOX_URL = process.env.SANDBOX_URL;
+export const OUT = process.env.E2E_OUT || 'target/e2e';
+export const SECRETS = (process.env.SECRET_VALUES || '').split(',').filter(Boolean);
+
+if (!SITE_URL || !WORKER_URL || !SANDBOX_URL) {
+  throw new Error('run these through `cargo xtask test`: SITE_URL, WORKER_URL and SANDBOX_URL are unset');
+}
+
+// Flags from ../shared/toolchain: without the background-networking ones Chromium
+// keeps dialing hosts this machine cannot reach.
+export async function browser(viewport = { width: 1280, height: 800 }) {
+  const dir = mkdtempSync(join(tmpdir(), 'e2e-chromium-'));
+  return chromium.launchPersistentContext(dir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    viewport,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--disable-dev-shm-usage'],
+  });
+}
+
+export async function admin(path, init) {
+  const r = await fetch(`${SANDBOX_URL}${path}`, init);
+  if (!r.ok) throw new Error(`${path}: ${r.status}`);
+  const text = await r.text();
+  return text ? JSON.parse(text) : null;
+}
+
+export const resetSandbox = () => admin('/_admin/reset', { method: 'POST' });
+export const records = () => admin('/_admin/records');
+export const requests = () => admin('/_admin/requests');
+
+// The widget's parts, by data-testid (Playwright's CSS pierces the open shadow root).
+export const ui = {
+  bubble: '[data-testid="bubble"]',
+  panel: '[data-testid="panel"]',
+  input: '[data-testid="input"]',
+  send: '[data-testid="send"]',
+  assistant: '[data-testid="msg-assistant"]',
+  homeowner: '[data-testid="msg-homeowner"]',
+  quick: '[data-testid="quick-reply"]',
+  summary: '[data-testid="summary"]',
+  success: '[data-testid="success"]',
+  jobNumber: '[data-testid="job-number"]',
+};
+
+// Polls until `check` returns a truthy value, or fails after `ms`.
+export async function until(check, ms = 10_000, what = 'condition') {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+// Types one message and waits for the assistant to answer it.
+export async function say(page, text) {
+  const before = await page.locator(ui.assistant).count();
+  await page.locator(ui.input).fill(text);
+  await page.locator(ui.input).press('Enter');
+  await until(async () => (await page.locator(ui.assistant).count()) > before, 10_000, `a reply to ${JSON.stringify(text)}`);
+}
