@@ -1,1 +1,139 @@
-//! Transcript rendering and summary notes. PLACEHOLDER: to be written.
+//! Transcript rendering and the summary notes put on the customer and the job.
+//!
+//! ServiceTitan's 2022 spec gives no maximum note length; the UI truncates long notes
+//! and very large bodies have been rejected in integrator reports, so we cap each note
+//! at [`NOTE_LIMIT`] characters (Unicode scalar values, so a cut never splits a
+//! character) and split longer transcripts into several notes. The summary always
+//! comes first, so the office reads what matters even if later parts are skipped.
+//!
+//! Every note ends with a reference line `[ref <key> i/n]`: after a lost response the
+//! pipeline lists the notes and looks for that line instead of adding a second copy.
+
+use crate::booking::{BookingRequest, Channel, DayPart, DayPreference, Speaker, VisitKind};
+
+/// Most characters in one ServiceTitan note (our choice, see the module doc).
+pub const NOTE_LIMIT: usize = 10_000;
+
+/// The short summary: what, where, who, when. Plain text (ServiceTitan notes are text).
+pub fn summary(req: &BookingRequest) -> String {
+    let kind = match req.kind {
+        VisitKind::Service => "Service visit",
+        VisitKind::Estimate => "Estimate",
+    };
+    let channel = match req.channel {
+        Channel::Chat => "web chat",
+        Channel::Voice => "phone (voice agent)",
+    };
+    let mut s = format!(
+        "{kind} ({}) booked by {channel}: {}\nPriority: {}\nCustomer: {}, {}",
+        req.trade.label(),
+        req.issue,
+        req.priority.as_str(),
+        req.name.full(),
+        req.phone.display()
+    );
+    if let Some(e) = &req.email {
+        s.push_str(&format!(", {e}"));
+    }
+    s.push_str(&format!("\nAddress: {}", req.address.one_line()));
+    if let Some(when) = preferred(req) {
+        s.push_str(&format!("\nPreferred time: {when}"));
+    }
+    if let Some(code) = &req.referral_code {
+        s.push_str(&format!("\nReferral code: {code}"));
+    }
+    s
+}
+
+fn preferred(req: &BookingRequest) -> Option<String> {
+    let p = req.preferred_time;
+    let day = p.day.map(|d| match d {
+        DayPreference::Asap => "as soon as possible".to_string(),
+        DayPreference::Today => "today".into(),
+        DayPreference::Tomorrow => "tomorrow".into(),
+        DayPreference::Weekday(n) => {
+            ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+                .get(n as usize)
+                .copied()
+                .unwrap_or("a weekday")
+                .into()
+        }
+    });
+    let part = p.part.map(|x| match x {
+        DayPart::Morning => "morning",
+        DayPart::Afternoon => "afternoon",
+        DayPart::Evening => "evening",
+    });
+    match (day, part) {
+        (None, None) => None,
+        (Some(d), None) => Some(d),
+        (None, Some(p)) => Some(p.into()),
+        (Some(d), Some(p)) => Some(format!("{d}, {p}")),
+    }
+}
+
+/// The whole conversation, one line per turn.
+pub fn render(req: &BookingRequest) -> String {
+    req.transcript
+        .iter()
+        .map(|l| {
+            let who = match l.speaker {
+                Speaker::Homeowner => "Homeowner",
+                Speaker::Assistant => "Assistant",
+            };
+            format!("{who}: {}", l.text)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The reference line that makes a note findable after a lost response.
+pub fn reference(key: &str, part: usize, parts: usize) -> String {
+    format!("[ref {key} {part}/{parts}]")
+}
+
+/// The customer note: the summary alone, cut to one note.
+pub fn customer_note(req: &BookingRequest, key: &str) -> String {
+    let tail = format!("\n{}", reference(key, 1, 1));
+    let summary = summary(req);
+    let body = cut(&summary, NOTE_LIMIT.saturating_sub(tail.chars().count()));
+    format!("{body}{tail}")
+}
+
+/// The job notes: summary first, then the transcript, split into notes of at most
+/// [`NOTE_LIMIT`] chars each, preferring to cut at line ends.
+pub fn job_notes(req: &BookingRequest, key: &str) -> Vec<String> {
+    let full = format!("{}\n\nTranscript:\n{}", summary(req), render(req));
+    // Reserve room for the reference line ("[ref key 99/99]") in every part.
+    let room = NOTE_LIMIT.saturating_sub(reference(key, 99, 99).chars().count() + 1).max(100);
+    let mut parts = Vec::new();
+    let mut rest = full.as_str();
+    while !rest.is_empty() {
+        let head = cut(rest, room);
+        // Prefer the last line break in the second half of the chunk.
+        let at = if head.len() < rest.len() {
+            match head.rfind('\n') {
+                Some(i) if head[..i].chars().count() > room / 2 => i + 1,
+                _ => head.len(),
+            }
+        } else {
+            head.len()
+        };
+        parts.push(rest[..at].trim_end().to_string());
+        rest = &rest[at..];
+    }
+    let n = parts.len();
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| format!("{p}\n{}", reference(key, i + 1, n)))
+        .collect()
+}
+
+/// The longest prefix of `s` with at most `max` chars: always on a char boundary.
+pub fn cut(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}

@@ -1,1 +1,0 @@
-//! Customer and location matching. PLACEHOLDER: to be written.
