@@ -1,0 +1,915 @@
+//! The booking chat widget: a Leptos CSR app compiled to wasm and mounted by `loader.js`
+//! into the Shadow DOM it drew the bubble in.
+//!
+//! It is a shell around `booking-core`: every reply comes from
+//! [`booking_core::conversation::Conversation`], run locally, so answers are instant
+//! and survive reloads. The widget only moves bytes: it fetches the public site
+//! config, POSTs the homeowner's turns on confirmation, queues that POST while
+//! offline, and reports a qualified abandonment with `sendBeacon`.
+//!
+//! Everything the homeowner types is rendered as text nodes; nothing here uses
+//! `inner_html`.
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use booking_core::booking::{BookingRequest, Channel, Locale};
+use booking_core::conversation::{Conversation, Effect, Event, Turn, UserTurn};
+use booking_core::site::PublicSiteConfig;
+use booking_core::submission::{BookingReply, Submission, Utm, MAX_FIELD_BYTES, MAX_TURNS, MAX_TURN_BYTES};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{Element, ShadowRoot};
+
+mod i18n;
+mod net;
+mod style;
+
+use i18n::{t, K};
+
+/// Version of what the widget keeps in localStorage; bump when [`Saved`] changes shape.
+const SAVE_VERSION: u32 = 1;
+
+thread_local! {
+    static HOST: RefCell<Option<Element>> = const { RefCell::new(None) };
+    static ROOT: RefCell<Option<ShadowRoot>> = const { RefCell::new(None) };
+}
+
+/// One line in the message list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Msg {
+    id: u32,
+    /// "bot", "user" or "note" (a widget notice).
+    from: String,
+    text: String,
+}
+
+/// Where the booking stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub(crate) enum Phase {
+    #[default]
+    Chat,
+    Card,
+    Sending,
+    Queued,
+    Done,
+    Failed,
+}
+
+/// An arrival window offered by the worker's availability route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Window {
+    start: i64,
+    end: i64,
+}
+
+/// Everything kept in localStorage under `bw:v1:{site}`.
+#[derive(Serialize, Deserialize, Default)]
+#[serde(default)]
+struct Saved {
+    v: u32,
+    key: String,
+    cfg: Option<PublicSiteConfig>,
+    conv: Option<String>,
+    msgs: Vec<Msg>,
+    quick: Vec<String>,
+    open: bool,
+    emergency: bool,
+    handoff: bool,
+    card: Option<BookingRequest>,
+    before_yes: Option<String>,
+    phase: Phase,
+    pending: Option<String>,
+    done: Option<BookingReply>,
+    error: Option<String>,
+    contact: bool,
+    abandoned: bool,
+    windows: Vec<Window>,
+    pick: Option<usize>,
+    sms: bool,
+}
+
+/// The widget's state: all `Copy` handles, so closures can capture it freely.
+#[derive(Clone, Copy)]
+pub(crate) struct Ui {
+    site: StoredValue<String>,
+    api: StoredValue<String>,
+    page_url: StoredValue<String>,
+    frame: bool,
+    key: StoredValue<String>,
+    cfg: RwSignal<Option<PublicSiteConfig>>,
+    cfg_failed: RwSignal<bool>,
+    conv: StoredValue<Option<Conversation>>,
+    locale: RwSignal<Locale>,
+    msgs: RwSignal<Vec<Msg>>,
+    quick: RwSignal<Vec<String>>,
+    typing: RwSignal<bool>,
+    open: RwSignal<bool>,
+    emergency: RwSignal<bool>,
+    handoff: RwSignal<bool>,
+    card: RwSignal<Option<BookingRequest>>,
+    before_yes: StoredValue<Option<String>>,
+    phase: RwSignal<Phase>,
+    pending: StoredValue<Option<String>>,
+    inflight: StoredValue<bool>,
+    attempts: StoredValue<u32>,
+    done: RwSignal<Option<BookingReply>>,
+    error: RwSignal<Option<String>>,
+    contact: StoredValue<bool>,
+    abandoned: StoredValue<bool>,
+    windows: RwSignal<Vec<Window>>,
+    pick: RwSignal<Option<usize>>,
+    sms: RwSignal<bool>,
+    draft: RwSignal<String>,
+    input: NodeRef<leptos::html::Input>,
+    bubble: NodeRef<leptos::html::Button>,
+}
+
+fn now() -> i64 {
+    (js_sys::Date::now() / 1000.0) as i64
+}
+
+fn new_key() -> String {
+    let mut k = String::from("bw-");
+    for _ in 0..4 {
+        k.push_str(&format!("{:06x}", (js_sys::Math::random() * 16_777_216.0) as u32));
+    }
+    k
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+fn opt_str(o: &JsValue, name: &str) -> Option<String> {
+    js_sys::Reflect::get(o, &JsValue::from_str(name)).ok()?.as_string()
+}
+
+/// Cuts `s` to at most `max` bytes on a character boundary.
+fn clip(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
+/// Fires `bw:{name}` on the host element (bubbles, composed) and pushes to `dataLayer`.
+/// No personal data goes into either.
+fn emit(ui: Ui, name: &str, extra: &[(&str, JsValue)]) {
+    let detail = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&detail, &"site".into(), &ui.site.get_value().into());
+    for (k, v) in extra {
+        let _ = js_sys::Reflect::set(&detail, &JsValue::from_str(k), v);
+    }
+    HOST.with(|h| {
+        if let Some(h) = h.borrow().as_ref() {
+            let init = web_sys::CustomEventInit::new();
+            init.set_bubbles(true);
+            init.set_composed(true);
+            init.set_detail(&detail);
+            if let Ok(ev) = web_sys::CustomEvent::new_with_event_init_dict(&format!("bw:{name}"), &init) {
+                let _ = h.dispatch_event(&ev);
+            }
+        }
+    });
+    if let Some(w) = web_sys::window() {
+        let dl = js_sys::Reflect::get(&w, &"dataLayer".into()).unwrap_or(JsValue::UNDEFINED);
+        let dl = if js_sys::Array::is_array(&dl) {
+            dl.unchecked_into::<js_sys::Array>()
+        } else {
+            let a = js_sys::Array::new();
+            let _ = js_sys::Reflect::set(&w, &"dataLayer".into(), &a);
+            a
+        };
+        let _ = js_sys::Reflect::set(&detail, &"event".into(), &format!("booking_widget_{}", name.replace('-', "_")).into());
+        dl.push(&detail);
+    }
+    // Inside the iframe fallback the host page cannot see our events: forward them.
+    if ui.frame {
+        if let Some(p) = web_sys::window().and_then(|w| w.parent().ok().flatten()) {
+            let _ = p.post_message(&JsValue::from_str(&format!("bw:event:{name}")), "*");
+        }
+    }
+}
+
+impl Ui {
+    fn storage_key(self) -> String {
+        format!("bw:v{SAVE_VERSION}:{}", self.site.get_value())
+    }
+
+    fn save(self) {
+        let Some(s) = storage() else { return };
+        let has_turns = self.conv.with_value(|c| c.as_ref().is_some_and(|c| !c.user_turns().is_empty()));
+        if !has_turns && self.pending.get_value().is_none() && self.done.get_untracked().is_none() {
+            // Nothing worth resuming: leave no trace, so the loader stays lazy on the next page.
+            let _ = s.remove_item(&self.storage_key());
+            return;
+        }
+        let saved = Saved {
+            v: SAVE_VERSION,
+            key: self.key.get_value(),
+            cfg: self.cfg.get_untracked(),
+            conv: self.conv.with_value(|c| c.as_ref().map(Conversation::to_json)),
+            msgs: self.msgs.get_untracked(),
+            quick: self.quick.get_untracked(),
+            open: self.open.get_untracked(),
+            emergency: self.emergency.get_untracked(),
+            handoff: self.handoff.get_untracked(),
+            card: self.card.get_untracked(),
+            before_yes: self.before_yes.get_value(),
+            phase: self.phase.get_untracked(),
+            pending: self.pending.get_value(),
+            done: self.done.get_untracked(),
+            error: self.error.get_untracked(),
+            contact: self.contact.get_value(),
+            abandoned: self.abandoned.get_value(),
+            windows: self.windows.get_untracked(),
+            pick: self.pick.get_untracked(),
+            sms: self.sms.get_untracked(),
+        };
+        if let Ok(j) = serde_json::to_string(&saved) {
+            let _ = s.set_item(&self.storage_key(), &j);
+        }
+    }
+
+    fn restore(self) -> bool {
+        let Some(text) = storage().and_then(|s| s.get_item(&self.storage_key()).ok().flatten()) else { return false };
+        let Ok(s) = serde_json::from_str::<Saved>(&text) else { return false };
+        if s.v != SAVE_VERSION || s.key.len() < 8 {
+            return false;
+        }
+        let conv = match s.conv.as_deref().map(Conversation::from_json) {
+            Some(Ok(c)) => Some(c),
+            Some(Err(_)) => return false,
+            None => None,
+        };
+        if let Some(c) = &conv {
+            self.locale.set(c.locale());
+        }
+        self.key.set_value(s.key);
+        self.cfg.set(s.cfg);
+        self.conv.set_value(conv);
+        self.msgs.set(s.msgs);
+        self.quick.set(s.quick);
+        self.open.set(s.open);
+        self.emergency.set(s.emergency);
+        self.handoff.set(s.handoff);
+        self.card.set(s.card);
+        self.before_yes.set_value(s.before_yes);
+        // A send cut short by the reload is retried as queued.
+        self.phase.set(if s.phase == Phase::Sending { Phase::Queued } else { s.phase });
+        self.pending.set_value(s.pending);
+        self.done.set(s.done);
+        self.error.set(s.error);
+        self.contact.set_value(s.contact);
+        self.abandoned.set_value(s.abandoned);
+        self.windows.set(s.windows);
+        self.pick.set(s.pick);
+        self.sms.set(s.sms);
+        true
+    }
+
+    fn push(self, from: &str, text: String) {
+        self.msgs.update(|m| {
+            let id = m.last().map_or(0, |l| l.id + 1);
+            m.push(Msg { id, from: from.into(), text });
+        });
+    }
+
+    fn l(self) -> Locale {
+        self.locale.get_untracked()
+    }
+
+    /// Starts the conversation (greeting) once the config is known and the panel is open.
+    fn start(self) {
+        if self.conv.with_value(Option::is_some) {
+            return;
+        }
+        let Some(cfg) = self.cfg.get_untracked() else { return };
+        let mut c = Conversation::new(cfg, Channel::Chat, Some(self.l()));
+        let turn = c.handle(Event::Start, now());
+        self.locale.set(c.locale());
+        self.conv.set_value(Some(c));
+        self.apply(turn, None);
+    }
+
+    fn open_panel(self) {
+        if !self.open.get_untracked() {
+            self.open.set(true);
+            emit(self, "opened", &[]);
+        }
+        self.start();
+        self.save();
+        self.focus_input();
+    }
+
+    fn close_panel(self) {
+        self.open.set(false);
+        self.save();
+        if self.frame {
+            if let Some(p) = web_sys::window().and_then(|w| w.parent().ok().flatten()) {
+                let _ = p.post_message(&JsValue::from_str("bw:close"), "*");
+            }
+        } else {
+            request_animation_frame(move || {
+                if let Some(b) = self.bubble.get_untracked() {
+                    let _ = b.focus();
+                }
+            });
+        }
+    }
+
+    fn focus_input(self) {
+        request_animation_frame(move || {
+            if let Some(i) = self.input.get_untracked() {
+                let _ = i.focus();
+            }
+        });
+    }
+
+    /// The homeowner sent `text` (typed or a quick reply).
+    fn send(self, text: String) {
+        let text = clip(text.trim(), MAX_TURN_BYTES);
+        if text.is_empty() || self.phase.get_untracked() != Phase::Chat {
+            return;
+        }
+        let Some(turns) = self.conv.with_value(|c| c.as_ref().map(|c| c.user_turns().len())) else { return };
+        if turns >= MAX_TURNS {
+            self.push("note", t(self.l(), K::Limit).into());
+            self.handoff.set(true);
+            return;
+        }
+        self.push("user", text.clone());
+        self.quick.set(Vec::new());
+        self.draft.set(String::new());
+        let mut before = None;
+        let mut turn = Turn::default();
+        self.conv.update_value(|c| {
+            if let Some(c) = c {
+                before = Some(c.to_json());
+                turn = c.handle(Event::User { text }, now());
+            }
+        });
+        self.save();
+        // A short typing pause reads as a reply rather than a form; it is skipped when
+        // the reply carries a safety message.
+        let urgent = turn.effects.iter().any(|e| matches!(e, Effect::Emergency));
+        if urgent {
+            self.apply(turn, before);
+        } else {
+            self.typing.set(true);
+            set_timeout(
+                move || {
+                    self.typing.set(false);
+                    self.apply(turn, before);
+                },
+                Duration::from_millis(450),
+            );
+        }
+    }
+
+    /// Shows a turn's replies and acts on its effects.
+    fn apply(self, turn: Turn, before: Option<String>) {
+        for r in turn.replies {
+            self.push("bot", r);
+        }
+        self.quick.set(turn.quick_replies);
+        for e in turn.effects {
+            match e {
+                Effect::Book { request } => {
+                    self.before_yes.set_value(before.clone());
+                    self.pick.set(None);
+                    self.windows.set(Vec::new());
+                    net::availability(self, &request);
+                    self.card.set(Some(request));
+                    self.phase.set(Phase::Card);
+                    self.quick.set(Vec::new());
+                }
+                Effect::HandOff => self.handoff.set(true),
+                Effect::Emergency => self.emergency.set(true),
+                _ => {}
+            }
+        }
+        if !self.contact.get_value() && self.qualified().is_some() {
+            self.contact.set_value(true);
+            emit(self, "contact-captured", &[]);
+        }
+        self.save();
+    }
+
+    /// What booking-core says an abandonment now would report, if anything.
+    fn qualified(self) -> Option<Effect> {
+        let mut c = self.conv.get_value()?;
+        c.handle(Event::Abandon, now())
+            .effects
+            .into_iter()
+            .find(|e| matches!(e, Effect::QualifiedAbandon { .. }))
+    }
+
+    /// "Edit" on the confirmation card: back to the state before the confirming answer.
+    fn edit(self) {
+        if self.phase.get_untracked() != Phase::Card {
+            return;
+        }
+        if let Some(Ok(c)) = self.before_yes.get_value().as_deref().map(Conversation::from_json) {
+            self.conv.set_value(Some(c));
+        }
+        self.card.set(None);
+        self.phase.set(Phase::Chat);
+        self.push("note", t(self.l(), K::EditHint).into());
+        self.save();
+        self.focus_input();
+    }
+
+    fn attribution(self) -> (Utm, Option<String>) {
+        let page = self.page_url.get_value();
+        // The landing URL (kept by the loader for this tab) carries the campaign when
+        // the homeowner browsed on before chatting.
+        let landing = web_sys::window()
+            .and_then(|w| w.session_storage().ok().flatten())
+            .and_then(|s| s.get_item("bw:landing").ok().flatten());
+        let get = |url: &str, name: &str| -> Option<String> {
+            let u = web_sys::Url::new(url).ok()?;
+            u.search_params().get(name).map(|v| clip(v.trim(), MAX_FIELD_BYTES)).filter(|v| !v.is_empty())
+        };
+        let pick = |name: &str| get(&page, name).or_else(|| landing.as_deref().and_then(|l| get(l, name)));
+        let utm = Utm {
+            source: pick("utm_source"),
+            medium: pick("utm_medium"),
+            campaign: pick("utm_campaign"),
+            content: pick("utm_content"),
+        };
+        let param = self.cfg.get_untracked().and_then(|c| c.referral_param).filter(|p| !p.is_empty());
+        let referral = param.and_then(|p| pick(&p));
+        (utm, referral)
+    }
+
+    /// "Book it": builds the submission once, keeps it, and sends it.
+    fn confirm(self) {
+        // The phase flips before any await: a double click finds Sending and does nothing.
+        if self.phase.get_untracked() != Phase::Card {
+            return;
+        }
+        let mut turns: Vec<UserTurn> = self.conv.with_value(|c| c.as_ref().map(|c| c.user_turns().to_vec()).unwrap_or_default());
+        if let (Some(i), Some(cfg)) = (self.pick.get_untracked(), self.cfg.get_untracked()) {
+            if let Some(w) = self.windows.get_untracked().get(i) {
+                let label = i18n::window_label(self.l(), w.start, w.end, cfg.utc_offset_minutes);
+                turns.push(UserTurn { text: format!("Arrival window: {label} [{}-{}]", w.start, w.end), at: now() });
+            }
+        }
+        let (utm, referral_code) = self.attribution();
+        let sub = Submission {
+            idempotency_key: self.key.get_value(),
+            turns,
+            locale: Some(self.l()),
+            sms_consent: self.sms.get_untracked(),
+            page_url: Some(clip(&self.page_url.get_value(), MAX_FIELD_BYTES)),
+            utm,
+            referral_code,
+        };
+        let Ok(body) = serde_json::to_string(&sub) else { return };
+        self.pending.set_value(Some(body));
+        self.phase.set(Phase::Sending);
+        self.save();
+        net::post_booking(self);
+    }
+
+    fn finish(self, reply: BookingReply) {
+        self.pending.set_value(None);
+        self.card.set(None);
+        let job = reply.job_number.clone().map(JsValue::from).unwrap_or(JsValue::NULL);
+        let status = JsValue::from(reply.status.clone());
+        self.done.set(Some(reply));
+        self.phase.set(Phase::Done);
+        self.save();
+        emit(self, "booking-completed", &[("jobNumber", job), ("status", status)]);
+    }
+
+    fn fail(self, message: String) {
+        self.pending.set_value(None);
+        self.error.set(Some(message));
+        self.phase.set(Phase::Failed);
+        self.handoff.set(true);
+        self.save();
+    }
+
+    /// Reports a qualified abandonment once, with `sendBeacon` (it survives page unload).
+    fn abandon(self) {
+        if self.abandoned.get_value() || !matches!(self.phase.get_untracked(), Phase::Chat | Phase::Card) {
+            return;
+        }
+        if self.qualified().is_none() {
+            return;
+        }
+        let turns = self.conv.with_value(|c| c.as_ref().map(|c| c.user_turns().to_vec()).unwrap_or_default());
+        let body = serde_json::json!({
+            "idempotencyKey": self.key.get_value(),
+            "turns": turns,
+            "locale": self.l(),
+            "pageUrl": clip(&self.page_url.get_value(), MAX_FIELD_BYTES),
+        });
+        if net::beacon(self, "abandoned", &body.to_string()) {
+            self.abandoned.set_value(true);
+            self.save();
+            emit(self, "abandoned", &[]);
+        }
+    }
+
+    /// "Start over" after a booking or a failure: a new conversation and key.
+    fn restart(self) {
+        self.conv.set_value(None);
+        self.key.set_value(new_key());
+        self.msgs.set(Vec::new());
+        self.quick.set(Vec::new());
+        self.emergency.set(false);
+        self.handoff.set(false);
+        self.card.set(None);
+        self.before_yes.set_value(None);
+        self.phase.set(Phase::Chat);
+        self.pending.set_value(None);
+        self.done.set(None);
+        self.error.set(None);
+        self.contact.set_value(false);
+        self.abandoned.set_value(false);
+        self.windows.set(Vec::new());
+        self.pick.set(None);
+        self.sms.set(false);
+        self.start();
+        self.save();
+        self.focus_input();
+    }
+
+    /// The other language, offered until the homeowner has said anything.
+    fn switch_locale(self) {
+        let Some(cfg) = self.cfg.get_untracked() else { return };
+        let next = if self.l() == Locale::Es { Locale::En } else { Locale::Es };
+        if !cfg.locales.contains(&next) {
+            return;
+        }
+        self.locale.set(next);
+        self.conv.set_value(None);
+        self.msgs.set(Vec::new());
+        self.start();
+        self.focus_input();
+    }
+}
+
+/// Mounts the widget into the shadow root `loader.js` drew the bubble in.
+///
+/// - `root`: the open shadow root (its content is replaced).
+/// - `site`: the site id (`data-site`).
+/// - `api`: the worker's base URL (`data-api`), no trailing slash needed.
+/// - `open`: open the panel at once (the homeowner clicked the bubble).
+/// - `options`: a plain object: `frame` (bool, full-frame inside the iframe fallback),
+///   `pageUrl` (the page the homeowner is on; the parent page in frame mode).
+#[wasm_bindgen]
+pub fn mount(root: ShadowRoot, site: String, api: String, open: bool, options: JsValue) {
+    let frame = js_sys::Reflect::get(&options, &"frame".into()).ok().and_then(|v| v.as_bool()).unwrap_or(false);
+    let page_url = opt_str(&options, "pageUrl")
+        .filter(|u| !u.is_empty())
+        .or_else(|| web_sys::window().and_then(|w| w.location().href().ok()))
+        .unwrap_or_default();
+    style::install(&root, "#0b5cab");
+    while let Some(c) = root.first_child() {
+        let _ = root.remove_child(&c);
+    }
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return };
+    let Ok(div) = doc.create_element("div") else { return };
+    let _ = root.append_child(&div);
+    HOST.with(|h| *h.borrow_mut() = Some(root.host()));
+    ROOT.with(|r| *r.borrow_mut() = Some(root.clone()));
+    let api = api.trim_end_matches('/').to_string();
+    let Ok(div) = div.dyn_into::<web_sys::HtmlElement>() else { return };
+    leptos::mount::mount_to(div, move || app(site, api, page_url, frame, open)).forget();
+}
+
+fn initial_locale() -> Locale {
+    let lang = web_sys::window()
+        .and_then(|w| {
+            let doc_lang = w.document().and_then(|d| d.document_element()).and_then(|e| e.get_attribute("lang"));
+            doc_lang.filter(|l| !l.is_empty()).or_else(|| w.navigator().language())
+        })
+        .unwrap_or_default();
+    if lang.to_ascii_lowercase().starts_with("es") {
+        Locale::Es
+    } else {
+        Locale::En
+    }
+}
+
+fn app(site: String, api: String, page_url: String, frame: bool, open: bool) -> impl IntoView {
+    let ui = Ui {
+        site: StoredValue::new(site),
+        api: StoredValue::new(api),
+        page_url: StoredValue::new(page_url),
+        frame,
+        key: StoredValue::new(new_key()),
+        cfg: RwSignal::new(None),
+        cfg_failed: RwSignal::new(false),
+        conv: StoredValue::new(None),
+        locale: RwSignal::new(initial_locale()),
+        msgs: RwSignal::new(Vec::new()),
+        quick: RwSignal::new(Vec::new()),
+        typing: RwSignal::new(false),
+        open: RwSignal::new(false),
+        emergency: RwSignal::new(false),
+        handoff: RwSignal::new(false),
+        card: RwSignal::new(None),
+        before_yes: StoredValue::new(None),
+        phase: RwSignal::new(Phase::Chat),
+        pending: StoredValue::new(None),
+        inflight: StoredValue::new(false),
+        attempts: StoredValue::new(0),
+        done: RwSignal::new(None),
+        error: RwSignal::new(None),
+        contact: StoredValue::new(false),
+        abandoned: StoredValue::new(false),
+        windows: RwSignal::new(Vec::new()),
+        pick: RwSignal::new(None),
+        sms: RwSignal::new(false),
+        draft: RwSignal::new(String::new()),
+        input: NodeRef::new(),
+        bubble: NodeRef::new(),
+    };
+    let restored = ui.restore();
+    if !restored {
+        // Keep the site's locale choice if the page's language is not offered.
+        ui.locale.set(initial_locale());
+    }
+    net::load_config(ui);
+    if open || frame {
+        ui.open_panel();
+    } else if ui.open.get_untracked() {
+        ui.focus_input();
+    }
+    if ui.pending.get_value().is_some() && matches!(ui.phase.get_untracked(), Phase::Queued | Phase::Sending) {
+        net::post_booking(ui);
+    }
+    // Brand colour follows the config.
+    leptos::prelude::Effect::new(move |_| {
+        if let Some(c) = ui.cfg.get() {
+            ROOT.with(|r| {
+                if let Some(r) = r.borrow().as_ref() {
+                    style::install(r, &c.brand_color);
+                }
+            });
+        }
+    });
+    // Keep the newest message in view.
+    let log = NodeRef::<leptos::html::Div>::new();
+    leptos::prelude::Effect::new(move |_| {
+        ui.msgs.track();
+        ui.typing.track();
+        ui.phase.track();
+        request_animation_frame(move || {
+            if let Some(l) = log.get_untracked() {
+                l.set_scroll_top(l.scroll_height());
+            }
+        });
+    });
+    let _ = window_event_listener(leptos::ev::online, move |_| {
+        if ui.phase.get_untracked() == Phase::Queued {
+            net::post_booking(ui);
+        }
+    });
+    let _ = window_event_listener(leptos::ev::pagehide, move |_| ui.abandon());
+    let _ = window_event_listener(leptos::ev::visibilitychange, move |_| {
+        if document().visibility_state() == web_sys::VisibilityState::Hidden {
+            ui.abandon();
+        }
+    });
+
+    let l = move || ui.locale.get();
+    let tel = move || ui.cfg.get().map(|c| format!("tel:+1{}", c.office_phone)).unwrap_or_default();
+    let phone_text = move || ui.cfg.get().map(|c| format_phone(&c.office_phone)).unwrap_or_default();
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Escape" {
+            ev.prevent_default();
+            ui.close_panel();
+        }
+    };
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        ui.send(ui.draft.get_untracked());
+    };
+
+    view! {
+        <div class="w" class:frame=frame>
+            {(!frame).then(|| view! {
+                <button
+                    type="button"
+                    class="bubble"
+                    id="bw-bubble"
+                    data-testid="bw-bubble"
+                    node_ref=ui.bubble
+                    aria-label=move || t(l(), if ui.open.get() { K::Close } else { K::OpenChat })
+                    aria-expanded=move || ui.open.get().to_string()
+                    aria-controls="bw-panel"
+                    on:click=move |_| if ui.open.get_untracked() { ui.close_panel() } else { ui.open_panel() }
+                >
+                    <svg width="28" height="28" viewBox="0 0 24 24" aria-hidden="true" fill="currentColor">
+                        <path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z"/>
+                    </svg>
+                </button>
+            })}
+            <Show when=move || ui.open.get()>
+                <div class="panel" id="bw-panel" data-testid="bw-panel" role="dialog" aria-labelledby="bw-title" on:keydown=on_key>
+                    <header>
+                        <div class="hd">
+                            <h2 id="bw-title">{move || ui.cfg.get().map(|c| c.business_name).unwrap_or_default()}</h2>
+                            <p data-testid="bw-hours">
+                                {move || ui.cfg.get().map(|c| format!("{}: {}", t(l(), K::Hours), c.office_hours)).unwrap_or_default()}
+                            </p>
+                            <p>
+                                <a href=tel id="bw-handoff" data-testid="bw-handoff" class:strong=move || ui.handoff.get()>
+                                    {move || t(l(), K::Talk)} " · " {phone_text}
+                                </a>
+                            </p>
+                        </div>
+                        <Show when=move || {
+                            ui.cfg.get().is_some_and(|c| c.locales.len() > 1)
+                                && ui.conv.with_value(|c| c.as_ref().is_none_or(|c| c.user_turns().is_empty()))
+                                && ui.msgs.with(|m| !m.iter().any(|m| m.from == "user"))
+                        }>
+                            <button type="button" class="hb" data-testid="bw-lang"
+                                lang=move || if l() == Locale::Es { "en" } else { "es" }
+                                on:click=move |_| ui.switch_locale()>
+                                {move || t(l(), K::OtherLang)}
+                            </button>
+                        </Show>
+                        <button type="button" class="hb" data-testid="bw-close" aria-label=move || t(l(), K::Close)
+                            on:click=move |_| ui.close_panel()>
+                            "✕"
+                        </button>
+                    </header>
+                    <Show when=move || ui.emergency.get()>
+                        <div class="alert" role="alert" data-testid="bw-emergency">
+                            {move || t(l(), K::Emergency)} " " <a href=tel>{phone_text}</a>
+                        </div>
+                    </Show>
+                    <div class="log" id="bw-messages" data-testid="bw-messages" role="log" aria-live="polite"
+                        aria-relevant="additions" node_ref=log tabindex="0" aria-label=move || ui.cfg.get().map(|c| c.business_name).unwrap_or_default()>
+                        <For each=move || ui.msgs.get() key=|m| m.id let:m>
+                            <div
+                                class=format!("m {}", match m.from.as_str() { "user" => "me", "bot" => "bot", _ => "note" })
+                                data-testid="bw-msg"
+                                data-from=m.from.clone()
+                            >
+                                {m.text}
+                            </div>
+                        </For>
+                        <Show when=move || ui.cfg.get().is_none() && ui.msgs.with(Vec::is_empty)>
+                            <div class="m note" data-testid="bw-connecting">
+                                {move || if ui.cfg_failed.get() { t(l(), K::NoConfig) } else { t(l(), K::Connecting) }}
+                            </div>
+                        </Show>
+                        {move || ui.card.get().map(|r| card(ui, r))}
+                        {move || status(ui)}
+                        <Show when=move || ui.typing.get()>
+                            <div class="typing" data-testid="bw-typing" role="status">
+                                <span class="sr">{move || t(l(), K::Typing)}</span>
+                                <i></i><i></i><i></i>
+                            </div>
+                        </Show>
+                    </div>
+                    <Show when=move || !ui.quick.with(Vec::is_empty) && ui.phase.get() == Phase::Chat>
+                        <div class="qr" data-testid="bw-quick-replies" role="group" aria-label=move || t(l(), K::Suggestions)>
+                            <For each=move || ui.quick.get() key=|q| q.clone() children=move |q: String| {
+                                let label = q.clone();
+                                view! {
+                                    <button type="button" class="chip" data-testid="bw-quick-reply"
+                                        on:click=move |_| { ui.send(q.clone()); ui.focus_input(); }>
+                                        {label}
+                                    </button>
+                                }
+                            } />
+                        </div>
+                    </Show>
+                    <form on:submit=on_submit data-testid="bw-form">
+                        <label class="sr" for="bw-input">{move || t(l(), K::InputLabel)}</label>
+                        <input
+                            type="text"
+                            id="bw-input"
+                            data-testid="bw-input"
+                            node_ref=ui.input
+                            autocomplete="off"
+                            maxlength="2000"
+                            placeholder=move || t(l(), K::Placeholder)
+                            prop:value=move || ui.draft.get()
+                            on:input=move |ev| ui.draft.set(event_target_value(&ev))
+                            disabled=move || ui.phase.get() != Phase::Chat || ui.cfg.get().is_none()
+                        />
+                        <button type="submit" class="pri" id="bw-send" data-testid="bw-send"
+                            disabled=move || ui.phase.get() != Phase::Chat || ui.cfg.get().is_none()>
+                            {move || t(l(), K::Send)}
+                        </button>
+                    </form>
+                </div>
+            </Show>
+        </div>
+    }
+}
+
+fn format_phone(d: &str) -> String {
+    if d.len() == 10 && d.bytes().all(|b| b.is_ascii_digit()) {
+        format!("({}) {}-{}", &d[..3], &d[3..6], &d[6..])
+    } else {
+        d.to_string()
+    }
+}
+
+/// The confirmation card: a summary to check, SMS consent, optional arrival windows.
+fn card(ui: Ui, r: BookingRequest) -> impl IntoView {
+    let l = move || ui.locale.get();
+    let name = format!("{} {}", r.name.first, r.name.last).trim().to_string();
+    let a = &r.address;
+    let unit = a.unit.as_deref().map(|u| format!(" {u}")).unwrap_or_default();
+    let address = format!("{}{unit}, {}, {} {}", a.street, a.city, a.state, a.zip);
+    let phone = format_phone(&r.phone.digits);
+    let sending = move || ui.phase.get() != Phase::Card;
+    view! {
+        <div class="card" data-testid="bw-confirm-card" role="group" aria-labelledby="bw-card-title">
+            <h3 id="bw-card-title">{move || t(l(), K::CardTitle)}</h3>
+            <dl>
+                <dt>{move || t(l(), K::Issue)}</dt><dd data-testid="bw-card-issue">{r.issue.clone()}</dd>
+                <dt>{move || t(l(), K::Name)}</dt><dd data-testid="bw-card-name">{name}</dd>
+                <dt>{move || t(l(), K::Phone)}</dt><dd data-testid="bw-card-phone">{phone}</dd>
+                <dt>{move || t(l(), K::Address)}</dt><dd data-testid="bw-card-address">{address}</dd>
+            </dl>
+            <Show when=move || !ui.windows.with(Vec::is_empty)>
+                <fieldset data-testid="bw-window-picker">
+                    <legend>{move || t(l(), K::Windows)}</legend>
+                    <div class="wins">
+                        <For each=move || ui.windows.get().into_iter().enumerate().take(6) key=|(i, w)| (*i, w.start) let:iw>
+                            <button type="button" class="chip" data-testid="bw-window"
+                                aria-pressed=move || (ui.pick.get() == Some(iw.0)).to_string()
+                                on:click=move |_| ui.pick.set(if ui.pick.get_untracked() == Some(iw.0) { None } else { Some(iw.0) })>
+                                {move || {
+                                    let off = ui.cfg.get().map_or(0, |c| c.utc_offset_minutes);
+                                    i18n::window_label(l(), iw.1.start, iw.1.end, off)
+                                }}
+                            </button>
+                        </For>
+                    </div>
+                </fieldset>
+            </Show>
+            <label>
+                <input type="checkbox" data-testid="bw-sms-consent" prop:checked=move || ui.sms.get()
+                    on:change=move |ev| ui.sms.set(event_target_checked(&ev)) />
+                <span>{move || t(l(), K::Sms)}</span>
+            </label>
+            <div class="row">
+                <button type="button" class="pri" id="bw-confirm" data-testid="bw-confirm" disabled=sending
+                    on:click=move |_| ui.confirm()>
+                    {move || if sending() { t(l(), K::Sending) } else { t(l(), K::Book) }}
+                </button>
+                <button type="button" class="sec" data-testid="bw-edit" disabled=sending on:click=move |_| ui.edit()>
+                    {move || t(l(), K::Edit)}
+                </button>
+            </div>
+        </div>
+    }
+}
+
+/// Queued / done / failed.
+fn status(ui: Ui) -> impl IntoView {
+    let l = move || ui.locale.get();
+    move || match ui.phase.get() {
+        Phase::Queued => view! {
+            <div class="m note" data-testid="bw-queued" role="status">{move || t(l(), K::Queued)}</div>
+        }
+        .into_any(),
+        Phase::Done => {
+            let d = ui.done.get();
+            let booked = d.as_ref().is_some_and(|d| d.status == "booked");
+            let job = d.as_ref().and_then(|d| d.job_number.clone());
+            let message = d.map(|d| d.message).unwrap_or_default();
+            view! {
+                <div class="card ok" data-testid="bw-success" data-status=if booked { "booked" } else { "received" } role="status">
+                    <h3>{move || t(l(), if booked { K::Booked } else { K::Received })}</h3>
+                    {job.map(|j| view! {
+                        <p>{move || t(l(), K::JobNumber)} ": " <span class="job" data-testid="bw-job-number">{j.clone()}</span></p>
+                    })}
+                    <p>{message}</p>
+                    <button type="button" class="sec" data-testid="bw-restart" on:click=move |_| ui.restart()>
+                        {move || t(l(), K::Restart)}
+                    </button>
+                </div>
+            }
+            .into_any()
+        }
+        Phase::Failed => view! {
+            <div class="card" data-testid="bw-error" role="alert">
+                <p>{move || ui.error.get().unwrap_or_else(|| t(l(), K::Failed).into())}</p>
+                <button type="button" class="sec" data-testid="bw-restart" on:click=move |_| ui.restart()>
+                    {move || t(l(), K::Restart)}
+                </button>
+            </div>
+        }
+        .into_any(),
+        _ => ().into_any(),
+    }
+}

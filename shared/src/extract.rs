@@ -1,1 +1,0 @@
-//! Slot extraction from one utterance. PLACEHOLDER: to be written.

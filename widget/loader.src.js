@@ -1,0 +1,127 @@
+// Booking widget embed snippet. Plain JS, no build step needed; terser minifies it.
+// <script async src="https://cdn.example/widget/loader.js" data-site="northstar"
+//         data-api="https://api.example" [data-load="interaction|idle"]></script>
+// It draws only the bubble (in a Shadow DOM) and loads widget.js + widget_bg.wasm
+// from its own folder on first interaction, or when the browser is idle if
+// data-load="idle" or a conversation is saved. Under a CSP that forbids
+// WebAssembly it shows the widget in an iframe served by the worker instead.
+// Nothing here needs 'unsafe-inline': styles are constructed stylesheets.
+(function (w, d) {
+  var s = d.currentScript;
+  if (!s || w.__bw) return;
+  var ds = s.dataset,
+    frame = ds.mode == "frame",
+    loc = w.location,
+    site = frame ? loc.pathname.split("/")[3] : ds.site,
+    api = (frame ? loc.origin : ds.api || "").replace(/\/$/, ""),
+    base = s.src.replace(/[^\/]*$/, ""),
+    st = w.localStorage,
+    saved,
+    sel = "[data-testid=bw-bubble]",
+    host = d.createElement("div"),
+    root = host.attachShadow({ mode: "open" }),
+    state = 0, // 0 idle, 1 loading, 2 mounted, 3 iframe
+    wantOpen = frame,
+    t0 = performance.now(),
+    ifr,
+    bw = (w.__bw = { t0: t0, site: site });
+  try {
+    // Keep the landing URL (UTM, referral) for attribution on later pages.
+    var ss = w.sessionStorage;
+    loc.search && !ss["bw:landing"] && (ss["bw:landing"] = loc.href);
+    saved = st["bw:v1:" + site];
+  } catch (e) {}
+  host.id = "bw-host";
+  host.setAttribute("data-testid", "bw-host");
+  try {
+    var css = new CSSStyleSheet();
+    css.replaceSync(
+      ":host{all:initial;position:fixed;right:16px;bottom:16px;z-index:2147483000}" +
+        "button{all:unset;box-sizing:border-box;cursor:pointer;width:60px;height:60px;border-radius:50%;background:#0b5cab;color:#fff;display:grid;place-items:center;box-shadow:0 4px 14px rgba(0,0,0,.3)}" +
+        "button:focus-visible{outline:3px solid #111;outline-offset:3px}" +
+        "iframe{position:fixed;right:16px;bottom:88px;width:380px;height:min(620px,calc(100vh - 110px));border:0;border-radius:14px;box-shadow:0 8px 30px rgba(0,0,0,.3);background:#fff}" +
+        "@media(max-width:479px){iframe{inset:0;width:100%;height:100%;border-radius:0}}"
+    );
+    root.adoptedStyleSheets = [css];
+  } catch (e) {}
+  root.innerHTML =
+    '<button type="button" data-testid="bw-bubble" aria-label="Chat with us" aria-expanded="false">' +
+    '<svg width="28" height="28" viewBox="0 0 24 24" aria-hidden="true" fill="currentColor"><path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z"/></svg></button>';
+
+  function emit(n) {
+    host.dispatchEvent(new CustomEvent("bw:" + n, { bubbles: true, composed: true }));
+  }
+
+  function iframe() {
+    // WebAssembly (or our script) is refused here: use the worker-served frame.
+    state = 3;
+    ifr = d.createElement("iframe");
+    ifr.title = "Chat";
+    ifr.setAttribute("data-testid", "bw-frame");
+    ifr.src = api + "/v1/sites/" + encodeURIComponent(site) + "/frame?page=" + encodeURIComponent(loc.href);
+    ifr.hidden = !wantOpen;
+    root.appendChild(ifr);
+    w.addEventListener("message", function (e) {
+      var m = e.data;
+      if (e.origin != new URL(api, loc.href).origin || typeof m != "string") return;
+      if (m == "bw:close") toggle(0);
+      // Events from the framed widget reach the host page as if it were inline.
+      if (!m.indexOf("bw:event:")) {
+        emit((m = m.slice(9)));
+        (w.dataLayer = w.dataLayer || []).push({ event: "booking_widget_" + m.replace(/-/g, "_"), site: site });
+      }
+    });
+    emit("fallback");
+  }
+
+  function toggle(o) {
+    wantOpen = o;
+    ifr.hidden = !o;
+    root.querySelector(sel).setAttribute("aria-expanded", !!o);
+    o ? ifr.focus() : root.querySelector(sel).focus();
+  }
+
+  function load() {
+    if (state) return;
+    state = 1;
+    try {
+      // Throws under a CSP without 'wasm-unsafe-eval'.
+      new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));
+    } catch (e) {
+      return frame || iframe();
+    }
+    import(base + "widget.js")
+      .then(function (m) {
+        return m.default({ module_or_path: base + "widget_bg.wasm" }).then(function () {
+          m.mount(root, site, api, wantOpen, {
+            frame: frame,
+            pageUrl: frame ? new URLSearchParams(loc.search).get("page") : loc.href,
+          });
+          state = 2;
+          bw.ms = performance.now() - t0;
+          emit("mounted");
+        });
+      })
+      .catch(function (e) {
+        console.warn("booking widget:", e);
+        frame || iframe();
+      });
+  }
+
+  root.addEventListener("click", function (e) {
+    if (state > 1 || !e.target.closest(sel)) return;
+    if (state == 3) return toggle(!wantOpen);
+    wantOpen = true;
+    load();
+  });
+  root.addEventListener("pointerover", load, { once: true });
+  root.addEventListener("focusin", load, { once: true });
+
+  function start() {
+    d.body.appendChild(host);
+    bw.shown = performance.now() - t0;
+    if (frame || saved || ds.load == "idle")
+      (w.requestIdleCallback || setTimeout)(load, { timeout: 2000 });
+  }
+  d.body ? start() : d.addEventListener("DOMContentLoaded", start);
+})(window, document);

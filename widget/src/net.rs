@@ -1,0 +1,128 @@
+//! The widget's only I/O: the worker's four routes.
+
+use std::time::Duration;
+
+use booking_core::booking::BookingRequest;
+use booking_core::site::PublicSiteConfig;
+use booking_core::submission::BookingReply;
+use gloo_net::http::Request;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::Deserialize;
+
+use crate::i18n::{t, K};
+use crate::{Phase, Ui, Window};
+
+fn url(ui: Ui, route: &str) -> String {
+    let site: String = js_sys::encode_uri_component(&ui.site.get_value()).into();
+    format!("{}/v1/sites/{site}/{route}", ui.api.get_value())
+}
+
+/// `GET /config`. A saved config is shown at once and refreshed here.
+pub(crate) fn load_config(ui: Ui) {
+    spawn_local(async move {
+        let res = Request::get(&url(ui, "config")).send().await;
+        match res {
+            Ok(r) if r.ok() => match r.json::<PublicSiteConfig>().await {
+                Ok(cfg) => {
+                    if !cfg.locales.contains(&ui.locale.get_untracked()) && ui.conv.with_value(Option::is_none) {
+                        ui.locale.set(cfg.locales.first().copied().unwrap_or_default());
+                    }
+                    ui.cfg.set(Some(cfg));
+                    if ui.open.get_untracked() {
+                        ui.start();
+                        ui.focus_input();
+                    }
+                }
+                Err(_) => ui.cfg_failed.set(true),
+            },
+            _ => ui.cfg_failed.set(true),
+        }
+    });
+}
+
+#[derive(Deserialize)]
+struct Windows {
+    windows: Vec<Window>,
+}
+
+/// `GET /availability`, when the site offers live arrival windows.
+pub(crate) fn availability(ui: Ui, r: &BookingRequest) {
+    if !ui.cfg.get_untracked().is_some_and(|c| c.offer_availability) {
+        return;
+    }
+    let trade = serde_json::to_value(r.trade).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    let zip: String = js_sys::encode_uri_component(&r.address.zip).into();
+    let u = format!("{}?trade={trade}&zip={zip}", url(ui, "availability"));
+    spawn_local(async move {
+        if let Ok(r) = Request::get(&u).send().await {
+            if let Ok(w) = r.json::<Windows>().await {
+                if ui.phase.get_untracked() == Phase::Card {
+                    ui.windows.set(w.windows);
+                }
+            }
+        }
+    });
+}
+
+#[derive(Deserialize)]
+struct ErrorReply {
+    error: String,
+}
+
+/// `POST /bookings` with the kept submission. Network errors, 429 and 5xx are queued and
+/// retried with backoff (and at once when the browser comes back online); the
+/// idempotency key makes every retry the same booking.
+pub(crate) fn post_booking(ui: Ui) {
+    let Some(body) = ui.pending.get_value() else { return };
+    if ui.inflight.get_value() {
+        return;
+    }
+    ui.inflight.set_value(true);
+    spawn_local(async move {
+        let res = match Request::post(&url(ui, "bookings")).header("Content-Type", "application/json").body(body) {
+            Ok(req) => req.send().await,
+            Err(e) => Err(e),
+        };
+        ui.inflight.set_value(false);
+        match res {
+            Ok(r) if r.status() == 200 || r.status() == 202 => match r.json::<BookingReply>().await {
+                Ok(reply) => ui.finish(reply),
+                Err(_) => ui.finish(BookingReply {
+                    status: "received".into(),
+                    job_number: None,
+                    message: String::new(),
+                }),
+            },
+            Ok(r) if r.status() != 429 && r.status() < 500 => {
+                let msg = r.json::<ErrorReply>().await.map(|e| e.error).ok();
+                let _ = msg; // The worker's reason is for logs; the homeowner gets a plain sentence.
+                ui.fail(t(ui.locale.get_untracked(), K::Failed).into());
+            }
+            _ => retry_later(ui),
+        }
+    });
+}
+
+fn retry_later(ui: Ui) {
+    ui.phase.set(Phase::Queued);
+    ui.save();
+    let n = ui.attempts.get_value();
+    ui.attempts.set_value(n + 1);
+    let secs = (2u64 << n.min(5)).min(60);
+    set_timeout(
+        move || {
+            if ui.phase.get_untracked() == Phase::Queued {
+                post_booking(ui);
+            }
+        },
+        Duration::from_secs(secs),
+    );
+}
+
+/// `navigator.sendBeacon` to a route, body as text/plain (no CORS preflight).
+pub(crate) fn beacon(ui: Ui, route: &str, body: &str) -> bool {
+    web_sys::window()
+        .and_then(|w| w.navigator().send_beacon_with_opt_str(&url(ui, route), Some(body)).ok())
+        .unwrap_or(false)
+}
