@@ -9,18 +9,25 @@
 mod booking_object;
 mod config;
 mod http;
+mod rate_limit;
 mod servicetitan_client;
+mod transcripts;
 
 pub use booking_object::BookingObject;
 
-use booking_core::booking::Channel;
-use booking_core::conversation::replay;
+use booking_core::booking::{Channel, Trade};
+use booking_core::conversation::{replay, Effect, Event};
+use booking_core::servicetitan::availability;
+use booking_core::site::SiteConfig;
 use booking_core::submission::{Submission, MAX_BODY_BYTES};
 use serde_json::json;
 use worker::{event, Context, Env, Method, Request, Response, Result};
 
 use crate::booking_object::Job;
+use crate::config::ServiceTitanSettings;
 use crate::http::{cors_preflight, error, json_reply, Cors};
+use crate::rate_limit::{allow, client_ip, Bucket};
+use crate::transcripts::Transcript;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
@@ -52,32 +59,167 @@ async fn route(mut req: Request, env: &Env) -> Result<Response> {
                 (Method::Options, _) => cors_preflight(&cors),
                 (Method::Get, ["config"]) => json_reply(200, &site.public(), &cors),
                 (Method::Post, ["bookings"]) => {
-                    let body = read_limited(&mut req).await?;
-                    let submission = match body.map_err(|m| m.to_string()).and_then(|b| {
-                        Submission::parse(&b).map_err(|r| r.0)
-                    }) {
+                    if !allow(env, Bucket::Bookings, &client_ip(&req)) {
+                        return error(429, "too many requests; please wait a minute", &cors);
+                    }
+                    let submission = match read_submission(&mut req).await? {
                         Ok(s) => s,
                         Err(reason) => return error(400, &reason, &cors),
                     };
-                    let (_, booking) =
-                        replay(site.public(), Channel::Chat, submission.locale, &submission.turns);
-                    let Some(request) = booking else {
-                        return error(422, "the conversation did not reach a confirmed booking", &cors);
-                    };
-                    let job = Job {
-                        site_id: site.id.clone(),
-                        idempotency_key: submission.idempotency_key.clone(),
-                        request,
-                        attribution: submission.attribution(),
-                    };
-                    let reply = booking_object::submit(env, &job).await?;
-                    json_reply(200, &reply, &cors)
+                    book(env, &site, submission, &cors).await
                 }
+                (Method::Post, ["abandoned"]) => {
+                    if !allow(env, Bucket::Abandoned, &client_ip(&req)) {
+                        return error(429, "too many requests; please wait a minute", &cors);
+                    }
+                    match read_submission(&mut req).await? {
+                        Ok(s) => abandoned(env, &site, s, &cors).await,
+                        Err(reason) => error(400, &reason, &cors),
+                    }
+                }
+                (Method::Get, ["availability"]) => {
+                    if !allow(env, Bucket::Availability, &client_ip(&req)) {
+                        return error(429, "too many requests; please wait a minute", &cors);
+                    }
+                    let url = req.url()?;
+                    let q = |k: &str| url.query_pairs().find(|(n, _)| n == k).map(|(_, v)| v.to_string());
+                    windows(env, &site, q("trade"), q("zip"), &cors).await
+                }
+                (Method::Get, ["frame"]) => frame(&site),
                 _ => error(404, "no such route", &cors),
             }
         }
+        (Method::Get, ["v1", "admin", "transcripts"]) | (Method::Delete, ["v1", "admin", "transcripts"]) => {
+            if !admin_allowed(&req, env)? {
+                return error(401, "admin token required", &Cors::none());
+            }
+            let url = req.url()?;
+            let q = |k: &str| url.query_pairs().find(|(n, _)| n == k).map(|(_, v)| v.to_string());
+            let phone = q("phone").map(|p| p.chars().filter(char::is_ascii_digit).collect::<String>());
+            if req.method() == Method::Delete {
+                let Some(phone) = phone.filter(|p| p.len() == 10) else {
+                    return error(400, "say whose transcripts to delete: ?phone=<10 digits>", &Cors::none());
+                };
+                let deleted = transcripts::delete_for_phone(env, &phone).await?;
+                return json_reply(200, &json!({ "deleted": deleted }), &Cors::none());
+            }
+            let list = transcripts::list(env, q("site").as_deref(), phone.as_deref()).await?;
+            json_reply(200, &json!({ "transcripts": list }), &Cors::none())
+        }
         _ => error(404, "no such route", &Cors::none()),
     }
+}
+
+/// Bookings: replay, keep the transcript, hand the job to its Durable Object.
+async fn book(env: &Env, site: &SiteConfig, submission: Submission, cors: &Cors) -> Result<Response> {
+    let (conversation, booking) = replay(site.public(), Channel::Chat, submission.locale, &submission.turns);
+    let Some(request) = booking else {
+        return error(422, "the conversation did not reach a confirmed booking", cors);
+    };
+    drop(conversation);
+    let job = Job {
+        site_id: site.id.clone(),
+        idempotency_key: submission.idempotency_key.clone(),
+        request: request.clone(),
+        attribution: submission.attribution(),
+    };
+    let reply = booking_object::submit(env, &job).await?;
+    let transcript = Transcript {
+        site: site.id.clone(),
+        session: submission.idempotency_key,
+        outcome: reply.status.clone(),
+        stored_at: transcripts::now(),
+        phone: Some(request.phone.digits.clone()),
+        turns: submission.turns,
+        rendered: Some(booking_core::transcript::render(&request)),
+    };
+    if let Err(e) = transcripts::store(env, &transcript).await {
+        // The booking matters more than its copy of the transcript.
+        worker::console_error!("transcript not stored: {e}");
+    }
+    json_reply(200, &reply, cors)
+}
+
+/// Abandonment beacons: keep the transcript when contact details were given.
+async fn abandoned(env: &Env, site: &SiteConfig, submission: Submission, cors: &Cors) -> Result<Response> {
+    let (mut conversation, booking) = replay(site.public(), Channel::Chat, submission.locale, &submission.turns);
+    if booking.is_some() {
+        return json_reply(202, &json!({ "ok": true }), cors);
+    }
+    let last = submission.turns.last().map(|t| t.at).unwrap_or(0);
+    let turn = conversation.handle(Event::Abandon, last);
+    let phone = turn.effects.iter().find_map(|e| match e {
+        Effect::QualifiedAbandon { phone, email, name } if phone.is_some() || email.is_some() || name.is_some() => {
+            Some(phone.as_ref().map(|p| p.digits.clone()))
+        }
+        _ => None,
+    });
+    if let Some(phone) = phone {
+        let t = Transcript {
+            site: site.id.clone(),
+            session: submission.idempotency_key,
+            outcome: "abandoned".into(),
+            stored_at: transcripts::now(),
+            phone,
+            turns: submission.turns,
+            rendered: None,
+        };
+        transcripts::store(env, &t).await?;
+    }
+    json_reply(202, &json!({ "ok": true }), cors)
+}
+
+/// Up to three arrival windows from ServiceTitan's capacity for a trade and ZIP.
+async fn windows(env: &Env, site: &SiteConfig, trade: Option<String>, zip: Option<String>, cors: &Cors) -> Result<Response> {
+    let trade = trade.and_then(|t| Trade::ALL.into_iter().find(|x| x.label().eq_ignore_ascii_case(&t)));
+    let zip = zip.filter(|z| z.len() == 5 && z.bytes().all(|b| b.is_ascii_digit()));
+    let (Some(route), Some(zip)) = (trade.and_then(|t| site.route(t)), zip) else {
+        return error(400, "give ?trade=hvac|plumbing|electrical|roofing and a 5-digit ?zip", cors);
+    };
+    let settings = ServiceTitanSettings::from_env(env).map_err(worker::Error::from)?;
+    let now = transcripts::now();
+    let Some(request) =
+        availability::capacity_request(site, settings.tenant_id, route.business_unit_id, route.job_type_id, &zip, now)
+    else {
+        return json_reply(200, &json!({ "windows": [] }), cors);
+    };
+    let mut sent = servicetitan_client::Sent::default();
+    let response = servicetitan_client::send(&settings, &request, &mut sent).await;
+    let windows = if response.status == 200 {
+        availability::offered_windows(site, route.business_unit_id, &response.body, now)
+    } else {
+        Vec::new()
+    };
+    json_reply(200, &json!({ "windows": windows }), cors)
+}
+
+/// The iframe fallback for pages whose CSP forbids WebAssembly: the widget on our origin.
+fn frame(site: &SiteConfig) -> Result<Response> {
+    let html = include_str!("../../widget/frame.html").replace("{{SITE}}", &site.id);
+    let mut r = Response::from_html(html)?;
+    let ancestors = site.allowed_origins.join(" ");
+    r.headers_mut().set(
+        "content-security-policy",
+        &format!("default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; img-src 'self' data:; frame-ancestors {ancestors}"),
+    )?;
+    Ok(r)
+}
+
+fn admin_allowed(req: &Request, env: &Env) -> Result<bool> {
+    let Ok(token) = env.secret("ADMIN_TOKEN").map(|s| s.to_string()).or_else(|_| env.var("ADMIN_TOKEN").map(|v| v.to_string()))
+    else {
+        return Ok(false);
+    };
+    let given = req.headers().get("authorization")?.unwrap_or_default();
+    let want = format!("Bearer {token}");
+    // Length and bytes compared without early exit.
+    Ok(token.len() >= 16
+        && given.len() == want.len()
+        && given.bytes().zip(want.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0)
+}
+
+async fn read_submission(req: &mut Request) -> Result<std::result::Result<Submission, String>> {
+    Ok(read_limited(req).await?.and_then(|b| Submission::parse(&b).map_err(|r| r.0)))
 }
 
 /// Reads a body up to the limit; the error names the limit.

@@ -43,11 +43,12 @@ pub fn widget() -> Result<(), Fail> {
         .args(["-c", "-m", "-o"])
         .arg(dist.join("loader.js"))
         .arg(r.join("widget/loader.src.js")))?;
-    // Static files the widget ships as they are (the iframe fallback page, if any).
-    if let Ok(entries) = fs::read_dir(r.join("widget/static")) {
-        for e in entries.flatten() {
-            fs::copy(e.path(), dist.join(e.file_name())).map_err(|e| Fail(format!("widget/static: {e}")))?;
-        }
+    fs::copy(r.join("widget/frame.html"), dist.join("frame.html")).map_err(|e| Fail(format!("frame.html: {e}")))?;
+    // The worker serves the same bundle under /widget/ (its static assets).
+    let assets = r.join("target/worker-assets/widget");
+    fs::create_dir_all(&assets).map_err(|e| Fail(format!("{}: {e}", assets.display())))?;
+    for name in ["loader.js", "widget.js", "widget_bg.wasm", "frame.html"] {
+        fs::copy(dist.join(name), assets.join(name)).map_err(|e| Fail(format!("{name}: {e}")))?;
     }
     Ok(())
 }
