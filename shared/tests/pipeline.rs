@@ -360,3 +360,31 @@ fn requests_have_tenant_paths_and_methods() {
     assert_eq!(f.log[2].path, "/crm/v2/tenant/123/customers");
     assert_eq!(f.log[3].path, "/jpm/v2/tenant/123/jobs");
 }
+
+#[test]
+fn availability_offers_up_to_three_windows_inside_open_capacity() {
+    use booking_core::servicetitan::{availability, iso8601};
+    let site = site();
+    // Open capacity Tue 14:00Z-22:00Z (08:00-16:00 local) and Wed all day; none Mon.
+    let day = |d: i64, h: i64| NOW - 12 * 3600 + d * 86400 + h * 3600;
+    let body = serde_json::json!({"timeStamp": iso8601(NOW), "availabilities": [
+        {"start": iso8601(day(0, 14)), "end": iso8601(day(0, 22)), "businessUnitIds": [1001], "totalAvailability": 4.0, "openAvailability": 0.0, "technicians": [], "isExceedingIdealBookingPercentage": false},
+        {"start": iso8601(day(1, 14)), "end": iso8601(day(1, 22)), "businessUnitIds": [1001], "totalAvailability": 4.0, "openAvailability": 2.0, "technicians": [], "isExceedingIdealBookingPercentage": false},
+        {"start": iso8601(day(2, 0)), "end": iso8601(day(3, 0)), "businessUnitIds": [1001], "totalAvailability": 4.0, "openAvailability": 1.5, "technicians": [], "isExceedingIdealBookingPercentage": false},
+        {"start": iso8601(day(0, 14)), "end": iso8601(day(9, 0)), "businessUnitIds": [9999], "totalAvailability": 4.0, "openAvailability": 9.0, "technicians": [], "isExceedingIdealBookingPercentage": false}
+    ]}).to_string();
+    let w = availability::offered_windows(&site, 1001, &body, NOW);
+    let starts: Vec<String> = w.iter().map(|w| iso8601(w.start)).collect();
+    // Tue morning and afternoon, then Tue evening (22:00Z-01:00Z) overlapping Wednesday's slot.
+    assert_eq!(starts, ["2025-07-08T14:00:00Z", "2025-07-08T18:00:00Z", "2025-07-08T22:00:00Z"]);
+    assert!(availability::offered_windows(&site, 1001, "not json", NOW).is_empty());
+    let mut limited = site.clone();
+    limited.service_area_zips = vec!["55401".into()];
+    assert!(availability::capacity_request(&limited, 123, 1001, 2001, "55416", NOW).is_none());
+    assert!(availability::capacity_request(&limited, 123, 1001, 2001, "55401-0001", NOW).is_some());
+    // Preference without live capacity: "Thursday afternoon" -> Thu 12-16 local.
+    let pref = PreferredTime { day: Some(DayPreference::Weekday(3)), part: Some(DayPart::Afternoon) };
+    let w = availability::window_for_preference(&site, pref, NOW).unwrap();
+    assert_eq!(iso8601(w.start), "2025-07-10T18:00:00Z");
+    assert_eq!(availability::window_for_preference(&site, PreferredTime::default(), NOW), None);
+}

@@ -7,7 +7,21 @@ use crate::booking::Phone;
 /// `None` when there are not exactly 10 digits (after an optional leading 1) or the
 /// number breaks NANP rules (area code or exchange starting with 0 or 1).
 pub fn normalize_phone(text: &str) -> Option<Phone> {
-    let lower = text.to_ascii_lowercase();
+    // Full-width digits and plus (typed on CJK keyboards) become ASCII first.
+    let lower: String = text
+        .chars()
+        .map(|c| match c {
+            '\u{ff10}'..='\u{ff19}' => char::from(b'0' + (c as u32 - 0xff10) as u8),
+            '\u{ff0b}' => '+',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect();
+    let trimmed = lower.trim_start();
+    // A country code other than 1 is not a NANP number; a '+' mid-number is not a phone.
+    let after_first = trimmed.chars().skip(1).collect::<String>();
+    if trimmed.starts_with('+') && !after_first.trim_start().starts_with('1') || after_first.contains('+') {
+        return None;
+    }
     // Split off an extension: "ext", "ext.", "extension", "x", "#", ";ext=".
     let (main, ext) = split_extension(&lower);
     let mut digits = String::new();
@@ -34,7 +48,7 @@ pub fn normalize_phone(text: &str) -> Option<Phone> {
 }
 
 fn split_extension(s: &str) -> (&str, Option<String>) {
-    for marker in [";ext=", "extension", "ext.", "ext", " x", "x", "#"] {
+    for marker in [";ext=", "extension", "ext.", "ext", " x", "x", "#", ";", ","] {
         if let Some(i) = s.find(marker) {
             let ext: String = s[i + marker.len()..].chars().filter(char::is_ascii_digit).collect();
             if !ext.is_empty() && s[..i].chars().filter(char::is_ascii_digit).count() >= 10 {
