@@ -32,21 +32,20 @@
     saved = st["bw:v1:" + site];
   } catch (e) {}
   host.id = "bw-host";
-  host.setAttribute("data-testid", "bw-host");
   try {
     var css = new CSSStyleSheet();
     css.replaceSync(
       ":host{all:initial;position:fixed;right:16px;bottom:16px;z-index:2147483000}" +
-        "button{all:unset;box-sizing:border-box;cursor:pointer;width:60px;height:60px;border-radius:50%;background:#0b5cab;color:#fff;display:grid;place-items:center;box-shadow:0 4px 14px rgba(0,0,0,.3)}" +
-        "button:focus-visible{outline:3px solid #111;outline-offset:3px}" +
-        "iframe{position:fixed;right:16px;bottom:88px;width:380px;height:min(620px,calc(100vh - 110px));border:0;border-radius:14px;box-shadow:0 8px 30px rgba(0,0,0,.3);background:#fff}" +
+        "button{all:unset;cursor:pointer;width:60px;height:60px;border-radius:50%;background:#0b5cab;color:#fff;display:grid;place-items:center;box-shadow:0 4px 14px rgba(0,0,0,.3)}" +
+        "button:focus-visible{outline:3px solid #111}" +
+        "iframe{position:fixed;right:16px;bottom:88px;width:380px;height:min(620px,calc(100vh - 110px));border:0;border-radius:14px;background:#fff}" +
         "@media(max-width:479px){iframe{inset:0;width:100%;height:100%;border-radius:0}}"
     );
     root.adoptedStyleSheets = [css];
   } catch (e) {}
   root.innerHTML =
     '<button type="button" data-testid="bw-bubble" aria-label="Chat with us" aria-expanded="false">' +
-    '<svg width="28" height="28" viewBox="0 0 24 24" aria-hidden="true" fill="currentColor"><path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z"/></svg></button>';
+    '<svg width="28" viewBox="0 0 24 24" aria-hidden="true" fill="currentColor"><path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z"/></svg></button>';
 
   function emit(n) {
     host.dispatchEvent(new CustomEvent("bw:" + n, { bubbles: true, composed: true }));
@@ -57,7 +56,6 @@
     state = 3;
     ifr = d.createElement("iframe");
     ifr.title = "Chat";
-    ifr.setAttribute("data-testid", "bw-frame");
     ifr.src = api + "/v1/sites/" + encodeURIComponent(site) + "/frame?page=" + encodeURIComponent(loc.href);
     ifr.hidden = !wantOpen;
     root.appendChild(ifr);
@@ -65,11 +63,9 @@
       var m = e.data;
       if (e.origin != new URL(api, loc.href).origin || typeof m != "string") return;
       if (m == "bw:close") toggle(0);
-      // Events from the framed widget reach the host page as if it were inline.
-      if (!m.indexOf("bw:event:")) {
-        emit((m = m.slice(9)));
-        (w.dataLayer = w.dataLayer || []).push({ event: "booking_widget_" + m.replace(/-/g, "_"), site: site });
-      }
+      // Events from the framed widget reach the host page as DOM events
+      // (dataLayer pushes stay inside the frame).
+      m.indexOf("bw:event:") || emit(m.slice(9));
     });
     emit("fallback");
   }
@@ -103,19 +99,19 @@
         });
       })
       .catch(function (e) {
-        console.warn("booking widget:", e);
+        console.warn(e);
         frame || iframe();
       });
   }
 
   root.addEventListener("click", function (e) {
-    if (state > 1 || !e.target.closest(sel)) return;
+    if (state == 2 || !e.target.closest(sel)) return;
     if (state == 3) return toggle(!wantOpen);
     wantOpen = true;
     load();
   });
-  root.addEventListener("pointerover", load, { once: true });
-  root.addEventListener("focusin", load, { once: true });
+  root.addEventListener("pointerover", load);
+  root.addEventListener("focusin", load);
 
   function start() {
     d.body.appendChild(host);

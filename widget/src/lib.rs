@@ -78,7 +78,6 @@ struct Saved {
     open: bool,
     emergency: bool,
     handoff: bool,
-    card: Option<BookingRequest>,
     before_yes: Option<String>,
     phase: Phase,
     pending: Option<String>,
@@ -89,6 +88,16 @@ struct Saved {
     windows: Vec<Window>,
     pick: Option<usize>,
     sms: bool,
+}
+
+/// `POST /abandoned` (sent with `sendBeacon`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Abandoned {
+    idempotency_key: String,
+    turns: Vec<UserTurn>,
+    locale: Locale,
+    page_url: String,
 }
 
 /// The widget's state: all `Copy` handles, so closures can capture it freely.
@@ -218,7 +227,6 @@ impl Ui {
             open: self.open.get_untracked(),
             emergency: self.emergency.get_untracked(),
             handoff: self.handoff.get_untracked(),
-            card: self.card.get_untracked(),
             before_yes: self.before_yes.get_value(),
             phase: self.phase.get_untracked(),
             pending: self.pending.get_value(),
@@ -257,7 +265,6 @@ impl Ui {
         self.open.set(s.open);
         self.emergency.set(s.emergency);
         self.handoff.set(s.handoff);
-        self.card.set(s.card);
         self.before_yes.set_value(s.before_yes);
         // A send cut short by the reload is retried as queued.
         self.phase.set(if s.phase == Phase::Sending { Phase::Queued } else { s.phase });
@@ -269,6 +276,19 @@ impl Ui {
         self.windows.set(s.windows);
         self.pick.set(s.pick);
         self.sms.set(s.sms);
+        // The card is not stored: it is the Book effect of replaying the confirming turn.
+        if self.phase.get_untracked() != Phase::Chat {
+            let yes = self.conv.with_value(|c| c.as_ref().and_then(|c| c.user_turns().last().cloned()));
+            let before = self.before_yes.get_value().and_then(|b| Conversation::from_json(&b).ok());
+            if let (Some(mut c), Some(yes)) = (before, yes) {
+                let turn = c.handle(Event::User { text: yes.text }, yes.at);
+                for e in turn.effects {
+                    if let Effect::Book { request } = e {
+                        self.card.set(Some(request));
+                    }
+                }
+            }
+        }
         true
     }
 
@@ -505,13 +525,14 @@ impl Ui {
             return;
         }
         let turns = self.conv.with_value(|c| c.as_ref().map(|c| c.user_turns().to_vec()).unwrap_or_default());
-        let body = serde_json::json!({
-            "idempotencyKey": self.key.get_value(),
-            "turns": turns,
-            "locale": self.l(),
-            "pageUrl": clip(&self.page_url.get_value(), MAX_FIELD_BYTES),
-        });
-        if net::beacon(self, "abandoned", &body.to_string()) {
+        let body = Abandoned {
+            idempotency_key: self.key.get_value(),
+            turns,
+            locale: self.l(),
+            page_url: clip(&self.page_url.get_value(), MAX_FIELD_BYTES),
+        };
+        let Ok(body) = serde_json::to_string(&body) else { return };
+        if net::beacon(self, "abandoned", &body) {
             self.abandoned.set_value(true);
             self.save();
             emit(self, "abandoned", &[]);

@@ -8,10 +8,16 @@ use booking_core::submission::BookingReply;
 use gloo_net::http::Request;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::i18n::{t, K};
 use crate::{Phase, Ui, Window};
+
+/// Body as text, then `serde_json::from_str`: one deserializer flavour for the whole wasm.
+async fn json<T: DeserializeOwned>(r: gloo_net::http::Response) -> Option<T> {
+    serde_json::from_str(&r.text().await.ok()?).ok()
+}
 
 fn url(ui: Ui, route: &str) -> String {
     let site: String = js_sys::encode_uri_component(&ui.site.get_value()).into();
@@ -23,8 +29,8 @@ pub(crate) fn load_config(ui: Ui) {
     spawn_local(async move {
         let res = Request::get(&url(ui, "config")).send().await;
         match res {
-            Ok(r) if r.ok() => match r.json::<PublicSiteConfig>().await {
-                Ok(cfg) => {
+            Ok(r) if r.ok() => match json::<PublicSiteConfig>(r).await {
+                Some(cfg) => {
                     if !cfg.locales.contains(&ui.locale.get_untracked()) && ui.conv.with_value(Option::is_none) {
                         ui.locale.set(cfg.locales.first().copied().unwrap_or_default());
                     }
@@ -34,7 +40,7 @@ pub(crate) fn load_config(ui: Ui) {
                         ui.focus_input();
                     }
                 }
-                Err(_) => ui.cfg_failed.set(true),
+                None => ui.cfg_failed.set(true),
             },
             _ => ui.cfg_failed.set(true),
         }
@@ -56,18 +62,13 @@ pub(crate) fn availability(ui: Ui, r: &BookingRequest) {
     let u = format!("{}?trade={trade}&zip={zip}", url(ui, "availability"));
     spawn_local(async move {
         if let Ok(r) = Request::get(&u).send().await {
-            if let Ok(w) = r.json::<Windows>().await {
+            if let Some(w) = json::<Windows>(r).await {
                 if ui.phase.get_untracked() == Phase::Card {
                     ui.windows.set(w.windows);
                 }
             }
         }
     });
-}
-
-#[derive(Deserialize)]
-struct ErrorReply {
-    error: String,
 }
 
 /// `POST /bookings` with the kept submission. Network errors, 429 and 5xx are queued and
@@ -86,19 +87,17 @@ pub(crate) fn post_booking(ui: Ui) {
         };
         ui.inflight.set_value(false);
         match res {
-            Ok(r) if r.status() == 200 || r.status() == 202 => match r.json::<BookingReply>().await {
-                Ok(reply) => ui.finish(reply),
-                Err(_) => ui.finish(BookingReply {
+            Ok(r) if r.status() == 200 || r.status() == 202 => match json::<BookingReply>(r).await {
+                Some(reply) => ui.finish(reply),
+                None => ui.finish(BookingReply {
                     status: "received".into(),
                     job_number: None,
                     message: String::new(),
                 }),
             },
-            Ok(r) if r.status() != 429 && r.status() < 500 => {
-                let msg = r.json::<ErrorReply>().await.map(|e| e.error).ok();
-                let _ = msg; // The worker's reason is for logs; the homeowner gets a plain sentence.
-                ui.fail(t(ui.locale.get_untracked(), K::Failed).into());
-            }
+            // 4xx: the worker refused the request (its reason is in its logs); the
+            // homeowner gets a plain sentence and the phone number.
+            Ok(r) if r.status() != 429 && r.status() < 500 => ui.fail(t(ui.locale.get_untracked(), K::Failed).into()),
             _ => retry_later(ui),
         }
     });
