@@ -42,16 +42,19 @@ export const requests = () => admin('/_admin/requests');
 
 // The widget's parts, by data-testid (Playwright's CSS pierces the open shadow root).
 export const ui = {
-  bubble: '[data-testid="bubble"]',
-  panel: '[data-testid="panel"]',
-  input: '[data-testid="input"]',
-  send: '[data-testid="send"]',
-  assistant: '[data-testid="msg-assistant"]',
-  homeowner: '[data-testid="msg-homeowner"]',
-  quick: '[data-testid="quick-reply"]',
-  summary: '[data-testid="summary"]',
-  success: '[data-testid="success"]',
-  jobNumber: '[data-testid="job-number"]',
+  bubble: '[data-testid="bw-bubble"]',
+  panel: '[data-testid="bw-panel"]',
+  input: '[data-testid="bw-input"]',
+  send: '[data-testid="bw-send"]',
+  assistant: '[data-testid="bw-msg"][data-from="bot"]',
+  homeowner: '[data-testid="bw-msg"][data-from="user"]',
+  quick: '[data-testid="bw-quick-reply"]',
+  card: '[data-testid="bw-confirm-card"]',
+  confirm: '[data-testid="bw-confirm"]',
+  success: '[data-testid="bw-success"]',
+  jobNumber: '[data-testid="bw-job-number"]',
+  emergency: '[data-testid="bw-emergency"]',
+  handoff: '[data-testid="bw-handoff"]',
 };
 
 // Polls until `check` returns a truthy value, or fails after `ms`.
@@ -70,5 +73,6 @@ export async function say(page, text) {
   const before = await page.locator(ui.assistant).count();
   await page.locator(ui.input).fill(text);
   await page.locator(ui.input).press('Enter');
-  await until(async () => (await page.locator(ui.assistant).count()) > before, 10_000, `a reply to ${JSON.stringify(text)}`);
+  await until(async () => (await page.locator(ui.assistant).count()) > before
+    || (await page.locator(`${ui.card}, ${ui.success}`).count()) > 0, 10_000, `a reply to ${JSON.stringify(text)}`);
 }

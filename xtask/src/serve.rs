@@ -9,23 +9,40 @@ use std::thread;
 /// URL prefix → directory.
 pub type Mounts = Vec<(String, PathBuf)>;
 
+/// Text replaced in served HTML: the example pages name the demo's worker URL, and a
+/// test stack on other ports points them at its own worker.
+pub type Rewrites = Vec<(String, String)>;
+
 /// Binds `127.0.0.1:port` (0 = any free port) and serves in background threads.
 /// Returns the bound port.
-pub fn start(port: u16, mounts: Mounts) -> std::io::Result<u16> {
+pub fn start(port: u16, mounts: Mounts, rewrites: Rewrites) -> std::io::Result<u16> {
     let listener = TcpListener::bind(("127.0.0.1", port))?;
     let port = listener.local_addr()?.port();
     thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let mounts = mounts.clone();
+            let rewrites = rewrites.clone();
             thread::spawn(move || {
-                let _ = answer(stream, &mounts);
+                let _ = answer(stream, &mounts, &rewrites);
             });
         }
     });
     Ok(port)
 }
 
-fn answer(mut stream: TcpStream, mounts: &Mounts) -> std::io::Result<()> {
+fn rewrite(body: Vec<u8>, rewrites: &Rewrites) -> Vec<u8> {
+    match String::from_utf8(body) {
+        Ok(mut text) => {
+            for (from, to) in rewrites {
+                text = text.replace(from.as_str(), to);
+            }
+            text.into_bytes()
+        }
+        Err(e) => e.into_bytes(),
+    }
+}
+
+fn answer(mut stream: TcpStream, mounts: &Mounts, rewrites: &Rewrites) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut line = String::new();
     reader.read_line(&mut line)?;
@@ -42,7 +59,10 @@ fn answer(mut stream: TcpStream, mounts: &Mounts) -> std::io::Result<()> {
     }
     let path = target.split(['?', '#']).next().unwrap_or("/");
     match resolve(path, mounts).and_then(|p| std::fs::read(&p).ok().map(|b| (p, b))) {
-        Some((p, body)) => respond(&mut stream, 200, mime(&p), &body, method == "HEAD"),
+        Some((p, body)) => {
+            let body = if p.extension().is_some_and(|e| e == "html") { rewrite(body, rewrites) } else { body };
+            respond(&mut stream, 200, mime(&p), &body, method == "HEAD")
+        }
         None => respond(&mut stream, 404, "text/plain", b"not found", method == "HEAD"),
     }
 }

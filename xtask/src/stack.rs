@@ -90,8 +90,32 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
 }
 
+/// The worker URL the example pages are written with.
+const DEMO_WORKER_URL: &str = "http://127.0.0.1:8787";
+
+/// The example site configs with this stack's site origin allowed (CORS), as one JSON
+/// array for the worker's `SITES_JSON` var.
+fn sites_allowing(origin: &str) -> Result<String, Fail> {
+    let mut sites = Vec::new();
+    let dir = root().join("examples/sites");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir).map_err(|e| Fail(format!("{}: {e}", dir.display())))?.flatten().map(|e| e.path()).collect();
+    paths.sort();
+    for p in paths.iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
+        let text = std::fs::read_to_string(p).map_err(|e| Fail(format!("{}: {e}", p.display())))?;
+        let mut site: serde_json::Value = serde_json::from_str(&text).map_err(|e| Fail(format!("{}: {e}", p.display())))?;
+        if let Some(list) = site["allowedOrigins"].as_array_mut() {
+            if !list.iter().any(|o| o == origin) {
+                list.push(origin.into());
+            }
+        }
+        sites.push(site);
+    }
+    Ok(serde_json::Value::from(sites).to_string())
+}
+
 /// Starts everything. `quiet` sends child output to log files under target/.
-pub fn start(target: Target, ports: Ports, quiet: bool) -> Result<Stack, Fail> {
+/// `extra_vars` are more worker vars (e.g. a higher rate limit for the bench).
+pub fn start(target: Target, ports: Ports, quiet: bool, extra_vars: &[(String, String)]) -> Result<Stack, Fail> {
     let r = root();
     let logs = r.join("target/logs");
     std::fs::create_dir_all(&logs).map_err(|e| Fail(format!("target/logs: {e}")))?;
@@ -114,10 +138,32 @@ pub fn start(target: Target, ports: Ports, quiet: bool) -> Result<Stack, Fail> {
             ];
             (Some(url), vars, Some(c.clone()))
         }
-        Target::Real { env } => (None, vec![("ST_ENV".to_string(), env.clone())], None),
+        Target::Real { env } => {
+            // Credentials in the environment reach the worker as vars; otherwise wrangler
+            // reads them from .dev.vars itself.
+            let mut vars = vec![("ST_ENV".to_string(), env.clone())];
+            for k in ["ST_CLIENT_ID", "ST_CLIENT_SECRET", "ST_APP_KEY", "ST_TENANT_ID"] {
+                if let Ok(v) = std::env::var(k) {
+                    vars.push((k.to_string(), v));
+                }
+            }
+            (None, vars, None)
+        }
     };
 
     let worker_port = if ports.worker == 0 { free_port() } else { ports.worker };
+    let worker_url = format!("http://127.0.0.1:{worker_port}");
+    let site_port = serve::start(
+        ports.site,
+        vec![
+            ("/widget".to_string(), r.join("widget/dist")),
+            ("/".to_string(), r.join("examples/contractor-site")),
+        ],
+        vec![(DEMO_WORKER_URL.to_string(), worker_url.clone())],
+    )
+    .map_err(|e| Fail(format!("site server on port {}: {e}", ports.site)))?;
+    let site_url = format!("http://127.0.0.1:{site_port}");
+
     let mut wrangler = Command::new(node_bin("wrangler"));
     wrangler
         .args(["dev", "--local", "--ip", "127.0.0.1", "--port", &worker_port.to_string()])
@@ -129,27 +175,18 @@ pub fn start(target: Target, ports: Ports, quiet: bool) -> Result<Stack, Fail> {
         .env("WRANGLER_SEND_METRICS", "false")
         .stdin(Stdio::null())
         .process_group(0);
-    for (k, v) in &vars {
+    for (k, v) in vars.iter().chain(extra_vars) {
         wrangler.arg("--var").arg(format!("{k}:{v}"));
     }
+    wrangler.arg("--var").arg(format!("SITES_JSON:{}", sites_allowing(&site_url)?));
     let log = std::fs::File::create(logs.join("wrangler.log")).map_err(|e| Fail(e.to_string()))?;
     if quiet {
         wrangler.stdout(log.try_clone().map_err(|e| Fail(e.to_string()))?).stderr(log);
     }
     children.push(wrangler.spawn().map_err(|e| Fail(format!("wrangler: {e}")))?);
-    let worker_url = format!("http://127.0.0.1:{worker_port}");
-
-    let site_port = serve::start(
-        ports.site,
-        vec![
-            ("/widget".to_string(), r.join("widget/dist")),
-            ("/".to_string(), r.join("examples/contractor-site")),
-        ],
-    )
-    .map_err(|e| Fail(format!("site server on port {}: {e}", ports.site)))?;
 
     let stack = Stack {
-        site_url: format!("http://127.0.0.1:{site_port}"),
+        site_url,
         worker_url,
         sandbox_url,
         credentials,

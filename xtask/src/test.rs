@@ -100,7 +100,7 @@ pub fn run(args: &[String]) -> Result<(), Fail> {
 
 fn browser_tests(tally: &mut Tally) -> Result<(), Fail> {
     println!("xtask: starting emulator, worker and contractor site for the browser tests");
-    let stack = match stack::start(Target::Sandbox(Credentials::generate()), Ports { site: 0, worker: 0, sandbox: 0 }, true)
+    let stack = match stack::start(Target::Sandbox(Credentials::generate()), Ports { site: 0, worker: 0, sandbox: 0 }, true, &[])
     {
         Ok(s) => s,
         Err(Fail(m)) => {
