@@ -1,9 +1,11 @@
-//! One Durable Object per booking, named by the conversation's idempotency key.
+//! One Durable Object per conversation, named `{site}:{idempotency key}`.
 //!
 //! Durable Objects give one single-threaded owner per key, so double clicks and
-//! concurrent submits of the same conversation meet in one place. The pipeline's
-//! progress is stored after every ServiceTitan response; when ServiceTitan is down the
-//! request stays stored and an alarm resumes it.
+//! concurrent submits of the same conversation meet in one place. The pipeline is
+//! stored before every send and after every response (booking-core's persistence
+//! contract), so a crash at any point resumes without a second record. When
+//! ServiceTitan stays down the request stays stored and alarms retry it for up to a
+//! day; then the site owner is told. Outgoing webhooks are retried from here too.
 
 use std::cell::Cell;
 
@@ -16,12 +18,15 @@ use worker::{durable_object, Date, Delay, DurableObject, Env, Method, Request, R
 
 use crate::config::{self, ServiceTitanSettings};
 use crate::servicetitan_client::{self, Sent};
+use crate::webhooks::{self, Delivery};
 
 /// How long a homeowner's request may wait for ServiceTitan before we answer
 /// "received" and carry on in the background.
 const ANSWER_WITHIN_MS: u64 = 20_000;
 /// Waits shorter than this are slept through instead of set as an alarm.
 const SLEEP_UNDER_SECS: i64 = 3;
+/// After this long without success the booking is given up and the site owner told.
+const GIVE_UP_AFTER_SECS: i64 = 24 * 3600;
 
 /// What the worker hands the object: a booking already replayed and confirmed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -36,15 +41,30 @@ pub struct Job {
     pub attribution: Attribution,
 }
 
+fn stub(env: &Env, site: &str, key: &str) -> Result<worker::Stub> {
+    env.durable_object("BOOKINGS")?.id_from_name(&format!("{site}:{key}"))?.get_stub()
+}
+
+async fn call(stub: worker::Stub, path: &str, body: String) -> Result<Response> {
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(JsValue::from_str(&body)));
+    stub.fetch_with_request(Request::new_with_init(&format!("https://booking{path}"), &init)?).await
+}
+
 /// Sends a job to its object and returns the homeowner's answer.
 pub async fn submit(env: &Env, job: &Job) -> Result<BookingReply> {
-    let ns = env.durable_object("BOOKINGS")?;
-    let stub = ns.id_from_name(&format!("{}:{}", job.site_id, job.idempotency_key))?.get_stub()?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(JsValue::from_str(&serde_json::to_string(job)?)));
-    let req = Request::new_with_init("https://booking/run", &init)?;
-    let mut resp = stub.fetch_with_request(req).await?;
+    let mut resp = call(stub(env, &job.site_id, &job.idempotency_key)?, "/run", serde_json::to_string(job)?).await?;
     resp.json().await
+}
+
+/// Queues a "Qualified Abandoned Session" webhook, unless this conversation booked.
+pub async fn abandon(env: &Env, site: &str, key: &str, payload: serde_json::Value) -> Result<()> {
+    call(stub(env, site, key)?, "/abandon", payload.to_string()).await?;
+    Ok(())
+}
+
+fn now() -> i64 {
+    (Date::now().as_millis() / 1000) as i64
 }
 
 /// The Durable Object.
@@ -62,6 +82,17 @@ impl DurableObject for BookingObject {
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let storage = self.state.storage();
+        if req.path() == "/abandon" {
+            let payload: serde_json::Value = req.json().await?;
+            if storage.get::<Job>("job").await?.is_none() && storage.get::<bool>("abandon-sent").await?.is_none() {
+                storage.put("abandon-sent", true).await?;
+                let site = payload["site"].as_str().and_then(|s| config::site(&self.env, s));
+                if let Some(url) = site.and_then(|s| s.webhook_url) {
+                    self.queue_webhook(Delivery::new(url, "session.qualified_abandoned", payload, now())).await?;
+                }
+            }
+            return Response::ok("ok");
+        }
         if let Some(reply) = storage.get::<BookingReply>("reply").await? {
             return Response::from_json(&reply);
         }
@@ -73,17 +104,26 @@ impl DurableObject for BookingObject {
             let job: Job = req.json().await?;
             let site = config::site(&self.env, &job.site_id).ok_or_else(|| worker::Error::from("unknown site"))?;
             let settings = ServiceTitanSettings::from_env(&self.env).map_err(worker::Error::from)?;
-            let pipeline =
-                BookingPipeline::new(job.request, site, job.attribution, job.idempotency_key, settings.tenant_id);
+            let pipeline = BookingPipeline::new(
+                job.request.clone(),
+                site,
+                job.attribution.clone(),
+                job.idempotency_key.clone(),
+                settings.tenant_id,
+            );
+            storage.put("job", &job).await?;
+            storage.put("created_at", now()).await?;
             storage.put("pipeline", &pipeline).await?;
         }
         Response::from_json(&self.drive().await?)
     }
 
     async fn alarm(&self) -> Result<Response> {
-        if !self.running.get() {
+        if !self.running.get() && self.state.storage().get::<BookingReply>("reply").await?.is_none() {
             self.drive().await?;
         }
+        self.deliver_due_webhooks().await?;
+        self.schedule().await?;
         Response::ok("ok")
     }
 }
@@ -108,6 +148,7 @@ impl BookingObject {
         self.running.set(true);
         let result = self.drive_inner().await;
         self.running.set(false);
+        self.schedule().await?;
         result
     }
 
@@ -120,33 +161,96 @@ impl BookingObject {
         let started = Date::now().as_millis();
         let mut sent = Sent::default();
         loop {
-            let now = (Date::now().as_millis() / 1000) as i64;
-            match pipeline.next_request(now) {
+            let t = now();
+            match pipeline.next_request(t) {
                 Step::Send(request) => {
+                    // Stored before sending: a crash now resumes knowing the write may exist.
+                    storage.put("pipeline", &pipeline).await?;
                     let response = servicetitan_client::send(&settings, &request, &mut sent).await;
-                    pipeline.on_response(response, (Date::now().as_millis() / 1000) as i64);
+                    pipeline.on_response(response, now());
                     storage.put("pipeline", &pipeline).await?;
                 }
                 Step::Wait { until } => {
+                    let wait = (until - t).max(0);
                     let waited = Date::now().as_millis() - started;
-                    if until - now <= SLEEP_UNDER_SECS && waited + ((until - now).max(0) as u64) * 1000 < ANSWER_WITHIN_MS {
-                        Delay::from(std::time::Duration::from_millis(((until - now).max(0) as u64) * 1000)).await;
+                    if wait <= SLEEP_UNDER_SECS && waited + (wait as u64) * 1000 < ANSWER_WITHIN_MS {
+                        Delay::from(std::time::Duration::from_millis(wait as u64 * 1000)).await;
                         continue;
                     }
-                    storage.set_alarm(((until - now).max(1)) * 1000).await?;
+                    storage.put("retry_at", until).await?;
                     return Ok(received());
                 }
-                Step::Done(outcome) => {
-                    let reply = reply_for(&outcome);
-                    storage.put("reply", &reply).await?;
-                    storage.put("outcome", &outcome).await?;
-                    return Ok(reply);
+                Step::Done(Outcome::Queued { reason, retry_at }) => {
+                    let created: i64 = storage.get("created_at").await?.unwrap_or(t);
+                    if t - created < GIVE_UP_AFTER_SECS {
+                        storage.put("retry_at", retry_at).await?;
+                        return Ok(received());
+                    }
+                    return self.finish(Outcome::Failed { message: format!("gave up after 24 hours: {reason}") }).await;
                 }
+                Step::Done(outcome) => return self.finish(outcome).await,
             }
             if Date::now().as_millis() - started > ANSWER_WITHIN_MS {
-                storage.set_alarm(1_000i64).await?;
+                storage.put("retry_at", now() + 1).await?;
                 return Ok(received());
             }
+        }
+    }
+
+    /// Records the final outcome and tells the site owner.
+    async fn finish(&self, outcome: Outcome) -> Result<BookingReply> {
+        let storage = self.state.storage();
+        let reply = reply_for(&outcome);
+        storage.put("outcome", &outcome).await?;
+        storage.put("reply", &reply).await?;
+        let _ = storage.delete("retry_at").await?;
+        if let Some(job) = storage.get::<Job>("job").await? {
+            if let Some(url) = config::site(&self.env, &job.site_id).and_then(|s| s.webhook_url) {
+                let (event, payload) = webhooks::for_outcome(&job, &outcome);
+                self.queue_webhook(Delivery::new(url, event, payload, now())).await?;
+            }
+        }
+        Ok(reply)
+    }
+
+    async fn queue_webhook(&self, delivery: Delivery) -> Result<()> {
+        let storage = self.state.storage();
+        let mut queue: Vec<Delivery> = storage.get("webhooks").await?.unwrap_or_default();
+        queue.push(delivery);
+        storage.put("webhooks", &queue).await?;
+        self.deliver_due_webhooks().await?;
+        self.schedule().await
+    }
+
+    async fn deliver_due_webhooks(&self) -> Result<()> {
+        let storage = self.state.storage();
+        let queue: Vec<Delivery> = storage.get("webhooks").await?.unwrap_or_default();
+        if queue.is_empty() {
+            return Ok(());
+        }
+        let secret = webhooks::secret(&self.env);
+        let mut left = Vec::new();
+        for d in queue {
+            if d.due > now() {
+                left.push(d);
+                continue;
+            }
+            if let Some(next) = webhooks::deliver(d, &secret).await {
+                left.push(next);
+            }
+        }
+        storage.put("webhooks", &left).await
+    }
+
+    /// One alarm per object: the earliest of the pipeline retry and webhook retries.
+    async fn schedule(&self) -> Result<()> {
+        let storage = self.state.storage();
+        let retry: Option<i64> = storage.get("retry_at").await?;
+        let hooks: Vec<Delivery> = storage.get("webhooks").await?.unwrap_or_default();
+        let next = hooks.iter().map(|d| d.due).chain(retry).min();
+        match next {
+            Some(at) => storage.set_alarm(((at - now()).max(1)) * 1000).await,
+            None => Ok(()),
         }
     }
 }
@@ -167,9 +271,10 @@ fn reply_for(outcome: &Outcome) -> BookingReply {
                 job_number: Some(n.clone()),
                 message: format!("You're booked. Your job number is {n}."),
             },
+            // Booking modes: the office converts the booking and calls to confirm.
             None => received(),
         },
-        // ServiceTitan refused it; the office still has the transcript and will call.
+        // ServiceTitan refused it; the office has the transcript and will call.
         _ => received(),
     }
 }

@@ -12,6 +12,7 @@ mod http;
 mod rate_limit;
 mod servicetitan_client;
 mod transcripts;
+mod webhooks;
 
 pub use booking_object::BookingObject;
 
@@ -148,23 +149,31 @@ async fn abandoned(env: &Env, site: &SiteConfig, submission: Submission, cors: &
     }
     let last = submission.turns.last().map(|t| t.at).unwrap_or(0);
     let turn = conversation.handle(Event::Abandon, last);
-    let phone = turn.effects.iter().find_map(|e| match e {
-        Effect::QualifiedAbandon { phone, email, name } if phone.is_some() || email.is_some() || name.is_some() => {
-            Some(phone.as_ref().map(|p| p.digits.clone()))
-        }
+    let contact = turn.effects.into_iter().find_map(|e| match e {
+        Effect::QualifiedAbandon { phone, email, name } if phone.is_some() || email.is_some() => Some((name, phone, email)),
         _ => None,
     });
-    if let Some(phone) = phone {
+    if let Some((name, phone, email)) = contact {
         let t = Transcript {
             site: site.id.clone(),
-            session: submission.idempotency_key,
+            session: submission.idempotency_key.clone(),
             outcome: "abandoned".into(),
             stored_at: transcripts::now(),
-            phone,
-            turns: submission.turns,
+            phone: phone.as_ref().map(|p| p.digits.clone()),
+            turns: submission.turns.clone(),
             rendered: None,
         };
         transcripts::store(env, &t).await?;
+        let payload = json!({
+            "site": site.id,
+            "session": submission.idempotency_key,
+            "name": name.map(|n| n.full()),
+            "phone": phone.map(|p| p.digits),
+            "email": email,
+            "turns": submission.turns,
+            "pageUrl": submission.page_url,
+        });
+        booking_object::abandon(env, &site.id, &submission.idempotency_key, payload).await?;
     }
     json_reply(202, &json!({ "ok": true }), cors)
 }
