@@ -1,0 +1,85 @@
+//! # st-sandbox: ServiceTitan as our tests see it
+//!
+//! An HTTP server that behaves like the ServiceTitan v2 endpoints the booking pipeline
+//! uses. It is written from ServiceTitan's OpenAPI files and docs (`../shared`), never
+//! from `booking-core`, so it cannot share our mistakes.
+//!
+//! ## Running
+//!
+//! ```text
+//! cargo run -p st-sandbox -- --port 0 --seed tests/data/st-tenant.json \
+//!     --client-id X --client-secret Y --app-key Z
+//! ```
+//! Prints exactly one line, `st-sandbox listening on http://127.0.0.1:PORT`, then serves
+//! until SIGINT/SIGTERM.
+//!
+//! | flag | default |
+//! |---|---|
+//! | `--port N` | 0 (a free port) |
+//! | `--host H` | 127.0.0.1 |
+//! | `--seed FILE` | `<workspace>/tests/data/st-tenant.json` |
+//! | `--openapi DIR` | `<workspace>/../shared/servicetitan-openapi` |
+//! | `--tenant-id N`, `--client-id S`, `--client-secret S`, `--app-key S`, `--booking-provider-id N` | the seed's `"app"` section; a missing credential is generated and printed to stderr |
+//! | `--token-ttl SECONDS` | 900 |
+//!
+//! ## ServiceTitan surface
+//!
+//! * `POST /connect/token` (form `grant_type=client_credentials&client_id&client_secret`)
+//!   → `{"access_token","expires_in","token_type":"Bearer","scope"}`.
+//! * Every API call needs `Authorization: Bearer <token>` and `ST-App-Key`, and the
+//!   `{tenant}` in the path must be ours (401 / 403 otherwise, in ServiceTitan's error shape
+//!   `{type,title,status,traceId,errors,data}`). Booking paths must name the booking
+//!   provider the app is restricted to (403 otherwise).
+//! * Request bodies are validated against the operation's `requestBody` schema in the
+//!   OpenAPI files (400 with `errors: {"Field.Path": ["message"]}`).
+//! * Lists return `{page, pageSize, hasMore, totalCount, data}` and take ServiceTitan's
+//!   filters; see [`api`] for the routes.
+//!
+//! ## Admin API (no ServiceTitan auth; loopback peers only)
+//!
+//! * `GET /_admin/requests`: every request received, `[{seq, method, path, query, headers,
+//!   body, status, dropped}]`, with `Authorization`, `ST-App-Key` and `client_secret` redacted.
+//! * `GET /_admin/records`: `{customers, locations, contacts, jobs, appointments, bookings,
+//!   notes, leads, estimates, ...}` as stored (contacts carry `customerId`, `locationId` or
+//!   `bookingId`; notes carry `customerId`, `locationId`, `jobId` or `leadId`).
+//! * `POST /_admin/faults` (one fault or an array; see [`faults::FaultSpec`]), `GET` and
+//!   `DELETE /_admin/faults`.
+//! * `POST /_admin/reset`: records back to the seed; requests, faults and tokens cleared.
+//! * `GET /`: an HTML page of customers, locations, jobs, bookings and notes (refreshes every 2 s).
+//!
+//! ## Layout
+//!
+//! `server` owns sockets (so a fault can drop one); `journal`, `faults`, `auth` and
+//! `openapi` are middleware layers, in that order; `api` holds the handlers over `store`.
+#![deny(missing_docs)]
+
+pub mod admin;
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod error;
+pub mod faults;
+pub mod journal;
+pub mod openapi;
+pub mod paging;
+pub mod server;
+pub mod state;
+pub mod store;
+pub mod time;
+
+pub use cli::Config;
+pub use state::{AppState, Shared};
+
+use axum::Router;
+
+/// The whole application: ServiceTitan routes behind the middleware stack, plus admin.
+pub fn app(state: Shared) -> Router {
+    use axum::middleware::from_fn_with_state as mw;
+    let st = api::routes()
+        .merge(auth::token_route())
+        .layer(mw(state.clone(), openapi::validate_layer))
+        .layer(mw(state.clone(), auth::auth_layer))
+        .layer(mw(state.clone(), faults::fault_layer))
+        .layer(mw(state.clone(), journal::journal_layer));
+    admin::routes().merge(st).fallback(error::not_found_fallback).with_state(state)
+}
