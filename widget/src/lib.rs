@@ -35,6 +35,9 @@ const SAVE_VERSION: u32 = 1;
 thread_local! {
     static HOST: RefCell<Option<Element>> = const { RefCell::new(None) };
     static ROOT: RefCell<Option<ShadowRoot>> = const { RefCell::new(None) };
+    /// Message ids are never reused, even after "Start over" or a language switch:
+    /// the keyed list would otherwise keep the old text for a reused key.
+    static NEXT_ID: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
 /// One line in the message list.
@@ -260,6 +263,7 @@ impl Ui {
         self.key.set_value(s.key);
         self.cfg.set(s.cfg);
         self.conv.set_value(conv);
+        NEXT_ID.with(|n| n.set(s.msgs.iter().map(|m| m.id + 1).max().unwrap_or(0)));
         self.msgs.set(s.msgs);
         self.quick.set(s.quick);
         self.open.set(s.open);
@@ -293,10 +297,12 @@ impl Ui {
     }
 
     fn push(self, from: &str, text: String) {
-        self.msgs.update(|m| {
-            let id = m.last().map_or(0, |l| l.id + 1);
-            m.push(Msg { id, from: from.into(), text });
+        let id = NEXT_ID.with(|n| {
+            let id = n.get();
+            n.set(id + 1);
+            id
         });
+        self.msgs.update(|m| m.push(Msg { id, from: from.into(), text }));
     }
 
     fn l(self) -> Locale {
