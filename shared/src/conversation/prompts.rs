@@ -1,0 +1,280 @@
+//! Everything the assistant says, in English and Spanish, for chat and for voice.
+//!
+//! Voice prompts are short and speakable: no URLs, no emoji, no symbols a speech
+//! engine would read out, and phone numbers read back digit by digit.
+
+use crate::booking::{Channel, Locale, Phone, Trade};
+use crate::extract::{Emergency, PhoneProblem, SlotName};
+
+/// One thing the assistant says.
+pub(crate) enum Msg<'a> {
+    Greeting { business: &'a str },
+    AskProblem,
+    AskTrade,
+    TradeNotOffered { trade: Trade },
+    AskName { first_issue: Option<&'a str> },
+    AskPhone { first_name: &'a str },
+    AskAddress,
+    AskAddressRest { have_zip: bool, have_city: bool, have_state: bool },
+    PhoneInvalid { problem: PhoneProblem, offer_person: bool, office: &'a str },
+    NoPhoneHeard { offer_person: bool, office: &'a str },
+    Safety { emergency: Emergency },
+    OutOfArea { zip: &'a str, office: &'a str },
+    HandOff { office: &'a str, hours: &'a str },
+    Summary { lines: &'a [(SlotName, String)] },
+    WhatToChange,
+    AskAgain { slot: SlotName },
+    Booked { first_name: &'a str },
+    AfterEnd { office: &'a str },
+    WindowNoted,
+}
+
+/// A phone number as people write it or as a voice should read it.
+pub(crate) fn phone_text(phone: &Phone, channel: Channel, locale: Locale) -> String {
+    match channel {
+        Channel::Chat => phone.display(),
+        Channel::Voice => {
+            let d = phone.digits.as_str();
+            let mut s = [d.get(0..3), d.get(3..6), d.get(6..)]
+                .iter()
+                .flatten()
+                .map(|g| digits_spoken(g, locale))
+                .collect::<Vec<_>>()
+                .join(", ");
+            if let Some(x) = &phone.extension {
+                s.push_str(if locale == Locale::Es { ", extensión " } else { ", extension " });
+                s.push_str(&digits_spoken(x, locale));
+            }
+            s
+        }
+    }
+}
+
+/// The office phone (stored as digits in the site config) for a reply.
+pub(crate) fn office_text(digits: &str, channel: Channel, locale: Locale) -> String {
+    let only: String = digits.chars().filter(char::is_ascii_digit).collect();
+    let only = if only.len() == 11 { only.get(1..).unwrap_or("").to_string() } else { only };
+    phone_text(&Phone { digits: only, extension: None }, channel, locale)
+}
+
+fn digits_spoken(d: &str, locale: Locale) -> String {
+    const EN: [&str; 10] = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
+    const ES: [&str; 10] = ["cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve"];
+    let names = if locale == Locale::Es { ES } else { EN };
+    d.bytes()
+        .filter_map(|b| b.checked_sub(b'0').and_then(|i| names.get(usize::from(i))))
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A trade in the homeowner's language.
+pub(crate) fn trade_name(t: Trade, locale: Locale) -> &'static str {
+    match (locale, t) {
+        (Locale::En, Trade::Hvac) => "heating and cooling",
+        (Locale::En, Trade::Plumbing) => "plumbing",
+        (Locale::En, Trade::Electrical) => "electrical",
+        (Locale::En, Trade::Roofing) => "roofing",
+        (Locale::Es, Trade::Hvac) => "calefacción y aire acondicionado",
+        (Locale::Es, Trade::Plumbing) => "plomería",
+        (Locale::Es, Trade::Electrical) => "electricidad",
+        (Locale::Es, Trade::Roofing) => "techos",
+    }
+}
+
+fn slot_label(s: SlotName, es: bool) -> &'static str {
+    match (s, es) {
+        (SlotName::Problem, false) => "Problem",
+        (SlotName::Name, false) => "Name",
+        (SlotName::Phone, false) => "Phone",
+        (SlotName::Email, false) => "Email",
+        (SlotName::Address, false) => "Address",
+        (SlotName::Time, false) => "When",
+        (SlotName::Problem, true) => "Problema",
+        (SlotName::Name, true) => "Nombre",
+        (SlotName::Phone, true) => "Teléfono",
+        (SlotName::Email, true) => "Correo",
+        (SlotName::Address, true) => "Dirección",
+        (SlotName::Time, true) => "Cuándo",
+    }
+}
+
+/// Quick-reply labels for "what should I change?".
+pub(crate) fn change_choices(locale: Locale) -> Vec<String> {
+    let es = locale == Locale::Es;
+    [SlotName::Problem, SlotName::Name, SlotName::Phone, SlotName::Address, SlotName::Time]
+        .iter()
+        .map(|s| slot_label(*s, es).to_string())
+        .collect()
+}
+
+/// Quick replies for the summary.
+pub(crate) fn confirm_choices(locale: Locale) -> Vec<String> {
+    match locale {
+        Locale::En => vec!["Yes, book it".into(), "Change something".into()],
+        Locale::Es => vec!["Sí, reservar".into(), "Cambiar algo".into()],
+    }
+}
+
+/// Quick reply that asks for a person.
+pub(crate) fn person_choice(locale: Locale) -> String {
+    match locale {
+        Locale::En => "Talk to a person".into(),
+        Locale::Es => "Hablar con una persona".into(),
+    }
+}
+
+pub(crate) fn say(msg: &Msg<'_>, locale: Locale, channel: Channel) -> String {
+    let es = locale == Locale::Es;
+    let voice = channel == Channel::Voice;
+    match msg {
+        Msg::Greeting { business } => match es {
+            false => format!("Hi! This is {business}. What can we help you with today?"),
+            true => format!("¡Hola! Le atiende {business}. ¿En qué le podemos ayudar hoy?"),
+        },
+        Msg::AskProblem => pick(es, "What's going on? Tell me the problem in a few words.", "¿Qué problema tiene? Cuénteme en pocas palabras."),
+        Msg::AskTrade => pick(
+            es,
+            "Got it. Is this for heating and cooling, plumbing, electrical or roofing?",
+            "Entendido. ¿Es de calefacción y aire, plomería, electricidad o techos?",
+        ),
+        Msg::TradeNotOffered { trade } => match es {
+            false => format!("Sorry, we don't do {} work. Is there anything else we can help with?", trade_name(*trade, locale)),
+            true => format!("Lo siento, no hacemos trabajos de {}. ¿Le podemos ayudar con otra cosa?", trade_name(*trade, locale)),
+        },
+        Msg::AskName { first_issue } => match (es, first_issue) {
+            (false, Some(issue)) => format!("Sorry to hear about the {}. We can get someone out. What's your name?", issue.to_lowercase()),
+            (false, None) => "What's your name?".into(),
+            (true, _) => "Con gusto le ayudamos. ¿Cuál es su nombre?".into(),
+        },
+        Msg::AskPhone { first_name } => match (es, first_name.is_empty()) {
+            (false, false) => format!("Thanks, {first_name}. What's the best phone number to reach you?"),
+            (false, true) => "What's the best phone number to reach you?".into(),
+            (true, false) => format!("Gracias, {first_name}. ¿A qué número le podemos llamar?"),
+            (true, true) => "¿A qué número le podemos llamar?".into(),
+        },
+        Msg::AskAddress => pick(
+            es,
+            if voice { "What's the address where you need the service, with the ZIP code?" } else { "What's the service address? Street, city and ZIP." },
+            if voice { "¿Cuál es la dirección del servicio, con el código postal?" } else { "¿Cuál es la dirección del servicio? Calle, ciudad y código postal." },
+        ),
+        Msg::AskAddressRest { have_zip, have_city, have_state } => {
+            let mut need = Vec::new();
+            if !have_city {
+                need.push(if es { "la ciudad" } else { "city" });
+            }
+            if !have_state {
+                need.push(if es { "el estado" } else { "state" });
+            }
+            if !have_zip {
+                need.push(if es { "el código postal" } else { "ZIP code" });
+            }
+            let list = join_and(&need, es);
+            if es { format!("¿Y {list}?") } else { format!("And the {list}?") }
+        }
+        Msg::PhoneInvalid { problem, offer_person, office } => {
+            let why = match (problem, es) {
+                (PhoneProblem::MissingAreaCode, false) => "That number is missing the area code.",
+                (PhoneProblem::WrongLength, false) => "That doesn't look like a 10-digit US phone number.",
+                (PhoneProblem::NotAUsNumber, false) => "That isn't a valid US number: area codes and exchanges don't start with 0 or 1.",
+                (PhoneProblem::MissingAreaCode, true) => "A ese número le falta el código de área.",
+                (PhoneProblem::WrongLength, true) => "Eso no parece un número de 10 dígitos de EE. UU.",
+                (PhoneProblem::NotAUsNumber, true) => "Ese número no es válido en EE. UU.: el código de área no empieza con 0 ni 1.",
+            };
+            let ask = pick(es, "What's the full number, with area code?", "¿Cuál es el número completo, con código de área?");
+            with_person(format!("{why} {ask}"), *offer_person, office, es)
+        }
+        Msg::NoPhoneHeard { offer_person, office } => with_person(
+            pick(es, "I didn't catch a phone number. What's the best number, with area code?", "No entendí el número. ¿Cuál es, con código de área?"),
+            *offer_person,
+            office,
+            es,
+        ),
+        Msg::Safety { emergency } => match (emergency, es) {
+            (Emergency::Gas, false) => "Safety first: if you smell gas, leave the house now. Don't use light switches, phones or flames inside. From outside, call 911 or your gas utility's emergency line. Then we'll get a technician out as a priority.".into(),
+            (Emergency::CarbonMonoxide, false) => "Safety first: if your carbon monoxide alarm is going off, get everyone out into fresh air now and call 911 from outside. Don't go back in until responders say it's safe. Then we'll get a technician out as a priority.".into(),
+            (Emergency::Flooding, false) => "Safety first: stay out of standing water near outlets or appliances. If you can reach it safely, shut off the main water valve. If water is near your electrical panel, leave the house and call 911 from outside. We'll get someone out as a priority.".into(),
+            (Emergency::Sparks, false) => "Safety first: stay away from the sparks or burning smell. If it's safe, switch off that breaker. If you see smoke or fire, leave the house and call 911 from outside. We'll get an electrician out as a priority.".into(),
+            (Emergency::Gas, true) => "Primero su seguridad: si huele a gas, salga de la casa ahora. No use interruptores, teléfonos ni llamas adentro. Desde afuera, llame al 911 o a la compañía de gas. Luego enviaremos un técnico con prioridad.".into(),
+            (Emergency::CarbonMonoxide, true) => "Primero su seguridad: si suena la alarma de monóxido de carbono, salgan todos al aire libre ahora y llame al 911 desde afuera. Luego enviaremos un técnico con prioridad.".into(),
+            (Emergency::Flooding, true) => "Primero su seguridad: no pise agua cerca de enchufes o aparatos. Si puede hacerlo sin riesgo, cierre la llave principal del agua. Si el agua está cerca del panel eléctrico, salga de la casa y llame al 911 desde afuera. Enviaremos a alguien con prioridad.".into(),
+            (Emergency::Sparks, true) => "Primero su seguridad: aléjese de las chispas o del olor a quemado. Si es seguro, apague ese interruptor. Si ve humo o fuego, salga de la casa y llame al 911 desde afuera. Enviaremos un electricista con prioridad.".into(),
+        },
+        Msg::OutOfArea { zip, office } => match es {
+            false => format!("Sorry, we don't serve ZIP {zip}. Please call our office at {office} and we'll point you to someone who can help. If the service address is somewhere else, tell me that address."),
+            true => format!("Lo siento, no damos servicio en el código postal {zip}. Llame a nuestra oficina al {office} y le recomendaremos a alguien. Si la dirección es otra, dígamela."),
+        },
+        Msg::HandOff { office, hours } => match es {
+            false => format!("Of course. Please call our office at {office}. We're open {hours}."),
+            true => format!("Claro. Llame a nuestra oficina al {office}. Horario: {hours}."),
+        },
+        Msg::Summary { lines } => {
+            if voice {
+                let get = |s: SlotName| lines.iter().find(|(k, _)| *k == s).map(|(_, v)| v.as_str()).unwrap_or("");
+                let when = lines.iter().find(|(k, _)| *k == SlotName::Time).map(|(_, v)| v.as_str());
+                let (p, n, ph, a) = (get(SlotName::Problem), get(SlotName::Name), get(SlotName::Phone), get(SlotName::Address));
+                match (es, when) {
+                    (false, Some(w)) => format!("Let me check. {p}, at {a}, {w}. Name {n}, phone {ph}. Shall I book it?"),
+                    (false, None) => format!("Let me check. {p}, at {a}. Name {n}, phone {ph}. Shall I book it?"),
+                    (true, Some(w)) => format!("Confirmo. {p}, en {a}, {w}. Nombre {n}, teléfono {ph}. ¿Lo reservo?"),
+                    (true, None) => format!("Confirmo. {p}, en {a}. Nombre {n}, teléfono {ph}. ¿Lo reservo?"),
+                }
+            } else {
+                let mut s = pick(es, "Here's what I have:", "Esto es lo que tengo:");
+                for (k, v) in lines.iter() {
+                    s.push_str(&format!("\n- {}: {}", slot_label(*k, es), v));
+                }
+                s.push('\n');
+                s.push_str(if es { "¿Lo reservo?" } else { "Shall I book it?" });
+                s
+            }
+        }
+        Msg::WhatToChange => pick(es, "Sure. What should I change: problem, name, phone, address or time?", "Claro. ¿Qué cambio: problema, nombre, teléfono, dirección u hora?"),
+        Msg::AskAgain { slot } => match (slot, es) {
+            (SlotName::Problem, false) => "Okay. What's the problem?".into(),
+            (SlotName::Name, false) => "Okay. What name should I use?".into(),
+            (SlotName::Phone, false) => "Okay. What's the right phone number?".into(),
+            (SlotName::Email, false) => "Okay. What's the right email?".into(),
+            (SlotName::Address, false) => "Okay. What's the right service address?".into(),
+            (SlotName::Time, false) => "Okay. When works best for you? For example, tomorrow morning.".into(),
+            (SlotName::Problem, true) => "Bien. ¿Cuál es el problema?".into(),
+            (SlotName::Name, true) => "Bien. ¿Qué nombre uso?".into(),
+            (SlotName::Phone, true) => "Bien. ¿Cuál es el número correcto?".into(),
+            (SlotName::Email, true) => "Bien. ¿Cuál es el correo correcto?".into(),
+            (SlotName::Address, true) => "Bien. ¿Cuál es la dirección correcta?".into(),
+            (SlotName::Time, true) => "Bien. ¿Cuándo le conviene? Por ejemplo, mañana por la mañana.".into(),
+        },
+        Msg::Booked { first_name } => match es {
+            false => format!("You're all set, {first_name}. We've got your request and the office will confirm your arrival window shortly."),
+            true => format!("Listo, {first_name}. Recibimos su solicitud y la oficina le confirmará el horario de llegada en breve."),
+        },
+        Msg::AfterEnd { office } => match es {
+            false => format!("Your request is in. For anything else, call our office at {office}."),
+            true => format!("Su solicitud ya está registrada. Para otra cosa, llame a la oficina al {office}."),
+        },
+        Msg::WindowNoted => pick(es, "Got it, I've noted that arrival window.", "Anotado ese horario de llegada."),
+    }
+}
+
+fn pick(es: bool, en: &str, sp: &str) -> String {
+    if es { sp.to_string() } else { en.to_string() }
+}
+
+fn with_person(s: String, offer: bool, office: &str, es: bool) -> String {
+    if !offer {
+        return s;
+    }
+    if es {
+        format!("{s} Si prefiere, hable con una persona: llame al {office}.")
+    } else {
+        format!("{s} If you'd rather talk to a person, call our office at {office}.")
+    }
+}
+
+fn join_and(items: &[&str], es: bool) -> String {
+    match items {
+        [] => String::new(),
+        [a] => (*a).to_string(),
+        [rest @ .., last] => format!("{} {} {}", rest.join(", "), if es { "y" } else { "and" }, last),
+    }
+}

@@ -1,0 +1,357 @@
+//! US service addresses: "4417 W Lake St Apt 2B, Minneapolis, MN 55416",
+//! "12324 e 86th st n # 315 owasso ok 74055", "twenty two hundred main street".
+//!
+//! Word by word: a house number, then street words up to the street suffix (the
+//! *first* strong suffix such as St/Ave/Rd that is not followed by another one, so
+//! "Gross Point Road" keeps "Point"), an optional unit, then city, state and ZIP.
+//! Every place a number could start is tried and the most address-like parse wins.
+
+use super::words::Word;
+
+/// The parts of an address found in one utterance; any may be missing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AddressParts {
+    /// House number, "4417".
+    pub number: Option<String>,
+    /// Street without the number, "W Lake St".
+    pub street: Option<String>,
+    /// Unit as said, "Apt 2B".
+    pub unit: Option<String>,
+    /// City.
+    pub city: Option<String>,
+    /// Two-letter state, uppercase.
+    pub state: Option<String>,
+    /// Five-digit ZIP.
+    pub zip: Option<String>,
+}
+
+impl AddressParts {
+    /// True when nothing was found.
+    pub fn is_empty(&self) -> bool {
+        *self == AddressParts::default()
+    }
+}
+
+const STRONG_SUFFIX: &[&str] = &[
+    "st", "street", "str", "ave", "avenue", "av", "avn", "rd", "road", "dr", "drive", "blvd", "boulevard", "ln",
+    "lane", "ct", "court", "way", "wy", "pl", "place", "pkwy", "parkway", "cir", "circle", "ter", "terr",
+    "terrace", "hwy", "highway", "trl", "trail", "plz", "plaza", "aly", "alley", "expy", "expressway", "fwy",
+    "freeway", "tpke", "turnpike", "pike", "row", "path", "walk", "loop", "cres", "crescent", "cv", "cove",
+    "bnd", "bend", "sq", "square", "calle", "avenida",
+];
+const WEAK_SUFFIX: &[&str] = &[
+    "point", "pt", "village", "vlg", "lake", "forest", "park", "hill", "hl", "hills", "mill", "ridge", "rdg",
+    "crossing", "xing", "creek", "crk", "grove", "grv", "heights", "hts", "glen", "green", "commons", "harbor",
+    "landing", "meadow", "meadows", "view", "vista", "center", "ctr", "pointe", "estates", "gardens", "manor",
+    "springs", "valley", "woods", "run", "pass", "run", "isle", "key", "oval", "mall", "walk", "spur",
+];
+const PRE_TYPE: &[&str] =
+    &["avenue", "ave", "highway", "hwy", "route", "rte", "rt", "spur", "us", "u.s", "county", "state", "interstate", "fm", "sr", "cr", "calle", "avenida"];
+const DIRS: &[&str] = &[
+    "n", "s", "e", "w", "ne", "nw", "se", "sw", "north", "south", "east", "west", "northeast", "northwest",
+    "southeast", "southwest",
+];
+const UNIT_BEFORE_ID: &[&str] = &[
+    "apt", "apartment", "unit", "ste", "suite", "#", "fl", "floor", "bldg", "building", "rm", "room", "lot",
+    "space", "spc", "trlr", "trailer", "dept", "ph", "penthouse", "pmb", "apto", "depto", "departamento",
+    "interior", "int", "no", "num",
+];
+const UNIT_AFTER_ID: &[&str] = &["floor", "fl", "flr", "level", "lvl", "piso"];
+const UNIT_ALONE: &[&str] = &["basement", "bsmt", "upper", "lower", "rear", "front", "frnt", "lobby", "lbby", "upstairs", "downstairs"];
+/// Words that end an address: the homeowner moved on to something else.
+const CHATTER: &[&str] = &[
+    "and", "my", "is", "i", "i'm", "it", "it's", "we", "our", "please", "call", "phone", "number", "email", "at",
+    "for", "but", "so", "near", "by", "with", "to", "the", "ac", "heat", "furnace", "need", "thanks", "thank",
+    "tomorrow", "today", "morning", "afternoon", "evening", "asap", "y", "mi", "es", "gracias", "name", "this",
+    "cell", "tel", "zip", "you", "can", "could", "would", "if", "when", "there", "have", "has", "am", "pm",
+    "minutes", "years", "year", "days", "hours", "degrees", "dollars", "bucks", "times",
+];
+
+const STATES: &[(&str, &str)] = &[
+    ("alabama", "AL"), ("alaska", "AK"), ("arizona", "AZ"), ("arkansas", "AR"), ("california", "CA"),
+    ("colorado", "CO"), ("connecticut", "CT"), ("delaware", "DE"), ("florida", "FL"), ("georgia", "GA"),
+    ("hawaii", "HI"), ("idaho", "ID"), ("illinois", "IL"), ("indiana", "IN"), ("iowa", "IA"), ("kansas", "KS"),
+    ("kentucky", "KY"), ("louisiana", "LA"), ("maine", "ME"), ("maryland", "MD"), ("massachusetts", "MA"),
+    ("michigan", "MI"), ("minnesota", "MN"), ("mississippi", "MS"), ("missouri", "MO"), ("montana", "MT"),
+    ("nebraska", "NE"), ("nevada", "NV"), ("new hampshire", "NH"), ("new jersey", "NJ"), ("new mexico", "NM"),
+    ("new york", "NY"), ("north carolina", "NC"), ("north dakota", "ND"), ("ohio", "OH"), ("oklahoma", "OK"),
+    ("oregon", "OR"), ("pennsylvania", "PA"), ("rhode island", "RI"), ("south carolina", "SC"),
+    ("south dakota", "SD"), ("tennessee", "TN"), ("texas", "TX"), ("utah", "UT"), ("vermont", "VT"),
+    ("virginia", "VA"), ("washington", "WA"), ("west virginia", "WV"), ("wisconsin", "WI"), ("wyoming", "WY"),
+    ("district of columbia", "DC"), ("puerto rico", "PR"),
+];
+/// Two-letter states that are also everyday words: only taken before a ZIP, at the
+/// end, or typed in capitals.
+const AMBIGUOUS_STATES: &[&str] = &["in", "or", "me", "hi", "ok", "oh", "pa", "al", "de", "la", "ma", "mo", "co", "id", "wa", "ga", "mi", "ne", "sc"];
+
+fn clean(w: &str) -> &str {
+    w.trim_end_matches('.')
+}
+fn is(w: &Word, list: &[&str]) -> bool {
+    list.contains(&clean(&w.norm))
+}
+fn is_zip(w: &Word) -> Option<String> {
+    let n = w.norm.as_str();
+    let b = n.as_bytes();
+    let five = b.len() >= 5 && b.iter().take(5).all(u8::is_ascii_digit);
+    let ok = five && (b.len() == 5 || (b.len() == 10 && b.get(5) == Some(&b'-') && b.iter().skip(6).all(u8::is_ascii_digit)) || (b.len() == 9 && b.iter().all(u8::is_ascii_digit) && !w.spoken));
+    if ok { n.get(..5).map(str::to_string) } else { None }
+}
+fn is_house_number(w: &Word) -> bool {
+    let b = w.norm.as_bytes();
+    let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    (1..=6).contains(&digits)
+        && match b.get(digits..) {
+            Some([]) => true,
+            Some([c]) => c.is_ascii_lowercase(),
+            Some([b'-', rest @ ..]) => !rest.is_empty() && rest.iter().all(u8::is_ascii_alphanumeric),
+            _ => false,
+        }
+}
+
+/// (state code, words used) if a state starts at `i`.
+fn state_at(words: &[Word], i: usize) -> Option<(String, usize)> {
+    let w = words.get(i)?;
+    let n = clean(&w.norm);
+    let ends_here = |len: usize| {
+        let after = words.get(i + len);
+        let last = words.get(i + len - 1);
+        after.is_none() || after.is_some_and(|a| is_zip(a).is_some() || is(a, CHATTER)) || last.is_some_and(|l| l.brk)
+    };
+    for (name, code) in STATES {
+        let parts: Vec<&str> = name.split(' ').collect();
+        if parts.iter().enumerate().all(|(k, p)| words.get(i + k).is_some_and(|x| clean(&x.norm) == *p)) && ends_here(parts.len()) {
+            return Some(((*code).to_string(), parts.len()));
+        }
+    }
+    if n.len() == 2 && STATES.iter().any(|(_, c)| c.eq_ignore_ascii_case(n)) {
+        let upper = w.raw.bytes().all(|b| b.is_ascii_uppercase());
+        if !AMBIGUOUS_STATES.contains(&n) || ends_here(1) || upper {
+            return Some((n.to_ascii_uppercase(), 1));
+        }
+    }
+    None
+}
+
+/// "w lake st" → "W Lake St": lowercase input gets capitals; anything typed with
+/// capitals is kept as typed.
+fn tidy(ws: &[Word]) -> String {
+    ws.iter()
+        .map(|w| {
+            let raw = w.raw.trim_end_matches(['.', ',']);
+            let raw = if w.spoken { w.norm.as_str() } else { raw };
+            if raw.chars().any(|c| c.is_uppercase()) {
+                raw.to_string()
+            } else if DIRS.contains(&raw) && raw.len() <= 2 {
+                raw.to_ascii_uppercase()
+            } else {
+                let mut c = raw.chars();
+                c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Best address in the words; `used` marks words already taken (the phone).
+pub(crate) fn find(words: &[Word], used: &[usize], tail_only: bool) -> AddressParts {
+    let mut best: Option<(i32, AddressParts)> = None;
+    for i in 0..words.len() {
+        if used.contains(&i) {
+            continue;
+        }
+        let Some(w) = words.get(i) else { continue };
+        if !is_house_number(w) || is_zip(w).is_some() && words.get(i + 1).is_none() {
+            continue;
+        }
+        if let Some((score, parts)) = street_from(words, used, i) {
+            if best.as_ref().is_none_or(|(s, _)| score > *s) {
+                best = Some((score, parts));
+            }
+        }
+    }
+    if let Some((_, parts)) = best {
+        return parts;
+    }
+    // No street: a city/state/ZIP answer ("minneapolis mn 55416", "55416").
+    if tail_only {
+        for i in 0..words.len() {
+            let mut parts = AddressParts::default();
+            let (score, _) = tail(words, used, i, &mut parts, true);
+            if score > 0 && (parts.zip.is_some() || parts.state.is_some()) {
+                return parts;
+            }
+        }
+    }
+    AddressParts::default()
+}
+
+fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, AddressParts)> {
+    let num = words.get(i)?;
+    if num.brk {
+        return None;
+    }
+    // The street region: up to a comma, a unit word, a ZIP, a state or chatter.
+    let mut region = Vec::new();
+    let mut j = i + 1;
+    let mut ended_by_comma = false;
+    while let Some(w) = words.get(j) {
+        if used.contains(&j) || region.len() >= 8 || is_zip(w).is_some() {
+            break;
+        }
+        let first = region.is_empty();
+        if !first && (is(w, UNIT_BEFORE_ID) || w.norm.starts_with('#') || is(w, CHATTER)) {
+            break;
+        }
+        if first && (is(w, CHATTER) || is(w, UNIT_BEFORE_ID) && !is(w, PRE_TYPE)) {
+            return None;
+        }
+        if !first && state_at(words, j).is_some_and(|(_, n)| words.get(j + n).is_none_or(|a| is_zip(a).is_some() || a.brk || is(a, CHATTER)) ) && region.iter().any(|&k: &usize| words.get(k).is_some_and(|x| is(x, STRONG_SUFFIX) || x.brk)) {
+            break;
+        }
+        // a number right after the house number ("4417 612...") is not a street
+        region.push(j);
+        j += 1;
+        if w.brk {
+            ended_by_comma = true;
+            break;
+        }
+    }
+    if region.is_empty() {
+        return None;
+    }
+    let rw = |k: usize| region.get(k).and_then(|&x| words.get(x));
+    // Leading directional and pre-type ("S. Avenue H", "Highway 61").
+    let mut name_start = 0;
+    if rw(0).is_some_and(|w| is(w, DIRS)) && region.len() > 1 && !rw(1).is_some_and(|w| is(w, STRONG_SUFFIX) && region.len() == 2) {
+        name_start = 1;
+    }
+    let pre_type = rw(name_start).is_some_and(|w| is(w, PRE_TYPE)) && region.len() > name_start + 1;
+    let search_from = if pre_type { name_start + 2 } else { name_start + 1 };
+    let mut end = None; // index in region of the last street word
+    let mut strong = false;
+    for k in search_from..region.len() {
+        if rw(k).is_some_and(|w| is(w, STRONG_SUFFIX)) && !rw(k + 1).is_some_and(|w| is(w, STRONG_SUFFIX)) {
+            end = Some(k);
+            strong = true;
+            break;
+        }
+    }
+    if end.is_none() {
+        end = (search_from..region.len()).rev().find(|&k| rw(k).is_some_and(|w| is(w, WEAK_SUFFIX)));
+    }
+    let mut score = 1;
+    let end = match end {
+        Some(k) => {
+            score += if strong { 4 } else { 1 };
+            // post-directional: "86th st n"
+            if rw(k + 1).is_some_and(|w| is(w, DIRS)) && !rw(k).is_some_and(|w| w.brk) {
+                k + 1
+            } else {
+                k
+            }
+        }
+        None => {
+            // No suffix: the whole region is the street unless a state/zip follows
+            // right after it without a comma (then we cannot split city from street).
+            region.len() - 1
+        }
+    };
+    // A street of only digits ("4417 612") is not a street.
+    let street_words: Vec<Word> = region.iter().take(end + 1).filter_map(|&x| words.get(x).cloned()).collect();
+    if street_words.iter().all(|w| w.norm.bytes().all(|b| b.is_ascii_digit())) && !pre_type {
+        return None;
+    }
+    let mut parts = AddressParts {
+        number: Some(num.norm.to_ascii_uppercase()),
+        street: Some(tidy(&street_words)),
+        ..AddressParts::default()
+    };
+    let next = region.get(end + 1).copied().unwrap_or(j);
+    let after_comma = ended_by_comma || street_words.last().is_some_and(|w| w.brk);
+    let (tail_score, _) = tail(words, used, next, &mut parts, after_comma);
+    score += tail_score;
+    if region.len() > end + 1 && parts.city.is_none() && parts.zip.is_none() {
+        score -= 1; // leftover words we could not place
+    }
+    Some((score, parts))
+}
+
+/// Unit, city, state and ZIP starting at word `i`. Returns (score, next index).
+fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, after_comma: bool) -> (i32, usize) {
+    let mut score = 0;
+    let free = |k: usize| !used.contains(&k);
+    // Unit.
+    if let (Some(w), true) = (words.get(i), free(i)) {
+        let next = words.get(i + 1).filter(|_| free(i + 1));
+        let unit_id = |x: &Word| x.norm.len() <= 8 && x.norm.bytes().any(|b| b.is_ascii_alphanumeric()) && !is(x, CHATTER) && is_zip(x).is_none();
+        if w.norm.starts_with('#') && w.norm.len() > 1 {
+            parts.unit = Some(w.raw.clone());
+            i += 1;
+        } else if is(w, UNIT_BEFORE_ID) && next.is_some_and(|n| unit_id(n) && (n.norm.bytes().any(|b| b.is_ascii_digit()) || n.norm.len() <= 2)) {
+            let id = next.map(|n| n.raw.as_str()).unwrap_or("");
+            parts.unit = Some(format!("{} {}", w.raw, id));
+            i += 2;
+        } else if next.is_some_and(|n| is(n, UNIT_AFTER_ID)) && unit_id(w) && !w.brk {
+            let t = next.map(|n| n.raw.as_str()).unwrap_or("");
+            parts.unit = Some(format!("{} {}", w.raw, t));
+            i += 2;
+        } else if is(w, UNIT_ALONE) {
+            parts.unit = Some(w.raw.clone());
+            i += 1;
+        } else if after_comma && w.norm.len() <= 5 && w.norm.bytes().any(|b| b.is_ascii_digit()) && is_zip(w).is_none() && w.norm.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            parts.unit = Some(w.raw.clone());
+            i += 1;
+        }
+        if parts.unit.is_some() {
+            score += 1;
+        }
+    }
+    // City: up to four words of letters before a state or ZIP (or a comma at the end).
+    let city_start = i;
+    let mut k = i;
+    let mut city_end = None;
+    while let Some(w) = words.get(k) {
+        if !free(k) || k - city_start >= 4 {
+            break;
+        }
+        if k > city_start && (state_at(words, k).is_some() || is_zip(w).is_some()) {
+            city_end = Some(k);
+            break;
+        }
+        if !w.norm.chars().all(|c| c.is_alphabetic() || c == '.' || c == '\'' || c == '-') || is(w, CHATTER) {
+            break;
+        }
+        k += 1;
+        if w.brk {
+            let after = words.get(k);
+            if after.is_none() || after.is_some_and(|a| state_at(words, k).is_some() || is_zip(a).is_some()) || after_comma {
+                city_end = Some(k);
+            }
+            break;
+        }
+        if words.get(k).is_none() && after_comma {
+            city_end = Some(k);
+        }
+    }
+    // A state right away (no city) is fine too: "…, MN 55416".
+    if let Some(ce) = city_end {
+        let city_words: Vec<Word> = words.get(city_start..ce).unwrap_or(&[]).to_vec();
+        if !city_words.is_empty() && !(city_words.len() == 1 && state_at(words, city_start).is_some() && ce == city_start + 1 && words.get(ce).is_none_or(|w| is_zip(w).is_none())) {
+            parts.city = Some(tidy(&city_words));
+            score += 1;
+            i = ce;
+        }
+    }
+    if let Some((code, n)) = state_at(words, i).filter(|_| free(i)) {
+        parts.state = Some(code);
+        score += 1;
+        i += n;
+    }
+    if let Some(z) = words.get(i).filter(|_| free(i)).and_then(is_zip) {
+        parts.zip = Some(z);
+        score += 2;
+        i += 1;
+    }
+    (score, i)
+}

@@ -1,0 +1,351 @@
+//! The conversational slots: name, email, preferred time, referral code, yes/no/change,
+//! "talk to a person", corrections and the language of the message.
+
+use serde::{Deserialize, Serialize};
+
+use super::need::find_phrase;
+use super::words::Word;
+use super::{Expecting, Extraction};
+use crate::booking::{DayPart, DayPreference, Locale, PersonName, PreferredTime};
+
+/// A detail of the summary the homeowner can change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SlotName {
+    /// The problem / trade.
+    Problem,
+    /// Name.
+    Name,
+    /// Phone.
+    Phone,
+    /// Email.
+    Email,
+    /// Service address.
+    Address,
+    /// Preferred time.
+    Time,
+}
+
+/// An answer to a yes/no question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Answer {
+    /// Yes, book it.
+    Yes,
+    /// No.
+    No,
+    /// Change something (which, if said).
+    Change(Option<SlotName>),
+}
+
+fn has(padded: &str, phrases: &[&str]) -> bool {
+    phrases.iter().any(|p| find_phrase(padded, p).is_some())
+}
+
+/// Words that are never a first or last name.
+const NOT_NAME: &[&str] = &[
+    "a", "an", "the", "my", "our", "your", "not", "so", "really", "about", "for", "regarding", "calling", "just",
+    "very", "in", "at", "on", "with", "from", "going", "looking", "trying", "wondering", "interested", "here",
+    "there", "urgent", "emergency", "yes", "no", "yeah", "ok", "okay", "sure", "hi", "hello", "hey", "thanks",
+    "thank", "please", "it", "is", "was", "and", "or", "but", "i", "i'm", "we", "you", "he", "she", "they",
+    "ac", "heat", "furnace", "plumber", "electrician", "roof", "water", "leak", "leaking", "broken", "out",
+    "working", "sorry", "actually", "hola", "gracias", "sí", "bueno", "buenos", "buenas", "hablar", "persona",
+    "call", "phone", "number", "email", "address", "street", "st", "ave", "change", "wrong", "correct", "right",
+    "that", "this", "what", "who", "help", "need", "have", "has", "can", "could", "would", "will", "to", "of",
+    "be", "been", "get", "got", "still", "also", "too", "all", "good", "great", "fine", "cold", "hot", "warm",
+    "home", "house", "today", "tomorrow", "morning", "afternoon", "evening", "asap", "now", "person", "human",
+    "someone", "representative", "agent", "book", "it's", "its", "me", "la", "el", "mi", "de", "con", "un",
+    "una", "y", "es", "está", "no", "cambiar", "teléfono", "nombre", "dirección", "when", "where", "why",
+    "how", "if", "done", "back", "up", "down", "smell", "gas", "sparks", "flooding", "time", "day",
+];
+
+fn name_word(w: &Word) -> bool {
+    let n = w.norm.as_str();
+    !n.is_empty()
+        && n.chars().all(|c| c.is_alphabetic() || c == '\'' || c == '-' || c == '.')
+        && n.chars().next().is_some_and(char::is_alphabetic)
+        && !NOT_NAME.contains(&n)
+        && !(n.len() >= 6 && n.ends_with("ing"))
+        && n.chars().count() <= 24
+}
+
+fn person(ws: &[&Word]) -> Option<PersonName> {
+    let fix = |w: &Word| {
+        let raw = w.raw.trim_end_matches('.');
+        if raw.chars().any(char::is_uppercase) {
+            raw.to_string()
+        } else {
+            let mut c = raw.chars();
+            c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+        }
+    };
+    let (first, rest) = ws.split_first()?;
+    Some(PersonName { first: fix(first), last: rest.iter().map(|w| fix(w)).collect::<Vec<_>>().join(" ") })
+}
+
+/// Up to three name words from `i`, stopping at a break.
+fn name_from<'a>(ws: &'a [Word], i: usize, used: &[usize]) -> Vec<&'a Word> {
+    let mut out = Vec::new();
+    let mut k = i;
+    while let Some(w) = ws.get(k) {
+        if out.len() == 3 || used.contains(&k) || !name_word(w) {
+            break;
+        }
+        out.push(w);
+        k += 1;
+        if w.brk {
+            break;
+        }
+    }
+    out
+}
+
+const CUES: &[&[&str]] = &[
+    &["my", "name", "is"], &["my", "name's"], &["name", "is"], &["name's"], &["this", "is"], &["i'm"],
+    &["i", "am"], &["me", "llamo"], &["mi", "nombre", "es"], &["soy"], &["name:"], &["name"], &["it's"],
+    &["it", "is"], &["call", "me"],
+];
+
+pub(super) fn name(ws: &[Word], padded: &str, expecting: Expecting, ex: &Extraction, used: &[usize]) -> Option<PersonName> {
+    let _ = padded;
+    // A cue: "my name is …", "this is …", "soy …"; "it's …" only when we asked.
+    for cue in CUES {
+        let weak = matches!(cue.first(), Some(&"it's") | Some(&"it") | Some(&"i'm") | Some(&"i") | Some(&"call") | Some(&"name"));
+        if weak && expecting != Expecting::Name && !matches!(cue.first(), Some(&"i'm") | Some(&"i")) {
+            continue;
+        }
+        for k in 0..ws.len() {
+            let hit = cue.iter().enumerate().all(|(j, c)| ws.get(k + j).is_some_and(|w| w.norm == *c));
+            if !hit {
+                continue;
+            }
+            let start = k + cue.len();
+            let words = name_from(ws, start, used);
+            // "i'm at 4417…", "this is urgent": the cue must be followed by name words that
+            // end at a break, the end, or something that is clearly not a name.
+            let end = start + words.len();
+            let clean_end = ws.get(end).is_none_or(|w| !name_word(w)) || words.last().is_some_and(|w| w.brk);
+            if !words.is_empty() && clean_end && (cue.len() > 1 || !weak || words.len() >= 1) {
+                if matches!(cue.first(), Some(&"i'm") | Some(&"i")) && expecting != Expecting::Name && words.len() < 2 {
+                    continue;
+                }
+                return person(&words);
+            }
+        }
+    }
+    if expecting == Expecting::Name {
+        // "Robinson, Dan"
+        if let (Some(a), Some(b)) = (ws.first(), ws.get(1)) {
+            if a.brk && name_word(a) && name_word(b) && ws.len() <= 3 {
+                let mut first = vec![b];
+                if let Some(c) = ws.get(2).filter(|c| name_word(c)) {
+                    first.push(c);
+                }
+                let p = person(&first)?;
+                let last = person(&[a])?.first;
+                let first_name = if p.last.is_empty() { p.first } else { format!("{} {}", p.first, p.last) };
+                return Some(PersonName { first: first_name, last });
+            }
+        }
+        let words = name_from(ws, 0, used);
+        let end = words.len();
+        if !words.is_empty() && (ws.get(end).is_none_or(|w| !name_word(w)) || words.last().is_some_and(|w| w.brk)) {
+            return person(&words);
+        }
+        return None;
+    }
+    // Anything else: a phrase of two or three capitalized words on its own
+    // ("Maria Gonzalez, 612-555-0143, …"), unless it is the city.
+    let mut start = 0;
+    while start < ws.len() {
+        let mut end = start;
+        while let Some(w) = ws.get(end) {
+            end += 1;
+            if w.brk {
+                break;
+            }
+        }
+        let seg = ws.get(start..end).unwrap_or(&[]);
+        let caps = seg.iter().all(|w| w.raw.chars().next().is_some_and(char::is_uppercase) && name_word(w));
+        let text = seg.iter().map(|w| w.raw.as_str()).collect::<Vec<_>>().join(" ");
+        let is_city = ex.address.city.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(&text));
+        if (2..=3).contains(&seg.len()) && caps && !is_city && ex.trade.is_none_or(|_| true) {
+            let refs: Vec<&Word> = seg.iter().collect();
+            return person(&refs);
+        }
+        start = end;
+    }
+    None
+}
+
+pub(super) fn email(ws: &[Word]) -> Option<String> {
+    for (i, w) in ws.iter().enumerate() {
+        let n = w.norm.trim_end_matches('.');
+        if let Some((user, domain)) = n.split_once('@') {
+            let ok_user = !user.is_empty() && user.bytes().all(|b| b.is_ascii_alphanumeric() || b"._%+-'".contains(&b));
+            let ok_domain = domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && domain.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+            if ok_user && ok_domain {
+                return Some(n.to_string());
+            }
+        }
+        // Spoken: "maria at gmail dot com".
+        if w.norm == "at" || w.norm == "arroba" {
+            let user = i.checked_sub(1).and_then(|p| ws.get(p));
+            let (dom, dot, tld) = (ws.get(i + 1), ws.get(i + 2), ws.get(i + 3));
+            if let (Some(u), Some(d), Some(dot), Some(t)) = (user, dom, dot, tld) {
+                let alnum = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_');
+                if (dot.norm == "dot" || dot.norm == "punto")
+                    && ["com", "net", "org", "edu", "gov", "us", "io", "co"].contains(&t.norm.as_str())
+                    && alnum(&u.norm)
+                    && alnum(&d.norm)
+                {
+                    return Some(format!("{}@{}.{}", u.norm, d.norm, t.norm));
+                }
+            }
+        }
+    }
+    None
+}
+
+pub(super) fn preferred_time(padded: &str) -> Option<PreferredTime> {
+    let mut t = PreferredTime::default();
+    const DAYS: [&[&str]; 7] = [
+        &["monday", "mon", "lunes"], &["tuesday", "tue", "tues", "martes"], &["wednesday", "wed", "miércoles", "miercoles"],
+        &["thursday", "thu", "thur", "thurs", "jueves"], &["friday", "fri", "viernes"], &["saturday", "sat", "sábado", "sabado"],
+        &["sunday", "domingo"],
+    ];
+    let spanish_morning = has(padded, &["la mañana", "la manana"]);
+    if has(padded, &["asap", "as soon as possible", "right away", "right now", "soonest", "lo antes posible", "cuanto antes", "ahora mismo", "emergency", "urgent"]) {
+        t.day = Some(DayPreference::Asap);
+    } else if has(padded, &["today", "tonight", "this afternoon", "this evening", "this morning", "hoy", "esta tarde", "esta noche"]) {
+        t.day = Some(DayPreference::Today);
+    } else if has(padded, &["tomorrow", "pasado"]) || (has(padded, &["mañana", "manana"]) && !spanish_morning) || has(padded, &["mañana por", "mañana en"]) {
+        t.day = Some(DayPreference::Tomorrow);
+    } else if let Some(d) = DAYS.iter().position(|names| has(padded, names)) {
+        t.day = u8::try_from(d).ok().map(DayPreference::Weekday);
+    }
+    if has(padded, &["morning", "mornings", "before noon", "in the am", "this morning", "early", "la mañana", "la manana"]) {
+        t.part = Some(DayPart::Morning);
+    } else if has(padded, &["afternoon", "afternoons", "after lunch", "midday", "la tarde", "esta tarde", "in the pm"]) {
+        t.part = Some(DayPart::Afternoon);
+    } else if has(padded, &["evening", "evenings", "tonight", "after work", "after 5", "la noche", "esta noche"]) {
+        t.part = Some(DayPart::Evening);
+    }
+    (t.day.is_some() || t.part.is_some()).then_some(t)
+}
+
+pub(super) fn referral(ws: &[Word]) -> Option<String> {
+    let cue = ["referral", "referred", "promo", "advocate", "coupon", "invite", "código", "codigo", "code", "referido"];
+    for (i, w) in ws.iter().enumerate() {
+        if !cue.contains(&w.norm.trim_end_matches(':')) {
+            continue;
+        }
+        for cand in ws.iter().skip(i + 1).take(4) {
+            let n = cand.norm.trim_start_matches('#');
+            if ["code", "code:", "is", "es", "de", "by", "number", "referido", "referencia", ":", "#"].contains(&n) {
+                continue;
+            }
+            let ok = (3..=20).contains(&n.len())
+                && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && (n.bytes().any(|b| b.is_ascii_digit()) || cand.raw.bytes().all(|b| !b.is_ascii_lowercase()));
+            if ok {
+                return Some(n.to_ascii_uppercase());
+            }
+            break;
+        }
+    }
+    None
+}
+
+const YES: &[&str] = &[
+    "yes", "yeah", "yep", "yup", "sure", "correct", "confirm", "confirmed", "ok", "okay", "perfect", "great",
+    "sounds good", "looks good", "looks right", "book it", "go ahead", "that's right", "that's correct", "all good",
+    "absolutely", "please do", "do it", "sí", "claro", "correcto", "está bien", "esta bien", "dale",
+    "de acuerdo", "exacto", "perfecto", "confirmo", "bueno", "y", "yes please", "affirmative", "uh huh",
+];
+const NO: &[&str] = &["no", "nope", "nah", "not quite", "not right", "that's wrong", "wrong", "incorrect", "negative"];
+const CHANGE: &[&str] = &[
+    "change", "edit", "fix", "update", "wrong", "incorrect", "cambiar", "corregir", "cambia", "cambio", "modify",
+    "not right", "mistake", "typo",
+];
+
+pub(super) fn slot_named(padded: &str) -> Option<SlotName> {
+    if has(padded, &["phone", "number", "cell", "teléfono", "telefono", "número", "numero", "celular"]) {
+        Some(SlotName::Phone)
+    } else if has(padded, &["email", "correo"]) {
+        Some(SlotName::Email)
+    } else if has(padded, &["name", "nombre", "spelling", "spelled"]) {
+        Some(SlotName::Name)
+    } else if has(padded, &["address", "street", "zip", "apt", "unit", "city", "dirección", "direccion", "calle"]) {
+        Some(SlotName::Address)
+    } else if has(padded, &["time", "day", "date", "when", "window", "hora", "día", "dia", "fecha"]) {
+        Some(SlotName::Time)
+    } else if has(padded, &["problem", "issue", "service", "problema", "servicio", "trade"]) {
+        Some(SlotName::Problem)
+    } else {
+        None
+    }
+}
+
+pub(super) fn answer(ws: &[Word], padded: &str) -> Option<Answer> {
+    let short = ws.len() <= 6;
+    if has(padded, CHANGE) && short || has(padded, &["change the", "change my", "cambiar el", "cambiar la", "cambiar mi"]) {
+        return Some(Answer::Change(slot_named(padded)));
+    }
+    let first = ws.first()?;
+    let lead = |list: &[&str]| {
+        list.iter().any(|p| {
+            let n = p.split(' ').count();
+            let phrase = ws.iter().take(n).map(|w| w.norm.as_str()).collect::<Vec<_>>().join(" ");
+            phrase == *p && (ws.len() <= n + 3 || ws.get(n - 1).is_some_and(|w| w.brk))
+        })
+    };
+    if lead(NO) {
+        // "no, the phone is wrong" is a change; "no heat" is not an answer at all.
+        return Some(match slot_named(padded) {
+            Some(s) => Answer::Change(Some(s)),
+            None => Answer::No,
+        });
+    }
+    if lead(YES) || (short && first.norm == "yes") {
+        return Some(Answer::Yes);
+    }
+    None
+}
+
+pub(super) fn wants_person(padded: &str) -> bool {
+    let talk = has(padded, &["talk", "speak", "connect", "transfer", "hablar", "comunicar", "put me through", "get me"]);
+    let someone = has(padded, &[
+        "person", "human", "someone", "somebody", "representative", "rep", "agent", "operator", "live", "real",
+        "persona", "alguien", "representante", "agente", "dispatcher", "office", "manager",
+    ]);
+    (talk && someone) || has(padded, &["real person", "a human", "representative", "operator", "live agent", "representante", "una persona", "human please", "person please"])
+}
+
+pub(super) fn correction(padded: &str) -> bool {
+    has(padded, &["sorry", "actually", "i meant", "correction", "oops", "my bad", "wait", "perdón", "perdon", "disculpa", "en realidad", "quise decir", "instead"])
+}
+
+pub(super) fn language(padded: &str) -> Option<Locale> {
+    const ES: &[&str] = &[
+        "hola", "necesito", "tengo", "mi", "mis", "el", "los", "las", "del", "que", "por", "favor", "gracias",
+        "está", "funciona", "aire", "calentador", "fuga", "nombre", "llamo", "soy", "dirección", "teléfono", "casa",
+        "una", "con", "para", "sí", "buenos", "buenas", "días", "ayuda", "agua", "se", "es", "muy", "no funciona",
+        "quiero", "hay", "mañana", "calle", "plomero", "techo", "luz", "olor",
+    ];
+    const EN: &[&str] = &[
+        "hi", "hello", "my", "the", "is", "i", "need", "have", "it", "not", "and", "to", "with", "please", "thanks",
+        "this", "name", "for", "at", "stopped", "working", "of", "our", "we", "broken", "leaking", "street", "yes",
+    ];
+    let es = ES.iter().filter(|w| find_phrase(padded, w).is_some()).count()
+        + usize::from(padded.contains(['ñ', '¿', '¡']));
+    let en = EN.iter().filter(|w| find_phrase(padded, w).is_some()).count();
+    if es >= 2 && es > en {
+        Some(Locale::Es)
+    } else if en >= 2 && en > es {
+        Some(Locale::En)
+    } else {
+        None
+    }
+}
