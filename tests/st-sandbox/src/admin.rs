@@ -110,8 +110,11 @@ fn address(v: Option<&Value>) -> String {
     esc(&format!("{street}, {} {} {}", part("city"), part("state"), part("zip")))
 }
 
-/// One table: title, columns as (header, how to render a record), newest first.
-fn table(title: &str, rows: &[Value], cols: &[(&str, &dyn Fn(&Value) -> String)]) -> String {
+/// A column: header and how to render a record's cell (already escaped).
+type Col<'a> = (&'a str, &'a dyn Fn(&Value) -> String);
+
+/// One table: title, columns, newest first.
+fn table(title: &str, rows: &[Value], cols: &[Col<'_>]) -> String {
     let mut h = format!("<h2>{} <small>({})</small></h2><table><tr>", esc(title), rows.len());
     for (name, _) in cols {
         h.push_str(&format!("<th>{}</th>", esc(name)));

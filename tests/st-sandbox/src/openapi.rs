@@ -232,16 +232,8 @@ impl<'a> Ctx<'a> {
                     self.err(path, cannot(target));
                 }
             }
-            "number" => {
-                if !v.is_number() {
-                    self.err(path, cannot(if format == "decimal" { "System.Decimal" } else { "System.Double" }));
-                }
-            }
-            "boolean" => {
-                if !v.is_boolean() {
-                    self.err(path, cannot("System.Boolean"));
-                }
-            }
+            "number" if !v.is_number() => self.err(path, cannot(if format == "decimal" { "System.Decimal" } else { "System.Double" })),
+            "boolean" if !v.is_boolean() => self.err(path, cannot("System.Boolean")),
             "string" => match v.as_str() {
                 None => self.err(path, cannot(if format == "date-time" { "System.DateTime" } else { "System.String" })),
                 Some(text) if format == "date-time" && crate::time::parse_ms(text).is_none() => self.err(path, cannot("System.DateTime")),

@@ -44,7 +44,8 @@ async fn auth_failures_in_servicetitan_shape() {
     let bearer = format!("Bearer {}", s.token);
     let customers = t("/crm/customers");
     let bookings = t(&format!("/crm/booking-provider/{BP}/bookings"));
-    let cases: Vec<(&str, String, Vec<(&str, &str)>, u16)> = vec![
+    type Case<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, u16);
+    let cases: Vec<Case> = vec![
         ("no headers", customers.clone(), vec![], 401),
         ("no bearer", customers.clone(), vec![("st-app-key", APP_KEY)], 401),
         ("unknown token", customers.clone(), vec![("authorization", "Bearer nope"), ("st-app-key", APP_KEY)], 401),
