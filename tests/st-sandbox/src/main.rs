@@ -23,6 +23,8 @@ async fn run() -> Result<(), String> {
         .await
         .map_err(|e| format!("bind {}:{}: {e}", config.host, config.port))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    // Handlers go in before the line is printed: whoever reads it may signal at once.
+    let stop = shutdown()?;
     // The one stdout line the xtask and tests wait for.
     let mut out = std::io::stdout();
     writeln!(out, "st-sandbox listening on http://{addr}").and_then(|()| out.flush()).map_err(|e| e.to_string())?;
@@ -32,27 +34,23 @@ async fn run() -> Result<(), String> {
         state.app.booking_provider_id,
         state.spec.len()
     );
-    server::serve(listener, app(state), shutdown()).await;
+    server::serve(listener, app(state), stop).await;
     Ok(())
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Registers SIGINT/SIGTERM handlers now; the future resolves on either.
+fn shutdown() -> Result<impl std::future::Future<Output = ()>, String> {
     #[cfg(unix)]
     {
-        let term = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
-                }
-                Err(_) => std::future::pending().await,
-            }
-        };
-        tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut int = signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT handler: {e}"))?;
+        let mut term = signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM handler: {e}"))?;
+        Ok(async move {
+            tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
+        })
     }
     #[cfg(not(unix))]
-    ctrl_c.await;
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
