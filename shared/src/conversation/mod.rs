@@ -475,7 +475,8 @@ impl Conversation {
         let es = self.locale == Locale::Es;
         let mut lines = Vec::new();
         let mut problem = d.issue.clone().unwrap_or_default();
-        if let Some(t) = d.trade {
+        // Voice: no brackets a speech engine would stumble over.
+        if let (Some(t), Channel::Chat) = (d.trade, self.channel) {
             problem = format!("{problem} ({})", prompts::trade_name(t, self.locale));
         }
         if d.kind == VisitKind::Estimate {

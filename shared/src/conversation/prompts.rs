@@ -143,7 +143,7 @@ pub(crate) fn say(msg: &Msg<'_>, locale: Locale, channel: Channel) -> String {
             true => format!("Lo siento, no hacemos trabajos de {}. ¿Le podemos ayudar con otra cosa?", trade_name(*trade, locale)),
         },
         Msg::AskName { first_issue } => match (es, first_issue) {
-            (false, Some(issue)) => format!("Sorry to hear about the {}. We can get someone out. What's your name?", issue.to_lowercase()),
+            (false, Some(issue)) => format!("Sorry to hear about the {}. We can get someone out. What's your name?", lower_first(issue)),
             (false, None) => "What's your name?".into(),
             (true, _) => "Con gusto le ayudamos. ¿Cuál es su nombre?".into(),
         },
@@ -253,6 +253,15 @@ pub(crate) fn say(msg: &Msg<'_>, locale: Locale, channel: Channel) -> String {
             true => format!("Su solicitud ya está registrada. Para otra cosa, llame a la oficina al {office}."),
         },
         Msg::WindowNoted => pick(es, "Got it, I've noted that arrival window.", "Anotado ese horario de llegada."),
+    }
+}
+
+/// "Water heater" → "water heater", but "AC not cooling" stays.
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match (c.next(), c.next()) {
+        (Some(a), Some(b)) if a.is_uppercase() && !b.is_uppercase() => a.to_lowercase().chain(s.chars().skip(1)).collect(),
+        _ => s.to_string(),
     }
 }
 

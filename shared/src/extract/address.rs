@@ -37,10 +37,10 @@ const STRONG_SUFFIX: &[&str] = &[
     "lane", "ct", "court", "way", "wy", "pl", "place", "pkwy", "parkway", "cir", "circle", "ter", "terr",
     "terrace", "hwy", "highway", "trl", "trail", "plz", "plaza", "aly", "alley", "expy", "expressway", "fwy",
     "freeway", "tpke", "turnpike", "pike", "row", "path", "walk", "loop", "cres", "crescent", "cv", "cove",
-    "bnd", "bend", "sq", "square", "calle", "avenida",
+    "bnd", "bend", "calle", "avenida",
 ];
 const WEAK_SUFFIX: &[&str] = &[
-    "point", "pt", "village", "vlg", "lake", "forest", "park", "hill", "hl", "hills", "mill", "ridge", "rdg",
+    "point", "pt", "sq", "square", "village", "vlg", "lake", "forest", "park", "hill", "hl", "hills", "mill", "ridge", "rdg",
     "crossing", "xing", "creek", "crk", "grove", "grv", "heights", "hts", "glen", "green", "commons", "harbor",
     "landing", "meadow", "meadows", "view", "vista", "center", "ctr", "pointe", "estates", "gardens", "manor",
     "springs", "valley", "woods", "run", "pass", "run", "isle", "key", "oval", "mall", "walk", "spur",
@@ -49,7 +49,7 @@ const PRE_TYPE: &[&str] =
     &["avenue", "ave", "highway", "hwy", "route", "rte", "rt", "spur", "us", "u.s", "county", "state", "interstate", "fm", "sr", "cr", "calle", "avenida"];
 const DIRS: &[&str] = &[
     "n", "s", "e", "w", "ne", "nw", "se", "sw", "north", "south", "east", "west", "northeast", "northwest",
-    "southeast", "southwest",
+    "southeast", "southwest", "n.w", "n.e", "s.w", "s.e",
 ];
 const UNIT_BEFORE_ID: &[&str] = &[
     "apt", "apartment", "unit", "ste", "suite", "#", "fl", "floor", "bldg", "building", "rm", "room", "lot",
@@ -61,7 +61,7 @@ const UNIT_ALONE: &[&str] = &["basement", "bsmt", "upper", "lower", "rear", "fro
 /// Words that end an address: the homeowner moved on to something else.
 const CHATTER: &[&str] = &[
     "and", "my", "is", "i", "i'm", "it", "it's", "we", "our", "please", "call", "phone", "number", "email", "at",
-    "for", "but", "so", "near", "by", "with", "to", "the", "ac", "heat", "furnace", "need", "thanks", "thank",
+    "for", "but", "so", "near", "by", "with", "to", "ac", "heat", "furnace", "need", "thanks", "thank",
     "tomorrow", "today", "morning", "afternoon", "evening", "asap", "y", "mi", "es", "gracias", "name", "this",
     "cell", "tel", "zip", "you", "can", "could", "would", "if", "when", "there", "have", "has", "am", "pm",
     "minutes", "years", "year", "days", "hours", "degrees", "dollars", "bucks", "times",
@@ -139,7 +139,9 @@ fn tidy(ws: &[Word]) -> String {
     ws.iter()
         .map(|w| {
             let raw = w.raw.trim_end_matches(['.', ',']);
-            let raw = if w.spoken { w.norm.as_str() } else { raw };
+            // Spoken numbers and fixed typos ("stret") show the fixed word.
+            let fixed = w.spoken || w.norm.trim_end_matches('.') != raw.to_lowercase();
+            let raw = if fixed { w.norm.trim_end_matches('.') } else { raw };
             if raw.chars().any(|c| c.is_uppercase()) {
                 raw.to_string()
             } else if DIRS.contains(&raw) && raw.len() <= 2 {
@@ -177,7 +179,7 @@ pub(crate) fn find(words: &[Word], used: &[usize], tail_only: bool) -> AddressPa
     if tail_only {
         for i in 0..words.len() {
             let mut parts = AddressParts::default();
-            let (score, _) = tail(words, used, i, &mut parts, true);
+            let (score, _) = tail(words, used, i, &mut parts, true, false);
             if score > 0 && (parts.zip.is_some() || parts.state.is_some()) {
                 return parts;
             }
@@ -188,12 +190,19 @@ pub(crate) fn find(words: &[Word], used: &[usize], tail_only: bool) -> AddressPa
 
 fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, AddressParts)> {
     let num = words.get(i)?;
-    if num.brk {
+    if num.brk || i.checked_sub(1).and_then(|p| words.get(p)).is_some_and(|p| is(p, UNIT_BEFORE_ID)) {
         return None;
     }
     // The street region: up to a comma, a unit word, a ZIP, a state or chatter.
     let mut region = Vec::new();
     let mut j = i + 1;
+    // Number suffixes: "2615 1/2 Gary Ave", "4922 B South Cornell Ave".
+    if let Some(w) = words.get(j) {
+        let letter_then_dir = w.norm.len() == 1 && !is(w, DIRS) && words.get(j + 1).is_some_and(|n| is(n, DIRS));
+        if w.norm == "1/2" || letter_then_dir {
+            j += 1;
+        }
+    }
     let mut ended_by_comma = false;
     while let Some(w) = words.get(j) {
         if used.contains(&j) || region.len() >= 8 || is_zip(w).is_some() {
@@ -206,10 +215,19 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         if first && (is(w, CHATTER) || is(w, UNIT_BEFORE_ID) && !is(w, PRE_TYPE)) {
             return None;
         }
-        if !first && state_at(words, j).is_some_and(|(_, n)| words.get(j + n).is_none_or(|a| is_zip(a).is_some() || a.brk || is(a, CHATTER)) ) && region.iter().any(|&k: &usize| words.get(k).is_some_and(|x| is(x, STRONG_SUFFIX) || x.brk)) {
+        if !first && !(is(w, DIRS) && words.get(j + 1).is_none_or(|a| is_zip(a).is_none())) && state_at(words, j).is_some_and(|(_, n)| words.get(j + n).is_none_or(|a| is_zip(a).is_some() || a.brk || is(a, CHATTER)) ) && region.iter().any(|&k: &usize| words.get(k).is_some_and(|x| is(x, STRONG_SUFFIX) || x.brk)) {
             break;
         }
-        // a number right after the house number ("4417 612...") is not a street
+        // "Dearborn Second Floor": the unit starts here.
+        if !first && words.get(j + 1).is_some_and(|n| is(n, UNIT_AFTER_ID)) {
+            break;
+        }
+        // "Bryn Mawr 211": a bare number after street words is a unit, except after
+        // a road type ("State Road 37", "Hwy 50").
+        let prev = region.last().and_then(|&k: &usize| words.get(k));
+        if !first && w.norm.bytes().all(|b| b.is_ascii_digit()) && !prev.is_some_and(|p| is(p, PRE_TYPE) || is(p, &["road", "rd", "route", "rte", "highway", "hwy", "county", "box", "spur", "fm"])) {
+            break;
+        }
         region.push(j);
         j += 1;
         if w.brk {
@@ -241,11 +259,19 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         end = (search_from..region.len()).rev().find(|&k| rw(k).is_some_and(|w| is(w, WEAK_SUFFIX)));
     }
     let mut score = 1;
+    if rw(0).is_some_and(|w| w.norm.bytes().all(|b| b.is_ascii_digit())) && !pre_type {
+        score -= 2; // "111 501 south mill st": 501 is the house number
+    }
+    let suffix_found = end.is_some();
     let end = match end {
         Some(k) => {
             score += if strong { 4 } else { 1 };
-            // post-directional: "86th st n"
-            if rw(k + 1).is_some_and(|w| is(w, DIRS)) && !rw(k).is_some_and(|w| w.brk) {
+            // Post-directional: "86th st n", "16th St NW"; a spelled-out one only at a
+            // boundary ("Conniston Road West Palm Beach": West starts the city).
+            let dir_ok = rw(k + 1).is_some_and(|w| {
+                is(w, DIRS) && (clean(&w.norm).len() <= 3 || w.brk || rw(k + 2).is_none() && words.get(j).is_none_or(|n| !n.norm.chars().all(char::is_alphabetic) || is(n, UNIT_BEFORE_ID)))
+            });
+            if dir_ok && !rw(k).is_some_and(|w| w.brk) {
                 k + 1
             } else {
                 k
@@ -269,7 +295,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     };
     let next = region.get(end + 1).copied().unwrap_or(j);
     let after_comma = ended_by_comma || street_words.last().is_some_and(|w| w.brk);
-    let (tail_score, _) = tail(words, used, next, &mut parts, after_comma);
+    let (tail_score, _) = tail(words, used, next, &mut parts, after_comma, suffix_found);
     score += tail_score;
     if region.len() > end + 1 && parts.city.is_none() && parts.zip.is_none() {
         score -= 1; // leftover words we could not place
@@ -278,7 +304,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
 }
 
 /// Unit, city, state and ZIP starting at word `i`. Returns (score, next index).
-fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, after_comma: bool) -> (i32, usize) {
+fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, after_comma: bool, after_suffix: bool) -> (i32, usize) {
     let mut score = 0;
     let free = |k: usize| !used.contains(&k);
     // Unit.
@@ -289,7 +315,7 @@ fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, 
             parts.unit = Some(w.raw.clone());
             i += 1;
         } else if is(w, UNIT_BEFORE_ID) && next.is_some_and(|n| unit_id(n) && (n.norm.bytes().any(|b| b.is_ascii_digit()) || n.norm.len() <= 2)) {
-            let id = next.map(|n| n.raw.as_str()).unwrap_or("");
+            let id = next.map(|n| if n.spoken { n.norm.as_str() } else { n.raw.as_str() }).unwrap_or("");
             parts.unit = Some(format!("{} {}", w.raw, id));
             i += 2;
         } else if next.is_some_and(|n| is(n, UNIT_AFTER_ID)) && unit_id(w) && !w.brk {
@@ -299,7 +325,7 @@ fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, 
         } else if is(w, UNIT_ALONE) {
             parts.unit = Some(w.raw.clone());
             i += 1;
-        } else if after_comma && w.norm.len() <= 5 && w.norm.bytes().any(|b| b.is_ascii_digit()) && is_zip(w).is_none() && w.norm.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        } else if (after_comma || after_suffix) && w.norm.len() <= 5 && w.norm.bytes().any(|b| b.is_ascii_digit()) && is_zip(w).is_none() && w.norm.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
             parts.unit = Some(w.raw.clone());
             i += 1;
         }
@@ -352,6 +378,20 @@ fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, 
         parts.zip = Some(z);
         score += 2;
         i += 1;
+    } else if let Some(w) = words.get(i).filter(|w| parts.state.is_some() && w.norm.len() == 4 && w.norm.bytes().all(|b| b.is_ascii_digit())) {
+        // "MA 1241": a spreadsheet ate the leading zero.
+        parts.zip = Some(format!("0{}", w.norm));
+        score += 1;
+        i += 1;
+    } else {
+        // The ZIP further on ("Memphis TN, TN 38103", a typo in the state): the last
+        // ZIP-shaped word within a few words.
+        let found = (i..(i + 6).min(words.len())).rev().find(|&k| free(k) && words.get(k).and_then(is_zip).is_some());
+        if let Some(k) = found {
+            parts.zip = words.get(k).and_then(is_zip);
+            score += 1;
+            i = k + 1;
+        }
     }
     (score, i)
 }

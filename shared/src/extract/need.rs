@@ -45,7 +45,7 @@ const EMERGENCIES: &[(&str, Emergency)] = &[
 ];
 
 const HIGH: &[&str] = &[
-    "urgent", "emergency", "asap emergency", "freezing", "below zero", "urgente", "emergencia", "no heat",
+    "urgent", "emergency", "asap emergency", "freezing", "below zero", "below 0", "urgente", "emergencia", "no heat",
     "sin calefacción",
 ];
 
@@ -76,6 +76,11 @@ const ISSUES: &[(&str, Trade, &str)] = &[
     ("tejado", Trade::Roofing, "Roof"),
     ("heat pump", Trade::Hvac, "Heat pump"),
     ("mini split", Trade::Hvac, "Mini split"),
+    ("no enfría", Trade::Hvac, "AC not cooling"),
+    ("no enfria", Trade::Hvac, "AC not cooling"),
+    ("tune up", Trade::Hvac, "Tune-up"),
+    ("tune-up", Trade::Hvac, "Tune-up"),
+    ("maintenance", Trade::Hvac, "Maintenance"),
     ("not cooling", Trade::Hvac, "AC not cooling"),
     ("stopped cooling", Trade::Hvac, "AC not cooling"),
     ("warm air", Trade::Hvac, "AC not cooling"),
@@ -88,8 +93,6 @@ const ISSUES: &[(&str, Trade, &str)] = &[
     ("air conditioner", Trade::Hvac, "AC"),
     ("air conditioning", Trade::Hvac, "AC"),
     ("aire acondicionado", Trade::Hvac, "AC"),
-    ("no enfría", Trade::Hvac, "AC not cooling"),
-    ("no enfria", Trade::Hvac, "AC not cooling"),
     ("calefacción", Trade::Hvac, "No heat"),
     ("calefaccion", Trade::Hvac, "No heat"),
     ("ac", Trade::Hvac, "AC"),
@@ -97,9 +100,6 @@ const ISSUES: &[(&str, Trade, &str)] = &[
     ("furnace", Trade::Hvac, "Furnace"),
     ("boiler", Trade::Hvac, "Boiler"),
     ("thermostat", Trade::Hvac, "Thermostat"),
-    ("tune up", Trade::Hvac, "Tune-up"),
-    ("tune-up", Trade::Hvac, "Tune-up"),
-    ("maintenance", Trade::Hvac, "Maintenance"),
     ("ductwork", Trade::Hvac, "Ductwork"),
     ("duct", Trade::Hvac, "Ductwork"),
     ("ducts", Trade::Hvac, "Ductwork"),
@@ -221,6 +221,9 @@ pub(crate) fn find(padded: &str) -> Need {
         }
     }
     // Roof words outrank a generic "leak"; otherwise most votes, then earliest.
+    if let Some(v) = votes.get_mut(Trade::Roofing as usize).filter(|v| **v > 0) {
+        *v += 2;
+    }
     let winner = (0..4)
         .filter(|&t| votes.get(t).copied().unwrap_or(0) > 0)
         .max_by_key(|&t| (votes.get(t).copied().unwrap_or(0), usize::MAX - first_pos.get(t).copied().unwrap_or(0)));
@@ -256,7 +259,7 @@ pub(crate) fn find(padded: &str) -> Need {
         });
         need.kind = Some(VisitKind::Service);
     } else if HIGH.iter().any(|p| find_phrase(padded, p).is_some()) {
-        let freezing = ["freezing", "below zero", "frozen", "baby", "elderly", "urgent", "emergency", "urgente", "emergencia"];
+        let freezing = ["freezing", "below zero", "below 0", "frozen", "baby", "elderly", "urgent", "emergency", "urgente", "emergencia"];
         if !padded.contains(" no heat ") || freezing.iter().any(|p| find_phrase(padded, p).is_some()) {
             need.urgency = Some(Urgency::High);
         }

@@ -141,7 +141,7 @@ pub(crate) fn find(words: &[Word]) -> Found {
     }
     let problem = match longest_run {
         7 => Some(PhoneProblem::MissingAreaCode),
-        8 | 9 | 12.. => Some(PhoneProblem::WrongLength),
+        8 | 9 | 11.. => Some(PhoneProblem::WrongLength),
         _ => None,
     };
     Found { phone: None, used_words: Vec::new(), problem }

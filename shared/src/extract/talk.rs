@@ -78,7 +78,9 @@ fn person(ws: &[&Word]) -> Option<PersonName> {
         }
     };
     let (first, rest) = ws.split_first()?;
-    Some(PersonName { first: fix(first), last: rest.iter().map(|w| fix(w)).collect::<Vec<_>>().join(" ") })
+    let particle = |w: &Word| ["de", "la", "del", "van", "von", "da", "di", "le", "y"].contains(&w.raw.as_str());
+    let last = rest.iter().map(|w| if particle(w) { w.raw.clone() } else { fix(w) }).collect::<Vec<_>>().join(" ");
+    Some(PersonName { first: fix(first), last })
 }
 
 /// Up to three name words from `i`, stopping at a break.
@@ -86,7 +88,11 @@ fn name_from<'a>(ws: &'a [Word], i: usize, used: &[usize]) -> Vec<&'a Word> {
     let mut out = Vec::new();
     let mut k = i;
     while let Some(w) = ws.get(k) {
-        if out.len() == 3 || used.contains(&k) || !name_word(w) {
+        // "Ana de la Cruz": particles only between name words.
+        let particle = !out.is_empty()
+            && ["de", "la", "del", "van", "von", "da", "di", "le", "y"].contains(&w.norm.as_str())
+            && ws.get(k + 1).is_some_and(|n| name_word(n) || n.norm == "la");
+        if out.len() == 4 || used.contains(&k) || !(name_word(w) || particle) {
             break;
         }
         out.push(w);
@@ -163,7 +169,13 @@ pub(super) fn name(ws: &[Word], padded: &str, expecting: Expecting, ex: &Extract
                 break;
             }
         }
-        let seg = ws.get(start..end).unwrap_or(&[]);
+        let mut seg = ws.get(start..end).unwrap_or(&[]);
+        // "Dan Robinson 952-555-0199": the name words before the phone.
+        if let Some(cut) = seg.iter().position(|w| !name_word(w)) {
+            if used.contains(&(start + cut)) {
+                seg = seg.get(..cut).unwrap_or(&[]);
+            }
+        }
         let caps = seg.iter().all(|w| w.raw.chars().next().is_some_and(char::is_uppercase) && name_word(w));
         let text = seg.iter().map(|w| w.raw.as_str()).collect::<Vec<_>>().join(" ");
         let is_city = ex.address.city.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(&text));
@@ -332,7 +344,7 @@ pub(super) fn language(padded: &str) -> Option<Locale> {
         "hola", "necesito", "tengo", "mi", "mis", "el", "los", "las", "del", "que", "por", "favor", "gracias",
         "está", "funciona", "aire", "calentador", "fuga", "nombre", "llamo", "soy", "dirección", "teléfono", "casa",
         "una", "con", "para", "sí", "buenos", "buenas", "días", "ayuda", "agua", "se", "es", "muy", "no funciona",
-        "quiero", "hay", "mañana", "calle", "plomero", "techo", "luz", "olor",
+        "quiero", "hay", "mañana", "calle", "plomero", "techo", "luz", "olor", "la", "en", "huele", "cocina",
     ];
     const EN: &[&str] = &[
         "hi", "hello", "my", "the", "is", "i", "need", "have", "it", "not", "and", "to", "with", "please", "thanks",

@@ -55,7 +55,11 @@ pub(crate) fn split(text: &str) -> Vec<Word> {
             continue;
         }
         let trimmed = piece.trim_matches(|c: char| !keep_in_word(c));
-        let brk = piece.ends_with([',', ';', '.', '!', '?', ':']) && !trimmed.is_empty();
+        // A period after a short word is an abbreviation ("S.", "Ste.", "Blvd."), not
+        // the end of a phrase.
+        let abbrev = trimmed.chars().count() <= 5 && trimmed.chars().all(|c| c.is_alphabetic() || c == '.');
+        let brk = !trimmed.is_empty()
+            && (piece.ends_with([',', ';', '!', '?', ':']) || (piece.ends_with('.') && !abbrev));
         if trimmed.is_empty() {
             if piece.contains([',', ';', '-']) {
                 if let Some(last) = words.last_mut() {

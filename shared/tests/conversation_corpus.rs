@@ -1,0 +1,160 @@
+//! Runs every whole conversation in tests/data/conversations/*.txt.
+//!
+//! Format (one conversation per block, blocks start with `===`):
+//! ```text
+//! === walking skeleton, separate messages
+//! channel: chat            (chat or voice; default chat)
+//! locale: es               (optional: set by the site)
+//! > My AC stopped cooling  (what the homeowner says, one line per message)
+//! < Shall I book it?       (optional: the replies to the message before contain this)
+//! expect: outcome=booked; phone=6125550143; zip=55416; priority=Urgent
+//! ```
+//! Outcomes: booked, handoff, open (nothing booked yet). Other keys: first, last,
+//! phone, ext, street, unit, city, state, zip, trade, kind, priority, locale, referral,
+//! emergency (yes/no), email, day.
+//! Every conversation is also replayed from its user turns and resumed from JSON
+//! halfway: both must give the same booking.
+
+use booking_core::booking::{BookingRequest, Channel, Locale};
+use booking_core::conversation::{replay, Conversation, Effect, Event};
+use booking_core::site::PublicSiteConfig;
+
+fn site() -> PublicSiteConfig {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/conversations/site.json");
+    serde_json::from_str(&std::fs::read_to_string(path).expect("site.json")).expect("site.json parses")
+}
+
+struct Case {
+    title: String,
+    channel: Channel,
+    locale: Option<Locale>,
+    steps: Vec<(String, Vec<String>)>,
+    expect: String,
+}
+
+fn parse(text: &str) -> Vec<Case> {
+    let mut cases: Vec<Case> = Vec::new();
+    for line in text.lines() {
+        let line = line.trim_end();
+        if let Some(title) = line.strip_prefix("===") {
+            cases.push(Case { title: title.trim().into(), channel: Channel::Chat, locale: None, steps: Vec::new(), expect: String::new() });
+            continue;
+        }
+        let Some(c) = cases.last_mut() else { continue };
+        if let Some(v) = line.strip_prefix("channel:") {
+            c.channel = if v.trim() == "voice" { Channel::Voice } else { Channel::Chat };
+        } else if let Some(v) = line.strip_prefix("locale:") {
+            c.locale = Some(if v.trim() == "es" { Locale::Es } else { Locale::En });
+        } else if let Some(v) = line.strip_prefix("> ") {
+            c.steps.push((v.to_string(), Vec::new()));
+        } else if let Some(v) = line.strip_prefix("< ") {
+            if let Some(s) = c.steps.last_mut() {
+                s.1.push(v.to_string());
+            }
+        } else if let Some(v) = line.strip_prefix("expect:") {
+            c.expect = v.trim().to_string();
+        }
+    }
+    cases
+}
+
+fn field(b: Option<&BookingRequest>, key: &str) -> String {
+    let Some(b) = b else { return String::new() };
+    match key {
+        "first" => b.name.first.clone(),
+        "last" => b.name.last.clone(),
+        "phone" => b.phone.digits.clone(),
+        "ext" => b.phone.extension.clone().unwrap_or_default(),
+        "street" => b.address.street.clone(),
+        "unit" => b.address.unit.clone().unwrap_or_default(),
+        "city" => b.address.city.clone(),
+        "state" => b.address.state.clone(),
+        "zip" => b.address.zip.clone(),
+        "trade" => b.trade.label().to_ascii_lowercase(),
+        "kind" => format!("{:?}", b.kind).to_ascii_lowercase(),
+        "priority" => b.priority.as_str().to_string(),
+        "locale" => format!("{:?}", b.locale).to_ascii_lowercase(),
+        "referral" => b.referral_code.clone().unwrap_or_default(),
+        "email" => b.email.clone().unwrap_or_default(),
+        "issue" => b.issue.clone(),
+        "day" => b.preferred_time.day.map(|d| format!("{d:?}").to_ascii_lowercase()).unwrap_or_default(),
+        _ => format!("<unknown key {key}>"),
+    }
+}
+
+#[test]
+fn conversation_corpus() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/conversations");
+    let mut files: Vec<_> = std::fs::read_dir(dir).expect("dir").flatten().map(|e| e.path()).collect();
+    files.sort();
+    let (mut total, mut failed) = (0usize, Vec::new());
+    for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "txt")) {
+        let text = std::fs::read_to_string(path).expect("read");
+        for case in parse(&text) {
+            total += 1;
+            let mut c = Conversation::new(site(), case.channel, case.locale);
+            c.handle(Event::Start, 1_700_000_000);
+            let (mut booking, mut handoff, mut emergency) = (None, false, false);
+            let mut wrong = Vec::new();
+            let half = case.steps.len() / 2;
+            let mut resumed = None;
+            for (i, (said, want_replies)) in case.steps.iter().enumerate() {
+                if i == half {
+                    resumed = Some(Conversation::from_json(&c.to_json()).expect("resume"));
+                }
+                let turn = c.handle(Event::User { text: said.clone() }, 1_700_000_000 + i as i64 * 20);
+                if let Some(r) = resumed.as_mut() {
+                    let again = r.handle(Event::User { text: said.clone() }, 1_700_000_000 + i as i64 * 20);
+                    if again != turn {
+                        wrong.push(format!("resumed conversation answered {said:?} differently"));
+                    }
+                }
+                for w in want_replies {
+                    if !turn.replies.iter().any(|r| r.contains(w.as_str())) {
+                        wrong.push(format!("after {said:?}: no reply contains {w:?}; got {:?}", turn.replies));
+                    }
+                }
+                if case.channel == Channel::Voice {
+                    for r in &turn.replies {
+                        if r.contains("http") || r.contains("www.") || r.chars().any(|ch| ch as u32 >= 0x1F000) || r.contains("(") {
+                            wrong.push(format!("voice reply not speakable: {r:?}"));
+                        }
+                    }
+                }
+                for e in turn.effects {
+                    match e {
+                        Effect::Book { request } => booking = Some(request),
+                        Effect::HandOff => handoff = true,
+                        Effect::Emergency => emergency = true,
+                        Effect::QualifiedAbandon { .. } => {}
+                    }
+                }
+            }
+            let (_, replayed) = replay(site(), case.channel, case.locale, c.user_turns());
+            if replayed != booking {
+                wrong.push("replay gave a different booking".into());
+            }
+            for pair in case.expect.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+                let (k, want) = pair.split_once('=').unwrap_or((pair, ""));
+                let (k, want) = (k.trim(), want.trim());
+                let got = match k {
+                    "outcome" => if booking.is_some() { "booked" } else if handoff { "handoff" } else { "open" }.to_string(),
+                    "emergency" => if emergency { "yes" } else { "no" }.to_string(),
+                    _ => field(booking.as_ref(), k),
+                };
+                if got != want {
+                    wrong.push(format!("{k}: got {got:?}, want {want:?}"));
+                }
+            }
+            if !wrong.is_empty() {
+                failed.push(format!("{}: {}\n      {}", path.file_name().and_then(|f| f.to_str()).unwrap_or("?"), case.title, wrong.join("\n      ")));
+            }
+        }
+    }
+    for f in &failed {
+        println!("FAIL {f}");
+    }
+    println!("conversation corpus: {} of {total} passed, {} failed", total - failed.len(), failed.len());
+    assert!(total >= 50, "only {total} conversations");
+    assert!(failed.is_empty(), "{} conversations failed (listed above)", failed.len());
+}

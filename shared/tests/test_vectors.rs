@@ -1,0 +1,156 @@
+//! Other projects' labeled data, run as-is: usaddress's hand-labeled US addresses and
+//! libphonenumber's US phone formats (see ../shared/test-vectors/README.md).
+//! Prints accuracy per field and the failures grouped by pattern.
+
+use std::collections::BTreeMap;
+
+use booking_core::extract::{extract, Expecting};
+use serde_json::Value;
+
+fn load(name: &str) -> Vec<Value> {
+    let path = format!("{}/../../shared/test-vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).expect("vector file is JSON")
+}
+
+/// Case- and punctuation-insensitive words.
+fn norm(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_alphanumeric() { c.to_ascii_lowercase() } else { ' ' })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn joined(v: &Value, labels: &[&str]) -> String {
+    let tokens = v["raw_tokens"].as_array().cloned().unwrap_or_default();
+    let words: Vec<String> = tokens
+        .iter()
+        .filter(|t| labels.contains(&t[0].as_str().unwrap_or("")))
+        .map(|t| t[1].as_str().unwrap_or("").to_string())
+        .collect();
+    norm(&words.join(" "))
+}
+
+const STREET: &[&str] = &[
+    "StreetNamePreDirectional", "StreetNamePreModifier", "StreetNamePreType", "StreetName", "StreetNamePostType",
+    "StreetNamePostDirectional", "StreetNamePostModifier",
+];
+
+/// What kind of address this is, to group failures.
+fn pattern(v: &Value) -> String {
+    let p = &v["parts"];
+    let mut tags = Vec::new();
+    for (key, tag) in [
+        ("Recipient", "recipient"), ("BuildingName", "building"), ("USPSBoxType", "po-box"),
+        ("SubaddressType", "subaddress"), ("StreetNamePreType", "pre-type"), ("OccupancyIdentifier", "unit"),
+        ("StreetNamePostDirectional", "post-dir"), ("AddressNumberSuffix", "number-suffix"),
+        ("IntersectionSeparator", "intersection"),
+    ] {
+        if p.get(key).is_some() {
+            tags.push(tag);
+        }
+    }
+    if p.get("StreetNamePostType").is_none() && p.get("StreetNamePreType").is_none() {
+        tags.push("no-suffix");
+    }
+    if p.get("ZipCode").is_some() && p.get("PlaceName").is_some() && !v["text"].as_str().unwrap_or("").contains(',') {
+        tags.push("no-commas");
+    }
+    if tags.is_empty() { "plain".into() } else { tags.join("+") }
+}
+
+#[test]
+fn usaddress_hand_labeled() {
+    let all = load("us-addresses-labeled.json");
+    let mut by_kind: BTreeMap<String, [usize; 6]> = BTreeMap::new(); // n, number, street, unit, zip, all4
+    let mut fails: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for v in &all {
+        let text = v["text"].as_str().unwrap_or("");
+        let kind = v["kind"].as_str().unwrap_or("?").to_string();
+        let got = extract(text, Expecting::Address).address;
+        let want_number = norm(v["parts"]["AddressNumber"].as_str().unwrap_or(""));
+        let want_street = joined(v, STREET);
+        let want_unit = joined(v, &["OccupancyType", "OccupancyIdentifier"]).replace(' ', "");
+        let want_zip: String = v["parts"]["ZipCode"].as_str().unwrap_or("").chars().take(5).collect();
+        let ok_number = norm(got.number.as_deref().unwrap_or("")) == want_number;
+        let ok_street = norm(got.street.as_deref().unwrap_or("")) == want_street;
+        let ok_unit = norm(got.unit.as_deref().unwrap_or("")).replace(' ', "") == want_unit;
+        // "MA 1241": the labels keep a ZIP whose leading zero a spreadsheet ate; we
+        // restore it ("01241"), so compare without leading zeros.
+        let ok_zip = got.zip.as_deref().unwrap_or("").trim_start_matches('0') == want_zip.trim_start_matches('0');
+        let all4 = ok_number && ok_street && ok_unit && ok_zip;
+        let e = by_kind.entry(kind.clone()).or_default();
+        for (i, ok) in [true, ok_number, ok_street, ok_unit, ok_zip, all4].into_iter().enumerate() {
+            if let Some(slot) = e.get_mut(i) {
+                *slot += usize::from(ok);
+            }
+        }
+        if !all4 && kind == "hand-labeled" {
+            fails.entry(pattern(v)).or_default().push(format!(
+                "{text:?}\n      got number={:?} street={:?} unit={:?} zip={:?}\n      want number={want_number:?} street={want_street:?} unit={want_unit:?} zip={want_zip:?}",
+                got.number, got.street, got.unit, got.zip
+            ));
+        }
+    }
+    println!("address failures by pattern (hand-labeled):");
+    let mut groups: Vec<_> = fails.iter().collect();
+    groups.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
+    for (pattern, cases) in &groups {
+        println!("  {pattern}: {} failed", cases.len());
+        for c in cases.iter().take(4) {
+            println!("    {c}");
+        }
+    }
+    let pct = |a: usize, n: usize| 100.0 * a as f64 / n.max(1) as f64;
+    println!("address accuracy per field (number / street / unit / ZIP / all four):");
+    for (kind, [n, num, st, unit, zip, all4]) in &by_kind {
+        println!(
+            "  {kind:14} n={n:4}  number {:5.1}%  street {:5.1}%  unit {:5.1}%  zip {:5.1}%  all four {:5.1}%",
+            pct(*num, *n), pct(*st, *n), pct(*unit, *n), pct(*zip, *n), pct(*all4, *n)
+        );
+    }
+    let [n, .., all4] = by_kind.get("hand-labeled").copied().unwrap_or_default();
+    // The goal is 90%; this guards against regressions from where we are (see the
+    // pattern table printed above for what is left).
+    assert!(pct(all4, n) >= 66.0, "hand-labeled all-four accuracy {:.1}% fell below 66%", pct(all4, n));
+}
+
+#[test]
+fn libphonenumber_us_formats() {
+    let all = load("us-phone-formats.json");
+    let (mut n, mut ok_num, mut ok_ext, mut n_strict, mut ok_strict) = (0, 0, 0, 0, 0);
+    let mut failed = Vec::new();
+    for v in &all {
+        let text = v["text"].as_str().unwrap_or("");
+        let want = v["national_number"].as_str();
+        let want_ext = v["extension"].as_str();
+        let got = extract(text, Expecting::Phone).phone;
+        let got_num = got.as_ref().map(|p| p.digits.as_str());
+        let got_ext = got.as_ref().and_then(|p| p.extension.as_deref());
+        n += 1;
+        let a = got_num == want;
+        let b = got_ext == want_ext;
+        ok_num += usize::from(a);
+        ok_ext += usize::from(b);
+        let ambiguous = v["ambiguous"].as_bool().unwrap_or(false);
+        if !ambiguous {
+            n_strict += 1;
+            ok_strict += usize::from(a && b);
+        }
+        if !(a && b) {
+            failed.push(format!("{text:?}{}: got {got_num:?} ext {got_ext:?}, want {want:?} ext {want_ext:?}", if ambiguous { " (ambiguous)" } else { "" }));
+        }
+    }
+    println!("phone failures:");
+    for f in &failed {
+        println!("  {f}");
+    }
+    let pct = |a: usize, n: usize| 100.0 * a as f64 / n.max(1) as f64;
+    println!(
+        "phone accuracy: 10-digit number {:.1}%  extension {:.1}%  (n={n}); both right on non-ambiguous {:.1}% (n={n_strict})",
+        pct(ok_num, n), pct(ok_ext, n), pct(ok_strict, n_strict)
+    );
+    assert!(pct(ok_strict, n_strict) >= 85.0);
+}
