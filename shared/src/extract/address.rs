@@ -119,9 +119,13 @@ fn state_at(words: &[Word], i: usize) -> Option<(String, usize)> {
         after.is_none() || after.is_some_and(|a| is_zip(a).is_some() || is(a, CHATTER)) || last.is_some_and(|l| l.brk)
     };
     for (name, code) in STATES {
-        let parts: Vec<&str> = name.split(' ').collect();
-        if parts.iter().enumerate().all(|(k, p)| words.get(i + k).is_some_and(|x| clean(&x.norm) == *p)) && ends_here(parts.len()) {
-            return Some(((*code).to_string(), parts.len()));
+        // Cheap first-word test before walking the rest (this runs for every word).
+        if !name.starts_with(n) {
+            continue;
+        }
+        let len = name.split(' ').count();
+        if name.split(' ').enumerate().all(|(k, p)| words.get(i + k).is_some_and(|x| clean(&x.norm) == p)) && ends_here(len) {
+            return Some(((*code).to_string(), len));
         }
     }
     if n.len() == 2 && STATES.iter().any(|(_, c)| c.eq_ignore_ascii_case(n)) {
