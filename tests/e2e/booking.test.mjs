@@ -1,13 +1,15 @@
-// Walking skeleton: a homeowner books on the contractor site; the emulator ends up
+// Walking skeleton: a homeowner books on the contractor site (problem with a time,
+// name, phone, address, yes, Book it); the emulator ends up
 // holding exactly one customer (with the location) and one job, and the widget shows
 // that job's number.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { browser, resetSandbox, records, requests, say, ui, until, SITE_URL, OUT } from './lib.mjs';
+import { browser, records, requests, say, ui, until, SITE_URL, OUT } from './lib.mjs';
 
 let ctx;
+// No reset: this file runs first on the fresh stack `cargo xtask test` starts, so the
+// emulator's journal still holds the worker's first OAuth token request.
 before(async () => {
-  await resetSandbox();
   ctx = await browser();
 });
 after(async () => ctx && ctx.close());
@@ -20,11 +22,13 @@ test('a homeowner books a job from the contractor site', async () => {
   await page.locator(ui.bubble).click();
   await page.locator(ui.input).waitFor({ state: 'visible' });
 
-  await say(page, 'My AC stopped cooling');
+  await say(page, 'My AC stopped cooling, can someone come tomorrow morning?');
   await say(page, 'Maria Gonzalez');
   await say(page, '612-555-0143');
   await say(page, '4417 W Lake St, Minneapolis, MN 55416');
   await say(page, 'Yes');
+  // The confirmation card: the summary, SMS consent, then one tap to book.
+  await page.locator(ui.confirm).click();
 
   const jobNumber = (await page.locator(ui.jobNumber).textContent({ timeout: 30_000 })).trim();
   await page.screenshot({ path: `${OUT}/booked-1280x800.png` });

@@ -59,7 +59,7 @@ pub fn run(_args: &[String]) -> Result<(), Fail> {
         let _ = tx.send(());
     })
     .map_err(|e| Fail(format!("Ctrl-C handler: {e}")))?;
-    let stack = stack::start(target, Ports { site: 8080, worker: 8787, sandbox: 8790 }, true, &[])?;
+    let stack = stack::start(target, Ports { site: 8080, worker: 8787, sandbox: 8790 }, true, &[], None)?;
     println!();
     println!("  Booking demo is running. The worker books into {which}.");
     println!();

@@ -86,7 +86,8 @@ impl Drop for Stack {
     }
 }
 
-fn free_port() -> u16 {
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
 }
 
@@ -95,7 +96,7 @@ const DEMO_WORKER_URL: &str = "http://127.0.0.1:8787";
 
 /// The example site configs with this stack's site origin allowed (CORS), as one JSON
 /// array for the worker's `SITES_JSON` var.
-fn sites_allowing(origin: &str) -> Result<String, Fail> {
+fn sites_allowing(origin: &str, webhook_url: Option<&str>) -> Result<String, Fail> {
     let mut sites = Vec::new();
     let dir = root().join("examples/sites");
     let mut paths: Vec<_> = std::fs::read_dir(&dir).map_err(|e| Fail(format!("{}: {e}", dir.display())))?.flatten().map(|e| e.path()).collect();
@@ -103,6 +104,9 @@ fn sites_allowing(origin: &str) -> Result<String, Fail> {
     for p in paths.iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
         let text = std::fs::read_to_string(p).map_err(|e| Fail(format!("{}: {e}", p.display())))?;
         let mut site: serde_json::Value = serde_json::from_str(&text).map_err(|e| Fail(format!("{}: {e}", p.display())))?;
+        if let Some(url) = webhook_url {
+            site["webhookUrl"] = url.into();
+        }
         if let Some(list) = site["allowedOrigins"].as_array_mut() {
             if !list.iter().any(|o| o == origin) {
                 list.push(origin.into());
@@ -115,7 +119,14 @@ fn sites_allowing(origin: &str) -> Result<String, Fail> {
 
 /// Starts everything. `quiet` sends child output to log files under target/.
 /// `extra_vars` are more worker vars (e.g. a higher rate limit for the bench).
-pub fn start(target: Target, ports: Ports, quiet: bool, extra_vars: &[(String, String)]) -> Result<Stack, Fail> {
+/// `webhook_url` replaces every site's webhook URL (tests point it at a receiver).
+pub fn start(
+    target: Target,
+    ports: Ports,
+    quiet: bool,
+    extra_vars: &[(String, String)],
+    webhook_url: Option<&str>,
+) -> Result<Stack, Fail> {
     let r = root();
     let logs = r.join("target/logs");
     std::fs::create_dir_all(&logs).map_err(|e| Fail(format!("target/logs: {e}")))?;
@@ -178,7 +189,7 @@ pub fn start(target: Target, ports: Ports, quiet: bool, extra_vars: &[(String, S
     for (k, v) in vars.iter().chain(extra_vars) {
         wrangler.arg("--var").arg(format!("{k}:{v}"));
     }
-    wrangler.arg("--var").arg(format!("SITES_JSON:{}", sites_allowing(&site_url)?));
+    wrangler.arg("--var").arg(format!("SITES_JSON:{}", sites_allowing(&site_url, webhook_url)?));
     let log = std::fs::File::create(logs.join("wrangler.log")).map_err(|e| Fail(e.to_string()))?;
     if quiet {
         wrangler.stdout(log.try_clone().map_err(|e| Fail(e.to_string()))?).stderr(log);

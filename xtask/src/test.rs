@@ -73,7 +73,7 @@ pub fn run(args: &[String]) -> Result<(), Fail> {
     }
 
     println!("xtask: native tests");
-    let (ok, lines) = run_capture(Command::new("cargo").args(["test", "--workspace"]).current_dir(root()))?;
+    let (ok, lines) = run_capture(Command::new("cargo").args(["test", "--workspace", "--no-fail-fast"]).current_dir(root()))?;
     count_cargo(&lines, &mut tally);
     if !ok {
         tally.broken_steps.push("native tests".into());
@@ -100,7 +100,14 @@ pub fn run(args: &[String]) -> Result<(), Fail> {
 
 fn browser_tests(tally: &mut Tally) -> Result<(), Fail> {
     println!("xtask: starting emulator, worker and contractor site for the browser tests");
-    let stack = match stack::start(Target::Sandbox(Credentials::generate()), Ports { site: 0, worker: 0, sandbox: 0 }, true, &[])
+    // Per-run secrets for the admin route and webhook signatures; a receiver port for webhooks.
+    let c = Credentials::generate();
+    let admin_token = format!("adm-{}", c.client_secret);
+    let webhook_secret = format!("whs-{}", c.app_key);
+    let webhook_port = stack::free_port();
+    let vars = [("ADMIN_TOKEN".to_string(), admin_token.clone()), ("WEBHOOK_SECRET".to_string(), webhook_secret.clone())];
+    let hook_url = format!("http://127.0.0.1:{webhook_port}/hooks");
+    let stack = match stack::start(Target::Sandbox(c), Ports { site: 0, worker: 0, sandbox: 0 }, true, &vars, Some(&hook_url))
     {
         Ok(s) => s,
         Err(Fail(m)) => {
@@ -111,7 +118,7 @@ fn browser_tests(tally: &mut Tally) -> Result<(), Fail> {
     let secrets = stack
         .credentials
         .as_ref()
-        .map(|c| [c.client_secret.as_str(), c.app_key.as_str(), c.client_id.as_str()].join(","))
+        .map(|c| [c.client_secret.as_str(), c.app_key.as_str(), c.client_id.as_str(), &admin_token, &webhook_secret].join(","))
         .unwrap_or_default();
     let out = root().join("target/e2e");
     let _ = std::fs::create_dir_all(&out);
@@ -131,6 +138,9 @@ fn browser_tests(tally: &mut Tally) -> Result<(), Fail> {
             .env("WORKER_URL", &stack.worker_url)
             .env("SANDBOX_URL", stack.sandbox_url.clone().unwrap_or_default())
             .env("SECRET_VALUES", secrets)
+            .env("ADMIN_TOKEN", &admin_token)
+            .env("WEBHOOK_SECRET", &webhook_secret)
+            .env("WEBHOOK_PORT", webhook_port.to_string())
             .env("E2E_OUT", &out)
             .env("CHROMIUM", tools::CHROMIUM),
     )?;
