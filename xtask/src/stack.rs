@@ -78,10 +78,18 @@ impl Drop for Stack {
     fn drop(&mut self) {
         for child in &mut self.children {
             // Each child leads its own process group: TERM reaches workerd under wrangler too.
-            let _ = Command::new("kill").args(["-TERM", &format!("-{}", child.id())]).status();
+            let _ = Command::new("kill").args(["-s", "TERM", "--", &format!("-{}", child.id())]).status();
         }
+        // Graceful first; whatever still runs after 5 s is killed.
+        let deadline = Instant::now() + Duration::from_secs(5);
         for child in &mut self.children {
-            let _ = child.wait();
+            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if matches!(child.try_wait(), Ok(None)) {
+                let _ = Command::new("kill").args(["-s", "KILL", "--", &format!("-{}", child.id())]).status();
+                let _ = child.wait();
+            }
         }
     }
 }
