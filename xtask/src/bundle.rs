@@ -1,7 +1,9 @@
 //! Builds what the browser and workerd load: the widget bundle and the worker bundle.
 
 use std::fs;
+use std::path::PathBuf;
 use std::process::Command;
+use std::time::SystemTime;
 
 use crate::tools::{self, node_bin, WASM_TARGET};
 use crate::{root, run, Fail};
@@ -16,9 +18,45 @@ const WASM_OPT_FEATURES: &[&str] = &[
     "--enable-mutable-globals",
 ];
 
+/// Newest modification time under these paths (files or directories, recursively).
+fn newest(paths: &[PathBuf]) -> Option<SystemTime> {
+    let mut best = None;
+    let mut stack: Vec<PathBuf> = paths.to_vec();
+    while let Some(p) = stack.pop() {
+        let Ok(meta) = fs::metadata(&p) else { continue };
+        if meta.is_dir() {
+            stack.extend(fs::read_dir(&p).into_iter().flatten().flatten().map(|e| e.path()));
+        } else if let Ok(m) = meta.modified() {
+            best = best.max(Some(m));
+        }
+    }
+    best
+}
+
+/// True when every output exists and is newer than every input: the demo's second run
+/// skips bundling and starts in seconds.
+fn up_to_date(outputs: &[PathBuf], inputs: &[PathBuf]) -> bool {
+    let oldest_output = outputs.iter().map(|o| fs::metadata(o).and_then(|m| m.modified()).ok()).min().flatten();
+    matches!((oldest_output, newest(inputs)), (Some(o), Some(i)) if o > i)
+}
+
+fn core_inputs() -> Vec<PathBuf> {
+    let r = root();
+    vec![r.join("shared/src"), r.join("shared/Cargo.toml"), r.join("Cargo.lock"), r.join("Cargo.toml")]
+}
+
 /// Release wasm build of the widget into `widget/dist/`.
 pub fn widget() -> Result<(), Fail> {
     let r = root();
+    let mut inputs = core_inputs();
+    inputs.extend([r.join("widget/src"), r.join("widget/Cargo.toml"), r.join("widget/loader.src.js"), r.join("widget/frame.html")]);
+    let outputs: Vec<PathBuf> = ["loader.js", "widget.js", "widget_bg.wasm", "frame.html"]
+        .iter()
+        .flat_map(|n| [r.join("widget/dist").join(n), r.join("target/worker-assets/widget").join(n)])
+        .collect();
+    if up_to_date(&outputs, &inputs) {
+        return Ok(());
+    }
     run(Command::new("cargo")
         .args(["build", "--quiet", "--release", "-p", "booking-widget", "--target", WASM_TARGET])
         .current_dir(&r))?;
@@ -55,6 +93,12 @@ pub fn widget() -> Result<(), Fail> {
 
 /// Release build of the worker into `edge-worker/build/` with the pinned tools.
 pub fn worker() -> Result<(), Fail> {
+    let r = root();
+    let mut inputs = core_inputs();
+    inputs.extend([r.join("edge-worker/src"), r.join("edge-worker/Cargo.toml"), r.join("edge-worker/build.rs"), r.join("examples/sites")]);
+    if up_to_date(&[r.join("edge-worker/build/index.js"), r.join("edge-worker/build/index_bg.wasm")], &inputs) {
+        return Ok(());
+    }
     run(Command::new(tools::worker_build())
         .arg("--release")
         .current_dir(root().join("edge-worker"))
