@@ -4,8 +4,10 @@
 //! - `test`: native tests, wasm builds, browser end-to-end; ends with `N passed, N failed`.
 //! - `build`: only build the widget, the worker and the emulator.
 
+mod bench;
 mod bundle;
 mod demo;
+mod fuzz;
 mod serve;
 mod stack;
 mod test;
@@ -39,8 +41,10 @@ fn main() -> ExitCode {
         Some("demo") => demo::run(&args[1..]),
         Some("test") => test::run(&args[1..]),
         Some("build") => bundle::all(),
+        Some("bench") => bench::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <demo|test|build>");
+            eprintln!("usage: cargo xtask <demo|test|build|bench|fuzz [N]>");
             return ExitCode::from(2);
         }
     };

@@ -1,0 +1,424 @@
+//! `cargo xtask bench`: measures the system and writes BENCHMARKS.md from the run.
+//!
+//! 1. the conversation engine natively (booking-core's `bench_turn` example),
+//! 2. the release build (`bundle::all`), then the widget's and the worker's sizes and
+//!    which crates the widget's wasm code comes from (tests/bench/sizes.mjs),
+//! 3. a fresh stack (emulator + worker on workerd + contractor site, free ports), then
+//!    the worker through it (tests/bench/worker.mjs) and the widget in headless
+//!    Chromium (tests/bench/widget.mjs).
+//!
+//! Every number in BENCHMARKS.md comes from this run. `--no-build` reuses the
+//! existing build (for iterating on the bench itself).
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use serde_json::Value;
+
+use crate::stack::{self, Credentials, Ports, Target};
+use crate::{bundle, root, tools, Fail};
+
+/// Targets from the design; a row says whether the run met them.
+const TURN_MEDIAN_US: f64 = 20.0;
+const LOADER_GZIP: u64 = 1536; // 1.5 KB
+const WIDGET_BROTLI: u64 = 120 * 1024;
+
+/// Runs the bench and writes BENCHMARKS.md at the workspace root.
+pub fn run(args: &[String]) -> Result<(), Fail> {
+    let build = !args.iter().any(|a| a == "--no-build");
+    let started = Instant::now();
+    // Before our own builds load the CPUs: what else was running.
+    let machine = machine();
+    tools::ensure_build_tools()?;
+    tools::ensure_chromium()?;
+    let out = root().join("target/bench");
+    std::fs::create_dir_all(&out).map_err(|e| Fail(format!("{}: {e}", out.display())))?;
+
+    println!("xtask bench: conversation engine (booking-core bench_turn, native release)");
+    let engine = engine()?;
+    println!("xtask bench: engine median {} µs, p99 {} µs over {} turns", engine.median_us, engine.p99_us, engine.turns);
+
+    if build {
+        bundle::all()?;
+    }
+    println!("xtask bench: sizes");
+    let sizes = node_json("sizes.mjs", &out.join("sizes.json"), &[])?;
+
+    println!("xtask bench: starting emulator, worker and contractor site");
+    let vars = [("RATE_LIMIT_MULTIPLIER".to_string(), "1000".to_string())];
+    let stack = stack::start(Target::Sandbox(Credentials::generate()), Ports { site: 0, worker: 0, sandbox: 0 }, true, &vars, None)?;
+    let urls = [
+        ("WORKER_URL", stack.worker_url.clone()),
+        ("SANDBOX_URL", stack.sandbox_url.clone().unwrap_or_default()),
+        ("SITE_URL", stack.site_url.clone()),
+    ];
+    // The worker first: its first booking is the token-cold one.
+    println!("xtask bench: worker through the stack (scenarios, sequential bookings, burst)");
+    let worker = node_json("worker.mjs", &out.join("worker.json"), &urls);
+    println!("xtask bench: widget in headless Chromium");
+    let widget = node_json("widget.mjs", &out.join("widget.json"), &urls);
+    drop(stack);
+    let (worker, widget) = (worker?, widget?);
+
+    let md = render(&machine, &engine, &sizes, &worker, &widget, started.elapsed().as_secs());
+    let path = root().join("BENCHMARKS.md");
+    std::fs::write(&path, md).map_err(|e| Fail(format!("{}: {e}", path.display())))?;
+    summary(&engine, &sizes, &worker, &widget);
+    println!("xtask bench: wrote BENCHMARKS.md in {} s", started.elapsed().as_secs());
+    Ok(())
+}
+
+struct Engine {
+    median_us: f64,
+    p99_us: f64,
+    turns: u64,
+}
+
+/// `bench-turn: median_us=X p99_us=Y turns=N` from the example.
+fn engine() -> Result<Engine, Fail> {
+    let out = Command::new("cargo")
+        .args(["run", "--quiet", "--release", "-p", "booking-core", "--example", "bench_turn"])
+        .current_dir(root())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| Fail(format!("cargo run bench_turn: {e}")))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("bench-turn:"))
+        .ok_or_else(|| Fail(format!("bench_turn printed no `bench-turn:` line ({}): {text}", out.status)))?;
+    let field = |k: &str| {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(k).and_then(|v| v.strip_prefix('=')))
+            .and_then(|v| v.parse::<f64>().ok())
+            .ok_or_else(|| Fail(format!("bench_turn: no {k} in {line:?}")))
+    };
+    Ok(Engine { median_us: field("median_us")?, p99_us: field("p99_us")?, turns: field("turns")? as u64 })
+}
+
+/// Runs `node tests/bench/<script>` with `BENCH_OUT=<json>` and returns the JSON it wrote.
+fn node_json(script: &str, json: &Path, env: &[(&str, String)]) -> Result<Value, Fail> {
+    let _ = std::fs::remove_file(json);
+    let mut cmd = Command::new("node");
+    cmd.arg(root().join("tests/bench").join(script))
+        .current_dir(root())
+        .env("ROOT", root())
+        .env("BENCH_OUT", json)
+        .env("CHROMIUM", tools::CHROMIUM);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    crate::run(&mut cmd)?;
+    let text = std::fs::read_to_string(json).map_err(|e| Fail(format!("{}: {e}", json.display())))?;
+    serde_json::from_str(&text).map_err(|e| Fail(format!("{}: {e}", json.display())))
+}
+
+struct Machine {
+    date: String,
+    cpus: usize,
+    cpu: String,
+    rustc: String,
+    node: String,
+    chromium: String,
+    load: String,
+}
+
+fn command_line(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn machine() -> Machine {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| t.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split_once(':')).map(|(_, v)| v.trim().to_string()))
+        .unwrap_or_else(|| "unknown".into());
+    Machine {
+        date: command_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+        cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        cpu,
+        rustc: command_line("rustc", &["--version"]),
+        node: command_line("node", &["--version"]),
+        chromium: command_line(tools::CHROMIUM, &["--version"]),
+        load: std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+            .unwrap_or_else(|| "unknown".into()),
+    }
+}
+
+fn num(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(f64::NAN)
+}
+
+/// 12345 -> "12,345".
+fn bytes(v: &Value) -> String {
+    let n = v.as_f64().map(|f| f.round() as u64).unwrap_or(0).to_string();
+    let mut out = String::new();
+    for (i, c) in n.chars().enumerate() {
+        if i > 0 && (n.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn ms(v: &Value) -> String {
+    if v.is_null() {
+        "n/a".into()
+    } else {
+        format!("{:.1}", num(v))
+    }
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "**missed**"
+    }
+}
+
+fn render(m: &Machine, engine: &Engine, sizes: &Value, worker: &Value, widget: &Value, secs: u64) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# Benchmarks\n");
+    let _ = writeln!(
+        s,
+        "Generated by `cargo xtask bench` on {}: every number below comes from that run \
+         (nothing here is typed in). Reproduce with `cargo xtask bench` (about {} min here).\n",
+        m.date,
+        secs.div_ceil(60)
+    );
+    let _ = writeln!(s, "Machine: {} CPUs ({}), {}, node {}, {}.", m.cpus, m.cpu, m.rustc, m.node, m.chromium);
+    let _ = writeln!(
+        s,
+        "The CPUs are shared with other work (load average {} when the run started), so timings vary \
+         from run to run; sizes do not.\n",
+        m.load
+    );
+
+    // A. Engine.
+    let _ = writeln!(s, "## Conversation engine (booking-core, native)\n");
+    let _ = writeln!(
+        s,
+        "`cargo run --release -p booking-core --example bench_turn`: every user turn of the \
+         conversation corpus (tests/data/conversations), `Conversation::handle` timed per turn. \
+         The release profile is the size-tuned one the widget ships (opt-level \"z\").\n"
+    );
+    let _ = writeln!(s, "| turns timed | median | p99 | target | |\n|---:|---:|---:|---|---|");
+    let _ = writeln!(
+        s,
+        "| {} | {:.1} µs | {:.1} µs | median ≤ {TURN_MEDIAN_US} µs | {} |\n",
+        bytes(&Value::from(engine.turns)),
+        engine.median_us,
+        engine.p99_us,
+        verdict(engine.median_us <= TURN_MEDIAN_US)
+    );
+
+    // B. Sizes.
+    let _ = writeln!(s, "## Widget size\n");
+    let _ = writeln!(
+        s,
+        "widget/dist after the release build; gzip -9 and brotli -q 11 by node's zlib. Only \
+         loader.js loads with the page; the rest loads when the homeowner shows interest.\n"
+    );
+    let _ = writeln!(s, "| file | raw | gzip -9 | brotli -q 11 |\n|---|---:|---:|---:|");
+    for f in sizes["widget"].as_array().into_iter().flatten() {
+        let _ = writeln!(s, "| {} | {} | {} | {} |", f["name"].as_str().unwrap_or("?"), bytes(&f["raw"]), bytes(&f["gzip"]), bytes(&f["brotli"]));
+    }
+    let t = &sizes["widgetTotal"];
+    let _ = writeln!(s, "| **whole widget** | {} | {} | {} |\n", bytes(&t["raw"]), bytes(&t["gzip"]), bytes(&t["brotli"]));
+    let loader_gz = sizes["widget"].as_array().into_iter().flatten().find(|f| f["name"] == "loader.js").map(|f| num(&f["gzip"]) as u64);
+    let _ = writeln!(s, "| target | measured | |\n|---|---:|---|");
+    let _ = writeln!(
+        s,
+        "| loader.js ≤ 1.5 KB gzip ({LOADER_GZIP} B) | {} B | {} |",
+        loader_gz.map(|v| bytes(&Value::from(v))).unwrap_or_else(|| "n/a".into()),
+        verdict(loader_gz.is_some_and(|v| v <= LOADER_GZIP))
+    );
+    let total_br = num(&t["brotli"]) as u64;
+    let _ = writeln!(
+        s,
+        "| whole widget ≤ 120 KB brotli ({WIDGET_BROTLI} B) | {} B | {} |\n",
+        bytes(&t["brotli"]),
+        verdict(total_br <= WIDGET_BROTLI)
+    );
+
+    let b = &sizes["breakdown"];
+    if b.is_object() {
+        let _ = writeln!(s, "### Where the widget's wasm code comes from\n");
+        let _ = writeln!(
+            s,
+            "From the wasm-bindgen output before wasm-opt ({}, {} B: code section {} B, data section {} B, \
+             name section {} B; wasm-opt then drops the names and shrinks the code). Each of the {} function \
+             bodies is attributed by the crate names in its symbol name, to the first group in table order \
+             that appears (so drop glue and serde impls for booking-core's types count as booking-core). \
+             Shares are of the code bytes; the data section (strings, tables) is not attributed.\n",
+            b["file"].as_str().unwrap_or("?"),
+            bytes(&b["raw"]),
+            bytes(&b["codeSection"]),
+            bytes(&b["dataSection"]),
+            bytes(&b["nameSection"]),
+            bytes(&b["functions"])
+        );
+        let _ = writeln!(s, "| group | code bytes | share |\n|---|---:|---:|");
+        for g in b["groups"].as_array().into_iter().flatten() {
+            let _ = writeln!(s, "| {} | {} | {:.1} % |", g["group"].as_str().unwrap_or("?"), bytes(&g["bytes"]), 100.0 * num(&g["share"]));
+        }
+        let _ = writeln!(s, "| **all code** | {} | 100 % |\n", bytes(&b["code"]));
+    }
+
+    // C. Widget timings.
+    let _ = writeln!(s, "## Widget in the browser\n");
+    let runs = widget["runs"].as_u64().unwrap_or(0);
+    let _ = writeln!(
+        s,
+        "Headless Chromium on the stack's contractor site (examples/contractor-site), localhost, cache \
+         disabled, a fresh browser context per run; medians of {runs} runs. *Loader → bubble*: \
+         `window.__bw.shown` (loader start to the bubble in the page). *Interest → interactive*: the first \
+         pointer event on the bubble (hovering starts the download) to the chat input visible and enabled \
+         (checked every animation frame). *Interest → mounted*: the same start to the loader's `bw:mounted` point (`__bw.t0 + __bw.ms`: widget.js and the wasm fetched, compiled and mounted). Bytes are as transferred \
+         (headers + body, CDP `encodedDataLength`; the local site server does not compress).\n"
+    );
+    let _ = writeln!(
+        s,
+        "| CPU | navigation → loader start | loader → bubble | interest → interactive (max) | interest → mounted | \
+         bytes before interaction (page total / widget) | widget files before interaction | bytes on interaction |\n\
+         |---|---:|---:|---:|---:|---:|---|---:|"
+    );
+    for mode in widget["modes"].as_array().into_iter().flatten() {
+        let files: Vec<&str> = mode["widgetFilesBefore"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let _ = writeln!(
+            s,
+            "| {} | {} ms | {} ms | {} ms ({} ms) | {} ms | {} / {} B | {} | {} B |",
+            if mode["throttle"] == 1 { "normal".to_string() } else { format!("{}× throttled", mode["throttle"]) },
+            ms(&mode["navToLoaderMs"]),
+            ms(&mode["loaderToShownMs"]),
+            ms(&mode["interestToInteractiveMs"]),
+            ms(&mode["interestToInteractiveMaxMs"]),
+            ms(&mode["interestToMountedMs"]),
+            bytes(&mode["bytesBefore"]),
+            bytes(&mode["widgetBytesBefore"]),
+            if files.is_empty() { "none".to_string() } else { files.join(", ") },
+            bytes(&mode["bytesAfter"]),
+        );
+    }
+    let eager: u64 = widget["modes"].as_array().into_iter().flatten().map(|m| m["eagerMounts"].as_u64().unwrap_or(0)).sum();
+    let _ = writeln!(s, "\nRuns where the widget mounted before any interaction: {eager} (expected 0: only the loader loads eagerly).\n");
+
+    // D. Worker.
+    let _ = writeln!(s, "## Worker through the real stack\n");
+    let _ = writeln!(
+        s,
+        "`wrangler dev --local` (workerd) against the ServiceTitan emulator, all on 127.0.0.1, rate limits \
+         scaled ×1000 (`RATE_LIMIT_MULTIPLIER`). A booking is `POST /v1/sites/northstar/bookings` with a \
+         five-turn conversation (need with \"tomorrow morning\", name, phone, address, \"yes\"), re-posted with \
+         the same idempotency key until the answer is \"booked\". ServiceTitan calls come from the emulator's \
+         request journal (`GET /_admin/requests`), counted after the calls stop.\n"
+    );
+    let _ = writeln!(s, "### ServiceTitan calls per booking\n");
+    let _ = writeln!(s, "| scenario | latency | API calls | token calls | calls |\n|---|---:|---:|---:|---|");
+    for sc in worker["scenarios"].as_array().into_iter().flatten() {
+        let calls: Vec<&str> = sc["calls"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let _ = writeln!(
+            s,
+            "| {}{} | {} ms | {} | {} | {} |",
+            sc["scenario"].as_str().unwrap_or("?"),
+            if sc["booked"] == true { "" } else { " (NOT booked)" },
+            format_args!("{:.0}", num(&sc["ms"])),
+            sc["apiCalls"],
+            sc["tokenCalls"],
+            calls.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+        );
+    }
+    let l = &worker["latency"];
+    let _ = writeln!(s, "\n### Booking latency (new customers, token warm, sequential)\n");
+    let _ = writeln!(s, "| bookings | booked | p50 | p95 | max | mean | needed a re-post |\n|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        s,
+        "| {} | {} | {:.0} ms | {:.0} ms | {:.0} ms | {:.0} ms | {} |\n",
+        l["count"],
+        l["booked"],
+        num(&l["p50"]),
+        num(&l["p95"]),
+        num(&l["max"]),
+        num(&l["mean"]),
+        l["repost"]
+    );
+    let bu = &worker["burst"];
+    let _ = writeln!(s, "### Burst: {} concurrent bookings, distinct keys\n", bu["count"]);
+    let _ = writeln!(
+        s,
+        "All posted at once; each re-posted (same key) until booked, for at most {} s. Lost = not booked in \
+         time; duplicated = a phone with more than one customer or job in the emulator's records.\n",
+        num(&bu["limitMs"]) / 1000.0
+    );
+    let answers = bu["firstAnswers"]
+        .as_object()
+        .map(|o| o.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", "))
+        .unwrap_or_default();
+    let _ = writeln!(
+        s,
+        "| bookings | all booked after | p50 | p95 | posts | first answers | lost | missing records | duplicated |\n\
+         |---:|---:|---:|---:|---:|---|---:|---:|---:|"
+    );
+    let _ = writeln!(
+        s,
+        "| {} | {:.1} s | {:.0} ms | {:.0} ms | {} | {} | {} {} | {} | {} {} |\n",
+        bu["count"],
+        num(&bu["wallMs"]) / 1000.0,
+        num(&bu["p50"]),
+        num(&bu["p95"]),
+        bu["posts"],
+        answers,
+        bu["lost"],
+        if bu["lost"] == 0 { "(target 0: met)" } else { "(target 0: **missed**)" },
+        bu["missingRecords"],
+        bu["duplicated"],
+        if bu["duplicated"] == 0 { "(target 0: met)" } else { "(target 0: **missed**)" },
+    );
+    let _ = writeln!(s, "### Worker bundle size\n");
+    let _ = writeln!(s, "| file (edge-worker/build) | raw | gzip -9 | brotli -q 11 |\n|---|---:|---:|---:|");
+    for f in sizes["worker"].as_array().into_iter().flatten() {
+        let _ = writeln!(s, "| {} | {} | {} | {} |", f["name"].as_str().unwrap_or("?"), bytes(&f["raw"]), bytes(&f["gzip"]), bytes(&f["brotli"]));
+    }
+    let _ = writeln!(s, "\n## Reproduce\n\n```\ncargo xtask bench\n```\n");
+    let _ = writeln!(
+        s,
+        "It builds in release (`cargo xtask build`), starts its own emulator, worker and site on free \
+         loopback ports, and rewrites this file. Raw results are in target/bench/*.json. The scripts are \
+         tests/bench/*.mjs; `cargo xtask fuzz [N]` is the engine's robustness check."
+    );
+    s
+}
+
+fn summary(engine: &Engine, sizes: &Value, worker: &Value, widget: &Value) {
+    println!("bench: engine turn median {:.1} µs, p99 {:.1} µs", engine.median_us, engine.p99_us);
+    for f in sizes["widget"].as_array().into_iter().flatten() {
+        println!("bench: {} {} B gzip, {} B brotli", f["name"].as_str().unwrap_or("?"), bytes(&f["gzip"]), bytes(&f["brotli"]));
+    }
+    println!("bench: whole widget {} B brotli", bytes(&sizes["widgetTotal"]["brotli"]));
+    for mode in widget["modes"].as_array().into_iter().flatten() {
+        println!(
+            "bench: widget cpu x{}: loader->bubble {} ms, interest->interactive {} ms",
+            mode["throttle"],
+            ms(&mode["loaderToShownMs"]),
+            ms(&mode["interestToInteractiveMs"])
+        );
+    }
+    for sc in worker["scenarios"].as_array().into_iter().flatten() {
+        println!("bench: {}: {} ServiceTitan calls (+{} token), {:.0} ms", sc["scenario"].as_str().unwrap_or("?"), sc["apiCalls"], sc["tokenCalls"], num(&sc["ms"]));
+    }
+    let l = &worker["latency"];
+    println!("bench: booking latency p50 {:.0} ms, p95 {:.0} ms ({} sequential)", num(&l["p50"]), num(&l["p95"]), l["count"]);
+    let b = &worker["burst"];
+    println!("bench: burst of {}: lost {}, duplicated {}, {:.1} s", b["count"], b["lost"], b["duplicated"], num(&b["wallMs"]) / 1000.0);
+}
