@@ -50,7 +50,7 @@ pub(crate) fn t(l: Locale, k: K) -> &'static str {
         K::Talk => if es { "Hablar con una persona" } else { "Talk to a person" },
         K::Hours => if es { "Horario" } else { "Office hours" },
         K::Typing => if es { "Escribiendo…" } else { "Typing…" },
-        K::CardTitle => if es { "Revise su cita" } else { "Please check your booking" },
+        K::CardTitle => if es { "Casi listo: revise los datos y toque Reservar" } else { "Almost done: check the details, then tap Book it" },
         K::Book => if es { "Reservar" } else { "Book it" },
         K::Edit => if es { "Editar" } else { "Edit" },
         K::Sms => if es { "Envíenme mensajes de texto sobre esta visita" } else { "Text me updates about this visit" },

@@ -30,7 +30,7 @@ mod style;
 use i18n::{t, K};
 
 /// Version of what the widget keeps in localStorage; bump when [`Saved`] changes shape.
-const SAVE_VERSION: u32 = 1;
+const SAVE_VERSION: u32 = 2;
 
 thread_local! {
     static HOST: RefCell<Option<Element>> = const { RefCell::new(None) };
@@ -75,13 +75,15 @@ struct Saved {
     v: u32,
     key: String,
     cfg: Option<PublicSiteConfig>,
-    conv: Option<String>,
+    /// The homeowner's turns: the conversation is rebuilt by replaying them through
+    /// booking-core (deterministic), so its state itself is never stored or parsed.
+    turns: Vec<UserTurn>,
+    locale: Locale,
     msgs: Vec<Msg>,
     quick: Vec<String>,
     open: bool,
     emergency: bool,
     handoff: bool,
-    before_yes: Option<String>,
     phase: Phase,
     pending: Option<String>,
     done: Option<BookingReply>,
@@ -122,7 +124,7 @@ pub(crate) struct Ui {
     emergency: RwSignal<bool>,
     handoff: RwSignal<bool>,
     card: RwSignal<Option<BookingRequest>>,
-    before_yes: StoredValue<Option<String>>,
+    before_yes: StoredValue<Option<Conversation>>,
     phase: RwSignal<Phase>,
     pending: StoredValue<Option<String>>,
     inflight: StoredValue<bool>,
@@ -224,13 +226,13 @@ impl Ui {
             v: SAVE_VERSION,
             key: self.key.get_value(),
             cfg: self.cfg.get_untracked(),
-            conv: self.conv.with_value(|c| c.as_ref().map(Conversation::to_json)),
+            turns: self.conv.with_value(|c| c.as_ref().map(|c| c.user_turns().to_vec()).unwrap_or_default()),
+            locale: self.l(),
             msgs: self.msgs.get_untracked(),
             quick: self.quick.get_untracked(),
             open: self.open.get_untracked(),
             emergency: self.emergency.get_untracked(),
             handoff: self.handoff.get_untracked(),
-            before_yes: self.before_yes.get_value(),
             phase: self.phase.get_untracked(),
             pending: self.pending.get_value(),
             done: self.done.get_untracked(),
@@ -252,14 +254,29 @@ impl Ui {
         if s.v != SAVE_VERSION || s.key.len() < 8 {
             return false;
         }
-        let conv = match s.conv.as_deref().map(Conversation::from_json) {
-            Some(Ok(c)) => Some(c),
-            Some(Err(_)) => return false,
-            None => None,
-        };
-        if let Some(c) = &conv {
-            self.locale.set(c.locale());
+        let Some(cfg) = s.cfg.clone() else { return false };
+        // Rebuild the conversation from the turns; when the card was up, stop one turn
+        // short (that is the state "Edit" returns to) and take the card from the last one.
+        let n = s.turns.len();
+        let mut c = rebuild(&cfg, s.locale, &s.turns[..n.saturating_sub(1)]);
+        let mut before = None;
+        // The card is up (or being sent) in these phases; after "Done" it is gone.
+        let card_up = !matches!(s.phase, Phase::Chat | Phase::Done);
+        if let Some(last) = s.turns.last() {
+            if card_up {
+                before = Some(c.clone());
+            }
+            let turn = c.handle(Event::User { text: last.text.clone() }, last.at);
+            if card_up {
+                for e in turn.effects {
+                    if let Effect::Book { request } = e {
+                        self.card.set(Some(request));
+                    }
+                }
+            }
         }
+        self.locale.set(c.locale());
+        let conv = Some(c);
         self.key.set_value(s.key);
         self.cfg.set(s.cfg);
         self.conv.set_value(conv);
@@ -269,7 +286,7 @@ impl Ui {
         self.open.set(s.open);
         self.emergency.set(s.emergency);
         self.handoff.set(s.handoff);
-        self.before_yes.set_value(s.before_yes);
+        self.before_yes.set_value(before);
         // A send cut short by the reload is retried as queued.
         self.phase.set(if s.phase == Phase::Sending { Phase::Queued } else { s.phase });
         self.pending.set_value(s.pending);
@@ -280,19 +297,6 @@ impl Ui {
         self.windows.set(s.windows);
         self.pick.set(s.pick);
         self.sms.set(s.sms);
-        // The card is not stored: it is the Book effect of replaying the confirming turn.
-        if self.phase.get_untracked() != Phase::Chat {
-            let yes = self.conv.with_value(|c| c.as_ref().and_then(|c| c.user_turns().last().cloned()));
-            let before = self.before_yes.get_value().and_then(|b| Conversation::from_json(&b).ok());
-            if let (Some(mut c), Some(yes)) = (before, yes) {
-                let turn = c.handle(Event::User { text: yes.text }, yes.at);
-                for e in turn.effects {
-                    if let Effect::Book { request } = e {
-                        self.card.set(Some(request));
-                    }
-                }
-            }
-        }
         true
     }
 
@@ -375,7 +379,7 @@ impl Ui {
         let mut turn = Turn::default();
         self.conv.update_value(|c| {
             if let Some(c) = c {
-                before = Some(c.to_json());
+                before = Some(c.clone());
                 turn = c.handle(Event::User { text }, now());
             }
         });
@@ -398,8 +402,15 @@ impl Ui {
     }
 
     /// Shows a turn's replies and acts on its effects.
-    fn apply(self, turn: Turn, before: Option<String>) {
-        for r in turn.replies {
+    fn apply(self, turn: Turn, before: Option<Conversation>) {
+        let mut replies = turn.replies;
+        if turn.effects.iter().any(|e| matches!(e, Effect::Book { .. })) {
+            // booking-core's last line here says "you're all set", which is only true once
+            // the worker has the booking: the card asks for the one "Book it" tap instead,
+            // and the success card says it when the POST has succeeded.
+            replies.pop();
+        }
+        for r in replies {
             self.push("bot", r);
         }
         self.quick.set(turn.quick_replies);
@@ -440,7 +451,7 @@ impl Ui {
         if self.phase.get_untracked() != Phase::Card {
             return;
         }
-        if let Some(Ok(c)) = self.before_yes.get_value().as_deref().map(Conversation::from_json) {
+        if let Some(c) = self.before_yes.get_value() {
             self.conv.set_value(Some(c));
         }
         self.card.set(None);
@@ -600,6 +611,9 @@ pub fn mount(root: ShadowRoot, site: String, api: String, open: bool, options: J
         .or_else(|| web_sys::window().and_then(|w| w.location().href().ok()))
         .unwrap_or_default();
     style::install(&root, "#0b5cab");
+    // The loader starts loading when its bubble gets focus (Tab): keep that focus on our
+    // bubble, or a keyboard user would be dropped to the top of the page.
+    let had_focus = root.active_element().is_some();
     while let Some(c) = root.first_child() {
         let _ = root.remove_child(&c);
     }
@@ -611,6 +625,21 @@ pub fn mount(root: ShadowRoot, site: String, api: String, open: bool, options: J
     let api = api.trim_end_matches('/').to_string();
     let Ok(div) = div.dyn_into::<web_sys::HtmlElement>() else { return };
     leptos::mount::mount_to(div, move || app(site, api, page_url, frame, open)).forget();
+    if had_focus && !open {
+        if let Some(b) = root.get_element_by_id("bw-bubble").and_then(|b| b.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = b.focus();
+        }
+    }
+}
+
+/// The conversation the widget had after these turns (booking-core is deterministic).
+fn rebuild(cfg: &PublicSiteConfig, locale: Locale, turns: &[UserTurn]) -> Conversation {
+    let mut c = Conversation::new(cfg.clone(), Channel::Chat, Some(locale));
+    c.handle(Event::Start, turns.first().map_or_else(now, |t| t.at));
+    for t in turns {
+        c.handle(Event::User { text: t.text.clone() }, t.at);
+    }
+    c
 }
 
 fn initial_locale() -> Locale {

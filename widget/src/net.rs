@@ -57,7 +57,8 @@ pub(crate) fn availability(ui: Ui, r: &BookingRequest) {
     if !ui.cfg.get_untracked().is_some_and(|c| c.offer_availability) {
         return;
     }
-    let trade = serde_json::to_value(r.trade).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    // A unit variant serializes as a JSON string: `"hvac"` → `hvac` (no serde_json::Value).
+    let trade = serde_json::to_string(&r.trade).unwrap_or_default().trim_matches('"').to_string();
     let zip: String = js_sys::encode_uri_component(&r.address.zip).into();
     let u = format!("{}?trade={trade}&zip={zip}", url(ui, "availability"));
     spawn_local(async move {
