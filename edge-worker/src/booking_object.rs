@@ -93,12 +93,42 @@ impl DurableObject for BookingObject {
             }
             return Response::ok("ok");
         }
-        if let Some(reply) = storage.get::<BookingReply>("reply").await? {
-            return Response::from_json(&reply);
-        }
+        // Claimed before the first await: a concurrent submit of the same conversation
+        // must never start a second pipeline run from the same stored state.
         if self.running.get() {
-            // A second submit of the same conversation: wait for the first one's answer.
             return Response::from_json(&self.wait_for_reply().await?);
+        }
+        self.running.set(true);
+        let result = self.run_submit(req).await;
+        self.running.set(false);
+        let reply = result?;
+        self.schedule().await?;
+        Response::from_json(&reply)
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        if !self.running.get() {
+            self.running.set(true);
+            let result = match self.state.storage().get::<BookingReply>("reply").await {
+                Ok(None) => self.drive_inner().await.map(|_| ()),
+                Ok(Some(_)) => Ok(()),
+                Err(e) => Err(e),
+            };
+            self.running.set(false);
+            result?;
+        }
+        self.deliver_due_webhooks().await?;
+        self.schedule().await?;
+        Response::ok("ok")
+    }
+}
+
+impl BookingObject {
+    /// A submit, with `running` held: answer a finished booking, or start and drive one.
+    async fn run_submit(&self, mut req: Request) -> Result<BookingReply> {
+        let storage = self.state.storage();
+        if let Some(reply) = storage.get::<BookingReply>("reply").await? {
+            return Ok(reply);
         }
         if storage.get::<BookingPipeline>("pipeline").await?.is_none() {
             let job: Job = req.json().await?;
@@ -115,20 +145,9 @@ impl DurableObject for BookingObject {
             storage.put("created_at", now()).await?;
             storage.put("pipeline", &pipeline).await?;
         }
-        Response::from_json(&self.drive().await?)
+        self.drive_inner().await
     }
 
-    async fn alarm(&self) -> Result<Response> {
-        if !self.running.get() && self.state.storage().get::<BookingReply>("reply").await?.is_none() {
-            self.drive().await?;
-        }
-        self.deliver_due_webhooks().await?;
-        self.schedule().await?;
-        Response::ok("ok")
-    }
-}
-
-impl BookingObject {
     async fn wait_for_reply(&self) -> Result<BookingReply> {
         let start = Date::now().as_millis();
         while Date::now().as_millis() < start + ANSWER_WITHIN_MS {
@@ -144,14 +163,7 @@ impl BookingObject {
     }
 
     /// Runs the pipeline until it finishes, must wait, or the homeowner has waited long enough.
-    async fn drive(&self) -> Result<BookingReply> {
-        self.running.set(true);
-        let result = self.drive_inner().await;
-        self.running.set(false);
-        self.schedule().await?;
-        result
-    }
-
+    /// Callers hold `running`.
     async fn drive_inner(&self) -> Result<BookingReply> {
         let storage = self.state.storage();
         let Some(mut pipeline) = storage.get::<BookingPipeline>("pipeline").await? else {
@@ -217,8 +229,8 @@ impl BookingObject {
         let storage = self.state.storage();
         let mut queue: Vec<Delivery> = storage.get("webhooks").await?.unwrap_or_default();
         queue.push(delivery);
+        // Delivered from the alarm, so a slow receiver never delays the homeowner's answer.
         storage.put("webhooks", &queue).await?;
-        self.deliver_due_webhooks().await?;
         self.schedule().await
     }
 

@@ -67,6 +67,9 @@ async fn route(mut req: Request, env: &Env) -> Result<Response> {
                         Ok(s) => s,
                         Err(reason) => return error(400, &reason, &cors),
                     };
+                    if !allow(env, Bucket::Session, &submission.idempotency_key) {
+                        return error(429, "this conversation was sent too often; please wait a minute", &cors);
+                    }
                     book(env, &site, submission, &cors).await
                 }
                 (Method::Post, ["abandoned"]) => {

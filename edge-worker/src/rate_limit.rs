@@ -19,6 +19,9 @@ pub enum Bucket {
     Abandoned,
     /// Availability look-ups (each costs a ServiceTitan call).
     Availability,
+    /// Submits of one conversation (keyed by its idempotency key, not the address):
+    /// a stuck retry loop in one browser must not hammer its Durable Object.
+    Session,
 }
 
 impl Bucket {
@@ -27,6 +30,7 @@ impl Bucket {
             Bucket::Bookings => 30,
             Bucket::Abandoned => 30,
             Bucket::Availability => 60,
+            Bucket::Session => 20,
         }
     }
 }

@@ -18,9 +18,15 @@ test('a homeowner books a job from the contractor site', async () => {
   const page = await ctx.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => m.type() === 'error' && errors.push(`console: ${m.text()}`));
   await page.goto(`${SITE_URL}/`);
   await page.locator(ui.bubble).click();
-  await page.locator(ui.input).waitFor({ state: 'visible' });
+  try {
+    await page.locator(ui.input).waitFor({ state: 'visible' });
+  } catch (e) {
+    await page.screenshot({ path: `${OUT}/booking-open-failed.png` });
+    throw new Error(`the widget did not open: ${e.message}; page errors: ${errors.join(' | ')}`);
+  }
 
   await say(page, 'My AC stopped cooling, can someone come tomorrow morning?');
   await say(page, 'Maria Gonzalez');

@@ -58,7 +58,8 @@ async function bookUntilDone(h, ms = 90_000) {
     const r = await api(`/v1/sites/${SITE}/bookings`, { method: 'POST', body: h.body });
     assert.ok([200].includes(r.status), `unexpected ${r.status} ${r.text}`);
     if (r.json.status === 'booked') return r.json;
-    await new Promise((ok) => setTimeout(ok, 900));
+    // Slower than the worker's per-conversation limit (20 a minute).
+    await new Promise((ok) => setTimeout(ok, 3_500));
     return null;
   }, ms, 'the booking to complete');
 }
@@ -163,6 +164,39 @@ for (const [what, faults] of FAULTS) {
     assert.equal(r.jobs.length, 1, 'lost = 0, duplicated = 0 (jobs)');
   });
 }
+
+test('ServiceTitan down: the homeowner hears "received", an alarm books it later', async () => {
+  await admin('/_admin/faults', { method: 'DELETE' });
+  // 500s carry no Retry-After: the pipeline backs off 2, 4, 8, 16 s; past a short wait
+  // the Durable Object answers and sets an alarm.
+  await admin('/_admin/faults', { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ kind: 'status', status: 500, count: 5, match: { method: 'POST', pathContains: '/customers' } }) });
+  const h = homeowner();
+  try {
+    const first = await api(`/v1/sites/${SITE}/bookings`, { method: 'POST', body: h.body });
+    assert.equal(first.status, 200);
+    assert.equal(first.json.status, 'received', 'kept, not lost, while ServiceTitan fails');
+    assert.ok(!first.text.includes('500') && !/servicetitan/i.test(first.text), 'no ServiceTitan internals reach the browser');
+    const done = await bookUntilDone(h, 120_000);
+    assert.match(done.jobNumber, /\S/);
+  } finally {
+    await admin('/_admin/faults', { method: 'DELETE' });
+  }
+  const r = await recordsFor(h.phone);
+  assert.equal(r.customers.length, 1);
+  assert.equal(r.jobs.length, 1);
+});
+
+test('"Qualified Abandoned Session" webhook when contact details were given', { skip: !process.env.WEBHOOK_PORT }, async () => {
+  const h = homeowner();
+  const turns = h.body.turns.slice(0, 3); // problem, name, phone; never confirmed
+  const r = await api(`/v1/sites/${SITE}/abandoned`, { method: 'POST', body: { idempotencyKey: h.key, turns }, headers: { 'content-type': 'text/plain' } });
+  assert.equal(r.status, 202, r.text);
+  const hook = await until(() => hooks.find((x) => x.body.includes(h.key)), 20_000, 'the abandoned-session webhook');
+  const body = JSON.parse(hook.body);
+  assert.equal(body.event, 'session.qualified_abandoned');
+  assert.equal(body.data.phone, h.phone);
+});
 
 test('transcripts: admin only, listed and deleted by phone', async () => {
   const h = homeowner();

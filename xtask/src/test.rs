@@ -63,20 +63,25 @@ fn count_tap(lines: &[String], tally: &mut Tally) {
     }
 }
 
-/// Runs the suite. `--no-e2e` skips the browser part.
+/// Runs the suite. `--no-e2e` skips the browser part, `--no-native` the cargo tests
+/// (handy while working on the widget or the worker; CI runs everything).
 pub fn run(args: &[String]) -> Result<(), Fail> {
     let e2e = !args.iter().any(|a| a == "--no-e2e");
+    let native = !args.iter().any(|a| a == "--no-native");
     let mut tally = Tally::default();
     tools::ensure_build_tools()?;
     if e2e {
         tools::ensure_chromium()?;
     }
 
-    println!("xtask: native tests");
-    let (ok, lines) = run_capture(Command::new("cargo").args(["test", "--workspace", "--no-fail-fast"]).current_dir(root()))?;
-    count_cargo(&lines, &mut tally);
-    if !ok {
-        tally.broken_steps.push("native tests".into());
+    if native {
+        println!("xtask: native tests");
+        let (ok, lines) =
+            run_capture(Command::new("cargo").args(["test", "--workspace", "--no-fail-fast"]).current_dir(root()))?;
+        count_cargo(&lines, &mut tally);
+        if !ok {
+            tally.broken_steps.push("native tests".into());
+        }
     }
 
     if e2e {
