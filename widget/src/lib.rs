@@ -771,7 +771,7 @@ fn app(site: String, api: String, page_url: String, frame: bool, open: bool) -> 
                     </svg>
                 </button>
             })}
-            <Show when=move || ui.open.get()>
+            {move || ui.open.get().then(|| view! {
                 <div class="panel" id="bw-panel" data-testid="bw-panel" role="dialog" aria-labelledby="bw-title" on:keydown=on_key>
                     <header>
                         <div class="hd">
@@ -781,31 +781,31 @@ fn app(site: String, api: String, page_url: String, frame: bool, open: bool) -> 
                             </p>
                             <p>
                                 <a href=tel id="bw-handoff" data-testid="bw-handoff" class:strong=move || ui.handoff.get()>
-                                    {move || t(l(), K::Talk)} " · " {phone_text}
+                                    {tx(ui, K::Talk)} " · " {phone_text}
                                 </a>
                             </p>
                         </div>
-                        <Show when=move || {
+                        {move || (
                             ui.cfg.get().is_some_and(|c| c.locales.len() > 1)
                                 && ui.conv.with_value(|c| c.as_ref().is_none_or(|c| c.user_turns().is_empty()))
                                 && ui.msgs.with(|m| !m.iter().any(|m| m.from == "user"))
-                        }>
+                        ).then(|| view! {
                             <button type="button" class="hb" data-testid="bw-lang"
                                 lang=move || if l() == Locale::Es { "en" } else { "es" }
                                 on:click=move |_| ui.switch_locale()>
-                                {move || t(l(), K::OtherLang)}
+                                {tx(ui, K::OtherLang)}
                             </button>
-                        </Show>
-                        <button type="button" class="hb" data-testid="bw-close" aria-label=move || t(l(), K::Close)
+                        })}
+                        <button type="button" class="hb" data-testid="bw-close" aria-label=tx(ui, K::Close)
                             on:click=move |_| ui.close_panel()>
                             "✕"
                         </button>
                     </header>
-                    <Show when=move || ui.emergency.get()>
+                    {move || ui.emergency.get().then(|| view! {
                         <div class="alert" role="alert" data-testid="bw-emergency">
-                            {move || t(l(), K::Emergency)} " " <a href=tel>{phone_text}</a>
+                            {tx(ui, K::Emergency)} " " <a href=tel>{phone_text}</a>
                         </div>
-                    </Show>
+                    })}
                     <div class="log" id="bw-messages" data-testid="bw-messages" role="log" aria-live="polite"
                         aria-relevant="additions" node_ref=log tabindex="0" aria-label=move || ui.cfg.get().map(|c| c.business_name).unwrap_or_default()>
                         <For each=move || ui.msgs.get() key=|m| m.id let:m>
@@ -817,23 +817,24 @@ fn app(site: String, api: String, page_url: String, frame: bool, open: bool) -> 
                                 {m.text}
                             </div>
                         </For>
-                        <Show when=move || ui.cfg.get().is_none() && ui.msgs.with(Vec::is_empty)>
+                        {move || (ui.cfg.get().is_none() && ui.msgs.with(Vec::is_empty)).then(|| view! {
                             <div class="m note" data-testid="bw-connecting">
                                 {move || if ui.cfg_failed.get() { t(l(), K::NoConfig) } else { t(l(), K::Connecting) }}
                             </div>
-                        </Show>
+                        })}
                         {move || ui.card.get().map(|r| card(ui, r))}
                         {move || status(ui)}
-                        <Show when=move || ui.typing.get()>
+                        {move || ui.typing.get().then(|| view! {
                             <div class="typing" data-testid="bw-typing" role="status">
-                                <span class="sr">{move || t(l(), K::Typing)}</span>
+                                <span class="sr">{tx(ui, K::Typing)}</span>
                                 <i></i><i></i><i></i>
                             </div>
-                        </Show>
+                        })}
                     </div>
-                    <Show when=move || !ui.quick.with(Vec::is_empty) && ui.phase.get() == Phase::Chat>
-                        <div class="qr" data-testid="bw-quick-replies" role="group" aria-label=move || t(l(), K::Suggestions)>
-                            <For each=move || ui.quick.get() key=|q| q.clone() children=move |q: String| {
+                    // Rebuilt whole when the chips change (a few buttons): no keyed list needed.
+                    {move || (ui.phase.get() == Phase::Chat).then(|| ui.quick.get()).filter(|q| !q.is_empty()).map(|q| view! {
+                        <div class="qr" data-testid="bw-quick-replies" role="group" aria-label=tx(ui, K::Suggestions)>
+                            {q.into_iter().map(|q| {
                                 let label = q.clone();
                                 view! {
                                     <button type="button" class="chip" data-testid="bw-quick-reply"
@@ -841,11 +842,11 @@ fn app(site: String, api: String, page_url: String, frame: bool, open: bool) -> 
                                         {label}
                                     </button>
                                 }
-                            } />
+                            }).collect_view()}
                         </div>
-                    </Show>
+                    })}
                     <form on:submit=on_submit data-testid="bw-form">
-                        <label class="sr" for="bw-input">{move || t(l(), K::InputLabel)}</label>
+                        <label class="sr" for="bw-input">{tx(ui, K::InputLabel)}</label>
                         <input
                             type="text"
                             id="bw-input"
@@ -853,20 +854,26 @@ fn app(site: String, api: String, page_url: String, frame: bool, open: bool) -> 
                             node_ref=ui.input
                             autocomplete="off"
                             maxlength="2000"
-                            placeholder=move || t(l(), K::Placeholder)
+                            placeholder=tx(ui, K::Placeholder)
                             prop:value=move || ui.draft.get()
                             on:input=move |ev| ui.draft.set(event_target_value(&ev))
                             disabled=move || ui.phase.get() != Phase::Chat || ui.cfg.get().is_none()
                         />
                         <button type="submit" class="pri" id="bw-send" data-testid="bw-send"
                             disabled=move || ui.phase.get() != Phase::Chat || ui.cfg.get().is_none()>
-                            {move || t(l(), K::Send)}
+                            {tx(ui, K::Send)}
                         </button>
                     </form>
                 </div>
-            </Show>
+            })}
         </div>
     }
+}
+
+/// A label that follows the language. One closure type for every label, so the view
+/// code for it is generated once rather than once per label (wasm size).
+fn tx(ui: Ui, k: K) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
+    move || t(ui.locale.get(), k)
 }
 
 fn format_phone(d: &str) -> String {
@@ -888,18 +895,18 @@ fn card(ui: Ui, r: BookingRequest) -> impl IntoView {
     let sending = move || ui.phase.get() != Phase::Card;
     view! {
         <div class="card" data-testid="bw-confirm-card" role="group" aria-labelledby="bw-card-title">
-            <h3 id="bw-card-title">{move || t(l(), K::CardTitle)}</h3>
+            <h3 id="bw-card-title">{tx(ui, K::CardTitle)}</h3>
             <dl>
-                <dt>{move || t(l(), K::Issue)}</dt><dd data-testid="bw-card-issue">{r.issue.clone()}</dd>
-                <dt>{move || t(l(), K::Name)}</dt><dd data-testid="bw-card-name">{name}</dd>
-                <dt>{move || t(l(), K::Phone)}</dt><dd data-testid="bw-card-phone">{phone}</dd>
-                <dt>{move || t(l(), K::Address)}</dt><dd data-testid="bw-card-address">{address}</dd>
+                <dt>{tx(ui, K::Issue)}</dt><dd data-testid="bw-card-issue">{r.issue.clone()}</dd>
+                <dt>{tx(ui, K::Name)}</dt><dd data-testid="bw-card-name">{name}</dd>
+                <dt>{tx(ui, K::Phone)}</dt><dd data-testid="bw-card-phone">{phone}</dd>
+                <dt>{tx(ui, K::Address)}</dt><dd data-testid="bw-card-address">{address}</dd>
             </dl>
-            <Show when=move || !ui.windows.with(Vec::is_empty)>
+            {move || Some(ui.windows.get()).filter(|w| !w.is_empty()).map(|ws| view! {
                 <fieldset data-testid="bw-window-picker">
-                    <legend>{move || t(l(), K::Windows)}</legend>
+                    <legend>{tx(ui, K::Windows)}</legend>
                     <div class="wins">
-                        <For each=move || ui.windows.get().into_iter().enumerate().take(6) key=|(i, w)| (*i, w.start) let:iw>
+                        {ws.into_iter().enumerate().take(6).map(|iw| view! {
                             <button type="button" class="chip" data-testid="bw-window"
                                 aria-pressed=move || (ui.pick.get() == Some(iw.0)).to_string()
                                 on:click=move |_| ui.pick.set(if ui.pick.get_untracked() == Some(iw.0) { None } else { Some(iw.0) })>
@@ -908,14 +915,14 @@ fn card(ui: Ui, r: BookingRequest) -> impl IntoView {
                                     i18n::window_label(l(), iw.1.start, iw.1.end, off)
                                 }}
                             </button>
-                        </For>
+                        }).collect_view()}
                     </div>
                 </fieldset>
-            </Show>
+            })}
             <label>
                 <input type="checkbox" data-testid="bw-sms-consent" prop:checked=move || ui.sms.get()
                     on:change=move |ev| ui.sms.set(event_target_checked(&ev)) />
-                <span>{move || t(l(), K::Sms)}</span>
+                <span>{tx(ui, K::Sms)}</span>
             </label>
             <div class="row">
                 <button type="button" class="pri" id="bw-confirm" data-testid="bw-confirm" disabled=sending
@@ -923,49 +930,49 @@ fn card(ui: Ui, r: BookingRequest) -> impl IntoView {
                     {move || if sending() { t(l(), K::Sending) } else { t(l(), K::Book) }}
                 </button>
                 <button type="button" class="sec" data-testid="bw-edit" disabled=sending on:click=move |_| ui.edit()>
-                    {move || t(l(), K::Edit)}
+                    {tx(ui, K::Edit)}
                 </button>
             </div>
         </div>
     }
 }
 
-/// Queued / done / failed.
+/// Queued / done / failed (plain optional views: no type-erased `AnyView` code).
 fn status(ui: Ui) -> impl IntoView {
-    let l = move || ui.locale.get();
-    move || match ui.phase.get() {
-        Phase::Queued => view! {
-            <div class="m note" data-testid="bw-queued" role="status">{move || t(l(), K::Queued)}</div>
-        }
-        .into_any(),
-        Phase::Done => {
+    let is = move |p: Phase| ui.phase.get() == p;
+    (
+        move || is(Phase::Queued).then(|| view! {
+            <div class="m note" data-testid="bw-queued" role="status">{tx(ui, K::Queued)}</div>
+        }),
+        move || is(Phase::Done).then(|| {
             let d = ui.done.get();
             let booked = d.as_ref().is_some_and(|d| d.status == "booked");
             let job = d.as_ref().and_then(|d| d.job_number.clone());
             let message = d.map(|d| d.message).unwrap_or_default();
             view! {
                 <div class="card ok" data-testid="bw-success" data-status=if booked { "booked" } else { "received" } role="status">
-                    <h3>{move || t(l(), if booked { K::Booked } else { K::Received })}</h3>
+                    <h3>{tx(ui, if booked { K::Booked } else { K::Received })}</h3>
                     {job.map(|j| view! {
-                        <p>{move || t(l(), K::JobNumber)} ": " <span class="job" data-testid="bw-job-number">{j.clone()}</span></p>
+                        <p>{tx(ui, K::JobNumber)} ": " <span class="job" data-testid="bw-job-number">{j}</span></p>
                     })}
                     <p>{message}</p>
-                    <button type="button" class="sec" data-testid="bw-restart" on:click=move |_| ui.restart()>
-                        {move || t(l(), K::Restart)}
-                    </button>
+                    {restart_button(ui)}
                 </div>
             }
-            .into_any()
-        }
-        Phase::Failed => view! {
+        }),
+        move || is(Phase::Failed).then(|| view! {
             <div class="card" data-testid="bw-error" role="alert">
-                <p>{move || ui.error.get().unwrap_or_else(|| t(l(), K::Failed).into())}</p>
-                <button type="button" class="sec" data-testid="bw-restart" on:click=move |_| ui.restart()>
-                    {move || t(l(), K::Restart)}
-                </button>
+                <p>{move || ui.error.get().unwrap_or_else(|| t(ui.locale.get(), K::Failed).into())}</p>
+                {restart_button(ui)}
             </div>
-        }
-        .into_any(),
-        _ => ().into_any(),
+        }),
+    )
+}
+
+fn restart_button(ui: Ui) -> impl IntoView {
+    view! {
+        <button type="button" class="sec" data-testid="bw-restart" on:click=move |_| ui.restart()>
+            {tx(ui, K::Restart)}
+        </button>
     }
 }

@@ -5,18 +5,35 @@ use std::time::Duration;
 use booking_core::booking::BookingRequest;
 use booking_core::site::PublicSiteConfig;
 use booking_core::submission::BookingReply;
-use gloo_net::http::Request;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::Response;
 
 use crate::i18n::{t, K};
 use crate::{Phase, Ui, Window};
 
+/// `fetch()` straight through web-sys (a GET, or a JSON POST). gloo-net did the same
+/// with an HTTP builder, streams and channels the widget never used (about 4 KB brotli).
+async fn fetch(url: &str, json_body: Option<String>) -> Option<Response> {
+    let init = web_sys::RequestInit::new();
+    if let Some(body) = json_body {
+        init.set_method("POST");
+        init.set_body(&JsValue::from_str(&body));
+        let h = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&h, &"Content-Type".into(), &"application/json".into());
+        init.set_headers(&h);
+    }
+    let p = web_sys::window()?.fetch_with_str_and_init(url, &init);
+    JsFuture::from(p).await.ok()?.dyn_into().ok()
+}
+
 /// Body as text, then `serde_json::from_str`: one deserializer flavour for the whole wasm.
-async fn json<T: DeserializeOwned>(r: gloo_net::http::Response) -> Option<T> {
-    serde_json::from_str(&r.text().await.ok()?).ok()
+async fn json<T: DeserializeOwned>(r: Response) -> Option<T> {
+    serde_json::from_str(&JsFuture::from(r.text().ok()?).await.ok()?.as_string()?).ok()
 }
 
 fn url(ui: Ui, route: &str) -> String {
@@ -27,9 +44,8 @@ fn url(ui: Ui, route: &str) -> String {
 /// `GET /config`. A saved config is shown at once and refreshed here.
 pub(crate) fn load_config(ui: Ui) {
     spawn_local(async move {
-        let res = Request::get(&url(ui, "config")).send().await;
-        match res {
-            Ok(r) if r.ok() => match json::<PublicSiteConfig>(r).await {
+        match fetch(&url(ui, "config"), None).await {
+            Some(r) if r.ok() => match json::<PublicSiteConfig>(r).await {
                 Some(cfg) => {
                     if !cfg.locales.contains(&ui.locale.get_untracked()) && ui.conv.with_value(Option::is_none) {
                         ui.locale.set(cfg.locales.first().copied().unwrap_or_default());
@@ -62,7 +78,7 @@ pub(crate) fn availability(ui: Ui, r: &BookingRequest) {
     let zip: String = js_sys::encode_uri_component(&r.address.zip).into();
     let u = format!("{}?trade={trade}&zip={zip}", url(ui, "availability"));
     spawn_local(async move {
-        if let Ok(r) = Request::get(&u).send().await {
+        if let Some(r) = fetch(&u, None).await {
             if let Some(w) = json::<Windows>(r).await {
                 if ui.phase.get_untracked() == Phase::Card {
                     ui.windows.set(w.windows);
@@ -82,13 +98,10 @@ pub(crate) fn post_booking(ui: Ui) {
     }
     ui.inflight.set_value(true);
     spawn_local(async move {
-        let res = match Request::post(&url(ui, "bookings")).header("Content-Type", "application/json").body(body) {
-            Ok(req) => req.send().await,
-            Err(e) => Err(e),
-        };
+        let res = fetch(&url(ui, "bookings"), Some(body)).await;
         ui.inflight.set_value(false);
         match res {
-            Ok(r) if r.status() == 200 || r.status() == 202 => match json::<BookingReply>(r).await {
+            Some(r) if r.status() == 200 || r.status() == 202 => match json::<BookingReply>(r).await {
                 Some(reply) => ui.finish(reply),
                 None => ui.finish(BookingReply {
                     status: "received".into(),
@@ -98,7 +111,7 @@ pub(crate) fn post_booking(ui: Ui) {
             },
             // 4xx: the worker refused the request (its reason is in its logs); the
             // homeowner gets a plain sentence and the phone number.
-            Ok(r) if r.status() != 429 && r.status() < 500 => ui.fail(t(ui.locale.get_untracked(), K::Failed).into()),
+            Some(r) if r.status() != 429 && r.status() < 500 => ui.fail(t(ui.locale.get_untracked(), K::Failed).into()),
             _ => retry_later(ui),
         }
     });
