@@ -85,7 +85,10 @@ if (existsSync(pre)) {
   };
 }
 
-const result = { widget, widgetTotal: total, worker, breakdown };
+// The shipped (wasm-opt'ed) module's sections, for how much is code and how much data.
+const shipped = existsSync(join(dist, 'widget_bg.wasm')) ? readWasm(readFileSync(join(dist, 'widget_bg.wasm'))).sections : [];
+
+const result = { widget, widgetTotal: total, worker, breakdown, shippedSections: shipped };
 mkdirSync(dirname(OUT), { recursive: true });
 writeFileSync(OUT, JSON.stringify(result, null, 2));
 for (const f of [...widget, ...worker]) console.log(`sizes: ${f.name} raw=${f.raw} gzip=${f.gzip} brotli=${f.brotli}`);
