@@ -81,14 +81,25 @@ pub fn ensure_build_tools() -> Result<(), Fail> {
         println!("xtask: adding the {WASM_TARGET} target");
         run(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
     }
+    // The two cargo installs are the slow part of a first run; they overlap well
+    // (each has long single-crate compile and link phases), so they run side by side.
+    let mut installs = Vec::new();
     if !version_of(&wasm_bindgen()).is_some_and(|v| v.ends_with(WASM_BINDGEN)) {
         println!("xtask: installing wasm-bindgen-cli {WASM_BINDGEN} (several minutes, once)");
         // Without --locked: its lockfile pins a crate version the registry mirror lacks.
-        run(Command::new("cargo").args(["install", "--quiet", "wasm-bindgen-cli", "--version", WASM_BINDGEN]))?;
+        installs.push(Command::new("cargo").args(["install", "--quiet", "wasm-bindgen-cli", "--version", WASM_BINDGEN]).spawn());
     }
     if !version_of(&worker_build()).is_some_and(|v| v.ends_with(WORKER_BUILD)) {
         println!("xtask: installing worker-build {WORKER_BUILD} (several minutes, once)");
-        run(Command::new("cargo").args(["install", "--quiet", "--locked", "worker-build", "--version", WORKER_BUILD]))?;
+        installs.push(
+            Command::new("cargo").args(["install", "--quiet", "--locked", "worker-build", "--version", WORKER_BUILD]).spawn(),
+        );
+    }
+    for child in installs {
+        let ok = child.and_then(|mut c| c.wait()).map(|s| s.success()).unwrap_or(false);
+        if !ok {
+            return Err(Fail("cargo install failed (see above)".into()));
+        }
     }
     ensure_node_packages()
 }
