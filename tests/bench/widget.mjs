@@ -28,6 +28,21 @@ const browser = await chromium.launch({
 async function once(throttle) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => m.type() === 'error' || m.type() === 'warning' ? errors.push(m.text()) : null);
+  try {
+    return await measure(page, context, throttle);
+  } catch (e) {
+    const state = await page.evaluate(() => JSON.stringify({ bw: window.__bw, interest: window.__benchInterest })).catch(() => '?');
+    console.log(`widget: cpu x${throttle}: run failed: ${String(e).split('\n')[0]}; page state ${state}; page errors ${JSON.stringify(errors.slice(0, 3))}`);
+    return { failed: true, error: String(e).split('\n')[0], pageErrors: errors.slice(0, 3) };
+  } finally {
+    await context.close();
+  }
+}
+
+async function measure(page, context, throttle) {
   const cdp = await context.newCDPSession(page);
   await cdp.send('Network.enable');
   await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
@@ -64,7 +79,6 @@ async function once(throttle) {
     interest: window.__benchInterest,
     mountedAt: window.__bw.ms === undefined ? null : window.__bw.t0 + window.__bw.ms,
   }));
-  await context.close();
   const sum = (xs) => xs.reduce((t, x) => t + x.bytes, 0);
   const beforeFiles = fetched.filter((f) => f.phase === 'before');
   return {
@@ -84,16 +98,18 @@ async function once(throttle) {
 const result = { runs: RUNS, modes: [] };
 try {
   for (const throttle of [1, 4]) {
-    const runs = [];
-    for (let i = 0; i < RUNS; i++) runs.push(await once(throttle));
+    const all = [];
+    for (let i = 0; i < RUNS; i++) all.push(await once(throttle));
+    const runs = all.filter((r) => !r.failed);
     const m = (k) => median(runs.map((r) => r[k]));
     const mode = {
       throttle,
-      runs,
+      runs: all,
+      failed: all.filter((r) => r.failed).length,
       navToLoaderMs: m('navToLoader'),
       loaderToShownMs: m('loaderToShown'),
       interestToInteractiveMs: m('interestToInteractive'),
-      interestToInteractiveMaxMs: Math.max(...runs.map((r) => r.interestToInteractive)),
+      interestToInteractiveMaxMs: runs.length ? Math.max(...runs.map((r) => r.interestToInteractive)) : null,
       interestToMountedMs: m('interestToMounted'),
       bytesBefore: m('bytesBefore'),
       widgetBytesBefore: m('widgetBytesBefore'),
@@ -103,8 +119,8 @@ try {
       focusedRuns: runs.filter((r) => r.focused).length,
     };
     result.modes.push(mode);
-    console.log(`widget: cpu x${throttle}: loader->bubble ${mode.loaderToShownMs.toFixed(1)} ms, interest->interactive `
-      + `${mode.interestToInteractiveMs.toFixed(1)} ms (median of ${RUNS}), ${mode.widgetBytesBefore} widget bytes before interaction`);
+    console.log(`widget: cpu x${throttle}: loader->bubble ${mode.loaderToShownMs?.toFixed(1)} ms, interest->interactive `
+      + `${mode.interestToInteractiveMs?.toFixed(1)} ms (median of ${runs.length}; ${mode.failed} failed), ${mode.widgetBytesBefore} widget bytes before interaction`);
   }
 } finally {
   await browser.close();

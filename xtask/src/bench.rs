@@ -339,7 +339,21 @@ fn render(m: &Machine, engine: &Engine, engine_o3: &Engine, sizes: &Value, worke
         );
     }
     let eager: u64 = widget["modes"].as_array().into_iter().flatten().map(|m| m["eagerMounts"].as_u64().unwrap_or(0)).sum();
-    let _ = writeln!(s, "\nRuns where the widget mounted before any interaction: {eager} (expected 0: only the loader loads eagerly).\n");
+    let failed: Vec<String> = widget["modes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|m| m["runs"].as_array().into_iter().flatten().filter(|r| r["failed"] == true).map(move |r| (m["throttle"].clone(), r)))
+        .map(|(t, r)| format!("CPU ×{t}: {} {}", r["error"].as_str().unwrap_or("?"), r["pageErrors"]))
+        .collect();
+    let _ = writeln!(s, "\nRuns where the widget mounted before any interaction: {eager} (expected 0: only the loader loads eagerly).");
+    let _ = writeln!(s, "Runs that failed (not in the medians): {}.\n", failed.len());
+    for f in &failed {
+        let _ = writeln!(s, "- {}", f.replace('|', "\\|"));
+    }
+    if !failed.is_empty() {
+        s.push('\n');
+    }
 
     // D. Worker.
     let _ = writeln!(s, "## Worker through the real stack\n");
