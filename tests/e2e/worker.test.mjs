@@ -201,6 +201,26 @@ test('"Qualified Abandoned Session" webhook when contact details were given', { 
   assert.equal(body.data.phone, h.phone);
 });
 
+test('ServiceTitan refuses the job (400): the homeowner hears "received", the owner gets "booking.failed"', { skip: !process.env.WEBHOOK_PORT }, async () => {
+  await admin('/_admin/faults', { method: 'DELETE' });
+  await admin('/_admin/faults', { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ kind: 'status', status: 400, count: 1, match: { method: 'POST', pathContains: '/jobs' } }) });
+  const h = homeowner();
+  let reply;
+  try {
+    reply = await api(`/v1/sites/${SITE}/bookings`, { method: 'POST', body: h.body });
+  } finally {
+    await admin('/_admin/faults', { method: 'DELETE' });
+  }
+  assert.equal(reply.status, 200);
+  assert.equal(reply.json.status, 'received', 'the homeowner is not shown ServiceTitan\'s refusal');
+  assert.ok(!/validation|servicetitan|400/i.test(reply.text), 'no ServiceTitan internals reach the browser');
+  const hook = await until(() => hooks.find((x) => x.body.includes(h.key) && x.body.includes('booking.failed')), 30_000, 'the booking.failed webhook');
+  const body = JSON.parse(hook.body);
+  assert.equal(body.event, 'booking.failed');
+  assert.match(body.data.transcript, /furnace/, 'the owner gets the transcript to call back');
+});
+
 test('transcripts: admin only, listed and deleted by phone', async () => {
   const h = homeowner();
   await bookUntilDone(h);
