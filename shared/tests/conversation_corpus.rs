@@ -11,7 +11,8 @@
 //! ```
 //! Outcomes: booked, handoff, open (nothing booked yet). Other keys: first, last,
 //! phone, ext, street, unit, city, state, zip, trade, kind, priority, locale, referral,
-//! emergency (yes/no), email, day.
+//! emergency (yes/no), email, day (asap, today, tomorrow, weekday(0..6) from Monday),
+//! part (morning, afternoon, evening).
 //! Every conversation is also replayed from its user turns and resumed from JSON
 //! halfway: both must give the same booking.
 
@@ -78,6 +79,7 @@ fn field(b: Option<&BookingRequest>, key: &str) -> String {
         "email" => b.email.clone().unwrap_or_default(),
         "issue" => b.issue.clone(),
         "day" => b.preferred_time.day.map(|d| format!("{d:?}").to_ascii_lowercase()).unwrap_or_default(),
+        "part" => b.preferred_time.part.map(|d| format!("{d:?}").to_ascii_lowercase()).unwrap_or_default(),
         _ => format!("<unknown key {key}>"),
     }
 }

@@ -18,7 +18,7 @@ fn say(c: &mut Conversation, text: &str, at: i64) -> Turn {
 fn walking_skeleton_books_after_yes() {
     let mut c = Conversation::new(site(), Channel::Chat, None);
     c.handle(Event::Start, 0);
-    for (i, m) in ["My AC stopped cooling", "Maria Gonzalez", "612-555-0143", "4417 W Lake St, Minneapolis, MN 55416"].iter().enumerate() {
+    for (i, m) in ["My AC stopped cooling", "Maria Gonzalez", "612-555-0143", "4417 W Lake St, Minneapolis, MN 55416", "Tomorrow morning"].iter().enumerate() {
         let t = say(&mut c, m, i as i64);
         assert!(t.effects.is_empty(), "{m}: {t:?}");
     }
@@ -36,7 +36,7 @@ fn walking_skeleton_books_after_yes() {
 fn everything_at_once_reaches_the_summary() {
     let mut c = Conversation::new(site(), Channel::Chat, None);
     c.handle(Event::Start, 0);
-    let t = say(&mut c, "hi this is maria gonzalez, my ac stopped cooling, 612-555-0143, 4417 w lake st minneapolis mn 55416", 1);
+    let t = say(&mut c, "hi this is maria gonzalez, my ac stopped cooling, 612-555-0143, 4417 w lake st minneapolis mn 55416, tomorrow morning", 1);
     assert!(t.replies.last().is_some_and(|r| r.contains("Shall I book it?")), "{t:?}");
     let t = say(&mut c, "change the phone", 2);
     assert!(t.replies.iter().any(|r| r.contains("phone")), "{t:?}");
@@ -71,7 +71,7 @@ fn resume_from_json_mid_conversation() {
     say(&mut a, "necesito un plomero, tengo una fuga", 1);
     assert_eq!(a.locale(), Locale::Es);
     let mut b = Conversation::from_json(&a.to_json()).expect("resume");
-    for m in ["Ana López", "612 555 0143", "100 Main St, Minneapolis, MN 55401", "sí"] {
+    for m in ["Ana López", "612 555 0143", "100 Main St, Minneapolis, MN 55401", "mañana por la mañana", "sí"] {
         assert_eq!(say(&mut a, m, 2), say(&mut b, m, 2));
     }
     assert_eq!(a, b);

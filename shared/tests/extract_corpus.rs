@@ -2,7 +2,7 @@
 //!
 //! One case per line: `channel | asked | what the homeowner said | expected slots`.
 //! - channel: chat or voice (documentation only: extract reads text the same way);
-//! - asked: what we had just asked: - (nothing), problem, name, phone, address, confirm;
+//! - asked: what we had just asked: - (nothing), problem, name, phone, address, time, confirm;
 //! - expected: `key=value; key=value`. Keys not listed are not checked.
 //!   Keys: first, last, phone, ext, email, number, street, unit, city, state, zip, trade,
 //!   issue, kind, urgency, day, part, referral, answer, person, correction, language,
@@ -18,6 +18,7 @@ fn expecting(s: &str) -> Expecting {
         "name" => Expecting::Name,
         "phone" => Expecting::Phone,
         "address" => Expecting::Address,
+        "time" => Expecting::Time,
         "confirm" => Expecting::Confirmation,
         _ => Expecting::Anything,
     }

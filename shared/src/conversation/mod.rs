@@ -162,6 +162,9 @@ pub struct Conversation {
     phone_failures: u8,
     safety_given: bool,
     abandon_reported: bool,
+    /// How many times "when would you like us to come?" was asked.
+    #[serde(default)]
+    time_asks: u8,
     turns: Vec<UserTurn>,
     transcript: Vec<TranscriptLine>,
 }
@@ -185,6 +188,7 @@ impl Conversation {
             phone_failures: 0,
             safety_given: false,
             abandon_reported: false,
+            time_asks: 0,
             turns: Vec::new(),
             transcript: Vec::new(),
         }
@@ -275,6 +279,9 @@ impl Conversation {
                     }
                     Some(Answer::Change(Some(slot))) if !self.has_value_for(&ex, slot) => {
                         self.forget(slot);
+                        if slot == SlotName::Time {
+                            self.time_asks = 1;
+                        }
                         self.stage = Stage::TakingDetails;
                         self.asked = expecting_for(slot);
                         self.say_msg(turn, &Msg::AskAgain { slot });
@@ -294,6 +301,9 @@ impl Conversation {
                 if let Some(slot) = extract::slot_named(text) {
                     if !self.has_value_for(&ex, slot) {
                         self.forget(slot);
+                        if slot == SlotName::Time {
+                            self.time_asks = 1;
+                        }
                         self.stage = Stage::TakingDetails;
                         self.asked = expecting_for(slot);
                         self.say_msg(turn, &Msg::AskAgain { slot });
@@ -442,6 +452,20 @@ impl Conversation {
             (Msg::AskAddress, Expecting::Address)
         } else if a.city.is_none() || a.state.is_none() || a.zip.is_none() {
             (Msg::AskAddressRest { have_zip: a.zip.is_some(), have_city: a.city.is_some(), have_state: a.state.is_some() }, Expecting::Address)
+        } else if d.preferred_time.is_none() && d.window.is_none() && d.priority == Priority::Urgent {
+            // An emergency: as soon as possible, without asking.
+            self.details.preferred_time = Some(PreferredTime { day: Some(DayPreference::Asap), part: None });
+            self.read_back(turn);
+            return;
+        } else if d.preferred_time.is_none() && d.window.is_none() && self.time_asks < 2 {
+            // A job needs an appointment: ask when (once more if the answer had no time).
+            self.time_asks += 1;
+            self.asked = Expecting::Time;
+            self.say_msg(turn, &Msg::AskTime { again: self.time_asks > 1 });
+            if self.channel == Channel::Chat {
+                turn.quick_replies = prompts::time_choices(self.locale);
+            }
+            return;
         } else {
             self.read_back(turn);
             return;
@@ -602,7 +626,8 @@ fn expecting_for(slot: SlotName) -> Expecting {
         SlotName::Name => Expecting::Name,
         SlotName::Phone => Expecting::Phone,
         SlotName::Address => Expecting::Address,
-        SlotName::Email | SlotName::Time => Expecting::Anything,
+        SlotName::Time => Expecting::Time,
+        SlotName::Email => Expecting::Anything,
     }
 }
 

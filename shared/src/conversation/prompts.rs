@@ -27,6 +27,8 @@ pub(crate) enum Msg<'a> {
     Booked { first_name: &'a str },
     AfterEnd { office: &'a str },
     WindowNoted,
+    /// When to come; `again` after an answer with no day or time in it.
+    AskTime { again: bool },
 }
 
 /// A phone number as people write it or as a voice should read it.
@@ -113,6 +115,14 @@ pub(crate) fn confirm_choices(locale: Locale) -> Vec<String> {
     match locale {
         Locale::En => vec!["Yes, book it".into(), "Change something".into()],
         Locale::Es => vec!["Sí, reservar".into(), "Cambiar algo".into()],
+    }
+}
+
+/// Quick replies for "when would you like us to come?".
+pub(crate) fn time_choices(locale: Locale) -> Vec<String> {
+    match locale {
+        Locale::En => vec!["As soon as possible".into(), "Tomorrow morning".into(), "Tomorrow afternoon".into()],
+        Locale::Es => vec!["Lo antes posible".into(), "Mañana por la mañana".into(), "Mañana por la tarde".into()],
     }
 }
 
@@ -251,6 +261,16 @@ pub(crate) fn say(msg: &Msg<'_>, locale: Locale, channel: Channel) -> String {
         Msg::AfterEnd { office } => match es {
             false => format!("Your request is in. For anything else, call our office at {office}."),
             true => format!("Su solicitud ya está registrada. Para otra cosa, llame a la oficina al {office}."),
+        },
+        Msg::AskTime { again } => match (es, voice, again) {
+            (false, false, false) => "When would you like us to come?".into(),
+            (false, true, false) => "When should we come?".into(),
+            (false, false, true) => "Sorry, I didn't catch a day. When would you like us to come? For example, tomorrow morning, or as soon as possible.".into(),
+            (false, true, true) => "Sorry, what day works? For example, tomorrow morning, or as soon as possible.".into(),
+            (true, false, false) => "¿Cuándo le gustaría que vayamos?".into(),
+            (true, true, false) => "¿Cuándo quiere que vayamos?".into(),
+            (true, false, true) => "Perdón, no entendí el día. ¿Cuándo le gustaría que vayamos? Por ejemplo, mañana por la mañana, o lo antes posible.".into(),
+            (true, true, true) => "Perdón, ¿qué día le conviene? Por ejemplo, mañana por la mañana, o lo antes posible.".into(),
         },
         Msg::WindowNoted => pick(es, "Got it, I've noted that arrival window.", "Anotado ese horario de llegada."),
     }

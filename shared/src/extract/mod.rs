@@ -42,6 +42,8 @@ pub enum Expecting {
     Phone,
     /// The service address (street, city, ZIP).
     Address,
+    /// When to come ("tomorrow morning", "any time").
+    Time,
     /// Yes or no to the summary.
     Confirmation,
 }
@@ -128,7 +130,7 @@ pub fn extract(text: &str, expecting: Expecting) -> Extraction {
         issue: need.issue,
         kind: need.kind,
         urgency: need.urgency,
-        preferred_time: talk::preferred_time(&padded),
+        preferred_time: talk::preferred_time(&padded, expecting == Expecting::Time),
         referral_code: talk::referral(&ws),
         answer: talk::answer(&ws, &padded),
         wants_person: talk::wants_person(&padded),

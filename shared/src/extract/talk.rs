@@ -220,7 +220,16 @@ pub(super) fn email(ws: &[Word]) -> Option<String> {
     None
 }
 
-pub(super) fn preferred_time(padded: &str) -> Option<PreferredTime> {
+/// Said when asked "when?": any time will do, so the first opening.
+const ANY_TIME: &[&str] = &[
+    "any time", "anytime", "any day", "whenever", "no preference", "doesn't matter", "does not matter",
+    "first available", "earliest", "soon", "either", "flexible", "cuando sea", "cualquier día", "cualquier dia",
+    "cualquier hora", "cuando puedan", "lo más pronto", "lo mas pronto", "pronto", "me da igual",
+];
+
+/// `answering`: the message answers "when would you like us to come?", so loose
+/// answers ("any time", "after 3") count too.
+pub(super) fn preferred_time(padded: &str, answering: bool) -> Option<PreferredTime> {
     let mut t = PreferredTime::default();
     const DAYS: [&[&str]; 7] = [
         &["monday", "mon", "lunes"], &["tuesday", "tue", "tues", "martes"], &["wednesday", "wed", "miércoles", "miercoles"],
@@ -243,8 +252,50 @@ pub(super) fn preferred_time(padded: &str) -> Option<PreferredTime> {
         t.part = Some(DayPart::Afternoon);
     } else if has(padded, &["evening", "evenings", "tonight", "after work", "after 5", "la noche", "esta noche"]) {
         t.part = Some(DayPart::Evening);
+    } else {
+        t.part = clock_part(padded, answering);
+    }
+    if answering && t.day.is_none() && t.part.is_none() && has(padded, ANY_TIME) {
+        t.day = Some(DayPreference::Asap);
     }
     (t.day.is_some() || t.part.is_some()).then_some(t)
+}
+
+/// Part of the day from a clock time: "3pm", "10 am", and when answering also
+/// "after 3", "around 10", "a las 4".
+fn clock_part(padded: &str, answering: bool) -> Option<DayPart> {
+    let mut prev = "";
+    let mut it = padded.split(' ').filter(|w| !w.is_empty()).peekable();
+    while let Some(w) = it.next() {
+        let digits = w.bytes().take_while(u8::is_ascii_digit).count();
+        let rest = w.get(digits..).unwrap_or("");
+        let rest = rest.strip_prefix(':').map_or(rest, |r| r.trim_start_matches(|c: char| c.is_ascii_digit()));
+        let hour: Option<u32> = w.get(..digits).and_then(|d| d.parse().ok()).filter(|h| (1..=12).contains(h) && digits <= 2);
+        let Some(h) = hour else {
+            prev = w;
+            continue;
+        };
+        let suffix = if rest.is_empty() { it.peek().copied().unwrap_or("") } else { rest };
+        let part = match suffix.trim_end_matches('.') {
+            "am" | "a.m" => (h != 12).then_some(DayPart::Morning),
+            "pm" | "p.m" => Some(if h == 12 || h <= 4 { DayPart::Afternoon } else { DayPart::Evening }),
+            _ if answering && rest.is_empty() => match prev {
+                "after" | "at" | "around" | "by" | "las" | "from" => Some(match h {
+                    7..=11 => DayPart::Morning,
+                    12 | 1..=4 => DayPart::Afternoon,
+                    _ => DayPart::Evening,
+                }),
+                "before" | "until" => Some(if h >= 8 { DayPart::Morning } else { DayPart::Afternoon }),
+                _ => None,
+            },
+            _ => None,
+        };
+        if part.is_some() {
+            return part;
+        }
+        prev = w;
+    }
+    None
 }
 
 pub(super) fn referral(ws: &[Word]) -> Option<String> {
