@@ -105,17 +105,33 @@ struct Abandoned {
     page_url: String,
 }
 
+/// State nothing on screen depends on. Kept in one plain struct rather than in Leptos
+/// `StoredValue`s: every `StoredValue<T>` type costs its own copy of the reactive arena
+/// code in the wasm.
+struct Plain {
+    site: String,
+    api: String,
+    page_url: String,
+    key: String,
+    conv: Option<Conversation>,
+    before_yes: Option<Conversation>,
+    pending: Option<String>,
+    inflight: bool,
+    attempts: u32,
+    contact: bool,
+    abandoned: bool,
+}
+
+thread_local! {
+    static PLAIN: RefCell<Option<Plain>> = const { RefCell::new(None) };
+}
+
 /// The widget's state: all `Copy` handles, so closures can capture it freely.
 #[derive(Clone, Copy)]
 pub(crate) struct Ui {
-    site: StoredValue<String>,
-    api: StoredValue<String>,
-    page_url: StoredValue<String>,
     frame: bool,
-    key: StoredValue<String>,
     cfg: RwSignal<Option<PublicSiteConfig>>,
     cfg_failed: RwSignal<bool>,
-    conv: StoredValue<Option<Conversation>>,
     locale: RwSignal<Locale>,
     msgs: RwSignal<Vec<Msg>>,
     quick: RwSignal<Vec<String>>,
@@ -124,15 +140,9 @@ pub(crate) struct Ui {
     emergency: RwSignal<bool>,
     handoff: RwSignal<bool>,
     card: RwSignal<Option<BookingRequest>>,
-    before_yes: StoredValue<Option<Conversation>>,
     phase: RwSignal<Phase>,
-    pending: StoredValue<Option<String>>,
-    inflight: StoredValue<bool>,
-    attempts: StoredValue<u32>,
     done: RwSignal<Option<BookingReply>>,
     error: RwSignal<Option<String>>,
-    contact: StoredValue<bool>,
-    abandoned: StoredValue<bool>,
     windows: RwSignal<Vec<Window>>,
     pick: RwSignal<Option<usize>>,
     sms: RwSignal<bool>,
@@ -174,7 +184,7 @@ fn clip(s: &str, max: usize) -> String {
 /// No personal data goes into either.
 fn emit(ui: Ui, name: &str, extra: &[(&str, JsValue)]) {
     let detail = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&detail, &"site".into(), &ui.site.get_value().into());
+    let _ = js_sys::Reflect::set(&detail, &"site".into(), &ui.st(|s| s.site.clone()).into());
     for (k, v) in extra {
         let _ = js_sys::Reflect::set(&detail, &JsValue::from_str(k), v);
     }
@@ -210,23 +220,28 @@ fn emit(ui: Ui, name: &str, extra: &[(&str, JsValue)]) {
 }
 
 impl Ui {
+    /// Runs `f` on the plain state. `f` must not call `st` again (one borrow at a time).
+    fn st<R>(self, f: impl FnOnce(&mut Plain) -> R) -> R {
+        PLAIN.with(|p| f(p.borrow_mut().as_mut().expect("mounted")))
+    }
+
     fn storage_key(self) -> String {
-        format!("bw:v{SAVE_VERSION}:{}", self.site.get_value())
+        format!("bw:v{SAVE_VERSION}:{}", self.st(|s| s.site.clone()))
     }
 
     fn save(self) {
         let Some(s) = storage() else { return };
-        let has_turns = self.conv.with_value(|c| c.as_ref().is_some_and(|c| !c.user_turns().is_empty()));
-        if !has_turns && self.pending.get_value().is_none() && self.done.get_untracked().is_none() {
+        let has_turns = self.st(|s| s.conv.as_ref().is_some_and(|c| !c.user_turns().is_empty()));
+        if !has_turns && self.st(|s| s.pending.clone()).is_none() && self.done.get_untracked().is_none() {
             // Nothing worth resuming: leave no trace, so the loader stays lazy on the next page.
             let _ = s.remove_item(&self.storage_key());
             return;
         }
         let saved = Saved {
             v: SAVE_VERSION,
-            key: self.key.get_value(),
+            key: self.st(|s| s.key.clone()),
             cfg: self.cfg.get_untracked(),
-            turns: self.conv.with_value(|c| c.as_ref().map(|c| c.user_turns().to_vec()).unwrap_or_default()),
+            turns: self.st(|s| s.conv.as_ref().map(|c| c.user_turns().to_vec()).unwrap_or_default()),
             locale: self.l(),
             msgs: self.msgs.get_untracked(),
             quick: self.quick.get_untracked(),
@@ -234,11 +249,11 @@ impl Ui {
             emergency: self.emergency.get_untracked(),
             handoff: self.handoff.get_untracked(),
             phase: self.phase.get_untracked(),
-            pending: self.pending.get_value(),
+            pending: self.st(|s| s.pending.clone()),
             done: self.done.get_untracked(),
             error: self.error.get_untracked(),
-            contact: self.contact.get_value(),
-            abandoned: self.abandoned.get_value(),
+            contact: self.st(|s| s.contact),
+            abandoned: self.st(|s| s.abandoned),
             windows: self.windows.get_untracked(),
             pick: self.pick.get_untracked(),
             sms: self.sms.get_untracked(),
@@ -277,23 +292,23 @@ impl Ui {
         }
         self.locale.set(c.locale());
         let conv = Some(c);
-        self.key.set_value(s.key);
+        self.st(|p| p.key = s.key);
         self.cfg.set(s.cfg);
-        self.conv.set_value(conv);
+        self.st(|s| s.conv = conv);
         NEXT_ID.with(|n| n.set(s.msgs.iter().map(|m| m.id + 1).max().unwrap_or(0)));
         self.msgs.set(s.msgs);
         self.quick.set(s.quick);
         self.open.set(s.open);
         self.emergency.set(s.emergency);
         self.handoff.set(s.handoff);
-        self.before_yes.set_value(before);
+        self.st(|s| s.before_yes = before);
         // A send cut short by the reload is retried as queued.
         self.phase.set(if s.phase == Phase::Sending { Phase::Queued } else { s.phase });
-        self.pending.set_value(s.pending);
+        self.st(|p| p.pending = s.pending);
         self.done.set(s.done);
         self.error.set(s.error);
-        self.contact.set_value(s.contact);
-        self.abandoned.set_value(s.abandoned);
+        self.st(|p| p.contact = s.contact);
+        self.st(|p| p.abandoned = s.abandoned);
         self.windows.set(s.windows);
         self.pick.set(s.pick);
         self.sms.set(s.sms);
@@ -315,14 +330,14 @@ impl Ui {
 
     /// Starts the conversation (greeting) once the config is known and the panel is open.
     fn start(self) {
-        if self.conv.with_value(Option::is_some) {
+        if self.st(|s| s.conv.is_some()) {
             return;
         }
         let Some(cfg) = self.cfg.get_untracked() else { return };
         let mut c = Conversation::new(cfg, Channel::Chat, Some(self.l()));
         let turn = c.handle(Event::Start, now());
         self.locale.set(c.locale());
-        self.conv.set_value(Some(c));
+        self.st(|s| s.conv = Some(c));
         self.apply(turn, None);
     }
 
@@ -366,7 +381,7 @@ impl Ui {
         if text.is_empty() || self.phase.get_untracked() != Phase::Chat {
             return;
         }
-        let Some(turns) = self.conv.with_value(|c| c.as_ref().map(|c| c.user_turns().len())) else { return };
+        let Some(turns) = self.st(|s| s.conv.as_ref().map(|c| c.user_turns().len())) else { return };
         if turns >= MAX_TURNS {
             self.push("note", t(self.l(), K::Limit).into());
             self.handoff.set(true);
@@ -377,8 +392,8 @@ impl Ui {
         self.draft.set(String::new());
         let mut before = None;
         let mut turn = Turn::default();
-        self.conv.update_value(|c| {
-            if let Some(c) = c {
+        self.st(|s| {
+            if let Some(c) = &mut s.conv {
                 before = Some(c.clone());
                 turn = c.handle(Event::User { text }, now());
             }
@@ -417,7 +432,7 @@ impl Ui {
         for e in turn.effects {
             match e {
                 Effect::Book { request } => {
-                    self.before_yes.set_value(before.clone());
+                    self.st(|s| s.before_yes = before.clone());
                     self.pick.set(None);
                     self.windows.set(Vec::new());
                     net::availability(self, &request);
@@ -430,8 +445,8 @@ impl Ui {
                 _ => {}
             }
         }
-        if !self.contact.get_value() && self.qualified().is_some() {
-            self.contact.set_value(true);
+        if !self.st(|s| s.contact) && self.qualified().is_some() {
+            self.st(|s| s.contact = true);
             emit(self, "contact-captured", &[]);
         }
         self.save();
@@ -439,7 +454,7 @@ impl Ui {
 
     /// What booking-core says an abandonment now would report, if anything.
     fn qualified(self) -> Option<Effect> {
-        let mut c = self.conv.get_value()?;
+        let mut c = self.st(|s| s.conv.clone())?;
         c.handle(Event::Abandon, now())
             .effects
             .into_iter()
@@ -451,8 +466,8 @@ impl Ui {
         if self.phase.get_untracked() != Phase::Card {
             return;
         }
-        if let Some(c) = self.before_yes.get_value() {
-            self.conv.set_value(Some(c));
+        if let Some(c) = self.st(|s| s.before_yes.clone()) {
+            self.st(|s| s.conv = Some(c));
         }
         self.card.set(None);
         self.phase.set(Phase::Chat);
@@ -462,7 +477,7 @@ impl Ui {
     }
 
     fn attribution(self) -> (Utm, Option<String>) {
-        let page = self.page_url.get_value();
+        let page = self.st(|s| s.page_url.clone());
         // The landing URL (kept by the loader for this tab) carries the campaign when
         // the homeowner browsed on before chatting.
         let landing = web_sys::window()
@@ -490,7 +505,7 @@ impl Ui {
         if self.phase.get_untracked() != Phase::Card {
             return;
         }
-        let mut turns: Vec<UserTurn> = self.conv.with_value(|c| c.as_ref().map(|c| c.user_turns().to_vec()).unwrap_or_default());
+        let mut turns: Vec<UserTurn> = self.st(|s| s.conv.as_ref().map(|c| c.user_turns().to_vec()).unwrap_or_default());
         if let (Some(i), Some(cfg)) = (self.pick.get_untracked(), self.cfg.get_untracked()) {
             if let Some(w) = self.windows.get_untracked().get(i) {
                 let label = i18n::window_label(self.l(), w.start, w.end, cfg.utc_offset_minutes);
@@ -499,23 +514,23 @@ impl Ui {
         }
         let (utm, referral_code) = self.attribution();
         let sub = Submission {
-            idempotency_key: self.key.get_value(),
+            idempotency_key: self.st(|s| s.key.clone()),
             turns,
             locale: Some(self.l()),
             sms_consent: self.sms.get_untracked(),
-            page_url: Some(clip(&self.page_url.get_value(), MAX_FIELD_BYTES)),
+            page_url: Some(clip(&self.st(|s| s.page_url.clone()), MAX_FIELD_BYTES)),
             utm,
             referral_code,
         };
         let Ok(body) = serde_json::to_string(&sub) else { return };
-        self.pending.set_value(Some(body));
+        self.st(|s| s.pending = Some(body));
         self.phase.set(Phase::Sending);
         self.save();
         net::post_booking(self);
     }
 
     fn finish(self, reply: BookingReply) {
-        self.pending.set_value(None);
+        self.st(|s| s.pending = None);
         self.card.set(None);
         let job = reply.job_number.clone().map(JsValue::from).unwrap_or(JsValue::NULL);
         let status = JsValue::from(reply.status.clone());
@@ -526,7 +541,7 @@ impl Ui {
     }
 
     fn fail(self, message: String) {
-        self.pending.set_value(None);
+        self.st(|s| s.pending = None);
         self.error.set(Some(message));
         self.phase.set(Phase::Failed);
         self.handoff.set(true);
@@ -535,22 +550,22 @@ impl Ui {
 
     /// Reports a qualified abandonment once, with `sendBeacon` (it survives page unload).
     fn abandon(self) {
-        if self.abandoned.get_value() || !matches!(self.phase.get_untracked(), Phase::Chat | Phase::Card) {
+        if self.st(|s| s.abandoned) || !matches!(self.phase.get_untracked(), Phase::Chat | Phase::Card) {
             return;
         }
         if self.qualified().is_none() {
             return;
         }
-        let turns = self.conv.with_value(|c| c.as_ref().map(|c| c.user_turns().to_vec()).unwrap_or_default());
+        let turns = self.st(|s| s.conv.as_ref().map(|c| c.user_turns().to_vec()).unwrap_or_default());
         let body = Abandoned {
-            idempotency_key: self.key.get_value(),
+            idempotency_key: self.st(|s| s.key.clone()),
             turns,
             locale: self.l(),
-            page_url: clip(&self.page_url.get_value(), MAX_FIELD_BYTES),
+            page_url: clip(&self.st(|s| s.page_url.clone()), MAX_FIELD_BYTES),
         };
         let Ok(body) = serde_json::to_string(&body) else { return };
         if net::beacon(self, "abandoned", &body) {
-            self.abandoned.set_value(true);
+            self.st(|s| s.abandoned = true);
             self.save();
             emit(self, "abandoned", &[]);
         }
@@ -558,20 +573,20 @@ impl Ui {
 
     /// "Start over" after a booking or a failure: a new conversation and key.
     fn restart(self) {
-        self.conv.set_value(None);
-        self.key.set_value(new_key());
+        self.st(|s| s.conv = None);
+        self.st(|s| s.key = new_key());
         self.msgs.set(Vec::new());
         self.quick.set(Vec::new());
         self.emergency.set(false);
         self.handoff.set(false);
         self.card.set(None);
-        self.before_yes.set_value(None);
+        self.st(|s| s.before_yes = None);
         self.phase.set(Phase::Chat);
-        self.pending.set_value(None);
+        self.st(|s| s.pending = None);
         self.done.set(None);
         self.error.set(None);
-        self.contact.set_value(false);
-        self.abandoned.set_value(false);
+        self.st(|s| s.contact = false);
+        self.st(|s| s.abandoned = false);
         self.windows.set(Vec::new());
         self.pick.set(None);
         self.sms.set(false);
@@ -588,7 +603,7 @@ impl Ui {
             return;
         }
         self.locale.set(next);
-        self.conv.set_value(None);
+        self.st(|s| s.conv = None);
         self.msgs.set(Vec::new());
         self.start();
         self.focus_input();
@@ -657,15 +672,25 @@ fn initial_locale() -> Locale {
 }
 
 fn app(site: String, api: String, page_url: String, frame: bool, open: bool) -> impl IntoView {
+    PLAIN.with(|p| {
+        *p.borrow_mut() = Some(Plain {
+            site,
+            api,
+            page_url,
+            key: new_key(),
+            conv: None,
+            before_yes: None,
+            pending: None,
+            inflight: false,
+            attempts: 0,
+            contact: false,
+            abandoned: false,
+        })
+    });
     let ui = Ui {
-        site: StoredValue::new(site),
-        api: StoredValue::new(api),
-        page_url: StoredValue::new(page_url),
         frame,
-        key: StoredValue::new(new_key()),
         cfg: RwSignal::new(None),
         cfg_failed: RwSignal::new(false),
-        conv: StoredValue::new(None),
         locale: RwSignal::new(initial_locale()),
         msgs: RwSignal::new(Vec::new()),
         quick: RwSignal::new(Vec::new()),
@@ -674,15 +699,9 @@ fn app(site: String, api: String, page_url: String, frame: bool, open: bool) -> 
         emergency: RwSignal::new(false),
         handoff: RwSignal::new(false),
         card: RwSignal::new(None),
-        before_yes: StoredValue::new(None),
         phase: RwSignal::new(Phase::Chat),
-        pending: StoredValue::new(None),
-        inflight: StoredValue::new(false),
-        attempts: StoredValue::new(0),
         done: RwSignal::new(None),
         error: RwSignal::new(None),
-        contact: StoredValue::new(false),
-        abandoned: StoredValue::new(false),
         windows: RwSignal::new(Vec::new()),
         pick: RwSignal::new(None),
         sms: RwSignal::new(false),
@@ -701,7 +720,7 @@ fn app(site: String, api: String, page_url: String, frame: bool, open: bool) -> 
     } else if ui.open.get_untracked() {
         ui.focus_input();
     }
-    if ui.pending.get_value().is_some() && matches!(ui.phase.get_untracked(), Phase::Queued | Phase::Sending) {
+    if ui.st(|s| s.pending.clone()).is_some() && matches!(ui.phase.get_untracked(), Phase::Queued | Phase::Sending) {
         net::post_booking(ui);
     }
     // Brand colour follows the config.
@@ -787,7 +806,7 @@ fn app(site: String, api: String, page_url: String, frame: bool, open: bool) -> 
                         </div>
                         {move || (
                             ui.cfg.get().is_some_and(|c| c.locales.len() > 1)
-                                && ui.conv.with_value(|c| c.as_ref().is_none_or(|c| c.user_turns().is_empty()))
+                                && ui.st(|s| s.conv.as_ref().is_none_or(|c| c.user_turns().is_empty()))
                                 && ui.msgs.with(|m| !m.iter().any(|m| m.from == "user"))
                         ).then(|| view! {
                             <button type="button" class="hb" data-testid="bw-lang"

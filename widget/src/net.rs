@@ -37,8 +37,8 @@ async fn json<T: DeserializeOwned>(r: Response) -> Option<T> {
 }
 
 fn url(ui: Ui, route: &str) -> String {
-    let site: String = js_sys::encode_uri_component(&ui.site.get_value()).into();
-    format!("{}/v1/sites/{site}/{route}", ui.api.get_value())
+    let site: String = js_sys::encode_uri_component(&ui.st(|s| s.site.clone())).into();
+    format!("{}/v1/sites/{site}/{route}", ui.st(|s| s.api.clone()))
 }
 
 /// `GET /config`. A saved config is shown at once and refreshed here.
@@ -47,7 +47,7 @@ pub(crate) fn load_config(ui: Ui) {
         match fetch(&url(ui, "config"), None).await {
             Some(r) if r.ok() => match json::<PublicSiteConfig>(r).await {
                 Some(cfg) => {
-                    if !cfg.locales.contains(&ui.locale.get_untracked()) && ui.conv.with_value(Option::is_none) {
+                    if !cfg.locales.contains(&ui.locale.get_untracked()) && ui.st(|s| s.conv.is_none()) {
                         ui.locale.set(cfg.locales.first().copied().unwrap_or_default());
                     }
                     ui.cfg.set(Some(cfg));
@@ -92,14 +92,14 @@ pub(crate) fn availability(ui: Ui, r: &BookingRequest) {
 /// retried with backoff (and at once when the browser comes back online); the
 /// idempotency key makes every retry the same booking.
 pub(crate) fn post_booking(ui: Ui) {
-    let Some(body) = ui.pending.get_value() else { return };
-    if ui.inflight.get_value() {
+    let Some(body) = ui.st(|s| s.pending.clone()) else { return };
+    if ui.st(|s| s.inflight) {
         return;
     }
-    ui.inflight.set_value(true);
+    ui.st(|s| s.inflight = true);
     spawn_local(async move {
         let res = fetch(&url(ui, "bookings"), Some(body)).await;
-        ui.inflight.set_value(false);
+        ui.st(|s| s.inflight = false);
         match res {
             Some(r) if r.status() == 200 || r.status() == 202 => match json::<BookingReply>(r).await {
                 Some(reply) => ui.finish(reply),
@@ -120,8 +120,8 @@ pub(crate) fn post_booking(ui: Ui) {
 fn retry_later(ui: Ui) {
     ui.phase.set(Phase::Queued);
     ui.save();
-    let n = ui.attempts.get_value();
-    ui.attempts.set_value(n + 1);
+    let n = ui.st(|s| s.attempts);
+    ui.st(|s| s.attempts = n + 1);
     let secs = (2u64 << n.min(5)).min(60);
     set_timeout(
         move || {
