@@ -130,6 +130,13 @@ impl BookingPipeline {
         idempotency_key: String,
         tenant_id: i64,
     ) -> BookingPipeline {
+        let mut request = request;
+        // A code from the page URL (referral link, Extole's utm_content) is the
+        // homeowner's referral code as much as one typed in the chat: it goes into the
+        // job summary and notes, and into the referral custom field when one is set.
+        if request.referral_code.is_none() {
+            request.referral_code = attribution.referral_code.clone();
+        }
         BookingPipeline {
             request,
             site,
