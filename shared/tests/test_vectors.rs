@@ -94,6 +94,11 @@ fn usaddress_hand_labeled() {
             ));
         }
     }
+    // ADDRESS_FAILURES=path writes every failure, not just four per pattern.
+    if let Ok(path) = std::env::var("ADDRESS_FAILURES") {
+        let all: Vec<String> = fails.iter().flat_map(|(p, cases)| cases.iter().map(move |c| format!("[{p}] {c}"))).collect();
+        let _ = std::fs::write(path, all.join("\n"));
+    }
     println!("address failures by pattern (hand-labeled):");
     let mut groups: Vec<_> = fails.iter().collect();
     groups.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));

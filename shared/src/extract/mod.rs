@@ -114,6 +114,7 @@ pub fn extract(text: &str, expecting: Expecting) -> Extraction {
         padded.push_str(&w.norm);
         padded.push_str(if w.brk { " , " } else { " " });
     }
+    let padded = need::Padded::new(&padded);
     let found_phone = phone::find(&ws);
     let tail_ok = matches!(expecting, Expecting::Address) || padded.contains(" zip ") || padded.contains(" código postal ");
     let mut address = address::find(&ws, &found_phone.used_words, tail_ok);
@@ -153,7 +154,7 @@ pub fn slot_named(text: &str) -> Option<SlotName> {
         padded.push_str(&w.norm);
         padded.push(' ');
     }
-    talk::slot_named(&padded)
+    talk::slot_named(&need::Padded::new(&padded))
 }
 
 #[cfg(test)]

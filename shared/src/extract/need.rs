@@ -201,7 +201,7 @@ pub(crate) struct Need {
 }
 
 /// `padded` is the normalized text with a space at each end.
-pub(crate) fn find(padded: &str) -> Need {
+pub(crate) fn find(padded: &Padded<'_>) -> Need {
     let mut need = Need::default();
     let mut votes = [0u32; 4];
     let mut first_pos = [usize::MAX; 4];
@@ -267,8 +267,73 @@ pub(crate) fn find(padded: &str) -> Need {
     need
 }
 
+/// The normalized text of one message with a space at each end, plus two small
+/// bit sets of what can start a word (first byte, first two bytes), built once per
+/// message: most of the ~600 phrases of the tables are ruled out by one bit test
+/// instead of a substring search.
+pub(crate) struct Padded<'a> {
+    text: &'a str,
+    first: [u64; 4],
+    pair: [u64; 16],
+}
+
+fn pair_bit(a: u8, b: u8) -> usize {
+    (usize::from(a).wrapping_mul(31) ^ usize::from(b).wrapping_mul(7)) & 1023
+}
+
+impl<'a> Padded<'a> {
+    pub(crate) fn new(text: &'a str) -> Padded<'a> {
+        let mut p = Padded { text, first: [0; 4], pair: [0; 16] };
+        let b = text.as_bytes();
+        let mut prev_alnum = true; // nothing matches at 0 (see find_phrase)
+        for (i, c) in text.char_indices() {
+            if !prev_alnum {
+                if let Some(&x) = b.get(i) {
+                    if let Some(w) = p.first.get_mut(usize::from(x) >> 6) {
+                        *w |= 1 << (x & 63);
+                    }
+                    let y = b.get(i + 1).copied().unwrap_or(0);
+                    let k = pair_bit(x, y);
+                    if let Some(w) = p.pair.get_mut(k >> 6) {
+                        *w |= 1 << (k & 63);
+                    }
+                }
+            }
+            prev_alnum = c.is_alphanumeric();
+        }
+        p
+    }
+
+    /// False when `phrase` cannot start at any word start.
+    fn may_have(&self, phrase: &str) -> bool {
+        let pb = phrase.as_bytes();
+        let Some(&x) = pb.first() else { return true };
+        if self.first.get(usize::from(x) >> 6).is_none_or(|w| w & (1 << (x & 63)) == 0) {
+            return false;
+        }
+        match pb.get(1) {
+            Some(&y) => {
+                let k = pair_bit(x, y);
+                self.pair.get(k >> 6).is_some_and(|w| w & (1 << (k & 63)) != 0)
+            }
+            None => true,
+        }
+    }
+}
+
+impl std::ops::Deref for Padded<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.text
+    }
+}
+
 /// Byte position of `phrase` as whole words in `padded`.
-pub(crate) fn find_phrase(padded: &str, phrase: &str) -> Option<usize> {
+pub(crate) fn find_phrase(padded: &Padded<'_>, phrase: &str) -> Option<usize> {
+    if !padded.may_have(phrase) {
+        return None;
+    }
+    let padded = padded.text;
     let mut from = 0;
     while let Some(rel) = padded.get(from..).and_then(|s| s.find(phrase)) {
         let pos = from + rel;

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::need::find_phrase;
+use super::need::{find_phrase, Padded};
 use super::words::Word;
 use super::{Expecting, Extraction};
 use crate::booking::{DayPart, DayPreference, Locale, PersonName, PreferredTime};
@@ -36,7 +36,7 @@ pub enum Answer {
     Change(Option<SlotName>),
 }
 
-fn has(padded: &str, phrases: &[&str]) -> bool {
+fn has(padded: &Padded<'_>, phrases: &[&str]) -> bool {
     phrases.iter().any(|p| find_phrase(padded, p).is_some())
 }
 
@@ -110,7 +110,7 @@ const CUES: &[&[&str]] = &[
     &["it", "is"], &["call", "me"],
 ];
 
-pub(super) fn name(ws: &[Word], padded: &str, expecting: Expecting, ex: &Extraction, used: &[usize]) -> Option<PersonName> {
+pub(super) fn name(ws: &[Word], padded: &Padded<'_>, expecting: Expecting, ex: &Extraction, used: &[usize]) -> Option<PersonName> {
     let _ = padded;
     // A cue: "my name is …", "this is …", "soy …"; "it's …" only when we asked.
     for cue in CUES {
@@ -229,7 +229,7 @@ const ANY_TIME: &[&str] = &[
 
 /// `answering`: the message answers "when would you like us to come?", so loose
 /// answers ("any time", "after 3") count too.
-pub(super) fn preferred_time(padded: &str, answering: bool) -> Option<PreferredTime> {
+pub(super) fn preferred_time(padded: &Padded<'_>, answering: bool) -> Option<PreferredTime> {
     let mut t = PreferredTime::default();
     const DAYS: [&[&str]; 7] = [
         &["monday", "mon", "lunes"], &["tuesday", "tue", "tues", "martes"], &["wednesday", "wed", "miércoles", "miercoles"],
@@ -263,7 +263,7 @@ pub(super) fn preferred_time(padded: &str, answering: bool) -> Option<PreferredT
 
 /// Part of the day from a clock time: "3pm", "10 am", and when answering also
 /// "after 3", "around 10", "a las 4".
-fn clock_part(padded: &str, answering: bool) -> Option<DayPart> {
+fn clock_part(padded: &Padded<'_>, answering: bool) -> Option<DayPart> {
     let mut prev = "";
     let mut it = padded.split(' ').filter(|w| !w.is_empty()).peekable();
     while let Some(w) = it.next() {
@@ -333,7 +333,7 @@ const CHANGE: &[&str] = &[
     "not right", "mistake", "typo",
 ];
 
-pub(super) fn slot_named(padded: &str) -> Option<SlotName> {
+pub(super) fn slot_named(padded: &Padded<'_>) -> Option<SlotName> {
     if has(padded, &["phone", "number", "cell", "teléfono", "telefono", "número", "numero", "celular"]) {
         Some(SlotName::Phone)
     } else if has(padded, &["email", "correo"]) {
@@ -351,7 +351,7 @@ pub(super) fn slot_named(padded: &str) -> Option<SlotName> {
     }
 }
 
-pub(super) fn answer(ws: &[Word], padded: &str) -> Option<Answer> {
+pub(super) fn answer(ws: &[Word], padded: &Padded<'_>) -> Option<Answer> {
     let short = ws.len() <= 6;
     if has(padded, CHANGE) && short || has(padded, &["change the", "change my", "cambiar el", "cambiar la", "cambiar mi"]) {
         return Some(Answer::Change(slot_named(padded)));
@@ -377,7 +377,7 @@ pub(super) fn answer(ws: &[Word], padded: &str) -> Option<Answer> {
     None
 }
 
-pub(super) fn wants_person(padded: &str) -> bool {
+pub(super) fn wants_person(padded: &Padded<'_>) -> bool {
     let talk = has(padded, &["talk", "speak", "connect", "transfer", "hablar", "comunicar", "put me through", "get me"]);
     let someone = has(padded, &[
         "person", "human", "someone", "somebody", "representative", "rep", "agent", "operator", "live", "real",
@@ -386,11 +386,11 @@ pub(super) fn wants_person(padded: &str) -> bool {
     (talk && someone) || has(padded, &["real person", "a human", "representative", "operator", "live agent", "representante", "una persona", "human please", "person please"])
 }
 
-pub(super) fn correction(padded: &str) -> bool {
+pub(super) fn correction(padded: &Padded<'_>) -> bool {
     has(padded, &["sorry", "actually", "i meant", "correction", "oops", "my bad", "wait", "perdón", "perdon", "disculpa", "en realidad", "quise decir", "instead"])
 }
 
-pub(super) fn language(padded: &str) -> Option<Locale> {
+pub(super) fn language(padded: &Padded<'_>) -> Option<Locale> {
     const ES: &[&str] = &[
         "hola", "necesito", "tengo", "mi", "mis", "el", "los", "las", "del", "que", "por", "favor", "gracias",
         "está", "funciona", "aire", "calentador", "fuga", "nombre", "llamo", "soy", "dirección", "teléfono", "casa",
