@@ -58,6 +58,11 @@ const UNIT_BEFORE_ID: &[&str] = &[
 ];
 const UNIT_AFTER_ID: &[&str] = &["floor", "fl", "flr", "level", "lvl", "piso"];
 const UNIT_ALONE: &[&str] = &["basement", "bsmt", "upper", "lower", "rear", "front", "frnt", "lobby", "lbby", "upstairs", "downstairs"];
+/// City names that follow "St" ("St Louis"): then "St" is Saint, not Street.
+const SAINTS: &[&str] = &[
+    "louis", "paul", "simons", "petersburg", "augustine", "charles", "cloud", "george", "joseph", "helena",
+    "albans", "clair", "johns", "marys", "james", "lucie", "pete", "francisville", "martinville", "matthews",
+];
 /// Words that end an address: the homeowner moved on to something else.
 const CHATTER: &[&str] = &[
     "and", "my", "is", "i", "i'm", "it", "it's", "we", "our", "please", "call", "phone", "number", "email", "at",
@@ -144,7 +149,7 @@ fn tidy(ws: &[Word]) -> String {
         .map(|w| {
             let raw = w.raw.trim_end_matches(['.', ',']);
             // Spoken numbers and fixed typos ("stret") show the fixed word.
-            let fixed = w.spoken || w.norm.trim_end_matches('.') != raw.to_lowercase();
+            let fixed = w.spoken || w.norm.trim_end_matches('.') != raw.to_lowercase() && (is(w, STRONG_SUFFIX) || is(w, DIRS));
             let raw = if fixed { w.norm.trim_end_matches('.') } else { raw };
             if raw.chars().any(|c| c.is_uppercase()) {
                 raw.to_string()
@@ -252,11 +257,13 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     let search_from = if pre_type { name_start + 2 } else { name_start + 1 };
     let mut end = None; // index in region of the last street word
     let mut strong = false;
+    // The last strong suffix ends the street ("River Rd Liberty Grove Rd"), but "St"
+    // before a saint's name starts the city ("Ocean Blvd St Simons Island").
     for k in search_from..region.len() {
-        if rw(k).is_some_and(|w| is(w, STRONG_SUFFIX)) && !rw(k + 1).is_some_and(|w| is(w, STRONG_SUFFIX)) {
+        let saint = rw(k).is_some_and(|w| matches!(clean(&w.norm), "st" | "ste")) && rw(k + 1).is_some_and(|w| is(w, SAINTS));
+        if rw(k).is_some_and(|w| is(w, STRONG_SUFFIX)) && !rw(k + 1).is_some_and(|w| is(w, STRONG_SUFFIX)) && !saint {
             end = Some(k);
             strong = true;
-            break;
         }
     }
     if end.is_none() {
@@ -303,6 +310,17 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     score += tail_score;
     if region.len() > end + 1 && parts.city.is_none() && parts.zip.is_none() {
         score -= 1; // leftover words we could not place
+    }
+    // No suffix and no comma: "115 Broadway San Francisco CA". One street word (after
+    // a directional) when the rest reads as city + state or ZIP.
+    if !suffix_found && !pre_type && end > name_start {
+        let one: Vec<Word> = region.iter().take(name_start + 1).filter_map(|&x| words.get(x).cloned()).collect();
+        let mut alt = AddressParts { number: parts.number.clone(), street: Some(tidy(&one)), ..AddressParts::default() };
+        let from = region.get(name_start + 1).copied().unwrap_or(j);
+        let (alt_score, _) = tail(words, used, from, &mut alt, true, false);
+        if alt.city.is_some() && (alt.state.is_some() || alt.zip.is_some()) && alt_score + 1 >= score {
+            return Some((alt_score + 1, alt));
+        }
     }
     Some((score, parts))
 }
