@@ -117,10 +117,11 @@ async fn route(mut req: Request, env: &Env) -> Result<Response> {
 /// Bookings: replay, keep the transcript, hand the job to its Durable Object.
 async fn book(env: &Env, site: &SiteConfig, submission: Submission, cors: &Cors) -> Result<Response> {
     let (conversation, booking) = replay(site.public(), Channel::Chat, submission.locale, &submission.turns);
-    let Some(request) = booking else {
+    let Some(mut request) = booking else {
         return error(422, "the conversation did not reach a confirmed booking", cors);
     };
     drop(conversation);
+    request.sms_consent = submission.sms_consent;
     let job = Job {
         site_id: site.id.clone(),
         idempotency_key: submission.idempotency_key.clone(),

@@ -266,6 +266,11 @@ pub struct BookingRequest {
     pub arrival_window: Option<ArrivalWindow>,
     /// Referral / advocate code, if given.
     pub referral_code: Option<String>,
+    /// The homeowner ticked "text me updates" on the confirmation card. Set by the
+    /// worker from the submission (the conversation itself never asks), so it is an
+    /// explicit opt-in, never a default.
+    #[serde(default)]
+    pub sms_consent: bool,
     /// Conversation language.
     pub locale: Locale,
     /// Chat or voice.

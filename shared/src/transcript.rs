@@ -42,6 +42,7 @@ pub fn summary(req: &BookingRequest) -> String {
     if let Some(code) = &req.referral_code {
         s.push_str(&format!("\nReferral code: {code}"));
     }
+    s.push_str(if req.sms_consent { "\nText messages: yes, opted in" } else { "\nText messages: no consent given" });
     s
 }
 

@@ -37,6 +37,7 @@ pub fn request() -> BookingRequest {
         preferred_time: PreferredTime { day: Some(DayPreference::Tomorrow), part: Some(DayPart::Morning) },
         arrival_window: None,
         referral_code: None,
+        sms_consent: false,
         locale: Locale::En,
         channel: Channel::Chat,
         transcript: vec![

@@ -299,6 +299,7 @@ test('attribution: ?ref= and utm_source reach the booking; events and dataLayer 
     assert.ok((jobs[0].customFields || []).some((f) => f.value === 'JSMITH123'), 'the referral custom field');
   }
   assert.match(jobs[0].summary || '', /JSMITH123/, 'the referral code is in the job summary the office reads');
+  assert.match(jobs[0].summary || '', /Text messages: no consent/, 'no opt-in ticked, none recorded');
 
   // Site-owner events, in order, without personal data; the same in dataLayer.
   const ev = await page.evaluate(() => window.__ev);

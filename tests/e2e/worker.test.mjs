@@ -122,6 +122,7 @@ test('a double submit books once', async () => {
   const r = await recordsFor(h.phone);
   assert.equal(r.customers.length, 1);
   assert.equal(r.jobs.length, 1);
+  assert.match(r.jobs[0].summary, /Text messages: yes/, 'the SMS opt-in reaches the job the office reads');
 });
 
 test('five concurrent submits of one conversation book once', async () => {

@@ -578,6 +578,7 @@ impl Conversation {
             preferred_time: d.preferred_time.unwrap_or_default(),
             arrival_window: d.window,
             referral_code: d.referral_code.clone(),
+            sms_consent: false,
             locale: self.locale,
             channel: self.channel,
             transcript: self.transcript.clone(),
