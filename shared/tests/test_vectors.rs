@@ -13,10 +13,12 @@ fn load(name: &str) -> Vec<Value> {
     serde_json::from_str(&text).expect("vector file is JSON")
 }
 
-/// Case- and punctuation-insensitive words.
+/// Case- and punctuation-insensitive words, as the README says: punctuation is
+/// dropped ("N.E." = "NE", "U.S." = "US"), whitespace still separates words.
 fn norm(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_alphanumeric() { c.to_ascii_lowercase() } else { ' ' })
+        .filter(|c| c.is_alphanumeric() || c.is_whitespace())
+        .map(|c| c.to_ascii_lowercase())
         .collect::<String>()
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -119,7 +121,7 @@ fn usaddress_hand_labeled() {
     let [n, .., all4] = by_kind.get("hand-labeled").copied().unwrap_or_default();
     // The goal is 90%; this guards against regressions from where we are (see the
     // pattern table printed above for what is left).
-    assert!(pct(all4, n) >= 69.5, "hand-labeled all-four accuracy {:.1}% fell below 69.5%", pct(all4, n));
+    assert!(pct(all4, n) >= 79.0, "hand-labeled all-four accuracy {:.1}% fell below 79.0%", pct(all4, n));
 }
 
 #[test]

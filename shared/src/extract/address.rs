@@ -37,7 +37,7 @@ const STRONG_SUFFIX: &[&str] = &[
     "lane", "ct", "court", "way", "wy", "pl", "place", "pkwy", "parkway", "cir", "circle", "ter", "terr",
     "terrace", "hwy", "highway", "trl", "trail", "plz", "plaza", "aly", "alley", "expy", "expressway", "fwy",
     "freeway", "tpke", "turnpike", "pike", "row", "path", "walk", "loop", "cres", "crescent", "cv", "cove",
-    "bnd", "bend", "calle", "avenida",
+    "bnd", "bend", "calle", "avenida", "hgwy",
 ];
 const WEAK_SUFFIX: &[&str] = &[
     "point", "pt", "sq", "square", "village", "vlg", "lake", "forest", "park", "hill", "hl", "hills", "mill", "ridge", "rdg",
@@ -46,7 +46,9 @@ const WEAK_SUFFIX: &[&str] = &[
     "springs", "valley", "woods", "run", "pass", "run", "isle", "key", "oval", "mall", "walk", "spur",
 ];
 const PRE_TYPE: &[&str] =
-    &["avenue", "ave", "highway", "hwy", "route", "rte", "rt", "spur", "us", "u.s", "county", "state", "interstate", "fm", "sr", "cr", "calle", "avenida"];
+    &["avenue", "ave", "highway", "hwy", "route", "rte", "rt", "spur", "us", "u.s", "county", "state", "interstate", "fm", "sr", "cr", "calle", "avenida", "business"];
+/// Road types a route number follows ("County Rd 312", "Hwy 98", "Loop 410").
+const ROUTE: &[&str] = &["rd", "road", "hwy", "highway", "hgwy", "route", "rte", "rt", "loop", "spur", "fm", "cr", "sr", "business"];
 const DIRS: &[&str] = &[
     "n", "s", "e", "w", "ne", "nw", "se", "sw", "north", "south", "east", "west", "northeast", "northwest",
     "southeast", "southwest", "n.w", "n.e", "s.w", "s.e",
@@ -54,8 +56,10 @@ const DIRS: &[&str] = &[
 const UNIT_BEFORE_ID: &[&str] = &[
     "apt", "apartment", "unit", "ste", "suite", "#", "fl", "floor", "bldg", "building", "rm", "room", "lot",
     "space", "spc", "trlr", "trailer", "dept", "ph", "penthouse", "pmb", "apto", "depto", "departamento",
-    "interior", "int", "no", "num",
+    "interior", "int", "no", "num", "flr", "flat", "condo",
 ];
+/// Building, department and mailbox designators: not the unit ("Bldg 300, Suite 615").
+const SUBADDRESS: &[&str] = &["bldg", "building", "bld", "dept", "pmb", "msc"];
 const UNIT_AFTER_ID: &[&str] = &["floor", "fl", "flr", "level", "lvl", "piso"];
 const UNIT_ALONE: &[&str] = &["basement", "bsmt", "upper", "lower", "rear", "front", "frnt", "lobby", "lbby", "upstairs", "downstairs"];
 /// City names that follow "St" ("St Louis"): then "St" is Saint, not Street.
@@ -114,6 +118,34 @@ fn is_house_number(w: &Word) -> bool {
         }
 }
 
+/// A unit typed without a space: "Unit508", "Suite100", "ste.5300".
+fn glued_unit(w: &Word) -> bool {
+    let n = w.norm.as_str();
+    ["suite", "unit", "apt", "ste", "flr", "fl", "rm", "room", "lot", "spc"].iter().any(|p| {
+        n.strip_prefix(p).map(|r| r.trim_start_matches(['.', '-', '#'])).is_some_and(|r| {
+            r.bytes().next().is_some_and(|b| b.is_ascii_digit()) && r.len() <= 6 && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+    })
+}
+fn all_digits(w: &Word) -> bool {
+    !w.norm.is_empty() && w.norm.bytes().all(|b| b.is_ascii_digit())
+}
+/// A route number: "98", "1400N".
+fn route_number(w: &Word) -> bool {
+    let b = w.norm.as_bytes();
+    let d = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    (1..=5).contains(&d) && b.len() <= d + 1 && is_zip(w).is_none()
+}
+/// Short compass directions ("N", "NW", "N.E."), not spelled out.
+fn short_dir(w: &Word) -> bool {
+    is(w, DIRS) && clean(&w.norm).len() <= 3
+}
+/// A spelled number inside a street name ("E. Seven Oaks", "Nine North Drive"):
+/// one capitalised word, kept as a word.
+fn name_number(w: &Word) -> bool {
+    w.spoken && !w.raw.contains(' ') && w.raw.chars().next().is_some_and(char::is_uppercase)
+}
+
 /// (state code, words used) if a state starts at `i`.
 fn state_at(words: &[Word], i: usize) -> Option<(String, usize)> {
     let w = words.get(i)?;
@@ -149,7 +181,7 @@ fn tidy(ws: &[Word]) -> String {
         .map(|w| {
             let raw = w.raw.trim_end_matches(['.', ',']);
             // Spoken numbers and fixed typos ("stret") show the fixed word.
-            let fixed = w.spoken || w.norm.trim_end_matches('.') != raw.to_lowercase() && (is(w, STRONG_SUFFIX) || is(w, DIRS));
+            let fixed = w.spoken && !name_number(w) || w.norm.trim_end_matches('.') != raw.to_lowercase() && (is(w, STRONG_SUFFIX) || is(w, DIRS));
             let raw = if fixed { w.norm.trim_end_matches('.') } else { raw };
             if raw.chars().any(|c| c.is_uppercase()) {
                 raw.to_string()
@@ -199,7 +231,9 @@ pub(crate) fn find(words: &[Word], used: &[usize], tail_only: bool) -> AddressPa
 
 fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, AddressParts)> {
     let num = words.get(i)?;
-    if num.brk || i.checked_sub(1).and_then(|p| words.get(p)).is_some_and(|p| is(p, UNIT_BEFORE_ID)) {
+    // "# 2 Turner Rd": a '#' that opens the text is the number sign.
+    let hash_first = i == 1 && words.first().is_some_and(|p| p.norm == "#");
+    if num.brk || !hash_first && i.checked_sub(1).and_then(|p| words.get(p)).is_some_and(|p| is(p, UNIT_BEFORE_ID)) {
         return None;
     }
     // The street region: up to a comma, a unit word, a ZIP, a state or chatter.
@@ -207,34 +241,57 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     let mut j = i + 1;
     // Number suffixes: "2615 1/2 Gary Ave", "4922 B South Cornell Ave".
     if let Some(w) = words.get(j) {
-        let letter_then_dir = w.norm.len() == 1 && !is(w, DIRS) && words.get(j + 1).is_some_and(|n| is(n, DIRS));
-        if w.norm == "1/2" || letter_then_dir {
+        let letter = clean(&w.norm).len() == 1 && w.norm.bytes().all(|b| b.is_ascii_alphabetic() || b == b'.') && !is(w, DIRS);
+        let letter_then_dir = letter && words.get(j + 1).is_some_and(|n| is(n, DIRS));
+        // "2458 B Wesley Chapel Rd": a letter before a name is the number's suffix;
+        // before a type it is the name ("1800 M Street", "13011 T I Blvd").
+        let letter_then_name = letter
+            && !w.brk
+            && words.get(j + 1).is_some_and(|n| clean(&n.norm).len() >= 2 && n.norm.bytes().all(|b| b.is_ascii_alphabetic() || b == b'.') && !is(n, STRONG_SUFFIX) && !is(n, CHATTER));
+        if w.norm == "1/2" || letter_then_dir || letter_then_name {
             j += 1;
         }
     }
     let mut ended_by_comma = false;
+    let mut broke_at_unit = false;
     while let Some(w) = words.get(j) {
         if used.contains(&j) || region.len() >= 8 || is_zip(w).is_some() {
             break;
         }
         let first = region.is_empty();
-        if !first && (is(w, UNIT_BEFORE_ID) || w.norm.starts_with('#') || is(w, CHATTER)) {
+        // "Wind and Fire Dr", "C AND N Smith Mill Rd": "and" inside a name that a
+        // strong suffix ends within a few words.
+        let and_in_name = w.norm == "and"
+            && !first
+            && (1..=4).any(|d| words.get(j + d).is_some_and(|x| is(x, STRONG_SUFFIX)))
+            && (1..4).all(|d| words.get(j + d - 1).is_none_or(|x| !x.brk) && words.get(j + d).is_none_or(|x| !is(x, CHATTER) && !all_digits(x)));
+        if !first && (is(w, UNIT_BEFORE_ID) || w.norm.starts_with('#') || is(w, CHATTER) && !and_in_name || glued_unit(w)) {
             break;
         }
         if first && (is(w, CHATTER) || is(w, UNIT_BEFORE_ID) && !is(w, PRE_TYPE)) {
             return None;
         }
-        if !first && !(is(w, DIRS) && words.get(j + 1).is_none_or(|a| is_zip(a).is_none())) && state_at(words, j).is_some_and(|(_, n)| words.get(j + n).is_none_or(|a| is_zip(a).is_some() || a.brk || is(a, CHATTER)) ) && region.iter().any(|&k: &usize| words.get(k).is_some_and(|x| is(x, STRONG_SUFFIX) || x.brk)) {
+        let suffix_pair = is(w, STRONG_SUFFIX) && region.last().and_then(|&k| words.get(k)).is_some_and(|p| is(p, STRONG_SUFFIX));
+        if !first && !suffix_pair && !(is(w, DIRS) && words.get(j + 1).is_none_or(|a| is_zip(a).is_none())) && state_at(words, j).is_some_and(|(_, n)| words.get(j + n).is_none_or(|a| is_zip(a).is_some() || a.brk || is(a, CHATTER)) ) && region.iter().any(|&k: &usize| words.get(k).is_some_and(|x| is(x, STRONG_SUFFIX) || x.brk)) {
             break;
         }
         // "Dearborn Second Floor": the unit starts here.
-        if !first && words.get(j + 1).is_some_and(|n| is(n, UNIT_AFTER_ID)) {
+        if !first && words.get(j + 1).is_some_and(|n| is(n, UNIT_AFTER_ID)) && !short_dir(w) && !is(w, STRONG_SUFFIX) {
             break;
         }
         // "Bryn Mawr 211": a bare number after street words is a unit, except after
         // a road type ("State Road 37", "Hwy 50").
         let prev = region.last().and_then(|&k: &usize| words.get(k));
-        if !first && w.norm.bytes().all(|b| b.is_ascii_digit()) && !prev.is_some_and(|p| is(p, PRE_TYPE) || is(p, &["road", "rd", "route", "rte", "highway", "hwy", "county", "box", "spur", "fm"])) {
+        // Grid streets: "2928 N. 2900 E. Road", "144 S 500 E".
+        let grid = region.len() == 1 && prev.is_some_and(|p| is(p, DIRS)) && all_digits(w) && w.norm.len() <= 5;
+        if !first && all_digits(w) && !name_number(w) && !grid && !prev.is_some_and(|p| is(p, PRE_TYPE) || is(p, ROUTE) || is(p, &["county", "box", "no", "old"])) {
+            broke_at_unit = true;
+            break;
+        }
+        // "W. Farwell 1A", "Elizabeth 1W": a short number with a letter is a unit.
+        let ordinal = ["st", "nd", "rd", "th"].iter().any(|o| w.norm.ends_with(o));
+        if !first && !ordinal && w.norm.bytes().next().is_some_and(|b| b.is_ascii_digit()) && w.norm.len() <= 4 && w.norm.bytes().all(|b| b.is_ascii_alphanumeric()) && !prev.is_some_and(|p| is(p, ROUTE) || is(p, PRE_TYPE)) {
+            broke_at_unit = true;
             break;
         }
         region.push(j);
@@ -266,27 +323,54 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
             strong = true;
         }
     }
+    // A route: "State Route 690", "U.S. Highway No. 130", "Hwy 1807", "Business 190".
+    if pre_type && end.is_none() {
+        let mut k = name_start + 1;
+        while k < name_start + 4 && rw(k).is_some_and(|w| is(w, PRE_TYPE) || is(w, ROUTE) || clean(&w.norm) == "no") {
+            k += 1;
+        }
+        if rw(k).is_some_and(route_number) {
+            end = Some(k);
+            strong = true;
+        }
+    }
     if end.is_none() {
         end = (search_from..region.len()).rev().find(|&k| rw(k).is_some_and(|w| is(w, WEAK_SUFFIX)));
     }
     let mut score = 1;
-    if rw(0).is_some_and(|w| w.norm.bytes().all(|b| b.is_ascii_digit())) && !pre_type {
+    if rw(0).is_some_and(|w| all_digits(w) && !name_number(w)) && !pre_type {
         score -= 2; // "111 501 south mill st": 501 is the house number
     }
     let suffix_found = end.is_some();
     let end = match end {
-        Some(k) => {
+        Some(mut k) => {
+            // The route number after a road type ("County Rd 312", "Loop 410").
+            if rw(k).is_some_and(|w| is(w, ROUTE)) {
+                if rw(k + 1).is_some_and(|w| clean(&w.norm) == "no") && rw(k + 2).is_some_and(route_number) {
+                    k += 2;
+                } else if rw(k + 1).is_some_and(route_number) {
+                    k += 1;
+                }
+            }
             score += if strong { 4 } else { 1 };
             // Post-directional: "86th st n", "16th St NW"; a spelled-out one only at a
             // boundary ("Conniston Road West Palm Beach": West starts the city).
             let dir_ok = rw(k + 1).is_some_and(|w| {
                 is(w, DIRS) && (clean(&w.norm).len() <= 3 || w.brk || rw(k + 2).is_none() && words.get(j).is_none_or(|n| !n.norm.chars().all(char::is_alphabetic) || is(n, UNIT_BEFORE_ID)))
             });
+            let mut e = k;
             if dir_ok && !rw(k).is_some_and(|w| w.brk) {
-                k + 1
-            } else {
-                k
+                e = k + 1;
+                // "Lucerne Dr S E": a split NE/SE.
+                if rw(e).is_some_and(|w| matches!(clean(&w.norm), "n" | "s") && !w.brk) && rw(e + 1).is_some_and(|w| matches!(clean(&w.norm), "e" | "w")) {
+                    e += 1;
+                }
             }
+            // "Avon St Ext", "US 17 Business".
+            if !rw(e).is_some_and(|w| w.brk) && rw(e + 1).is_some_and(|w| matches!(clean(&w.norm), "ext" | "business" | "bus")) {
+                e += 1;
+            }
+            e
         }
         None => {
             // No suffix: the whole region is the street unless a state/zip follows
@@ -295,18 +379,32 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         }
     };
     // A street of only digits ("4417 612") is not a street.
-    let street_words: Vec<Word> = region.iter().take(end + 1).filter_map(|&x| words.get(x).cloned()).collect();
+    let mut street_words: Vec<Word> = region.iter().take(end + 1).filter_map(|&x| words.get(x).cloned()).collect();
     if street_words.iter().all(|w| w.norm.bytes().all(|b| b.is_ascii_digit())) && !pre_type {
         return None;
     }
     let mut parts = AddressParts {
-        number: Some(num.norm.to_ascii_uppercase()),
+        // "One Jelly Belly Lane": a house number typed as one word stays a word.
+        number: Some(if num.spoken && !num.raw.contains(' ') { num.raw.clone() } else { num.norm.to_ascii_uppercase() }),
         street: Some(tidy(&street_words)),
         ..AddressParts::default()
     };
-    let next = region.get(end + 1).copied().unwrap_or(j);
+    let mut next = region.get(end + 1).copied().unwrap_or(j);
+    // "1105 Bolton Road, NW Atlanta", "985 Cox Ave., S.W., Atlanta": the
+    // directional after the comma still belongs to the street.
+    if suffix_found && next == j && street_words.last().is_some_and(|w| w.brk) {
+        if let Some(d) = words.get(j).filter(|d| short_dir(d) && !used.contains(&j)) {
+            street_words.push(d.clone());
+            next = j + 1;
+            let pair = matches!(clean(&d.norm), "n" | "s") && !d.brk;
+            if let Some(e) = words.get(j + 1).filter(|e| pair && matches!(clean(&e.norm), "e" | "w") && !used.contains(&(j + 1))) {
+                street_words.push(e.clone());
+                next = j + 2;
+            }
+        }
+    }
     let after_comma = ended_by_comma || street_words.last().is_some_and(|w| w.brk);
-    let (tail_score, _) = tail(words, used, next, &mut parts, after_comma, suffix_found);
+    let (tail_score, _) = tail(words, used, next, &mut parts, after_comma, suffix_found || broke_at_unit);
     score += tail_score;
     if region.len() > end + 1 && parts.city.is_none() && parts.zip.is_none() {
         score -= 1; // leftover words we could not place
@@ -329,16 +427,42 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
 fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, after_comma: bool, after_suffix: bool) -> (i32, usize) {
     let mut score = 0;
     let free = |k: usize| !used.contains(&k);
+    // Building or department first ("Bldg 300, Suite 615"): skipped, not the unit.
+    while let (Some(w), Some(n)) = (words.get(i).filter(|_| free(i)), words.get(i + 1).filter(|_| free(i + 1))) {
+        let id_ok = n.norm.len() <= 6 && n.norm.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') && is_zip(n).is_none();
+        if !(is(w, SUBADDRESS) && id_ok && words.get(i + 2).is_some_and(|x| is(x, UNIT_BEFORE_ID) || x.norm.starts_with('#') || glued_unit(x))) {
+            break;
+        }
+        i += 2;
+    }
     // Unit.
     if let (Some(w), true) = (words.get(i), free(i)) {
         let next = words.get(i + 1).filter(|_| free(i + 1));
         let unit_id = |x: &Word| x.norm.len() <= 8 && x.norm.bytes().any(|b| b.is_ascii_alphanumeric()) && !is(x, CHATTER) && is_zip(x).is_none();
-        if w.norm.starts_with('#') && w.norm.len() > 1 {
+        // "# APT 2", "Ste # 2": the '#' adds nothing.
+        let hash_type = w.norm == "#" && next.is_some_and(|n| is(n, UNIT_BEFORE_ID) && n.norm != "#");
+        let type_hash = is(w, UNIT_BEFORE_ID) && w.norm != "#" && next.is_some_and(|n| n.norm == "#" && !n.brk);
+        let after = words.get(i + 2).filter(|_| free(i + 2));
+        let mut id_at = None;
+        if (hash_type || type_hash) && after.is_some_and(|n| unit_id(n)) {
+            let id = after.map(|n| n.raw.as_str()).unwrap_or("");
+            let t = if hash_type { next.map(|n| n.raw.as_str()).unwrap_or("") } else { w.raw.as_str() };
+            parts.unit = Some(format!("{t} {id}"));
+            id_at = Some(i + 2);
+            i += 3;
+        } else if w.norm.starts_with('#') && w.norm.len() > 1 || glued_unit(w) {
             parts.unit = Some(w.raw.clone());
+            id_at = Some(i);
             i += 1;
+        } else if w.norm == "#" && next.is_some_and(|n| n.norm.len() <= 6 && all_digits(n)) {
+            // "# 50430": after '#', five digits are a box, not a ZIP.
+            parts.unit = next.map(|n| n.raw.clone());
+            id_at = Some(i + 1);
+            i += 2;
         } else if is(w, UNIT_BEFORE_ID) && next.is_some_and(|n| unit_id(n) && (n.norm.bytes().any(|b| b.is_ascii_digit()) || n.norm.len() <= 2)) {
             let id = next.map(|n| if n.spoken { n.norm.as_str() } else { n.raw.as_str() }).unwrap_or("");
             parts.unit = Some(format!("{} {}", w.raw, id));
+            id_at = Some(i + 1);
             i += 2;
         } else if next.is_some_and(|n| is(n, UNIT_AFTER_ID)) && unit_id(w) && !w.brk {
             let t = next.map(|n| n.raw.as_str()).unwrap_or("");
@@ -349,7 +473,24 @@ fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, 
             i += 1;
         } else if (after_comma || after_suffix) && w.norm.len() <= 5 && w.norm.bytes().any(|b| b.is_ascii_digit()) && is_zip(w).is_none() && w.norm.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
             parts.unit = Some(w.raw.clone());
+            id_at = Some(i);
             i += 1;
+        } else if after_suffix && words.get(i + 1).is_none() && w.norm.len() <= 2 && w.norm.bytes().all(|b| b.is_ascii_alphabetic()) && !is(w, CHATTER) {
+            // "Summit Court B", "Hudson Manor Terrace EE".
+            parts.unit = Some(w.raw.clone());
+            i += 1;
+        }
+        // "Apt 13 C", "# 3 South", "Unit K, L": a letter or direction ends the unit.
+        if let (Some(at), Some(u)) = (id_at, parts.unit.as_mut()) {
+            let last_ok = words.get(at).is_some_and(|x| !x.brk);
+            if let Some(x) = words.get(at + 1).filter(|x| last_ok && free(at + 1) && (x.brk || words.get(at + 2).is_none())) {
+                let letter = x.norm.len() == 1 && x.norm.bytes().all(|b| b.is_ascii_alphabetic());
+                if letter || is(x, DIRS) {
+                    u.push(' ');
+                    u.push_str(&x.raw);
+                    i = at + 2;
+                }
+            }
         }
         if parts.unit.is_some() {
             score += 1;
