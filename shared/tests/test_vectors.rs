@@ -121,7 +121,7 @@ fn usaddress_hand_labeled() {
     let [n, .., all4] = by_kind.get("hand-labeled").copied().unwrap_or_default();
     // The goal is 90%; this guards against regressions from where we are (see the
     // pattern table printed above for what is left).
-    assert!(pct(all4, n) >= 79.0, "hand-labeled all-four accuracy {:.1}% fell below 79.0%", pct(all4, n));
+    assert!(pct(all4, n) >= 82.5, "hand-labeled all-four accuracy {:.1}% fell below 82.5%", pct(all4, n));
 }
 
 #[test]
@@ -160,4 +160,13 @@ fn libphonenumber_us_formats() {
         pct(ok_num, n), pct(ok_ext, n), pct(ok_strict, n_strict)
     );
     assert!(pct(ok_strict, n_strict) >= 85.0);
+}
+
+#[test]
+fn debug_one_address() {
+    if let Ok(t) = std::env::var("ADDR") {
+        for line in t.split('|') {
+            println!("{line:?} => {:?}", extract(line, Expecting::Address).address);
+        }
+    }
 }

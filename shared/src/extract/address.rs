@@ -290,7 +290,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         }
         // "W. Farwell 1A", "Elizabeth 1W": a short number with a letter is a unit.
         let ordinal = ["st", "nd", "rd", "th"].iter().any(|o| w.norm.ends_with(o));
-        if !first && !ordinal && w.norm.bytes().next().is_some_and(|b| b.is_ascii_digit()) && w.norm.len() <= 4 && w.norm.bytes().all(|b| b.is_ascii_alphanumeric()) && !prev.is_some_and(|p| is(p, ROUTE) || is(p, PRE_TYPE)) {
+        if !first && !ordinal && !all_digits(w) && w.norm.bytes().next().is_some_and(|b| b.is_ascii_digit()) && w.norm.len() <= 4 && w.norm.bytes().all(|b| b.is_ascii_alphanumeric()) && !prev.is_some_and(|p| is(p, ROUTE) || is(p, PRE_TYPE)) {
             broke_at_unit = true;
             break;
         }
@@ -383,13 +383,8 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     if street_words.iter().all(|w| w.norm.bytes().all(|b| b.is_ascii_digit())) && !pre_type {
         return None;
     }
-    let mut parts = AddressParts {
-        // "One Jelly Belly Lane": a house number typed as one word stays a word.
-        number: Some(if num.spoken && !num.raw.contains(' ') { num.raw.clone() } else { num.norm.to_ascii_uppercase() }),
-        street: Some(tidy(&street_words)),
-        ..AddressParts::default()
-    };
     let mut next = region.get(end + 1).copied().unwrap_or(j);
+    let after_comma = ended_by_comma || street_words.last().is_some_and(|w| w.brk);
     // "1105 Bolton Road, NW Atlanta", "985 Cox Ave., S.W., Atlanta": the
     // directional after the comma still belongs to the street.
     if suffix_found && next == j && street_words.last().is_some_and(|w| w.brk) {
@@ -403,7 +398,12 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
             }
         }
     }
-    let after_comma = ended_by_comma || street_words.last().is_some_and(|w| w.brk);
+    let mut parts = AddressParts {
+        // "One Jelly Belly Lane": a house number typed as one word stays a word.
+        number: Some(if num.spoken && !num.raw.contains(' ') { num.raw.clone() } else { num.norm.to_ascii_uppercase() }),
+        street: Some(tidy(&street_words)),
+        ..AddressParts::default()
+    };
     let (tail_score, _) = tail(words, used, next, &mut parts, after_comma, suffix_found || broke_at_unit);
     score += tail_score;
     if region.len() > end + 1 && parts.city.is_none() && parts.zip.is_none() {
@@ -459,7 +459,7 @@ fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, 
             parts.unit = next.map(|n| n.raw.clone());
             id_at = Some(i + 1);
             i += 2;
-        } else if is(w, UNIT_BEFORE_ID) && next.is_some_and(|n| unit_id(n) && (n.norm.bytes().any(|b| b.is_ascii_digit()) || n.norm.len() <= 2)) {
+        } else if is(w, UNIT_BEFORE_ID) && next.is_some_and(|n| (unit_id(n) || n.norm.len() == 1 && n.norm.bytes().all(|b| b.is_ascii_alphabetic())) && (n.norm.bytes().any(|b| b.is_ascii_digit()) || n.norm.len() <= 2)) {
             let id = next.map(|n| if n.spoken { n.norm.as_str() } else { n.raw.as_str() }).unwrap_or("");
             parts.unit = Some(format!("{} {}", w.raw, id));
             id_at = Some(i + 1);
@@ -475,7 +475,7 @@ fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, 
             parts.unit = Some(w.raw.clone());
             id_at = Some(i);
             i += 1;
-        } else if after_suffix && words.get(i + 1).is_none() && w.norm.len() <= 2 && w.norm.bytes().all(|b| b.is_ascii_alphabetic()) && !is(w, CHATTER) {
+        } else if after_suffix && words.get(i + 1).is_none() && w.norm.len() <= 2 && w.norm.bytes().all(|b| b.is_ascii_alphabetic()) && !is(w, CHATTER) && state_at(words, i).is_none() {
             // "Summit Court B", "Hudson Manor Terrace EE".
             parts.unit = Some(w.raw.clone());
             i += 1;
