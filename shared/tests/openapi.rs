@@ -23,7 +23,7 @@ impl Spec {
             .iter()
             .map(|m| {
                 let text = std::fs::read_to_string(format!("{dir}tenant-{m}-v2.yml")).unwrap();
-                serde_yaml::from_str::<Value>(&text).unwrap()
+                serde_yaml_ng::from_str::<Value>(&text).unwrap()
             })
             .collect();
         Spec { docs }
