@@ -254,6 +254,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     }
     let mut ended_by_comma = false;
     let mut broke_at_unit = false;
+    let mut broke_at_saint = false;
     while let Some(w) = words.get(j) {
         if used.contains(&j) || region.len() >= 8 || is_zip(w).is_some() {
             break;
@@ -266,6 +267,15 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
             && (1..=4).any(|d| words.get(j + d).is_some_and(|x| is(x, STRONG_SUFFIX)))
             && (1..4).all(|d| words.get(j + d - 1).is_none_or(|x| !x.brk) && words.get(j + d).is_none_or(|x| !is(x, CHATTER) && !all_digits(x)));
         if !first && (is(w, UNIT_BEFORE_ID) || w.norm.starts_with('#') || is(w, CHATTER) && !and_in_name || glued_unit(w)) {
+            break;
+        }
+        // "Grant Trace St. Simons Island": St before a saint's name starts the city.
+        let saint = matches!(clean(&w.norm), "st" | "saint") && words.get(j + 1).is_some_and(|n| is(n, SAINTS)) && !words.get(j + 2).is_some_and(|n| is(n, STRONG_SUFFIX));
+        // "P.O. Box 5000", "RR 1 Box 297": a mailbox, not the street.
+        let mailbox = matches!(clean(&w.norm), "p.o" | "po" | "pob" | "rr" | "box") && words.get(j + 1).is_some_and(|n| all_digits(n) || clean(&n.norm) == "box")
+            || clean(&w.norm) == "p" && words.get(j + 1).is_some_and(|n| clean(&n.norm) == "o");
+        if !first && (region.len() >= 2 && saint || mailbox) {
+            broke_at_saint = saint;
             break;
         }
         if first && (is(w, CHATTER) || is(w, UNIT_BEFORE_ID) && !is(w, PRE_TYPE)) {
@@ -317,8 +327,8 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     // The last strong suffix ends the street ("River Rd Liberty Grove Rd"), but "St"
     // before a saint's name starts the city ("Ocean Blvd St Simons Island").
     for k in search_from..region.len() {
-        let saint = rw(k).is_some_and(|w| matches!(clean(&w.norm), "st" | "ste")) && rw(k + 1).is_some_and(|w| is(w, SAINTS));
-        if rw(k).is_some_and(|w| is(w, STRONG_SUFFIX)) && !rw(k + 1).is_some_and(|w| is(w, STRONG_SUFFIX)) && !saint {
+        let saint_at = |k: usize| rw(k).is_some_and(|w| matches!(clean(&w.norm), "st" | "ste")) && rw(k + 1).is_some_and(|w| is(w, SAINTS));
+        if rw(k).is_some_and(|w| is(w, STRONG_SUFFIX)) && !(rw(k + 1).is_some_and(|w| is(w, STRONG_SUFFIX)) && !saint_at(k + 1)) && !saint_at(k) {
             end = Some(k);
             strong = true;
         }
@@ -356,7 +366,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
             // Post-directional: "86th st n", "16th St NW"; a spelled-out one only at a
             // boundary ("Conniston Road West Palm Beach": West starts the city).
             let dir_ok = rw(k + 1).is_some_and(|w| {
-                is(w, DIRS) && (clean(&w.norm).len() <= 3 || w.brk || rw(k + 2).is_none() && words.get(j).is_none_or(|n| !n.norm.chars().all(char::is_alphabetic) || is(n, UNIT_BEFORE_ID)))
+                is(w, DIRS) && (clean(&w.norm).len() <= 3 || w.brk || broke_at_saint || rw(k + 2).is_none() && words.get(j).is_none_or(|n| !n.norm.chars().all(char::is_alphabetic) || is(n, UNIT_BEFORE_ID)))
             });
             let mut e = k;
             if dir_ok && !rw(k).is_some_and(|w| w.brk) {
