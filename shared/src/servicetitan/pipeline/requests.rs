@@ -1,0 +1,254 @@
+//! Building the request for each stage: searches, creates, notes, and the look-ups that
+//! ask "did my write happen?". Separate from the state machine in `mod.rs` because this
+//! is ServiceTitan's wire shape (paths, query keys, bodies), not the plan's decisions.
+
+use serde::Serialize;
+
+use crate::booking::{ArrivalWindow, Channel, UnixSeconds, VisitKind};
+use crate::matching;
+use crate::transcript;
+
+use crate::servicetitan::models::*;
+use crate::servicetitan::time::iso8601;
+use crate::servicetitan::{Method, StRequest};
+use super::{BookingPipeline, Stage};
+
+impl BookingPipeline {
+    fn t(&self) -> i64 {
+        self.tenant_id
+    }
+
+    fn get(&self, path: String, query: Vec<(&str, String)>) -> StRequest {
+        StRequest {
+            method: Method::Get,
+            path,
+            query: query.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            body: None,
+            fresh_token: false,
+        }
+    }
+
+    fn post<T: Serialize>(&self, path: String, body: &T) -> StRequest {
+        StRequest {
+            method: Method::Post,
+            path,
+            query: vec![],
+            body: serde_json::to_value(body).ok(),
+            fresh_token: false,
+        }
+    }
+
+    fn route(&self) -> (i64, i64) {
+        let r = self.site.route(self.request.trade).or(self.site.trades.first());
+        match (r, self.request.kind) {
+            (Some(r), VisitKind::Service) => (r.business_unit_id, r.job_type_id),
+            (Some(r), VisitKind::Estimate) => (r.business_unit_id, r.estimate_job_type_id),
+            (None, _) => (0, 0),
+        }
+    }
+
+    fn address(&self) -> StAddress {
+        let a = &self.request.address;
+        StAddress {
+            street: a.street.clone(),
+            unit: a.unit.clone().filter(|u| !u.trim().is_empty()),
+            city: a.city.clone(),
+            state: a.state.clone(),
+            zip: a.zip.clone(),
+            country: "USA".into(),
+        }
+    }
+
+    fn contacts(&self) -> Vec<Contact> {
+        let p = &self.request.phone;
+        // The conversation keeps the homeowner's best number, mobile preferred.
+        let mut v = vec![Contact {
+            kind: ContactType::MobilePhone,
+            value: p.digits.clone(),
+            memo: p.extension.as_ref().map(|x| format!("ext. {x}")),
+        }];
+        if let Some(e) = self.request.email.as_deref().map(str::trim) {
+            if !e.is_empty() && !matching::is_placeholder_email(e) {
+                v.push(Contact { kind: ContactType::Email, value: e.to_string(), memo: None });
+            }
+        }
+        v
+    }
+
+    pub(super) fn job_notes(&self) -> Vec<String> {
+        transcript::job_notes(&self.request, &self.idempotency_key)
+    }
+
+    pub(super) fn request_for_stage(&self) -> StRequest {
+        let t = self.t();
+        let r = &self.request;
+        match &self.stage {
+            Stage::SearchByPhone => self.get(
+                format!("/crm/v2/tenant/{t}/customers"),
+                vec![("phone", r.phone.digits.clone()), ("active", "True".into()), ("pageSize", "10".into())],
+            ),
+            Stage::SearchByAddress => self.get(
+                format!("/crm/v2/tenant/{t}/customers"),
+                vec![
+                    ("street", r.address.street.clone()),
+                    ("zip", r.address.zip.clone()),
+                    ("active", "True".into()),
+                    ("pageSize", "10".into()),
+                ],
+            ),
+            Stage::ListLocations { candidate } => {
+                let id = self.candidates.get(*candidate).map(|c| c.id).unwrap_or(0);
+                self.locations_of(id)
+            }
+            Stage::FindLocation => self.locations_of(self.booked.customer_id.unwrap_or(0)),
+            Stage::CreateCustomer => {
+                let body = CreateCustomer {
+                    name: r.name.full(),
+                    kind: "Residential".into(),
+                    address: self.address(),
+                    locations: vec![NewLocation { name: r.name.full(), address: self.address(), contacts: self.contacts() }],
+                    contacts: self.contacts(),
+                };
+                self.post(format!("/crm/v2/tenant/{t}/customers"), &body)
+            }
+            Stage::CreateLocation => {
+                let body = CreateLocation {
+                    customer_id: self.booked.customer_id.unwrap_or(0),
+                    name: r.name.full(),
+                    address: self.address(),
+                    contacts: self.contacts(),
+                };
+                self.post(format!("/crm/v2/tenant/{t}/locations"), &body)
+            }
+            Stage::CreateJob => {
+                let (bu, jt) = self.route();
+                let w = self.window.unwrap_or(ArrivalWindow { start: 0, end: 0 });
+                let referral = r.referral_code.clone().or_else(|| self.attribution.referral_code.clone());
+                let custom_fields = match (self.site.referral_custom_field_id, referral) {
+                    (Some(id), Some(code)) if !code.trim().is_empty() => {
+                        Some(vec![CustomField { type_id: id, value: code.trim().to_string() }])
+                    }
+                    _ => None,
+                };
+                let body = CreateJob {
+                    customer_id: self.booked.customer_id.unwrap_or(0),
+                    location_id: self.booked.location_id.unwrap_or(0),
+                    business_unit_id: bu,
+                    job_type_id: jt,
+                    priority: r.priority.as_str().into(),
+                    campaign_id: self.campaign(),
+                    appointments: vec![Appointment {
+                        start: iso8601(w.start),
+                        end: iso8601(w.end),
+                        arrival_window_start: iso8601(w.start),
+                        arrival_window_end: iso8601(w.end),
+                    }],
+                    summary: transcript::cut(&transcript::summary(r), transcript::NOTE_LIMIT).to_string(),
+                    custom_fields,
+                };
+                self.post(format!("/jpm/v2/tenant/{t}/jobs"), &body)
+            }
+            Stage::CreateEstimate => {
+                let body = CreateEstimate {
+                    job_id: self.booked.job_id.unwrap_or(0),
+                    name: transcript::cut(&format!("Estimate: {}", r.issue), 100).to_string(),
+                    summary: transcript::cut(&r.issue, transcript::NOTE_LIMIT).to_string(),
+                };
+                self.post(format!("/sales/v2/tenant/{t}/estimates"), &body)
+            }
+            Stage::JobNote { part } => {
+                let text = self.job_notes().get(*part).cloned().unwrap_or_default();
+                let id = self.booked.job_id.unwrap_or(0);
+                self.post(format!("/jpm/v2/tenant/{t}/jobs/{id}/notes"), &CreateNote { text, pin_to_top: *part == 0 })
+            }
+            Stage::CustomerNote => {
+                let text = transcript::customer_note(r, &self.idempotency_key);
+                let id = self.booked.customer_id.unwrap_or(0);
+                self.post(format!("/crm/v2/tenant/{t}/customers/{id}/notes"), &CreateNote { text, pin_to_top: false })
+            }
+            Stage::CreateBooking => {
+                let (bu, jt) = self.route();
+                let mut summary = transcript::summary(r);
+                if let Some(why) = &self.office_review {
+                    summary = format!("Office review: {why}.\n{summary}");
+                }
+                let summary = format!("{summary}\n\nTranscript:\n{}", transcript::render(r));
+                let body = CreateBooking {
+                    source: match r.channel {
+                        Channel::Chat => "Web chat".into(),
+                        Channel::Voice => "Voice agent".into(),
+                    },
+                    name: r.name.full(),
+                    address: self.address(),
+                    contacts: self.contacts(),
+                    customer_type: "Residential".into(),
+                    start: self.window.map(|w| iso8601(w.start)),
+                    summary: transcript::cut(&summary, transcript::NOTE_LIMIT).to_string(),
+                    campaign_id: self.campaign(),
+                    business_unit_id: bu,
+                    job_type_id: jt,
+                    priority: r.priority.as_str().into(),
+                    is_first_time_client: self.candidates.is_empty() && self.booked.customer_id.is_none(),
+                    is_send_confirmation_email: false,
+                    external_id: self.idempotency_key.clone(),
+                };
+                let bp = self.site.booking_provider_id;
+                self.post(format!("/crm/v2/tenant/{t}/booking-provider/{bp}/bookings"), &body)
+            }
+            Stage::Finished(_) => self.get(String::new(), vec![]),
+        }
+    }
+
+    fn campaign(&self) -> i64 {
+        self.site.campaign_for(self.attribution.utm_source.as_deref())
+    }
+
+    fn locations_of(&self, customer: i64) -> StRequest {
+        self.get(
+            format!("/crm/v2/tenant/{}/locations", self.t()),
+            vec![("customerId", customer.to_string()), ("active", "True".into()), ("pageSize", "50".into())],
+        )
+    }
+
+    /// "Did my write happen?" for the current write stage.
+    pub(super) fn lookup_request(&self, now: UnixSeconds) -> StRequest {
+        let t = self.t();
+        let since = iso8601(self.first_write_at.unwrap_or(now) - 600);
+        match &self.stage {
+            Stage::CreateCustomer => self.get(
+                format!("/crm/v2/tenant/{t}/customers"),
+                vec![("phone", self.request.phone.digits.clone()), ("createdOnOrAfter", since)],
+            ),
+            Stage::CreateLocation => self.locations_of(self.booked.customer_id.unwrap_or(0)),
+            Stage::CreateJob => {
+                let (_, jt) = self.route();
+                self.get(
+                    format!("/jpm/v2/tenant/{t}/jobs"),
+                    vec![
+                        ("customerId", self.booked.customer_id.unwrap_or(0).to_string()),
+                        ("locationId", self.booked.location_id.unwrap_or(0).to_string()),
+                        ("jobTypeId", jt.to_string()),
+                        ("createdOnOrAfter", since),
+                    ],
+                )
+            }
+            Stage::CreateEstimate => self.get(
+                format!("/sales/v2/tenant/{t}/estimates"),
+                vec![("jobId", self.booked.job_id.unwrap_or(0).to_string())],
+            ),
+            Stage::JobNote { .. } => self.get(
+                format!("/jpm/v2/tenant/{t}/jobs/{}/notes", self.booked.job_id.unwrap_or(0)),
+                vec![("pageSize", "50".into())],
+            ),
+            Stage::CustomerNote => self.get(
+                format!("/crm/v2/tenant/{t}/customers/{}/notes", self.booked.customer_id.unwrap_or(0)),
+                vec![("pageSize", "50".into())],
+            ),
+            Stage::CreateBooking => self.get(
+                format!("/crm/v2/tenant/{t}/booking-provider/{}/bookings", self.site.booking_provider_id),
+                vec![("externalId", self.idempotency_key.clone())],
+            ),
+            _ => self.request_for_stage(),
+        }
+    }
+}
