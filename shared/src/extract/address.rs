@@ -282,7 +282,8 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
             return None;
         }
         let suffix_pair = is(w, STRONG_SUFFIX) && region.last().and_then(|&k| words.get(k)).is_some_and(|p| is(p, STRONG_SUFFIX));
-        if !first && !suffix_pair && !(is(w, DIRS) && words.get(j + 1).is_none_or(|a| is_zip(a).is_none())) && state_at(words, j).is_some_and(|(_, n)| words.get(j + n).is_none_or(|a| is_zip(a).is_some() || a.brk || is(a, CHATTER)) ) && region.iter().any(|&k: &usize| words.get(k).is_some_and(|x| is(x, STRONG_SUFFIX) || x.brk)) {
+        let dir_not_state = is(w, DIRS) && words.get(j + 1).is_none_or(|a| is_zip(a).is_none());
+        if !(first || suffix_pair || dir_not_state) && state_at(words, j).is_some_and(|(_, n)| words.get(j + n).is_none_or(|a| is_zip(a).is_some() || a.brk || is(a, CHATTER)) ) && region.iter().any(|&k: &usize| words.get(k).is_some_and(|x| is(x, STRONG_SUFFIX) || x.brk)) {
             break;
         }
         // "Dearborn Second Floor": the unit starts here.
@@ -328,7 +329,8 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     // before a saint's name starts the city ("Ocean Blvd St Simons Island").
     for k in search_from..region.len() {
         let saint_at = |k: usize| rw(k).is_some_and(|w| matches!(clean(&w.norm), "st" | "ste")) && rw(k + 1).is_some_and(|w| is(w, SAINTS));
-        if rw(k).is_some_and(|w| is(w, STRONG_SUFFIX)) && !(rw(k + 1).is_some_and(|w| is(w, STRONG_SUFFIX)) && !saint_at(k + 1)) && !saint_at(k) {
+        let next_strong = rw(k + 1).is_some_and(|w| is(w, STRONG_SUFFIX)) && !saint_at(k + 1);
+        if rw(k).is_some_and(|w| is(w, STRONG_SUFFIX)) && !next_strong && !saint_at(k) {
             end = Some(k);
             strong = true;
         }
@@ -416,6 +418,22 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     };
     let (tail_score, _) = tail(words, used, next, &mut parts, after_comma, suffix_found || broke_at_unit);
     score += tail_score;
+    // "Suite 200, Building 17, 7000 Peachtree Dunwoody Rd", "Apt 4 10A Dr. MLK Blvd":
+    // a unit said before the number.
+    if parts.unit.is_none() {
+        let mut b = i;
+        let pair = |b: usize, list: &[&str]| {
+            b >= 2 && words.get(b - 2).is_some_and(|t| is(t, list)) && words.get(b - 1).is_some_and(|x| x.norm.len() <= 6 && x.norm.bytes().any(|c| c.is_ascii_digit()) && !used.contains(&(b - 1)))
+        };
+        while pair(b, SUBADDRESS) {
+            b -= 2;
+        }
+        if pair(b, UNIT_BEFORE_ID) && (b == 2 || words.get(b - 3).is_some_and(|x| x.brk)) {
+            if let (Some(t), Some(x)) = (words.get(b - 2), words.get(b - 1)) {
+                parts.unit = Some(format!("{} {}", t.raw, x.raw));
+            }
+        }
+    }
     if region.len() > end + 1 && parts.city.is_none() && parts.zip.is_none() {
         score -= 1; // leftover words we could not place
     }
@@ -449,12 +467,14 @@ fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, 
     if let (Some(w), true) = (words.get(i), free(i)) {
         let next = words.get(i + 1).filter(|_| free(i + 1));
         let unit_id = |x: &Word| x.norm.len() <= 8 && x.norm.bytes().any(|b| b.is_ascii_alphanumeric()) && !is(x, CHATTER) && is_zip(x).is_none();
+        // "Unit C-D", "Apt 12-3B".
+        let dashed = |x: &Word| x.norm.contains('-') && x.norm.len() <= 6 && x.norm.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
         // "# APT 2", "Ste # 2": the '#' adds nothing.
         let hash_type = w.norm == "#" && next.is_some_and(|n| is(n, UNIT_BEFORE_ID) && n.norm != "#");
         let type_hash = is(w, UNIT_BEFORE_ID) && w.norm != "#" && next.is_some_and(|n| n.norm == "#" && !n.brk);
         let after = words.get(i + 2).filter(|_| free(i + 2));
         let mut id_at = None;
-        if (hash_type || type_hash) && after.is_some_and(|n| unit_id(n)) {
+        if (hash_type || type_hash) && after.is_some_and(&unit_id) {
             let id = after.map(|n| n.raw.as_str()).unwrap_or("");
             let t = if hash_type { next.map(|n| n.raw.as_str()).unwrap_or("") } else { w.raw.as_str() };
             parts.unit = Some(format!("{t} {id}"));
@@ -469,7 +489,7 @@ fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, 
             parts.unit = next.map(|n| n.raw.clone());
             id_at = Some(i + 1);
             i += 2;
-        } else if is(w, UNIT_BEFORE_ID) && next.is_some_and(|n| (unit_id(n) || n.norm.len() == 1 && n.norm.bytes().all(|b| b.is_ascii_alphabetic())) && (n.norm.bytes().any(|b| b.is_ascii_digit()) || n.norm.len() <= 2)) {
+        } else if is(w, UNIT_BEFORE_ID) && next.is_some_and(|n| (unit_id(n) || n.norm.len() == 1 && n.norm.bytes().all(|b| b.is_ascii_alphabetic())) && (n.norm.bytes().any(|b| b.is_ascii_digit()) || n.norm.len() <= 2 || dashed(n))) {
             let id = next.map(|n| if n.spoken { n.norm.as_str() } else { n.raw.as_str() }).unwrap_or("");
             parts.unit = Some(format!("{} {}", w.raw, id));
             id_at = Some(i + 1);
@@ -536,7 +556,9 @@ fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, 
     // A state right away (no city) is fine too: "…, MN 55416".
     if let Some(ce) = city_end {
         let city_words: Vec<Word> = words.get(city_start..ce).unwrap_or(&[]).to_vec();
-        if !city_words.is_empty() && !(city_words.len() == 1 && state_at(words, city_start).is_some() && ce == city_start + 1 && words.get(ce).is_none_or(|w| is_zip(w).is_none())) {
+        // A lone state word with no ZIP after it is the state, not a city.
+        let only_state = city_words.len() == 1 && state_at(words, city_start).is_some() && ce == city_start + 1 && words.get(ce).is_none_or(|w| is_zip(w).is_none());
+        if !city_words.is_empty() && !only_state {
             parts.city = Some(tidy(&city_words));
             score += 1;
             i = ce;
