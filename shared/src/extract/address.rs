@@ -411,8 +411,14 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         }
     }
     let mut parts = AddressParts {
-        // "One Jelly Belly Lane": a house number typed as one word stays a word.
-        number: Some(if num.spoken && !num.raw.contains(' ') { num.raw.clone() } else { num.norm.to_ascii_uppercase() }),
+        // "One Jelly Belly Lane": a capitalised one-word number is the building's name and
+        // stays a word; said or typed in lowercase ("five main st") it is a house number
+        // and becomes digits, which is what a technician's GPS needs.
+        number: Some(if num.spoken && !num.raw.contains(' ') && num.raw.starts_with(|c: char| c.is_uppercase()) {
+            num.raw.clone()
+        } else {
+            num.norm.to_ascii_uppercase()
+        }),
         street: Some(tidy(&street_words)),
         ..AddressParts::default()
     };
