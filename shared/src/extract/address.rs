@@ -118,6 +118,35 @@ fn is_house_number(w: &Word) -> bool {
         }
 }
 
+/// Wisconsin grid numbers: "W156N9762", "N170 W20015", "W206N W16282". Words used (0: none).
+fn grid_len(words: &[Word], i: usize) -> usize {
+    // One compass letter then 1-6 digits, optionally another letter and digits.
+    fn part(n: &str) -> Option<(usize, usize)> {
+        let b = n.as_bytes();
+        let is_dir = |c: Option<&u8>| c.is_some_and(|c| matches!(c, b'n' | b's' | b'e' | b'w'));
+        if !is_dir(b.first()) {
+            return None;
+        }
+        let d = b.iter().skip(1).take_while(|c| c.is_ascii_digit()).count();
+        if !(1..=6).contains(&d) {
+            return None;
+        }
+        let rest = b.get(1 + d..).unwrap_or(&[]);
+        match rest {
+            [] => Some((1, 0)),
+            [c] if is_dir(Some(c)) => Some((1, 0)),
+            [c, more @ ..] if is_dir(Some(c)) && (1..=6).contains(&more.len()) && more.iter().all(u8::is_ascii_digit) => Some((2, 0)),
+            _ => None,
+        }
+    }
+    let Some(w) = words.get(i) else { return 0 };
+    match part(&w.norm) {
+        Some((2, _)) => 1,
+        Some((1, _)) if !w.brk && words.get(i + 1).and_then(|n| part(&n.norm)).is_some_and(|(k, _)| k == 1) => 2,
+        _ => 0,
+    }
+}
+
 /// A unit typed without a space: "Unit508", "Suite100", "ste.5300".
 fn glued_unit(w: &Word) -> bool {
     let n = w.norm.as_str();
@@ -174,6 +203,52 @@ fn state_at(words: &[Word], i: usize) -> Option<(String, usize)> {
     None
 }
 
+/// "Tower Place ste 1685", "Langley Commons, Suite C-4", "400 Colony Square, # 1001":
+/// a building's name between the street and the unit is skipped. Returns where the
+/// unit starts (`i` when there is no such name).
+fn past_building(words: &[Word], used: &[usize], i: usize) -> usize {
+    const TYPES: &[&str] = &["apt", "apartment", "unit", "ste", "suite", "#", "rm", "room"];
+    let unit_at = |m: usize| {
+        words.get(m).is_some_and(|w| {
+            w.norm.starts_with('#') && w.norm.len() > 1
+                || glued_unit(w)
+                || is(w, TYPES) && words.get(m + 1).is_some_and(|n| n.norm.len() <= 6 && n.norm.bytes().any(|b| b.is_ascii_digit()) && is_zip(n).is_none())
+        })
+    };
+    if unit_at(i) || words.get(i).is_some_and(|w| is(w, UNIT_BEFORE_ID) || is(w, SUBADDRESS)) {
+        return i;
+    }
+    for m in i + 1..i + 5 {
+        let Some(w) = words.get(m - 1).filter(|_| !used.contains(&(m - 1))) else { return i };
+        let number_first = m - 1 == i && all_digits(w) && !w.brk;
+        let numbered = words.get(i).is_some_and(all_digits);
+        if !number_first && (!w.norm.bytes().all(|b| b.is_ascii_alphabetic() || b == b'.') || is(w, CHATTER) || state_at(words, m - 1).is_some() || numbered && is(w, STRONG_SUFFIX)) {
+            return i;
+        }
+        if unit_at(m) && !used.contains(&m) {
+            return m;
+        }
+    }
+    i
+}
+
+/// A ZIP a few words after the ZIP-shaped word at `k`, past city and state words only
+/// ("28502 chicago il 60686").
+fn later_zip(words: &[Word], used: &[usize], k: usize) -> Option<usize> {
+    let mut seen_state = false;
+    for m in k + 1..k + 8 {
+        let w = words.get(m).filter(|_| !used.contains(&m))?;
+        if is_zip(w).is_some() {
+            return seen_state.then_some(m);
+        }
+        if !w.norm.bytes().all(|b| b.is_ascii_alphabetic() || b == b'.' || b == b'-') || is(w, CHATTER) {
+            return None;
+        }
+        seen_state |= state_at(words, m).is_some();
+    }
+    None
+}
+
 /// "w lake st" → "W Lake St": lowercase input gets capitals; anything typed with
 /// capitals is kept as typed.
 fn tidy(ws: &[Word]) -> String {
@@ -204,7 +279,7 @@ pub(crate) fn find(words: &[Word], used: &[usize], tail_only: bool) -> AddressPa
             continue;
         }
         let Some(w) = words.get(i) else { continue };
-        if !is_house_number(w) || is_zip(w).is_some() && words.get(i + 1).is_none() {
+        if !is_house_number(w) && grid_len(words, i) == 0 || is_zip(w).is_some() && words.get(i + 1).is_none() {
             continue;
         }
         if let Some((score, parts)) = street_from(words, used, i) {
@@ -238,7 +313,8 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     }
     // The street region: up to a comma, a unit word, a ZIP, a state or chatter.
     let mut region = Vec::new();
-    let mut j = i + 1;
+    let grid_words = grid_len(words, i);
+    let mut j = i + grid_words.max(1);
     // Number suffixes: "2615 1/2 Gary Ave", "4922 B South Cornell Ave".
     if let Some(w) = words.get(j) {
         let letter = clean(&w.norm).len() == 1 && w.norm.bytes().all(|b| b.is_ascii_alphabetic() || b == b'.') && !is(w, DIRS);
@@ -414,7 +490,9 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         // "One Jelly Belly Lane": a capitalised one-word number is the building's name and
         // stays a word; said or typed in lowercase ("five main st") it is a house number
         // and becomes digits, which is what a technician's GPS needs.
-        number: Some(if num.spoken && !num.raw.contains(' ') && num.raw.starts_with(|c: char| c.is_uppercase()) {
+        number: Some(if grid_words > 0 {
+            words.get(i..i + grid_words).unwrap_or(&[]).iter().map(|w| w.norm.to_ascii_uppercase()).collect::<Vec<_>>().join(" ")
+        } else if num.spoken && !num.raw.contains(' ') && num.raw.starts_with(|c: char| c.is_uppercase()) {
             num.raw.clone()
         } else {
             num.norm.to_ascii_uppercase()
@@ -470,7 +548,21 @@ fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, 
         i += 2;
     }
     // Unit.
+    if after_suffix || i.checked_sub(1).and_then(|p| words.get(p)).is_some_and(|p| p.brk) {
+        i = past_building(words, used, i);
+    }
     if let (Some(w), true) = (words.get(i), free(i)) {
+        let next = words.get(i + 1).filter(|_| free(i + 1));
+        // "unit 17771 long beach ca 90807": five digits are the unit when the ZIP comes later.
+        if is(w, UNIT_BEFORE_ID) && next.and_then(is_zip).is_some() && later_zip(words, used, i + 1).is_some() {
+            if let Some(n) = next {
+                parts.unit = Some(format!("{} {}", w.raw, n.raw));
+                score += 1;
+                i += 2;
+            }
+        }
+    }
+    if let (Some(w), true, true) = (words.get(i), free(i), parts.unit.is_none()) {
         let next = words.get(i + 1).filter(|_| free(i + 1));
         let unit_id = |x: &Word| x.norm.len() <= 8 && x.norm.bytes().any(|b| b.is_ascii_alphanumeric()) && !is(x, CHATTER) && is_zip(x).is_none();
         // "Unit C-D", "Apt 12-3B".
@@ -576,9 +668,14 @@ fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, 
         i += n;
     }
     if let Some(z) = words.get(i).filter(|_| free(i)).and_then(is_zip) {
+        // "client code 28502 chicago il 60686": a later ZIP after a city and state wins.
+        let (z, at) = match later_zip(words, used, i) {
+            Some(k) => (words.get(k).and_then(is_zip).unwrap_or(z), k),
+            None => (z, i),
+        };
         parts.zip = Some(z);
         score += 2;
-        i += 1;
+        i = at + 1;
     } else if let Some(w) = words.get(i).filter(|w| parts.state.is_some() && w.norm.len() == 4 && w.norm.bytes().all(|b| b.is_ascii_digit())) {
         // "MA 1241": a spreadsheet ate the leading zero.
         parts.zip = Some(format!("0{}", w.norm));
@@ -587,7 +684,7 @@ fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, 
     } else {
         // The ZIP further on ("Memphis TN, TN 38103", a typo in the state): the last
         // ZIP-shaped word within a few words.
-        let found = (i..(i + 6).min(words.len())).rev().find(|&k| free(k) && words.get(k).and_then(is_zip).is_some());
+        let found = (i..(i + 9).min(words.len())).rev().find(|&k| free(k) && words.get(k).and_then(is_zip).is_some());
         if let Some(k) = found {
             parts.zip = words.get(k).and_then(is_zip);
             score += 1;
