@@ -40,13 +40,13 @@ const STRONG_SUFFIX: &[&str] = &[
     "bnd", "bend", "calle", "avenida", "hgwy",
 ];
 const WEAK_SUFFIX: &[&str] = &[
-    "point", "pt", "sq", "square", "village", "vlg", "lake", "forest", "park", "hill", "hl", "hills", "mill", "ridge", "rdg",
+    "point", "pt", "sq", "square", "hollow", "bay", "turn", "concourse", "industrial", "wynd", "village", "vlg", "lake", "forest", "park", "hill", "hl", "hills", "mill", "ridge", "rdg",
     "crossing", "xing", "creek", "crk", "grove", "grv", "heights", "hts", "glen", "green", "commons", "harbor",
     "landing", "meadow", "meadows", "view", "vista", "center", "ctr", "pointe", "estates", "gardens", "manor",
     "springs", "valley", "woods", "run", "pass", "run", "isle", "key", "oval", "mall", "walk", "spur",
 ];
 const PRE_TYPE: &[&str] =
-    &["avenue", "ave", "highway", "hwy", "route", "rte", "rt", "spur", "us", "u.s", "county", "state", "interstate", "fm", "sr", "cr", "calle", "avenida", "business"];
+    &["avenue", "ave", "highway", "hwy", "route", "rte", "rt", "spur", "us", "u.s", "i", "county", "state", "interstate", "fm", "sr", "cr", "calle", "avenida", "business"];
 /// Road types a route number follows ("County Rd 312", "Hwy 98", "Loop 410").
 const ROUTE: &[&str] = &["rd", "road", "hwy", "highway", "hgwy", "route", "rte", "rt", "loop", "spur", "fm", "cr", "sr", "business"];
 const DIRS: &[&str] = &[
@@ -308,7 +308,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     let num = words.get(i)?;
     // "# 2 Turner Rd": a '#' that opens the text is the number sign.
     let hash_first = i == 1 && words.first().is_some_and(|p| p.norm == "#");
-    if num.brk || !hash_first && i.checked_sub(1).and_then(|p| words.get(p)).is_some_and(|p| is(p, UNIT_BEFORE_ID)) {
+    if num.brk || !hash_first && i.checked_sub(1).and_then(|p| words.get(p)).is_some_and(|p| is(p, UNIT_BEFORE_ID) || is(p, &["rr", "box", "lockbox", "lbx", "code", "file", "msc", "mc"])) {
         return None;
     }
     // The street region: up to a comma, a unit word, a ZIP, a state or chatter.
@@ -342,7 +342,9 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
             && !first
             && (1..=4).any(|d| words.get(j + d).is_some_and(|x| is(x, STRONG_SUFFIX)))
             && (1..4).all(|d| words.get(j + d - 1).is_none_or(|x| !x.brk) && words.get(j + d).is_none_or(|x| !is(x, CHATTER) && !all_digits(x)));
-        if !first && (is(w, UNIT_BEFORE_ID) || w.norm.starts_with('#') || is(w, CHATTER) && !and_in_name || glued_unit(w)) {
+        // "13th Ave No St Petersburg", "21st ave no. ste 130": "No" after a street type is North.
+        let north = clean(&w.norm) == "no" && region.last().and_then(|&k| words.get(k)).is_some_and(|p| is(p, STRONG_SUFFIX) && !p.brk) && words.get(j + 1).is_none_or(|n| !n.norm.bytes().any(|b| b.is_ascii_digit()));
+        if !first && (is(w, UNIT_BEFORE_ID) && !north || w.norm.starts_with('#') || is(w, CHATTER) && !and_in_name || glued_unit(w)) {
             break;
         }
         // "Grant Trace St. Simons Island": St before a saint's name starts the city.
@@ -354,7 +356,10 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
             broke_at_saint = saint;
             break;
         }
-        if first && (is(w, CHATTER) || is(w, UNIT_BEFORE_ID) && !is(w, PRE_TYPE)) {
+        // "11745 I 10 W": Interstate, not the pronoun; "8517 So Nashville": South.
+        let interstate = w.norm == "i" && words.get(j + 1).is_some_and(all_digits);
+        let so = clean(&w.norm) == "so" && (w.raw.starts_with('S') || w.raw.ends_with('.')) && words.get(j + 1).is_some_and(|n| n.raw.starts_with(|c: char| c.is_ascii_uppercase()));
+        if first && (is(w, CHATTER) && !interstate && !so || is(w, UNIT_BEFORE_ID) && !is(w, PRE_TYPE)) {
             return None;
         }
         let suffix_pair = is(w, STRONG_SUFFIX) && region.last().and_then(|&k| words.get(k)).is_some_and(|p| is(p, STRONG_SUFFIX));
@@ -371,7 +376,14 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         let prev = region.last().and_then(|&k: &usize| words.get(k));
         // Grid streets: "2928 N. 2900 E. Road", "144 S 500 E".
         let grid = region.len() == 1 && prev.is_some_and(|p| is(p, DIRS)) && all_digits(w) && w.norm.len() <= 5;
-        if !first && all_digits(w) && !name_number(w) && !grid && !prev.is_some_and(|p| is(p, PRE_TYPE) || is(p, ROUTE) || is(p, &["county", "box", "no", "old"])) {
+        // "U S 401 Hwy", "E C R 850 N" (county road), "F 41".
+        let before_prev = region.len().checked_sub(2).and_then(|k| region.get(k)).and_then(|&k| words.get(k)).map(|p| clean(&p.norm));
+        let spelled_route = prev.is_some_and(|p| match clean(&p.norm) {
+            "s" => before_prev == Some("u"),
+            "r" => before_prev == Some("c"),
+            x => region.len() == 1 && x.len() == 1 && x.bytes().all(|b| b.is_ascii_alphabetic()) && !is(p, DIRS),
+        });
+        if !first && all_digits(w) && !name_number(w) && !grid && !spelled_route && !prev.is_some_and(|p| is(p, PRE_TYPE) || is(p, ROUTE) || is(p, &["county", "box", "no", "old"])) {
             broke_at_unit = true;
             break;
         }
@@ -394,7 +406,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     let rw = |k: usize| region.get(k).and_then(|&x| words.get(x));
     // Leading directional and pre-type ("S. Avenue H", "Highway 61").
     let mut name_start = 0;
-    if rw(0).is_some_and(|w| is(w, DIRS)) && region.len() > 1 && !rw(1).is_some_and(|w| is(w, STRONG_SUFFIX) && region.len() == 2) {
+    if rw(0).is_some_and(|w| is(w, DIRS)) && region.len() > 1 && !rw(1).is_some_and(|w| is(w, STRONG_SUFFIX) && (region.len() == 2 || w.brk || rw(2).is_some_and(|x| is(x, DIRS)))) {
         name_start = 1;
     }
     let pre_type = rw(name_start).is_some_and(|w| is(w, PRE_TYPE)) && region.len() > name_start + 1;
@@ -444,7 +456,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
             // Post-directional: "86th st n", "16th St NW"; a spelled-out one only at a
             // boundary ("Conniston Road West Palm Beach": West starts the city).
             let dir_ok = rw(k + 1).is_some_and(|w| {
-                is(w, DIRS) && (clean(&w.norm).len() <= 3 || w.brk || broke_at_saint || rw(k + 2).is_none() && words.get(j).is_none_or(|n| !n.norm.chars().all(char::is_alphabetic) || is(n, UNIT_BEFORE_ID)))
+                (is(w, DIRS) || clean(&w.norm) == "no") && (clean(&w.norm).len() <= 3 || w.brk || broke_at_saint || rw(k + 2).is_none() && words.get(j).is_none_or(|n| !n.norm.chars().all(char::is_alphabetic) || is(n, UNIT_BEFORE_ID)))
             });
             let mut e = k;
             if dir_ok && !rw(k).is_some_and(|w| w.brk) {
