@@ -215,7 +215,7 @@ fn past_building(words: &[Word], used: &[usize], i: usize) -> usize {
                 || is(w, TYPES) && words.get(m + 1).is_some_and(|n| n.norm.len() <= 6 && n.norm.bytes().any(|b| b.is_ascii_digit()) && is_zip(n).is_none())
         })
     };
-    if unit_at(i) || words.get(i).is_some_and(|w| is(w, UNIT_BEFORE_ID) || is(w, SUBADDRESS)) {
+    if unit_at(i) || words.get(i).is_some_and(|w| is(w, UNIT_BEFORE_ID) || is(w, SUBADDRESS) || is(w, &["lockbox", "lbx", "box", "po", "pob", "attn", "attn:"])) {
         return i;
     }
     for m in i + 1..i + 5 {
@@ -230,6 +230,11 @@ fn past_building(words: &[Word], used: &[usize], i: usize) -> usize {
         }
     }
     i
+}
+
+/// "St 1400" after a street type: Suite.
+fn suite_st(words: &[Word], i: usize) -> bool {
+    words.get(i).is_some_and(|w| clean(&w.norm) == "st" && !w.brk) && words.get(i + 1).is_some_and(|n| n.norm.len() <= 5 && n.norm.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// A ZIP a few words after the ZIP-shaped word at `k`, past city and state words only
@@ -318,7 +323,8 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     // Number suffixes: "2615 1/2 Gary Ave", "4922 B South Cornell Ave".
     if let Some(w) = words.get(j) {
         let letter = clean(&w.norm).len() == 1 && w.norm.bytes().all(|b| b.is_ascii_alphabetic() || b == b'.') && !is(w, DIRS);
-        let letter_then_dir = letter && words.get(j + 1).is_some_and(|n| is(n, DIRS));
+        // "U S 401 Hwy": U.S., not a number suffix.
+        let letter_then_dir = letter && words.get(j + 1).is_some_and(|n| is(n, DIRS)) && !(clean(&w.norm) == "u" && words.get(j + 1).is_some_and(|n| clean(&n.norm) == "s"));
         // "2458 B Wesley Chapel Rd": a letter before a name is the number's suffix;
         // before a type it is the name ("1800 M Street", "13011 T I Blvd").
         let letter_then_name = letter
@@ -361,6 +367,10 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         let so = clean(&w.norm) == "so" && (w.raw.starts_with('S') || w.raw.ends_with('.')) && words.get(j + 1).is_some_and(|n| n.raw.starts_with(|c: char| c.is_ascii_uppercase()));
         if first && (is(w, CHATTER) && !interstate && !so || is(w, UNIT_BEFORE_ID) && !is(w, PRE_TYPE)) {
             return None;
+        }
+        if !first && suite_st(words, j) && region.last().and_then(|&k| words.get(k)).is_some_and(|p| is(p, STRONG_SUFFIX)) {
+            broke_at_unit = true;
+            break;
         }
         let suffix_pair = is(w, STRONG_SUFFIX) && region.last().and_then(|&k| words.get(k)).is_some_and(|p| is(p, STRONG_SUFFIX));
         let dir_not_state = is(w, DIRS) && words.get(j + 1).is_none_or(|a| is_zip(a).is_none());
@@ -536,11 +546,14 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     // No suffix and no comma: "115 Broadway San Francisco CA". One street word (after
     // a directional) when the rest reads as city + state or ZIP.
     if !suffix_found && !pre_type && end > name_start {
-        let one: Vec<Word> = region.iter().take(name_start + 1).filter_map(|&x| words.get(x).cloned()).collect();
+        // "193 Braybrook SE Cedar Rapids": a two-letter direction after it stays.
+        let take = name_start + 1 + usize::from(rw(name_start + 1).is_some_and(|d| short_dir(d) && clean(&d.norm).len() == 2) && region.len() > name_start + 2);
+        let one: Vec<Word> = region.iter().take(take).filter_map(|&x| words.get(x).cloned()).collect();
         let mut alt = AddressParts { number: parts.number.clone(), street: Some(tidy(&one)), ..AddressParts::default() };
-        let from = region.get(name_start + 1).copied().unwrap_or(j);
+        let from = region.get(take).copied().unwrap_or(j);
         let (alt_score, _) = tail(words, used, from, &mut alt, true, false);
-        if alt.city.is_some() && (alt.state.is_some() || alt.zip.is_some()) && alt_score + 1 >= score {
+        let the = rw(name_start).is_some_and(|w| clean(&w.norm) == "the");
+        if alt.city.is_some() && (alt.state.is_some() || alt.zip.is_some()) && alt_score + 1 >= score && !the {
             return Some((alt_score + 1, alt));
         }
     }
@@ -554,7 +567,7 @@ fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, 
     // Building or department first ("Bldg 300, Suite 615"): skipped, not the unit.
     while let (Some(w), Some(n)) = (words.get(i).filter(|_| free(i)), words.get(i + 1).filter(|_| free(i + 1))) {
         let id_ok = n.norm.len() <= 6 && n.norm.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') && is_zip(n).is_none();
-        if !(is(w, SUBADDRESS) && id_ok && words.get(i + 2).is_some_and(|x| is(x, UNIT_BEFORE_ID) || x.norm.starts_with('#') || glued_unit(x))) {
+        if !(is(w, SUBADDRESS) && id_ok && words.get(i + 2).is_some_and(|x| is(x, UNIT_BEFORE_ID) || x.norm.starts_with('#') || glued_unit(x) || suite_st(words, i + 2))) {
             break;
         }
         i += 2;
@@ -611,6 +624,15 @@ fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, 
         } else if is(w, UNIT_ALONE) {
             parts.unit = Some(w.raw.clone());
             i += 1;
+        } else if (after_comma || after_suffix) && suite_st(words, i) {
+            // "Bonhomme Ave St 1400", "Boundary Terrace, St 2": St before a number is Suite.
+            parts.unit = Some(format!("{} {}", w.raw, next.map(|n| n.raw.as_str()).unwrap_or("")));
+            id_at = Some(i + 1);
+            i += 2;
+        } else if after_suffix && w.norm == "unit" && next.is_some_and(|n| n.raw.starts_with(|c: char| c.is_ascii_uppercase()) && n.norm.bytes().all(|b| b.is_ascii_alphabetic())) {
+            // "Dorchester Pl NE Unit Cedar Rapids": the unit's number left out.
+            parts.unit = Some(w.raw.clone());
+            i += 1;
         } else if (after_comma || after_suffix) && w.norm.len() <= 5 && w.norm.bytes().any(|b| b.is_ascii_digit()) && is_zip(w).is_none() && w.norm.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
             parts.unit = Some(w.raw.clone());
             id_at = Some(i);
@@ -630,6 +652,27 @@ fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, 
                     u.push_str(&x.raw);
                     i = at + 2;
                 }
+            }
+        }
+        // "9th Floor room 905", "14th Floor, Room 1418", "Apt. 3rd Flr.": two parts of one unit.
+        if let Some(u) = parts.unit.as_mut() {
+            let lower = u.to_ascii_lowercase();
+            let floor = lower.ends_with("floor") || lower.ends_with("flr") || lower.ends_with(" fl");
+            let room = words.get(i).filter(|_| free(i) && floor).is_some_and(|r| is(r, &["room", "rm", "ste", "suite"]))
+                && words.get(i + 1).is_some_and(|n| n.norm.len() <= 6 && n.norm.bytes().any(|b| b.is_ascii_digit()) && is_zip(n).is_none() && free(i + 1));
+            let ordinal = ["st", "nd", "rd", "th"].iter().any(|o| lower.ends_with(o)) && lower.bytes().any(|b| b.is_ascii_digit());
+            if room {
+                for x in words.get(i..i + 2).unwrap_or(&[]) {
+                    u.push(' ');
+                    u.push_str(x.raw.trim_end_matches([',', '.']));
+                }
+                i += 2;
+            } else if ordinal && words.get(i).is_some_and(|f| free(i) && is(f, UNIT_AFTER_ID)) {
+                if let Some(f) = words.get(i) {
+                    u.push(' ');
+                    u.push_str(f.raw.trim_end_matches([',', '.']));
+                }
+                i += 1;
             }
         }
         if parts.unit.is_some() {
