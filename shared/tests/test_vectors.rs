@@ -121,7 +121,7 @@ fn usaddress_hand_labeled() {
     let [n, .., all4] = by_kind.get("hand-labeled").copied().unwrap_or_default();
     // The goal is 90%; this guards against regressions from where we are (see the
     // pattern table printed above for what is left).
-    assert!(pct(all4, n) >= 89.0, "hand-labeled all-four accuracy {:.1}% fell below 89.0%", pct(all4, n));
+    assert!(pct(all4, n) >= 89.2, "hand-labeled all-four accuracy {:.1}% fell below 89.2%", pct(all4, n));
 }
 
 #[test]

@@ -365,7 +365,9 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         // "11745 I 10 W": Interstate, not the pronoun; "8517 So Nashville": South.
         let interstate = w.norm == "i" && words.get(j + 1).is_some_and(all_digits);
         let so = clean(&w.norm) == "so" && (w.raw.starts_with('S') || w.raw.ends_with('.')) && words.get(j + 1).is_some_and(|n| n.raw.starts_with(|c: char| c.is_ascii_uppercase()));
-        if first && (is(w, CHATTER) && !interstate && !so || is(w, UNIT_BEFORE_ID) && !is(w, PRE_TYPE)) {
+        // "U S 401 Hwy": "u" is read as "you" elsewhere.
+        let us = w.raw.eq_ignore_ascii_case("u") && words.get(j + 1).is_some_and(|n| clean(&n.norm) == "s");
+        if first && (is(w, CHATTER) && !interstate && !so && !us || is(w, UNIT_BEFORE_ID) && !is(w, PRE_TYPE)) {
             return None;
         }
         if !first && suite_st(words, j) && region.last().and_then(|&k| words.get(k)).is_some_and(|p| is(p, STRONG_SUFFIX)) {
@@ -387,7 +389,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         // Grid streets: "2928 N. 2900 E. Road", "144 S 500 E".
         let grid = region.len() == 1 && prev.is_some_and(|p| is(p, DIRS)) && all_digits(w) && w.norm.len() <= 5;
         // "U S 401 Hwy", "E C R 850 N" (county road), "F 41".
-        let before_prev = region.len().checked_sub(2).and_then(|k| region.get(k)).and_then(|&k| words.get(k)).map(|p| clean(&p.norm));
+        let before_prev = region.len().checked_sub(2).and_then(|k| region.get(k)).and_then(|&k| words.get(k)).map(|p| if p.raw.eq_ignore_ascii_case("u") { "u" } else { clean(&p.norm) });
         let spelled_route = prev.is_some_and(|p| match clean(&p.norm) {
             "s" => before_prev == Some("u"),
             "r" => before_prev == Some("c"),
