@@ -119,9 +119,9 @@ fn usaddress_hand_labeled() {
         );
     }
     let [n, .., all4] = by_kind.get("hand-labeled").copied().unwrap_or_default();
-    // The goal is 90%; this guards against regressions from where we are (see the
+    // The acceptance bar is 90% (1087 of 1207; we are at 1088); this guards it (see the
     // pattern table printed above for what is left).
-    assert!(pct(all4, n) >= 89.2, "hand-labeled all-four accuracy {:.1}% fell below 89.2%", pct(all4, n));
+    assert!(pct(all4, n) >= 90.0, "hand-labeled all-four accuracy {:.1}% fell below 90.0%", pct(all4, n));
 }
 
 #[test]

@@ -278,6 +278,29 @@ fn tidy(ws: &[Word]) -> String {
 
 /// Best address in the words; `used` marks words already taken (the phone).
 pub(crate) fn find(words: &[Word], used: &[usize], tail_only: bool) -> AddressParts {
+    // "Barnes Jewish Hospital Plz": capitalised "Plz" after a name is Plaza, not "please".
+    let plaza = |k: usize| {
+        words.get(k).is_some_and(|w| w.norm == "please" && w.raw.trim_end_matches([',', '.']).eq_ignore_ascii_case("plz") && w.raw.starts_with('P'))
+            && k.checked_sub(1).and_then(|p| words.get(p)).is_some_and(|p| !p.brk && p.norm.bytes().all(|b| b.is_ascii_alphabetic()) && !is(p, CHATTER) && !is(p, STRONG_SUFFIX))
+    };
+    if (0..words.len()).any(plaza) {
+        let fixed: Vec<Word> = words
+            .iter()
+            .enumerate()
+            .map(|(k, w)| {
+                let mut w = w.clone();
+                if plaza(k) {
+                    w.norm = "plz".to_string();
+                }
+                w
+            })
+            .collect();
+        return find_in(&fixed, used, tail_only);
+    }
+    find_in(words, used, tail_only)
+}
+
+fn find_in(words: &[Word], used: &[usize], tail_only: bool) -> AddressParts {
     let mut best: Option<(i32, AddressParts)> = None;
     for i in 0..words.len() {
         if used.contains(&i) {
@@ -350,7 +373,26 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
             && (1..4).all(|d| words.get(j + d - 1).is_none_or(|x| !x.brk) && words.get(j + d).is_none_or(|x| !is(x, CHATTER) && !all_digits(x)));
         // "13th Ave No St Petersburg", "21st ave no. ste 130": "No" after a street type is North.
         let north = clean(&w.norm) == "no" && region.last().and_then(|&k| words.get(k)).is_some_and(|p| is(p, STRONG_SUFFIX) && !p.brk) && words.get(j + 1).is_none_or(|n| !n.norm.bytes().any(|b| b.is_ascii_digit()));
-        if !first && (is(w, UNIT_BEFORE_ID) && !north || w.norm.starts_with('#') || is(w, CHATTER) && !and_in_name || glued_unit(w)) {
+        // "Truck and Trailer Way": a unit word right before a street type is a name.
+        let name_before_type = w.norm.len() >= 4 && !w.brk && words.get(j + 1).is_some_and(|n| is(n, STRONG_SUFFIX) && !suite_st(words, j + 1) && words.get(j + 2).is_none_or(|x| !all_digits(x)));
+        // "U.S. Highway No. 130": "No." between a road type and its number.
+        let route_no = clean(&w.norm) == "no" && region.last().and_then(|&k| words.get(k)).is_some_and(|p| is(p, ROUTE) && !p.brk) && words.get(j + 1).is_some_and(route_number);
+        // "W. Taylor (m/c 525) rm. 128": a note in parentheses is skipped.
+        if !first && w.raw.starts_with('(') {
+            let close = (j..j + 6).find(|&k| words.get(k).is_some_and(|x| x.raw.trim_end_matches([',', '.']).ends_with(')')));
+            if let Some(c) = close {
+                if (j..=c).all(|k| !used.contains(&k)) {
+                    let brk = words.get(c).is_some_and(|x| x.brk);
+                    j = c + 1;
+                    if brk {
+                        ended_by_comma = true;
+                        break;
+                    }
+                    continue;
+                }
+            }
+        }
+        if !first && (is(w, UNIT_BEFORE_ID) && !north && !name_before_type && !route_no || w.norm.starts_with('#') || is(w, CHATTER) && !and_in_name || glued_unit(w)) {
             break;
         }
         // "Grant Trace St. Simons Island": St before a saint's name starts the city.
@@ -380,7 +422,8 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
             break;
         }
         // "Dearborn Second Floor": the unit starts here.
-        if !first && words.get(j + 1).is_some_and(|n| is(n, UNIT_AFTER_ID)) && !short_dir(w) && !is(w, STRONG_SUFFIX) {
+        let floor_then_id = words.get(j + 2).is_some_and(|x| x.norm.len() <= 4 && x.norm.bytes().any(|b| b.is_ascii_digit()) && is_zip(x).is_none());
+        if !first && !w.brk && !floor_then_id && words.get(j + 1).is_some_and(|n| is(n, UNIT_AFTER_ID)) && !short_dir(w) && !is(w, STRONG_SUFFIX) {
             break;
         }
         // "Bryn Mawr 211": a bare number after street words is a unit, except after
@@ -547,7 +590,10 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     }
     // No suffix and no comma: "115 Broadway San Francisco CA". One street word (after
     // a directional) when the rest reads as city + state or ZIP.
-    if !suffix_found && !pre_type && end > name_start {
+    // "27 Washington Oak Park IL 60302": a weak type ending the words before the state
+    // may be the city's ("Oak Park"), so the one-word street is tried too.
+    let weak_end = suffix_found && !strong && !after_comma && region.get(end + 1).is_none_or(|&k| state_at(words, k).is_some_and(|(_, n)| end + 1 + n == region.len()));
+    if (!suffix_found || weak_end) && !pre_type && end > name_start {
         // "193 Braybrook SE Cedar Rapids": a two-letter direction after it stays.
         let take = name_start + 1 + usize::from(rw(name_start + 1).is_some_and(|d| short_dir(d) && clean(&d.norm).len() == 2) && region.len() > name_start + 2);
         let one: Vec<Word> = region.iter().take(take).filter_map(|&x| words.get(x).cloned()).collect();
@@ -555,7 +601,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         let from = region.get(take).copied().unwrap_or(j);
         let (alt_score, _) = tail(words, used, from, &mut alt, true, false);
         let the = rw(name_start).is_some_and(|w| clean(&w.norm) == "the");
-        if alt.city.is_some() && (alt.state.is_some() || alt.zip.is_some()) && alt_score + 1 >= score && !the {
+        if alt.city.is_some() && (alt.state.is_some() || alt.zip.is_some()) && (!weak_end || alt.state.is_some() && alt.zip.is_some()) && alt_score + 1 >= score && !the {
             return Some((alt_score + 1, alt));
         }
     }
