@@ -9,18 +9,25 @@
 //!
 //! Stages, in the office's words: *taking details* → *reading back* (summary) →
 //! *booked*, or *handed to the office* when the homeowner wants a person.
+//!
+//! This file is the state machine (events, stages, dispatch); storing details and
+//! asking for what is missing is in `details.rs`, the summary (reading back, changing a
+//! detail, booking) in `summary.rs`.
 
+mod details;
 mod prompts;
+mod summary;
 
 use serde::{Deserialize, Serialize};
 
 use crate::booking::{
-    Address, ArrivalWindow, BookingRequest, Channel, DayPart, DayPreference, Locale, PersonName, Phone,
-    PreferredTime, Priority, Speaker, Trade, TranscriptLine, UnixSeconds, VisitKind,
+    ArrivalWindow, BookingRequest, Channel, Locale, PersonName, Phone, PreferredTime, Priority, Speaker, Trade,
+    TranscriptLine, UnixSeconds, VisitKind,
 };
-use crate::extract::{self, AddressParts, Answer, Expecting, Extraction, SlotName, Urgency};
+use crate::extract::{self, AddressParts, Answer, Expecting, SlotName, Urgency};
 use crate::site::PublicSiteConfig;
 use prompts::Msg;
+use summary::expecting_for;
 
 /// Version of the serialized state; bump when the shape changes.
 pub const STATE_VERSION: u32 = 2;
@@ -323,221 +330,6 @@ impl Conversation {
         self.next_question(turn);
     }
 
-    fn has_value_for(&self, ex: &Extraction, slot: SlotName) -> bool {
-        match slot {
-            SlotName::Problem => ex.trade.is_some(),
-            SlotName::Name => ex.name.is_some(),
-            SlotName::Phone => ex.phone.is_some(),
-            SlotName::Email => ex.email.is_some(),
-            SlotName::Address => !ex.address.is_empty(),
-            SlotName::Time => ex.preferred_time.is_some(),
-        }
-    }
-
-    fn forget(&mut self, slot: SlotName) {
-        let d = &mut self.details;
-        match slot {
-            SlotName::Problem => {
-                d.trade = None;
-                d.issue = None;
-            }
-            SlotName::Name => d.name = None,
-            SlotName::Phone => d.phone = None,
-            SlotName::Email => d.email = None,
-            SlotName::Address => d.address = AddressParts::default(),
-            SlotName::Time => {
-                d.preferred_time = None;
-                d.window = None;
-            }
-        }
-    }
-
-    /// Stores what the message says. Returns false when a reply was already given
-    /// and no further question should follow (a re-prompt or a decline).
-    fn take(&mut self, ex: &Extraction, text: &str, turn: &mut Turn) -> bool {
-        let asked = self.asked;
-        let d = &mut self.details;
-        if let Some(t) = ex.trade {
-            d.trade = Some(t);
-            d.issue = ex.issue.clone();
-            if let Some(k) = ex.kind {
-                d.kind = k;
-            }
-        } else if asked == Expecting::Problem && d.issue.is_none() && !text.trim().is_empty() && !ex.has_details() && ex.answer.is_none() {
-            // No trade recognised: keep their words as the issue and ask which trade.
-            d.issue = Some(condense(text));
-        }
-        if matches!(ex.urgency, Some(Urgency::High)) && d.priority < Priority::High {
-            d.priority = Priority::High;
-        }
-        if let Some(n) = &ex.name {
-            d.name = Some(n.clone());
-        }
-        if let Some(e) = &ex.email {
-            d.email = Some(e.clone());
-        }
-        if let Some(t) = ex.preferred_time {
-            d.preferred_time = Some(t);
-        }
-        if let Some(r) = &ex.referral_code {
-            d.referral_code = Some(r.clone());
-        }
-        merge_address(&mut d.address, &ex.address);
-        // The site must book this trade.
-        if let Some(t) = d.trade.filter(|t| !self.site.trades.is_empty() && !self.site.trades.contains(t)) {
-            d.trade = None;
-            d.issue = None;
-            self.asked = Expecting::Problem;
-            self.say_msg(turn, &Msg::TradeNotOffered { trade: t });
-            return false;
-        }
-        // Phone: check it, and re-prompt with the reason.
-        let office = self.office();
-        if let Some(p) = &ex.phone {
-            match extract::nanp_problem(&p.digits) {
-                None => {
-                    self.details.phone = Some(p.clone());
-                    self.phone_failures = 0;
-                }
-                Some(problem) => return self.phone_failed(Some(problem), &office, turn),
-            }
-        } else if asked == Expecting::Phone && self.details.phone.is_none() && !ex.has_details() && ex.answer.is_none() {
-            return self.phone_failed(ex.phone_problem, &office, turn);
-        } else if asked == Expecting::Phone && ex.phone_problem.is_some() && self.details.phone.is_none() {
-            return self.phone_failed(ex.phone_problem, &office, turn);
-        }
-        // Service area.
-        if let Some(zip) = self.details.address.zip.clone() {
-            let area = &self.site.service_area_zips;
-            if !area.is_empty() && !area.iter().any(|z| z.trim() == zip) {
-                self.details.address = AddressParts::default();
-                self.asked = Expecting::Address;
-                self.say_msg(turn, &Msg::OutOfArea { zip: &zip, office: &office });
-                return false;
-            }
-        }
-        true
-    }
-
-    fn phone_failed(&mut self, problem: Option<extract::PhoneProblem>, office: &str, turn: &mut Turn) -> bool {
-        self.phone_failures = self.phone_failures.saturating_add(1);
-        self.asked = Expecting::Phone;
-        let offer_person = self.phone_failures >= PHONE_TRIES_BEFORE_HANDOFF;
-        let msg = match problem {
-            Some(problem) => Msg::PhoneInvalid { problem, offer_person, office },
-            None => Msg::NoPhoneHeard { offer_person, office },
-        };
-        self.say_msg(turn, &msg);
-        if offer_person {
-            turn.quick_replies = vec![prompts::person_choice(self.locale)];
-        }
-        false
-    }
-
-    /// Asks for the first missing detail, or reads the summary back.
-    fn next_question(&mut self, turn: &mut Turn) {
-        let d = &self.details;
-        let a = &d.address;
-        let (msg, asked) = if d.trade.is_none() {
-            if d.issue.is_some() {
-                (Msg::AskTrade, Expecting::Problem)
-            } else {
-                (Msg::AskProblem, Expecting::Problem)
-            }
-        } else if d.name.is_none() {
-            (Msg::AskName { first_issue: None }, Expecting::Name)
-        } else if d.phone.is_none() {
-            (Msg::AskPhone { first_name: "" }, Expecting::Phone)
-        } else if a.street.is_none() || a.number.is_none() {
-            (Msg::AskAddress, Expecting::Address)
-        } else if a.city.is_none() || a.state.is_none() || a.zip.is_none() {
-            (Msg::AskAddressRest { have_zip: a.zip.is_some(), have_city: a.city.is_some(), have_state: a.state.is_some() }, Expecting::Address)
-        } else if d.preferred_time.is_none() && d.window.is_none() && d.priority == Priority::Urgent {
-            // An emergency: as soon as possible, without asking.
-            self.details.preferred_time = Some(PreferredTime { day: Some(DayPreference::Asap), part: None });
-            self.read_back(turn);
-            return;
-        } else if d.preferred_time.is_none() && d.window.is_none() && self.time_asks < 2 {
-            // A job needs an appointment: ask when (once more if the answer had no time).
-            self.time_asks += 1;
-            self.asked = Expecting::Time;
-            self.say_msg(turn, &Msg::AskTime { again: self.time_asks > 1 });
-            if self.channel == Channel::Chat {
-                turn.quick_replies = prompts::time_choices(self.locale);
-            }
-            return;
-        } else {
-            self.read_back(turn);
-            return;
-        };
-        // Personal touches need owned strings; build them after the borrow ends.
-        let issue = d.issue.clone();
-        let first = d.name.as_ref().map(|n| n.first.clone()).unwrap_or_default();
-        self.asked = asked;
-        let msg = match msg {
-            Msg::AskName { .. } => Msg::AskName { first_issue: issue.as_deref().filter(|_| self.channel == Channel::Chat) },
-            Msg::AskPhone { .. } => Msg::AskPhone { first_name: &first },
-            m => m,
-        };
-        let text = prompts::say(&msg, self.locale, self.channel);
-        self.say(turn, text);
-        if asked == Expecting::Problem && self.details.issue.is_some() {
-            turn.quick_replies = self.site.trades.iter().map(|t| capitalize(prompts::trade_name(*t, self.locale))).collect();
-        }
-    }
-
-    fn read_back(&mut self, turn: &mut Turn) {
-        self.stage = Stage::ReadingBack;
-        self.asked = Expecting::Confirmation;
-        let lines = self.summary_lines();
-        self.say_msg(turn, &Msg::Summary { lines: &lines });
-        turn.quick_replies = prompts::confirm_choices(self.locale);
-    }
-
-    fn summary_lines(&self) -> Vec<(SlotName, String)> {
-        let d = &self.details;
-        let es = self.locale == Locale::Es;
-        let mut lines = Vec::new();
-        let mut problem = d.issue.clone().unwrap_or_default();
-        // Voice: no brackets a speech engine would stumble over.
-        if let (Some(t), Channel::Chat) = (d.trade, self.channel) {
-            problem = format!("{problem} ({})", prompts::trade_name(t, self.locale));
-        }
-        if d.kind == VisitKind::Estimate {
-            problem.push_str(if es { ", presupuesto" } else { ", estimate" });
-        }
-        if d.priority == Priority::Urgent {
-            problem.push_str(if es { ", urgente" } else { ", urgent" });
-        }
-        lines.push((SlotName::Problem, problem));
-        lines.push((SlotName::Name, d.name.as_ref().map(PersonName::full).unwrap_or_default()));
-        if let Some(p) = &d.phone {
-            lines.push((SlotName::Phone, prompts::phone_text(p, self.channel, self.locale)));
-        }
-        if let Some(e) = &d.email {
-            if self.channel == Channel::Chat {
-                lines.push((SlotName::Email, e.clone()));
-            }
-        }
-        lines.push((SlotName::Address, to_address(&d.address).one_line()));
-        if let Some(t) = d.preferred_time {
-            lines.push((SlotName::Time, time_text(t, self.locale)));
-        }
-        lines
-    }
-
-    fn book(&mut self, turn: &mut Turn) {
-        let first = self.details.name.as_ref().map(|n| n.first.clone()).unwrap_or_default();
-        self.say_msg(turn, &Msg::Booked { first_name: &first });
-        match self.request() {
-            Some(request) => {
-                self.stage = Stage::Booked;
-                turn.effects.push(Effect::Book { request });
-            }
-            None => self.next_question(turn),
-        }
-    }
-
     fn hand_off(&mut self, turn: &mut Turn) {
         let office = self.office();
         let hours = self.site.office_hours.clone();
@@ -558,31 +350,6 @@ impl Conversation {
     fn say(&mut self, turn: &mut Turn, text: String) {
         self.transcript.push(TranscriptLine { speaker: Speaker::Assistant, text: text.clone() });
         turn.replies.push(text);
-    }
-
-    fn request(&self) -> Option<BookingRequest> {
-        let d = &self.details;
-        let a = &d.address;
-        if a.city.is_none() || a.state.is_none() || a.zip.is_none() {
-            return None;
-        }
-        Some(BookingRequest {
-            name: d.name.clone()?,
-            phone: d.phone.clone()?,
-            email: d.email.clone(),
-            address: to_address(a),
-            trade: d.trade?,
-            kind: d.kind,
-            issue: d.issue.clone().unwrap_or_default(),
-            priority: d.priority,
-            preferred_time: d.preferred_time.unwrap_or_default(),
-            arrival_window: d.window,
-            referral_code: d.referral_code.clone(),
-            sms_consent: false,
-            locale: self.locale,
-            channel: self.channel,
-            transcript: self.transcript.clone(),
-        })
     }
 
     /// The homeowner's inputs so far, for replay by the worker.
@@ -618,100 +385,6 @@ impl Conversation {
             return Err(format!("saved conversation version {} is not {}", c.version, STATE_VERSION));
         }
         Ok(c)
-    }
-}
-
-fn expecting_for(slot: SlotName) -> Expecting {
-    match slot {
-        SlotName::Problem => Expecting::Problem,
-        SlotName::Name => Expecting::Name,
-        SlotName::Phone => Expecting::Phone,
-        SlotName::Address => Expecting::Address,
-        SlotName::Time => Expecting::Time,
-        SlotName::Email => Expecting::Anything,
-    }
-}
-
-/// New address parts replace old ones; a new street starts a new address but keeps
-/// the city/state/ZIP unless those were given too.
-fn merge_address(have: &mut AddressParts, new: &AddressParts) {
-    if new.street.is_some() {
-        have.number = new.number.clone();
-        have.street = new.street.clone();
-        have.unit = new.unit.clone();
-    } else if new.unit.is_some() {
-        have.unit = new.unit.clone();
-    }
-    if new.city.is_some() {
-        have.city = new.city.clone();
-    }
-    if new.state.is_some() {
-        have.state = new.state.clone();
-    }
-    if new.zip.is_some() {
-        have.zip = new.zip.clone();
-    }
-}
-
-fn to_address(a: &AddressParts) -> Address {
-    let street = match (&a.number, &a.street) {
-        (Some(n), Some(s)) => format!("{n} {s}"),
-        (None, Some(s)) => s.clone(),
-        (Some(n), None) => n.clone(),
-        (None, None) => String::new(),
-    };
-    Address {
-        street,
-        unit: a.unit.clone(),
-        city: a.city.clone().unwrap_or_default(),
-        state: a.state.clone().unwrap_or_default(),
-        zip: a.zip.clone().unwrap_or_default(),
-    }
-}
-
-/// The homeowner's own words, trimmed to a note-sized issue.
-fn condense(text: &str) -> String {
-    let t = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    match t.char_indices().nth(120) {
-        Some((i, _)) => t.get(..i).unwrap_or("").to_string(),
-        None => t,
-    }
-}
-
-fn capitalize(s: &str) -> String {
-    let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
-}
-
-fn time_text(t: PreferredTime, locale: Locale) -> String {
-    let es = locale == Locale::Es;
-    const DAYS_EN: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
-    const DAYS_ES: [&str; 7] = ["lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"];
-    let day = t.day.map(|d| match (d, es) {
-        (DayPreference::Asap, false) => "as soon as possible".to_string(),
-        (DayPreference::Today, false) => "today".to_string(),
-        (DayPreference::Tomorrow, false) => "tomorrow".to_string(),
-        (DayPreference::Asap, true) => "lo antes posible".to_string(),
-        (DayPreference::Today, true) => "hoy".to_string(),
-        (DayPreference::Tomorrow, true) => "mañana".to_string(),
-        (DayPreference::Weekday(w), _) => {
-            let names = if es { DAYS_ES } else { DAYS_EN };
-            names.get(usize::from(w)).copied().unwrap_or("").to_string()
-        }
-    });
-    let part = t.part.map(|p| match (p, es) {
-        (DayPart::Morning, false) => "morning",
-        (DayPart::Afternoon, false) => "afternoon",
-        (DayPart::Evening, false) => "evening",
-        (DayPart::Morning, true) => "por la mañana",
-        (DayPart::Afternoon, true) => "por la tarde",
-        (DayPart::Evening, true) => "por la noche",
-    });
-    match (day, part) {
-        (Some(d), Some(p)) => format!("{d} {p}"),
-        (Some(d), None) => d,
-        (None, Some(p)) => p.to_string(),
-        (None, None) => String::new(),
     }
 }
 

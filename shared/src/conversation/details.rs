@@ -1,0 +1,181 @@
+//! Taking details: storing what one message says (with the checks that can refuse it:
+//! trade offered, phone valid, ZIP served) and asking for the first thing still
+//! missing. Separate from the state machine because this is where the order of
+//! questions lives.
+
+use crate::booking::{Channel, DayPreference, PreferredTime, Priority};
+use crate::extract::{self, AddressParts, Expecting, Extraction, Urgency};
+
+use super::prompts::{self, Msg};
+use super::{Conversation, Turn, PHONE_TRIES_BEFORE_HANDOFF};
+
+impl Conversation {
+    /// Stores what the message says. Returns false when a reply was already given
+    /// and no further question should follow (a re-prompt or a decline).
+    pub(super) fn take(&mut self, ex: &Extraction, text: &str, turn: &mut Turn) -> bool {
+        let asked = self.asked;
+        let d = &mut self.details;
+        if let Some(t) = ex.trade {
+            d.trade = Some(t);
+            d.issue = ex.issue.clone();
+            if let Some(k) = ex.kind {
+                d.kind = k;
+            }
+        } else if asked == Expecting::Problem && d.issue.is_none() && !text.trim().is_empty() && !ex.has_details() && ex.answer.is_none() {
+            // No trade recognised: keep their words as the issue and ask which trade.
+            d.issue = Some(condense(text));
+        }
+        if matches!(ex.urgency, Some(Urgency::High)) && d.priority < Priority::High {
+            d.priority = Priority::High;
+        }
+        if let Some(n) = &ex.name {
+            d.name = Some(n.clone());
+        }
+        if let Some(e) = &ex.email {
+            d.email = Some(e.clone());
+        }
+        if let Some(t) = ex.preferred_time {
+            d.preferred_time = Some(t);
+        }
+        if let Some(r) = &ex.referral_code {
+            d.referral_code = Some(r.clone());
+        }
+        merge_address(&mut d.address, &ex.address);
+        // The site must book this trade.
+        if let Some(t) = d.trade.filter(|t| !self.site.trades.is_empty() && !self.site.trades.contains(t)) {
+            d.trade = None;
+            d.issue = None;
+            self.asked = Expecting::Problem;
+            self.say_msg(turn, &Msg::TradeNotOffered { trade: t });
+            return false;
+        }
+        // Phone: check it, and re-prompt with the reason.
+        let office = self.office();
+        if let Some(p) = &ex.phone {
+            match extract::nanp_problem(&p.digits) {
+                None => {
+                    self.details.phone = Some(p.clone());
+                    self.phone_failures = 0;
+                }
+                Some(problem) => return self.phone_failed(Some(problem), &office, turn),
+            }
+        } else if asked == Expecting::Phone && self.details.phone.is_none() && !ex.has_details() && ex.answer.is_none() {
+            return self.phone_failed(ex.phone_problem, &office, turn);
+        } else if asked == Expecting::Phone && ex.phone_problem.is_some() && self.details.phone.is_none() {
+            return self.phone_failed(ex.phone_problem, &office, turn);
+        }
+        // Service area.
+        if let Some(zip) = self.details.address.zip.clone() {
+            let area = &self.site.service_area_zips;
+            if !area.is_empty() && !area.iter().any(|z| z.trim() == zip) {
+                self.details.address = AddressParts::default();
+                self.asked = Expecting::Address;
+                self.say_msg(turn, &Msg::OutOfArea { zip: &zip, office: &office });
+                return false;
+            }
+        }
+        true
+    }
+
+    fn phone_failed(&mut self, problem: Option<extract::PhoneProblem>, office: &str, turn: &mut Turn) -> bool {
+        self.phone_failures = self.phone_failures.saturating_add(1);
+        self.asked = Expecting::Phone;
+        let offer_person = self.phone_failures >= PHONE_TRIES_BEFORE_HANDOFF;
+        let msg = match problem {
+            Some(problem) => Msg::PhoneInvalid { problem, offer_person, office },
+            None => Msg::NoPhoneHeard { offer_person, office },
+        };
+        self.say_msg(turn, &msg);
+        if offer_person {
+            turn.quick_replies = vec![prompts::person_choice(self.locale)];
+        }
+        false
+    }
+
+    /// Asks for the first missing detail, or reads the summary back.
+    pub(super) fn next_question(&mut self, turn: &mut Turn) {
+        let d = &self.details;
+        let a = &d.address;
+        let (msg, asked) = if d.trade.is_none() {
+            if d.issue.is_some() {
+                (Msg::AskTrade, Expecting::Problem)
+            } else {
+                (Msg::AskProblem, Expecting::Problem)
+            }
+        } else if d.name.is_none() {
+            (Msg::AskName { first_issue: None }, Expecting::Name)
+        } else if d.phone.is_none() {
+            (Msg::AskPhone { first_name: "" }, Expecting::Phone)
+        } else if a.street.is_none() || a.number.is_none() {
+            (Msg::AskAddress, Expecting::Address)
+        } else if a.city.is_none() || a.state.is_none() || a.zip.is_none() {
+            (Msg::AskAddressRest { have_zip: a.zip.is_some(), have_city: a.city.is_some(), have_state: a.state.is_some() }, Expecting::Address)
+        } else if d.preferred_time.is_none() && d.window.is_none() && d.priority == Priority::Urgent {
+            // An emergency: as soon as possible, without asking.
+            self.details.preferred_time = Some(PreferredTime { day: Some(DayPreference::Asap), part: None });
+            self.read_back(turn);
+            return;
+        } else if d.preferred_time.is_none() && d.window.is_none() && self.time_asks < 2 {
+            // A job needs an appointment: ask when (once more if the answer had no time).
+            self.time_asks += 1;
+            self.asked = Expecting::Time;
+            self.say_msg(turn, &Msg::AskTime { again: self.time_asks > 1 });
+            if self.channel == Channel::Chat {
+                turn.quick_replies = prompts::time_choices(self.locale);
+            }
+            return;
+        } else {
+            self.read_back(turn);
+            return;
+        };
+        // Personal touches need owned strings; build them after the borrow ends.
+        let issue = d.issue.clone();
+        let first = d.name.as_ref().map(|n| n.first.clone()).unwrap_or_default();
+        self.asked = asked;
+        let msg = match msg {
+            Msg::AskName { .. } => Msg::AskName { first_issue: issue.as_deref().filter(|_| self.channel == Channel::Chat) },
+            Msg::AskPhone { .. } => Msg::AskPhone { first_name: &first },
+            m => m,
+        };
+        let text = prompts::say(&msg, self.locale, self.channel);
+        self.say(turn, text);
+        if asked == Expecting::Problem && self.details.issue.is_some() {
+            turn.quick_replies = self.site.trades.iter().map(|t| capitalize(prompts::trade_name(*t, self.locale))).collect();
+        }
+    }
+}
+
+/// New address parts replace old ones; a new street starts a new address but keeps
+/// the city/state/ZIP unless those were given too.
+fn merge_address(have: &mut AddressParts, new: &AddressParts) {
+    if new.street.is_some() {
+        have.number = new.number.clone();
+        have.street = new.street.clone();
+        have.unit = new.unit.clone();
+    } else if new.unit.is_some() {
+        have.unit = new.unit.clone();
+    }
+    if new.city.is_some() {
+        have.city = new.city.clone();
+    }
+    if new.state.is_some() {
+        have.state = new.state.clone();
+    }
+    if new.zip.is_some() {
+        have.zip = new.zip.clone();
+    }
+}
+
+/// The homeowner's own words, trimmed to a note-sized issue.
+fn condense(text: &str) -> String {
+    let t = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match t.char_indices().nth(120) {
+        Some((i, _)) => t.get(..i).unwrap_or("").to_string(),
+        None => t,
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
