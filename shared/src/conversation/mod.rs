@@ -285,13 +285,7 @@ impl Conversation {
                         return;
                     }
                     Some(Answer::Change(Some(slot))) if !self.has_value_for(&ex, slot) => {
-                        self.forget(slot);
-                        if slot == SlotName::Time {
-                            self.time_asks = 1;
-                        }
-                        self.stage = Stage::TakingDetails;
-                        self.asked = expecting_for(slot);
-                        self.say_msg(turn, &Msg::AskAgain { slot });
+                        self.ask_again(slot, turn);
                         return;
                     }
                     Some(Answer::Change(None) | Answer::No) if !ex.has_details() => {
@@ -307,13 +301,7 @@ impl Conversation {
             Stage::ChoosingChange => {
                 if let Some(slot) = extract::slot_named(text) {
                     if !self.has_value_for(&ex, slot) {
-                        self.forget(slot);
-                        if slot == SlotName::Time {
-                            self.time_asks = 1;
-                        }
-                        self.stage = Stage::TakingDetails;
-                        self.asked = expecting_for(slot);
-                        self.say_msg(turn, &Msg::AskAgain { slot });
+                        self.ask_again(slot, turn);
                         return;
                     }
                 }
@@ -340,6 +328,17 @@ impl Conversation {
 
     fn office(&self) -> String {
         prompts::office_text(&self.site.office_phone, self.channel, self.locale)
+    }
+
+    /// "Change the phone": forget that detail and ask for it again.
+    fn ask_again(&mut self, slot: SlotName, turn: &mut Turn) {
+        self.forget(slot);
+        if slot == SlotName::Time {
+            self.time_asks = 1;
+        }
+        self.stage = Stage::TakingDetails;
+        self.asked = expecting_for(slot);
+        self.say_msg(turn, &Msg::AskAgain { slot });
     }
 
     fn say_msg(&mut self, turn: &mut Turn, msg: &Msg<'_>) {
