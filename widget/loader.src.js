@@ -17,7 +17,7 @@
     base = s.src.replace(/[^\/]*$/, ""),
     st = w.localStorage,
     saved,
-    sel = "[data-testid=bw-bubble]",
+    sel = "button", // the loader's only button is the bubble (the widget's come at mount)
     host = d.createElement("div"),
     root = host.attachShadow({ mode: "open" }),
     state = 0, // 0 idle, 1 loading, 2 mounted, 3 iframe
@@ -36,7 +36,7 @@
     var css = new CSSStyleSheet();
     css.replaceSync(
       ":host{all:initial;position:fixed;right:16px;bottom:16px;z-index:2147483000}" +
-        "button{all:unset;cursor:pointer;width:60px;height:60px;border-radius:50%;background:#0b5cab;color:#fff;display:grid;place-items:center;box-shadow:0 4px 14px rgba(0,0,0,.3)}" +
+        "button{all:unset;cursor:pointer;width:60px;height:60px;border-radius:50%;background:#0b5cab;color:#fff;display:grid;place-items:center;box-shadow:0 4px 14px #0005}" +
         "button:focus-visible{outline:3px solid #111}" +
         "iframe{position:fixed;right:16px;bottom:88px;width:380px;height:min(620px,calc(100vh - 110px));border:0;border-radius:14px;background:#fff}" +
         "@media(max-width:479px){iframe{inset:0;width:100%;height:100%;border-radius:0}}"
@@ -104,12 +104,19 @@
       });
   }
 
+  // Intent to open counts from the press, not the click: if the widget mounts between
+  // press and release, the new bubble replaces the pressed one and the browser sends
+  // the click to neither, so the homeowner's click would be lost.
+  function want(e) {
+    if (state < 2 && e.target.closest(sel)) {
+      wantOpen = true;
+      load();
+    }
+  }
   root.addEventListener("click", function (e) {
-    if (state == 2 || !e.target.closest(sel)) return;
-    if (state == 3) return toggle(!wantOpen);
-    wantOpen = true;
-    load();
+    state == 3 && e.target.closest(sel) ? toggle(!wantOpen) : want(e);
   });
+  root.addEventListener("pointerdown", want);
   root.addEventListener("pointerover", load);
   root.addEventListener("focusin", load);
 
