@@ -223,22 +223,16 @@ fn render(m: &Machine, engine: &Engine, engine_o3: &Engine, sizes: &Value, worke
          the second row is the same code at opt-level 3, for comparison.\n"
     );
     let _ = writeln!(s, "| build | turns timed | median | p99 | target | |\n|---|---:|---:|---:|---|---|");
-    let _ = writeln!(
-        s,
-        "| release (opt-level z) | {} | {:.1} µs | {:.1} µs | median ≤ {TURN_MEDIAN_US} µs | {} |",
-        bytes(&Value::from(engine.turns)),
-        engine.median_us,
-        engine.p99_us,
-        verdict(engine.median_us <= TURN_MEDIAN_US)
-    );
-    let _ = writeln!(
-        s,
-        "| release at opt-level 3 | {} | {:.1} µs | {:.1} µs | median ≤ {TURN_MEDIAN_US} µs | {} |\n",
-        bytes(&Value::from(engine_o3.turns)),
-        engine_o3.median_us,
-        engine_o3.p99_us,
-        verdict(engine_o3.median_us <= TURN_MEDIAN_US)
-    );
+    for (build, run, end) in [("release (opt-level z)", &engine, ""), ("release at opt-level 3", &engine_o3, "\n")] {
+        let _ = writeln!(
+            s,
+            "| {build} | {} | {:.1} µs | {:.1} µs | median ≤ {TURN_MEDIAN_US} µs | {} |{end}",
+            bytes(&Value::from(run.turns)),
+            run.median_us,
+            run.p99_us,
+            verdict(run.median_us <= TURN_MEDIAN_US)
+        );
+    }
 
     // B. Sizes.
     let _ = writeln!(s, "## Widget size\n");
