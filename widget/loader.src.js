@@ -29,7 +29,7 @@
     // Keep the landing URL (UTM, referral) for attribution on later pages.
     var ss = w.sessionStorage;
     loc.search && !ss["bw:landing"] && (ss["bw:landing"] = loc.href);
-    saved = st["bw:v2:" + site];
+    saved = st["bw:v3:" + site];
   } catch (e) {}
   host.id = "bw-host";
   try {

@@ -255,12 +255,15 @@ test('signed "Session Completed" webhook, retried after a failed delivery', { sk
 });
 
 test('per-IP rate limit answers 429', async () => {
-  let limited = 0;
-  for (let i = 0; i < 320; i += 1) {
+  // The limit is 300 a minute here (30 x RATE_LIMIT_MULTIPLIER) in a fixed one-minute
+  // window. A minute boundary can fall inside the loop and reset the count once, so
+  // 700 requests always put 301 into one window; stop at the first 429.
+  let limited = false;
+  for (let i = 0; i < 700 && !limited; i += 1) {
     const r = await api(`/v1/sites/${SITE}/abandoned`, { method: 'POST', body: '{}' });
-    if (r.status === 429) limited += 1;
+    limited = r.status === 429;
   }
-  assert.ok(limited > 0, 'some requests were limited');
+  assert.ok(limited, 'a request over the limit was refused with 429');
 });
 
 test('no secret appears in any worker response or in the widget bundle', async () => {

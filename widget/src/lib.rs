@@ -24,6 +24,7 @@ use web_sys::{Element, ShadowRoot};
 mod card;
 mod events;
 mod i18n;
+mod json;
 mod net;
 mod saved;
 mod state;
@@ -32,7 +33,7 @@ mod submit;
 mod view;
 
 // `net` names these as `crate::…`.
-use state::{Phase, Ui, Window};
+use state::{Phase, Ui};
 
 thread_local! {
     static HOST: RefCell<Option<Element>> = const { RefCell::new(None) };

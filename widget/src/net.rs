@@ -3,18 +3,15 @@
 use std::time::Duration;
 
 use booking_core::booking::BookingRequest;
-use booking_core::site::PublicSiteConfig;
-use booking_core::submission::BookingReply;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Response;
 
 use crate::i18n::{t, K};
-use crate::{Phase, Ui, Window};
+use crate::json::{self, Js};
+use crate::{Phase, Ui};
 
 /// `fetch()` straight through web-sys (a GET, or a JSON POST). gloo-net did the same
 /// with an HTTP builder, streams and channels the widget never used (about 4 KB brotli).
@@ -31,9 +28,11 @@ async fn fetch(url: &str, json_body: Option<String>) -> Option<Response> {
     JsFuture::from(p).await.ok()?.dyn_into().ok()
 }
 
-/// Body as text, then `serde_json::from_str`: one deserializer flavour for the whole wasm.
-async fn json<T: DeserializeOwned>(r: Response) -> Option<T> {
-    serde_json::from_str(&JsFuture::from(r.text().ok()?).await.ok()?.as_string()?).ok()
+/// The body as text (kept as it came: the config is saved verbatim) and parsed.
+async fn read(r: Response) -> Option<(String, Js)> {
+    let text = JsFuture::from(r.text().ok()?).await.ok()?.as_string()?;
+    let j = Js::parse(&text)?;
+    Some((text, j))
 }
 
 fn url(ui: Ui, route: &str) -> String {
@@ -45,44 +44,44 @@ fn url(ui: Ui, route: &str) -> String {
 pub(crate) fn load_config(ui: Ui) {
     spawn_local(async move {
         match fetch(&url(ui, "config"), None).await {
-            Some(r) if r.ok() => match json::<PublicSiteConfig>(r).await {
-                Some(cfg) => {
-                    if !cfg.locales.contains(&ui.locale.get_untracked()) && ui.st(|s| s.conv.is_none()) {
-                        ui.locale.set(cfg.locales.first().copied().unwrap_or_default());
-                    }
-                    ui.cfg.set(Some(cfg));
-                    if ui.open.get_untracked() {
+            Some(r) if r.ok() => match read(r).await.and_then(|(text, j)| Some((text, json::site_config(&j)?))) {
+                Some((text, cfg)) => {
+                    ui.set(|s| {
+                        if !cfg.locales.contains(&s.locale) && s.conv.is_none() {
+                            s.locale = cfg.locales.first().copied().unwrap_or_default();
+                        }
+                        s.cfg_text = text;
+                        s.cfg = Some(cfg);
+                    });
+                    ui.brand();
+                    if ui.st(|s| s.open) {
                         ui.start();
                         ui.focus_input();
                     }
                 }
-                None => ui.cfg_failed.set(true),
+                None => ui.set(|s| s.cfg_failed = true),
             },
-            _ => ui.cfg_failed.set(true),
+            _ => ui.set(|s| s.cfg_failed = true),
         }
     });
 }
 
-#[derive(Deserialize)]
-struct Windows {
-    windows: Vec<Window>,
-}
-
 /// `GET /availability`, when the site offers live arrival windows.
 pub(crate) fn availability(ui: Ui, r: &BookingRequest) {
-    if !ui.cfg.get_untracked().is_some_and(|c| c.offer_availability) {
+    if !ui.st(|s| s.cfg.as_ref().is_some_and(|c| c.offer_availability)) {
         return;
     }
-    // A unit variant serializes as a JSON string: `"hvac"` → `hvac` (no serde_json::Value).
-    let trade = serde_json::to_string(&r.trade).unwrap_or_default().trim_matches('"').to_string();
+    let trade = json::trade_code(r.trade);
     let zip: String = js_sys::encode_uri_component(&r.address.zip).into();
     let u = format!("{}?trade={trade}&zip={zip}", url(ui, "availability"));
     spawn_local(async move {
         if let Some(r) = fetch(&u, None).await {
-            if let Some(w) = json::<Windows>(r).await {
-                if ui.phase.get_untracked() == Phase::Card {
-                    ui.windows.set(w.windows);
-                }
+            if let Some((_, j)) = read(r).await {
+                ui.set(|s| {
+                    if s.phase == Phase::Card {
+                        s.windows = json::windows(&j, "windows");
+                    }
+                });
             }
         }
     });
@@ -101,31 +100,28 @@ pub(crate) fn post_booking(ui: Ui) {
         let res = fetch(&url(ui, "bookings"), Some(body)).await;
         ui.st(|s| s.inflight = false);
         match res {
-            Some(r) if r.status() == 200 || r.status() == 202 => match json::<BookingReply>(r).await {
-                Some(reply) => ui.finish(reply),
-                None => ui.finish(BookingReply {
-                    status: "received".into(),
-                    job_number: None,
-                    message: String::new(),
-                }),
-            },
+            // An unreadable reply still means the worker has the booking: "received".
+            Some(r) if r.status() == 200 || r.status() == 202 => {
+                let reply = read(r).await.map(|(_, j)| json::booking_reply(&j));
+                ui.finish(reply.unwrap_or_else(|| json::booking_reply(&Js(JsValue::UNDEFINED))));
+            }
             // 4xx: the worker refused the request (its reason is in its logs); the
             // homeowner gets a plain sentence and the phone number.
-            Some(r) if r.status() != 429 && r.status() < 500 => ui.fail(t(ui.locale.get_untracked(), K::Failed).into()),
+            Some(r) if r.status() != 429 && r.status() < 500 => ui.fail(t(ui.l(), K::Failed).into()),
             _ => retry_later(ui),
         }
     });
 }
 
 fn retry_later(ui: Ui) {
-    ui.phase.set(Phase::Queued);
+    ui.set(|s| s.phase = Phase::Queued);
     ui.save();
     let n = ui.st(|s| s.attempts);
     ui.st(|s| s.attempts = n + 1);
     let secs = (2u64 << n.min(5)).min(60);
     set_timeout(
         move || {
-            if ui.phase.get_untracked() == Phase::Queued {
+            if ui.st(|s| s.phase) == Phase::Queued {
                 post_booking(ui);
             }
         },

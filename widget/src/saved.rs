@@ -5,41 +5,13 @@
 use booking_core::booking::{Channel, Locale};
 use booking_core::conversation::{Conversation, Effect, Event, UserTurn};
 use booking_core::site::PublicSiteConfig;
-use booking_core::submission::BookingReply;
-use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
-use crate::state::{now, Msg, Phase, Ui, Window, NEXT_ID};
+use crate::json::{self, array, Js, Out};
+use crate::state::{now, Msg, Phase, Ui};
 
-/// Version of what the widget keeps in localStorage; bump when [`Saved`] changes shape.
-const SAVE_VERSION: u32 = 2;
-
-/// Everything kept in localStorage under `bw:v1:{site}`.
-#[derive(Serialize, Deserialize, Default)]
-#[serde(default)]
-struct Saved {
-    v: u32,
-    key: String,
-    cfg: Option<PublicSiteConfig>,
-    /// The homeowner's turns: the conversation is rebuilt by replaying them through
-    /// booking-core (deterministic), so its state itself is never stored or parsed.
-    turns: Vec<UserTurn>,
-    locale: Locale,
-    msgs: Vec<Msg>,
-    quick: Vec<String>,
-    open: bool,
-    emergency: bool,
-    handoff: bool,
-    phase: Phase,
-    pending: Option<String>,
-    done: Option<BookingReply>,
-    error: Option<String>,
-    contact: bool,
-    abandoned: bool,
-    windows: Vec<Window>,
-    pick: Option<usize>,
-    sms: bool,
-}
+/// Version of what the widget keeps in localStorage; bump when its shape changes.
+/// Version 3: the site config is kept verbatim as the worker sent it.
+const SAVE_VERSION: u32 = 3;
 
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
@@ -57,58 +29,73 @@ fn rebuild(cfg: &PublicSiteConfig, locale: Locale, turns: &[UserTurn]) -> Conver
 
 impl Ui {
     fn storage_key(self) -> String {
-        format!("bw:v{SAVE_VERSION}:{}", self.st(|s| s.site.clone()))
+        self.st(|s| format!("bw:v{SAVE_VERSION}:{}", s.site))
     }
 
     pub(crate) fn save(self) {
-        let Some(s) = storage() else { return };
-        let has_turns = self.st(|s| s.conv.as_ref().is_some_and(|c| !c.user_turns().is_empty()));
-        if !has_turns && self.st(|s| s.pending.clone()).is_none() && self.done.get_untracked().is_none() {
-            // Nothing worth resuming: leave no trace, so the loader stays lazy on the next page.
-            let _ = s.remove_item(&self.storage_key());
-            return;
-        }
-        let saved = Saved {
-            v: SAVE_VERSION,
-            key: self.st(|s| s.key.clone()),
-            cfg: self.cfg.get_untracked(),
-            turns: self.st(|s| s.conv.as_ref().map(|c| c.user_turns().to_vec()).unwrap_or_default()),
-            locale: self.l(),
-            msgs: self.msgs.get_untracked(),
-            quick: self.quick.get_untracked(),
-            open: self.open.get_untracked(),
-            emergency: self.emergency.get_untracked(),
-            handoff: self.handoff.get_untracked(),
-            phase: self.phase.get_untracked(),
-            pending: self.st(|s| s.pending.clone()),
-            done: self.done.get_untracked(),
-            error: self.error.get_untracked(),
-            contact: self.st(|s| s.contact),
-            abandoned: self.st(|s| s.abandoned),
-            windows: self.windows.get_untracked(),
-            pick: self.pick.get_untracked(),
-            sms: self.sms.get_untracked(),
+        let Some(store) = storage() else { return };
+        let key = self.storage_key();
+        let text = self.st(|s| {
+            let has_turns = s.conv.as_ref().is_some_and(|c| !c.user_turns().is_empty());
+            if !has_turns && s.pending.is_none() && s.done.is_none() {
+                // Nothing worth resuming: leave no trace, so the loader stays lazy on the next page.
+                return None;
+            }
+            // The conversation itself is never stored: it is rebuilt by replaying the
+            // homeowner's turns through booking-core (deterministic).
+            let msgs = array(
+                s.msgs.iter().map(|m| Out::new().set("id", m.id).set("from", m.from.as_str()).set("text", m.text.as_str())),
+            );
+            let saved = Out::new()
+                .set("v", SAVE_VERSION)
+                .set("key", s.key.as_str())
+                .set("cfg", s.cfg_text.as_str())
+                .opt("turns", s.conv.as_ref().map(|c| json::turns_out(c.user_turns())))
+                .set("locale", json::locale_code(s.locale))
+                .set("msgs", msgs)
+                .set("quick", array(s.quick.iter().map(String::as_str)))
+                .set("open", s.open)
+                .set("emergency", s.emergency)
+                .set("handoff", s.handoff)
+                .set("phase", s.phase.code())
+                .opt("pending", s.pending.as_deref())
+                .opt("done", s.done.as_ref().map(json::booking_reply_out))
+                .opt("error", s.error.as_deref())
+                .set("contact", s.contact)
+                .set("abandoned", s.abandoned)
+                .set("windows", json::windows_out(&s.windows))
+                .opt("pick", s.pick.map(|p| p as u32))
+                .set("sms", s.sms);
+            Some(saved.text())
+        });
+        let _ = match text {
+            Some(t) => store.set_item(&key, &t),
+            None => store.remove_item(&key),
         };
-        if let Ok(j) = serde_json::to_string(&saved) {
-            let _ = s.set_item(&self.storage_key(), &j);
-        }
     }
 
+    /// Puts back what [`Ui::save`] kept, if it is for this version and site.
     pub(crate) fn restore(self) -> bool {
         let Some(text) = storage().and_then(|s| s.get_item(&self.storage_key()).ok().flatten()) else { return false };
-        let Ok(s) = serde_json::from_str::<Saved>(&text) else { return false };
-        if s.v != SAVE_VERSION || s.key.len() < 8 {
+        let Some(s) = Js::parse(&text) else { return false };
+        let key = s.str("key").unwrap_or_default();
+        if s.int("v") != Some(SAVE_VERSION.into()) || key.len() < 8 {
             return false;
         }
-        let Some(cfg) = s.cfg.clone() else { return false };
+        let cfg_text = s.str("cfg").unwrap_or_default();
+        let Some(cfg) = Js::parse(&cfg_text).and_then(|c| json::site_config(&c)) else { return false };
+        let turns = json::turns(&s, "turns");
+        let phase = Phase::from_code(&s.str("phase").unwrap_or_default());
+        let locale = s.str("locale").and_then(|l| json::locale(&l)).unwrap_or_default();
         // Rebuild the conversation from the turns; when the card was up, stop one turn
         // short (that is the state "Edit" returns to) and take the card from the last one.
-        let n = s.turns.len();
-        let mut c = rebuild(&cfg, s.locale, &s.turns[..n.saturating_sub(1)]);
+        let n = turns.len();
+        let mut c = rebuild(&cfg, locale, &turns[..n.saturating_sub(1)]);
         let mut before = None;
+        let mut card = None;
         // The card is up (or being sent) in these phases; after "Done" it is gone.
-        let card_up = !matches!(s.phase, Phase::Chat | Phase::Done);
-        if let Some(last) = s.turns.last() {
+        let card_up = !matches!(phase, Phase::Chat | Phase::Done);
+        if let Some(last) = turns.last() {
             if card_up {
                 before = Some(c.clone());
             }
@@ -116,33 +103,42 @@ impl Ui {
             if card_up {
                 for e in turn.effects {
                     if let Effect::Book { request } = e {
-                        self.card.set(Some(request));
+                        card = Some(request);
                     }
                 }
             }
         }
-        self.locale.set(c.locale());
-        let conv = Some(c);
-        self.st(|p| p.key = s.key);
-        self.cfg.set(s.cfg);
-        self.st(|s| s.conv = conv);
-        NEXT_ID.with(|n| n.set(s.msgs.iter().map(|m| m.id + 1).max().unwrap_or(0)));
-        self.msgs.set(s.msgs);
-        self.quick.set(s.quick);
-        self.open.set(s.open);
-        self.emergency.set(s.emergency);
-        self.handoff.set(s.handoff);
-        self.st(|s| s.before_yes = before);
-        // A send cut short by the reload is retried as queued.
-        self.phase.set(if s.phase == Phase::Sending { Phase::Queued } else { s.phase });
-        self.st(|p| p.pending = s.pending);
-        self.done.set(s.done);
-        self.error.set(s.error);
-        self.st(|p| p.contact = s.contact);
-        self.st(|p| p.abandoned = s.abandoned);
-        self.windows.set(s.windows);
-        self.pick.set(s.pick);
-        self.sms.set(s.sms);
+        let msgs: Vec<Msg> = s
+            .list("msgs")
+            .iter()
+            .filter_map(|m| Some(Msg { id: m.int("id")? as u32, from: m.str("from")?, text: m.str("text")? }))
+            .collect();
+        let done = s.get("done");
+        self.set(|p| {
+            p.key = key;
+            p.cfg_text = cfg_text;
+            p.cfg = Some(cfg);
+            p.locale = c.locale();
+            p.conv = Some(c);
+            p.before_yes = before;
+            p.card = card;
+            p.next_id = msgs.iter().map(|m| m.id + 1).max().unwrap_or(0);
+            p.msgs = msgs;
+            p.quick = s.strs("quick");
+            p.open = s.bool("open");
+            p.emergency = s.bool("emergency");
+            p.handoff = s.bool("handoff");
+            // A send cut short by the reload is retried as queued.
+            p.phase = if phase == Phase::Sending { Phase::Queued } else { phase };
+            p.pending = s.str("pending");
+            p.done = done.0.is_object().then(|| json::booking_reply(&done));
+            p.error = s.str("error");
+            p.contact = s.bool("contact");
+            p.abandoned = s.bool("abandoned");
+            p.windows = json::windows(&s, "windows");
+            p.pick = s.int("pick").map(|p| p as usize);
+            p.sms = s.bool("sms");
+        });
         true
     }
 }

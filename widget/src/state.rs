@@ -1,9 +1,8 @@
-//! The widget's state: the [`Ui`] signal handles the view reads, the [`Plain`] state
-//! nothing on screen depends on, and what the homeowner's actions (send, edit, start
-//! over, switch language) do to them. Separate from the view so the behaviour can be
-//! read without the markup.
+//! The widget's state ([`St`], one plain struct behind one change signal) and what the
+//! homeowner's actions (send, edit, start over, switch language) do to it. Separate
+//! from the view so the behaviour can be read without the markup.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
 use booking_core::booking::{BookingRequest, Channel, Locale};
@@ -11,21 +10,15 @@ use booking_core::conversation::{Conversation, Effect, Event, Turn};
 use booking_core::site::PublicSiteConfig;
 use booking_core::submission::{BookingReply, MAX_TURNS, MAX_TURN_BYTES};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 use crate::events::emit;
 use crate::i18n::{t, K};
-use crate::net;
-
-thread_local! {
-    /// Message ids are never reused, even after "Start over" or a language switch:
-    /// the keyed list would otherwise keep the old text for a reused key.
-    pub(crate) static NEXT_ID: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-}
+use crate::{net, style, ROOT};
 
 /// One line in the message list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Msg {
     pub(crate) id: u32,
     /// "bot", "user" or "note" (a widget notice).
@@ -34,7 +27,7 @@ pub(crate) struct Msg {
 }
 
 /// Where the booking stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) enum Phase {
     #[default]
     Chat,
@@ -45,23 +38,69 @@ pub(crate) enum Phase {
     Failed,
 }
 
+const PHASES: [(Phase, &str); 6] = [
+    (Phase::Chat, "chat"),
+    (Phase::Card, "card"),
+    (Phase::Sending, "sending"),
+    (Phase::Queued, "queued"),
+    (Phase::Done, "done"),
+    (Phase::Failed, "failed"),
+];
+
+impl Phase {
+    /// The name kept in localStorage.
+    pub(crate) fn code(self) -> &'static str {
+        PHASES.iter().find(|(p, _)| *p == self).map_or("chat", |(_, c)| c)
+    }
+    pub(crate) fn from_code(code: &str) -> Phase {
+        PHASES.iter().find(|(_, c)| *c == code).map_or(Phase::Chat, |(p, _)| *p)
+    }
+}
+
 /// An arrival window offered by the worker's availability route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Window {
     pub(crate) start: i64,
     pub(crate) end: i64,
 }
 
-/// State nothing on screen depends on. Kept in one plain struct rather than in Leptos
-/// `StoredValue`s: every `StoredValue<T>` type costs its own copy of the reactive arena
-/// code in the wasm.
-pub(crate) struct Plain {
+/// Everything the widget knows, in one plain struct behind one change signal
+/// ([`Ui::rev`]). Fine-grained signals cost the wasm a copy of Leptos's reactive code
+/// per value type and per binding (about a third of the bundle); the panel is small,
+/// so rendering it whole on a change (tachys patches only what differs) is cheaper in
+/// bytes and still instant.
+#[derive(Default)]
+pub(crate) struct St {
     pub(crate) site: String,
     pub(crate) api: String,
     pub(crate) page_url: String,
+    /// The idempotency key of this conversation's booking.
     pub(crate) key: String,
+    /// The site config as the worker sent it, kept verbatim for resume.
+    pub(crate) cfg_text: String,
+    pub(crate) cfg: Option<PublicSiteConfig>,
+    pub(crate) cfg_failed: bool,
+    pub(crate) locale: Locale,
+    pub(crate) msgs: Vec<Msg>,
+    /// Message ids are never reused, even after "Start over" or a language switch.
+    pub(crate) next_id: u32,
+    pub(crate) quick: Vec<String>,
+    pub(crate) typing: bool,
+    pub(crate) open: bool,
+    pub(crate) emergency: bool,
+    pub(crate) handoff: bool,
+    /// The confirmation card's booking, while it is up.
+    pub(crate) card: Option<BookingRequest>,
+    pub(crate) phase: Phase,
+    pub(crate) done: Option<BookingReply>,
+    pub(crate) error: Option<String>,
+    pub(crate) windows: Vec<Window>,
+    pub(crate) pick: Option<usize>,
+    pub(crate) sms: bool,
     pub(crate) conv: Option<Conversation>,
+    /// The conversation before the answer that brought up the card ("Edit" returns to it).
     pub(crate) before_yes: Option<Conversation>,
+    /// The submission body, kept until the worker has it.
     pub(crate) pending: Option<String>,
     pub(crate) inflight: bool,
     pub(crate) attempts: u32,
@@ -69,33 +108,33 @@ pub(crate) struct Plain {
     pub(crate) abandoned: bool,
 }
 
-thread_local! {
-    pub(crate) static PLAIN: RefCell<Option<Plain>> = const { RefCell::new(None) };
-}
-
-/// The widget's state: all `Copy` handles, so closures can capture it freely.
+/// The widget's handle: `Copy`, so closures capture it freely.
 #[derive(Clone, Copy)]
 pub(crate) struct Ui {
     pub(crate) frame: bool,
-    pub(crate) cfg: RwSignal<Option<PublicSiteConfig>>,
-    pub(crate) cfg_failed: RwSignal<bool>,
-    pub(crate) locale: RwSignal<Locale>,
-    pub(crate) msgs: RwSignal<Vec<Msg>>,
-    pub(crate) quick: RwSignal<Vec<String>>,
-    pub(crate) typing: RwSignal<bool>,
-    pub(crate) open: RwSignal<bool>,
-    pub(crate) emergency: RwSignal<bool>,
-    pub(crate) handoff: RwSignal<bool>,
-    pub(crate) card: RwSignal<Option<BookingRequest>>,
-    pub(crate) phase: RwSignal<Phase>,
-    pub(crate) done: RwSignal<Option<BookingReply>>,
-    pub(crate) error: RwSignal<Option<String>>,
-    pub(crate) windows: RwSignal<Vec<Window>>,
-    pub(crate) pick: RwSignal<Option<usize>>,
-    pub(crate) sms: RwSignal<bool>,
-    pub(crate) draft: RwSignal<String>,
-    pub(crate) input: NodeRef<leptos::html::Input>,
-    pub(crate) bubble: NodeRef<leptos::html::Button>,
+    /// Notified on every change the panel shows; the panel's one render tracks it.
+    pub(crate) rev: Trigger,
+}
+
+thread_local! {
+    static STATE: Cell<Option<&'static RefCell<St>>> = const { Cell::new(None) };
+}
+
+/// Sets up the state when the widget mounts (once per page; leaked, it lives as long
+/// as the page).
+pub(crate) fn init(st: St) {
+    STATE.with(|c| c.set(Some(Box::leak(Box::new(RefCell::new(st))))));
+}
+
+/// The one accessor of [`STATE`]. A thread-local read inside a generic `st` would be
+/// copied into the wasm for every closure that reads the state.
+fn state() -> &'static RefCell<St> {
+    STATE.with(Cell::get).expect("mounted")
+}
+
+/// An element of the panel by id (the shadow root has its own ids).
+pub(crate) fn by_id(id: &str) -> Option<web_sys::HtmlElement> {
+    ROOT.with(|r| r.borrow().as_ref()?.get_element_by_id(id)?.dyn_into().ok())
 }
 
 pub(crate) fn now() -> i64 {
@@ -120,39 +159,65 @@ pub(crate) fn clip(s: &str, max: usize) -> String {
 }
 
 impl Ui {
-    /// Runs `f` on the plain state. `f` must not call `st` again (one borrow at a time).
-    pub(crate) fn st<R>(self, f: impl FnOnce(&mut Plain) -> R) -> R {
-        PLAIN.with(|p| f(p.borrow_mut().as_mut().expect("mounted")))
+    /// Runs `f` on the state without re-rendering. `f` must not call `st` again.
+    pub(crate) fn st<R>(self, f: impl FnOnce(&mut St) -> R) -> R {
+        f(&mut state().borrow_mut())
     }
+
+    /// Changes what the panel shows: runs `f`, then re-renders. Keeps the newest
+    /// message in view when the log grew or its tail changed.
+    pub(crate) fn set<R>(self, f: impl FnOnce(&mut St) -> R) -> R {
+        let tail = |s: &mut St| (s.msgs.len(), s.typing, s.phase, s.card.is_some());
+        let before = self.st(tail);
+        let r = self.st(f);
+        self.rev.notify();
+        if self.st(tail) != before {
+            request_animation_frame(|| {
+                if let Some(l) = by_id("bw-messages") {
+                    l.set_scroll_top(l.scroll_height());
+                }
+            });
+        }
+        r
+    }
+
     fn push(self, from: &str, text: String) {
-        let id = NEXT_ID.with(|n| {
-            let id = n.get();
-            n.set(id + 1);
-            id
+        self.set(|s| {
+            s.msgs.push(Msg { id: s.next_id, from: from.into(), text });
+            s.next_id += 1;
         });
-        self.msgs.update(|m| m.push(Msg { id, from: from.into(), text }));
     }
 
     pub(crate) fn l(self) -> Locale {
-        self.locale.get_untracked()
+        self.st(|s| s.locale)
+    }
+
+    /// Brand colour from the config.
+    pub(crate) fn brand(self) {
+        if let Some(c) = self.st(|s| s.cfg.as_ref().map(|c| c.brand_color.clone())) {
+            ROOT.with(|r| {
+                if let Some(r) = r.borrow().as_ref() {
+                    style::install(r, &c);
+                }
+            });
+        }
     }
 
     /// Starts the conversation (greeting) once the config is known and the panel is open.
     pub(crate) fn start(self) {
-        if self.st(|s| s.conv.is_some()) {
-            return;
-        }
-        let Some(cfg) = self.cfg.get_untracked() else { return };
+        let Some(cfg) = self.st(|s| if s.conv.is_some() { None } else { s.cfg.clone() }) else { return };
         let mut c = Conversation::new(cfg, Channel::Chat, Some(self.l()));
         let turn = c.handle(Event::Start, now());
-        self.locale.set(c.locale());
-        self.st(|s| s.conv = Some(c));
+        self.set(|s| {
+            s.locale = c.locale();
+            s.conv = Some(c);
+        });
         self.apply(turn, None);
     }
 
     pub(crate) fn open_panel(self) {
-        if !self.open.get_untracked() {
-            self.open.set(true);
+        if !self.st(|s| s.open) {
+            self.set(|s| s.open = true);
             emit(self, "opened", &[]);
         }
         self.start();
@@ -161,47 +226,41 @@ impl Ui {
     }
 
     pub(crate) fn close_panel(self) {
-        self.open.set(false);
+        self.set(|s| s.open = false);
         self.save();
         if self.frame {
             if let Some(p) = web_sys::window().and_then(|w| w.parent().ok().flatten()) {
                 let _ = p.post_message(&JsValue::from_str("bw:close"), "*");
             }
         } else {
-            request_animation_frame(move || {
-                if let Some(b) = self.bubble.get_untracked() {
-                    let _ = b.focus();
-                }
-            });
+            focus("bw-bubble");
         }
     }
 
     pub(crate) fn focus_input(self) {
-        request_animation_frame(move || {
-            if let Some(i) = self.input.get_untracked() {
-                let _ = i.focus();
-            }
-        });
+        focus("bw-input");
     }
 
     /// The homeowner sent `text` (typed or a quick reply).
     pub(crate) fn send(self, text: String) {
         let text = clip(text.trim(), MAX_TURN_BYTES);
-        if text.is_empty() || self.phase.get_untracked() != Phase::Chat {
+        if text.is_empty() || self.st(|s| s.phase) != Phase::Chat {
             return;
         }
         let Some(turns) = self.st(|s| s.conv.as_ref().map(|c| c.user_turns().len())) else { return };
         if turns >= MAX_TURNS {
             self.push("note", t(self.l(), K::Limit).into());
-            self.handoff.set(true);
+            self.set(|s| s.handoff = true);
             return;
         }
         self.push("user", text.clone());
-        self.quick.set(Vec::new());
-        self.draft.set(String::new());
+        if let Some(i) = by_id("bw-input").and_then(|i| i.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+            i.set_value("");
+        }
         let mut before = None;
         let mut turn = Turn::default();
-        self.st(|s| {
+        self.set(|s| {
+            s.quick.clear();
             if let Some(c) = &mut s.conv {
                 before = Some(c.clone());
                 turn = c.handle(Event::User { text }, now());
@@ -214,10 +273,10 @@ impl Ui {
         if urgent {
             self.apply(turn, before);
         } else {
-            self.typing.set(true);
+            self.set(|s| s.typing = true);
             set_timeout(
                 move || {
-                    self.typing.set(false);
+                    self.set(|s| s.typing = false);
                     self.apply(turn, before);
                 },
                 Duration::from_millis(450),
@@ -237,20 +296,22 @@ impl Ui {
         for r in replies {
             self.push("bot", r);
         }
-        self.quick.set(turn.quick_replies);
+        self.set(|s| s.quick = turn.quick_replies);
         for e in turn.effects {
             match e {
                 Effect::Book { request } => {
-                    self.st(|s| s.before_yes = before.clone());
-                    self.pick.set(None);
-                    self.windows.set(Vec::new());
                     net::availability(self, &request);
-                    self.card.set(Some(request));
-                    self.phase.set(Phase::Card);
-                    self.quick.set(Vec::new());
+                    self.set(|s| {
+                        s.before_yes = before.clone();
+                        s.pick = None;
+                        s.windows.clear();
+                        s.card = Some(request);
+                        s.phase = Phase::Card;
+                        s.quick.clear();
+                    });
                 }
-                Effect::HandOff => self.handoff.set(true),
-                Effect::Emergency => self.emergency.set(true),
+                Effect::HandOff => self.set(|s| s.handoff = true),
+                Effect::Emergency => self.set(|s| s.emergency = true),
                 _ => {}
             }
         }
@@ -272,14 +333,16 @@ impl Ui {
 
     /// "Edit" on the confirmation card: back to the state before the confirming answer.
     pub(crate) fn edit(self) {
-        if self.phase.get_untracked() != Phase::Card {
+        if self.st(|s| s.phase) != Phase::Card {
             return;
         }
-        if let Some(c) = self.st(|s| s.before_yes.clone()) {
-            self.st(|s| s.conv = Some(c));
-        }
-        self.card.set(None);
-        self.phase.set(Phase::Chat);
+        self.set(|s| {
+            if let Some(c) = s.before_yes.clone() {
+                s.conv = Some(c);
+            }
+            s.card = None;
+            s.phase = Phase::Chat;
+        });
         self.push("note", t(self.l(), K::EditHint).into());
         self.save();
         self.focus_input();
@@ -287,23 +350,25 @@ impl Ui {
 
     /// "Start over" after a booking or a failure: a new conversation and key.
     pub(crate) fn restart(self) {
-        self.st(|s| s.conv = None);
-        self.st(|s| s.key = new_key());
-        self.msgs.set(Vec::new());
-        self.quick.set(Vec::new());
-        self.emergency.set(false);
-        self.handoff.set(false);
-        self.card.set(None);
-        self.st(|s| s.before_yes = None);
-        self.phase.set(Phase::Chat);
-        self.st(|s| s.pending = None);
-        self.done.set(None);
-        self.error.set(None);
-        self.st(|s| s.contact = false);
-        self.st(|s| s.abandoned = false);
-        self.windows.set(Vec::new());
-        self.pick.set(None);
-        self.sms.set(false);
+        self.set(|s| {
+            s.conv = None;
+            s.key = new_key();
+            s.msgs.clear();
+            s.quick.clear();
+            s.emergency = false;
+            s.handoff = false;
+            s.card = None;
+            s.before_yes = None;
+            s.phase = Phase::Chat;
+            s.pending = None;
+            s.done = None;
+            s.error = None;
+            s.contact = false;
+            s.abandoned = false;
+            s.windows.clear();
+            s.pick = None;
+            s.sms = false;
+        });
         self.start();
         self.save();
         self.focus_input();
@@ -311,15 +376,25 @@ impl Ui {
 
     /// The other language, offered until the homeowner has said anything.
     pub(crate) fn switch_locale(self) {
-        let Some(cfg) = self.cfg.get_untracked() else { return };
         let next = if self.l() == Locale::Es { Locale::En } else { Locale::Es };
-        if !cfg.locales.contains(&next) {
+        if !self.st(|s| s.cfg.as_ref().is_some_and(|c| c.locales.contains(&next))) {
             return;
         }
-        self.locale.set(next);
-        self.st(|s| s.conv = None);
-        self.msgs.set(Vec::new());
+        self.set(|s| {
+            s.locale = next;
+            s.conv = None;
+            s.msgs.clear();
+        });
         self.start();
         self.focus_input();
     }
+}
+
+/// Focuses an element after the next render.
+fn focus(id: &'static str) {
+    request_animation_frame(move || {
+        if let Some(e) = by_id(id) {
+            let _ = e.focus();
+        }
+    });
 }

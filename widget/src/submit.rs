@@ -2,27 +2,15 @@
 //! qualified-abandonment report. Separate from the chat state because this is the
 //! widget → worker contract (`booking_core::submission`); `net` only moves the bytes.
 
-use booking_core::booking::Locale;
 use booking_core::conversation::UserTurn;
-use booking_core::submission::{BookingReply, Submission, Utm, MAX_FIELD_BYTES};
-use leptos::prelude::*;
-use serde::Serialize;
+use booking_core::submission::{BookingReply, Utm, MAX_FIELD_BYTES};
 use wasm_bindgen::prelude::*;
 
 use crate::events::emit;
 use crate::i18n;
+use crate::json::{self, Out};
 use crate::net;
 use crate::state::{clip, now, Phase, Ui};
-
-/// `POST /abandoned` (sent with `sendBeacon`).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Abandoned {
-    idempotency_key: String,
-    turns: Vec<UserTurn>,
-    locale: Locale,
-    page_url: String,
-}
 
 impl Ui {
     fn attribution(self) -> (Utm, Option<String>) {
@@ -43,7 +31,7 @@ impl Ui {
             campaign: pick("utm_campaign"),
             content: pick("utm_content"),
         };
-        let param = self.cfg.get_untracked().and_then(|c| c.referral_param).filter(|p| !p.is_empty());
+        let param = self.st(|s| s.cfg.as_ref().and_then(|c| c.referral_param.clone())).filter(|p| !p.is_empty());
         let referral = param.and_then(|p| pick(&p));
         (utm, referral)
     }
@@ -51,68 +39,80 @@ impl Ui {
     /// "Book it": builds the submission once, keeps it, and sends it.
     pub(crate) fn confirm(self) {
         // The phase flips before any await: a double click finds Sending and does nothing.
-        if self.phase.get_untracked() != Phase::Card {
+        if self.st(|s| s.phase) != Phase::Card {
             return;
         }
         let mut turns: Vec<UserTurn> = self.st(|s| s.conv.as_ref().map(|c| c.user_turns().to_vec()).unwrap_or_default());
-        if let (Some(i), Some(cfg)) = (self.pick.get_untracked(), self.cfg.get_untracked()) {
-            if let Some(w) = self.windows.get_untracked().get(i) {
-                let label = i18n::window_label(self.l(), w.start, w.end, cfg.utc_offset_minutes);
-                turns.push(UserTurn { text: format!("Arrival window: {label} [{}-{}]", w.start, w.end), at: now() });
-            }
+        let picked = self.st(|s| Some((*s.windows.get(s.pick?)?, s.cfg.as_ref()?.utc_offset_minutes)));
+        if let Some((w, off)) = picked {
+            let label = i18n::window_label(self.l(), w.start, w.end, off);
+            turns.push(UserTurn { text: format!("Arrival window: {label} [{}-{}]", w.start, w.end), at: now() });
         }
         let (utm, referral_code) = self.attribution();
-        let sub = Submission {
-            idempotency_key: self.st(|s| s.key.clone()),
-            turns,
-            locale: Some(self.l()),
-            sms_consent: self.sms.get_untracked(),
-            page_url: Some(clip(&self.st(|s| s.page_url.clone()), MAX_FIELD_BYTES)),
-            utm,
-            referral_code,
-        };
-        let Ok(body) = serde_json::to_string(&sub) else { return };
-        self.st(|s| s.pending = Some(body));
-        self.phase.set(Phase::Sending);
+        // booking_core::submission::Submission, as the worker parses it.
+        let body = Out::new()
+            .set("idempotencyKey", self.st(|s| s.key.clone()))
+            .set("turns", json::turns_out(&turns))
+            .set("locale", json::locale_code(self.l()))
+            .set("smsConsent", self.st(|s| s.sms))
+            .set("pageUrl", clip(&self.st(|s| s.page_url.clone()), MAX_FIELD_BYTES))
+            .set(
+                "utm",
+                Out::new()
+                    .opt("source", utm.source)
+                    .opt("medium", utm.medium)
+                    .opt("campaign", utm.campaign)
+                    .opt("content", utm.content),
+            )
+            .opt("referralCode", referral_code)
+            .text();
+        self.set(|s| {
+            s.pending = Some(body);
+            s.phase = Phase::Sending;
+        });
         self.save();
         net::post_booking(self);
     }
 
     pub(crate) fn finish(self, reply: BookingReply) {
-        self.st(|s| s.pending = None);
-        self.card.set(None);
         let job = reply.job_number.clone().map(JsValue::from).unwrap_or(JsValue::NULL);
         let status = JsValue::from(reply.status.clone());
-        self.done.set(Some(reply));
-        self.phase.set(Phase::Done);
+        self.set(|s| {
+            s.pending = None;
+            s.card = None;
+            s.done = Some(reply);
+            s.phase = Phase::Done;
+        });
         self.save();
         emit(self, "booking-completed", &[("jobNumber", job), ("status", status)]);
     }
 
     pub(crate) fn fail(self, message: String) {
-        self.st(|s| s.pending = None);
-        self.error.set(Some(message));
-        self.phase.set(Phase::Failed);
-        self.handoff.set(true);
+        self.set(|s| {
+            s.pending = None;
+            s.error = Some(message);
+            s.phase = Phase::Failed;
+            s.handoff = true;
+        });
         self.save();
     }
 
     /// Reports a qualified abandonment once, with `sendBeacon` (it survives page unload).
     pub(crate) fn abandon(self) {
-        if self.st(|s| s.abandoned) || !matches!(self.phase.get_untracked(), Phase::Chat | Phase::Card) {
+        if self.st(|s| s.abandoned || !matches!(s.phase, Phase::Chat | Phase::Card)) {
             return;
         }
         if self.qualified().is_none() {
             return;
         }
         let turns = self.st(|s| s.conv.as_ref().map(|c| c.user_turns().to_vec()).unwrap_or_default());
-        let body = Abandoned {
-            idempotency_key: self.st(|s| s.key.clone()),
-            turns,
-            locale: self.l(),
-            page_url: clip(&self.st(|s| s.page_url.clone()), MAX_FIELD_BYTES),
-        };
-        let Ok(body) = serde_json::to_string(&body) else { return };
+        // `POST /abandoned`: the same shape as a submission, without the booking's extras.
+        let body = Out::new()
+            .set("idempotencyKey", self.st(|s| s.key.clone()))
+            .set("turns", json::turns_out(&turns))
+            .set("locale", json::locale_code(self.l()))
+            .set("pageUrl", clip(&self.st(|s| s.page_url.clone()), MAX_FIELD_BYTES))
+            .text();
         if net::beacon(self, "abandoned", &body) {
             self.st(|s| s.abandoned = true);
             self.save();

@@ -1,14 +1,16 @@
-//! The panel: bubble, header, message log, quick replies and input, wired to [`Ui`].
-//! Separate from the state so the markup reads on its own; the cards are in `card`.
+//! The panel: bubble, header, message log, quick replies and input. One render of the
+//! whole panel from [`St`], re-run on every change; the buttons say what they do in
+//! `data-act` and one click listener acts on it, so the wasm carries one handler rather
+//! than one closure type per button. The cards are in `card`.
 
 use booking_core::booking::Locale;
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 use crate::card::{card, format_phone, status};
 use crate::i18n::{t, K};
 use crate::net;
-use crate::state::{new_key, Phase, Plain, Ui, PLAIN};
-use crate::{style, ROOT};
+use crate::state::{new_key, Phase, St, Ui};
 
 fn initial_locale() -> Locale {
     let lang = web_sys::window()
@@ -25,81 +27,22 @@ fn initial_locale() -> Locale {
 }
 
 pub(crate) fn app(site: String, api: String, page_url: String, frame: bool, open: bool) -> impl IntoView {
-    PLAIN.with(|p| {
-        *p.borrow_mut() = Some(Plain {
-            site,
-            api,
-            page_url,
-            key: new_key(),
-            conv: None,
-            before_yes: None,
-            pending: None,
-            inflight: false,
-            attempts: 0,
-            contact: false,
-            abandoned: false,
-        })
-    });
-    let ui = Ui {
-        frame,
-        cfg: RwSignal::new(None),
-        cfg_failed: RwSignal::new(false),
-        locale: RwSignal::new(initial_locale()),
-        msgs: RwSignal::new(Vec::new()),
-        quick: RwSignal::new(Vec::new()),
-        typing: RwSignal::new(false),
-        open: RwSignal::new(false),
-        emergency: RwSignal::new(false),
-        handoff: RwSignal::new(false),
-        card: RwSignal::new(None),
-        phase: RwSignal::new(Phase::Chat),
-        done: RwSignal::new(None),
-        error: RwSignal::new(None),
-        windows: RwSignal::new(Vec::new()),
-        pick: RwSignal::new(None),
-        sms: RwSignal::new(false),
-        draft: RwSignal::new(String::new()),
-        input: NodeRef::new(),
-        bubble: NodeRef::new(),
-    };
-    let restored = ui.restore();
-    if !restored {
-        // Keep the site's locale choice if the page's language is not offered.
-        ui.locale.set(initial_locale());
-    }
+    let state = St { site, api, page_url, key: new_key(), locale: initial_locale(), ..St::default() };
+    crate::state::init(state);
+    let ui = Ui { frame, rev: Trigger::new() };
+    ui.restore();
+    ui.brand();
     net::load_config(ui);
     if open || frame {
         ui.open_panel();
-    } else if ui.open.get_untracked() {
+    } else if ui.st(|s| s.open) {
         ui.focus_input();
     }
-    if ui.st(|s| s.pending.clone()).is_some() && matches!(ui.phase.get_untracked(), Phase::Queued | Phase::Sending) {
+    if ui.st(|s| s.pending.is_some() && matches!(s.phase, Phase::Queued | Phase::Sending)) {
         net::post_booking(ui);
     }
-    // Brand colour follows the config.
-    leptos::prelude::Effect::new(move |_| {
-        if let Some(c) = ui.cfg.get() {
-            ROOT.with(|r| {
-                if let Some(r) = r.borrow().as_ref() {
-                    style::install(r, &c.brand_color);
-                }
-            });
-        }
-    });
-    // Keep the newest message in view.
-    let log = NodeRef::<leptos::html::Div>::new();
-    leptos::prelude::Effect::new(move |_| {
-        ui.msgs.track();
-        ui.typing.track();
-        ui.phase.track();
-        request_animation_frame(move || {
-            if let Some(l) = log.get_untracked() {
-                l.set_scroll_top(l.scroll_height());
-            }
-        });
-    });
     let _ = window_event_listener(leptos::ev::online, move |_| {
-        if ui.phase.get_untracked() == Phase::Queued {
+        if ui.st(|s| s.phase) == Phase::Queued {
             net::post_booking(ui);
         }
     });
@@ -109,141 +52,181 @@ pub(crate) fn app(site: String, api: String, page_url: String, frame: bool, open
             ui.abandon();
         }
     });
-
-    let l = move || ui.locale.get();
-    let tel = move || ui.cfg.get().map(|c| format!("tel:+1{}", c.office_phone)).unwrap_or_default();
-    let phone_text = move || ui.cfg.get().map(|c| format_phone(&c.office_phone)).unwrap_or_default();
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
-        if ev.key() == "Escape" {
+        if ev.key() == "Escape" && ui.st(|s| s.open) {
             ev.prevent_default();
             ui.close_panel();
         }
     };
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        ui.send(ui.draft.get_untracked());
+        if let Some(i) = crate::state::by_id("bw-input").and_then(|i| i.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+            ui.send(i.value());
+        }
     };
-
     view! {
-        <div class="w" class:frame=frame>
-            {(!frame).then(|| view! {
-                <button
-                    type="button"
-                    class="bubble"
-                    id="bw-bubble"
-                    data-testid="bw-bubble"
-                    node_ref=ui.bubble
-                    aria-label=move || t(l(), if ui.open.get() { K::Close } else { K::OpenChat })
-                    aria-expanded=move || ui.open.get().to_string()
-                    aria-controls="bw-panel"
-                    on:click=move |_| if ui.open.get_untracked() { ui.close_panel() } else { ui.open_panel() }
-                >
-                    <svg width="28" height="28" viewBox="0 0 24 24" aria-hidden="true" fill="currentColor">
-                        <path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z"/>
-                    </svg>
-                </button>
-            })}
-            {move || ui.open.get().then(|| view! {
-                <div class="panel" id="bw-panel" data-testid="bw-panel" role="dialog" aria-labelledby="bw-title" on:keydown=on_key>
-                    <header>
-                        <div class="hd">
-                            <h2 id="bw-title">{move || ui.cfg.get().map(|c| c.business_name).unwrap_or_default()}</h2>
-                            <p data-testid="bw-hours">
-                                {move || ui.cfg.get().map(|c| format!("{}: {}", t(l(), K::Hours), c.office_hours)).unwrap_or_default()}
-                            </p>
-                            <p>
-                                <a href=tel id="bw-handoff" data-testid="bw-handoff" class:strong=move || ui.handoff.get()>
-                                    {tx(ui, K::Talk)} " · " {phone_text}
-                                </a>
-                            </p>
-                        </div>
-                        {move || (
-                            ui.cfg.get().is_some_and(|c| c.locales.len() > 1)
-                                && ui.st(|s| s.conv.as_ref().is_none_or(|c| c.user_turns().is_empty()))
-                                && ui.msgs.with(|m| !m.iter().any(|m| m.from == "user"))
-                        ).then(|| view! {
-                            <button type="button" class="hb" data-testid="bw-lang"
-                                lang=move || if l() == Locale::Es { "en" } else { "es" }
-                                on:click=move |_| ui.switch_locale()>
-                                {tx(ui, K::OtherLang)}
-                            </button>
-                        })}
-                        <button type="button" class="hb" data-testid="bw-close" aria-label=tx(ui, K::Close)
-                            on:click=move |_| ui.close_panel()>
-                            "✕"
-                        </button>
-                    </header>
-                    {move || ui.emergency.get().then(|| view! {
-                        <div class="alert" role="alert" data-testid="bw-emergency">
-                            {tx(ui, K::Emergency)} " " <a href=tel>{phone_text}</a>
-                        </div>
-                    })}
-                    <div class="log" id="bw-messages" data-testid="bw-messages" role="log" aria-live="polite"
-                        aria-relevant="additions" node_ref=log tabindex="0" aria-label=move || ui.cfg.get().map(|c| c.business_name).unwrap_or_default()>
-                        <For each=move || ui.msgs.get() key=|m| m.id let:m>
-                            <div
-                                class=format!("m {}", match m.from.as_str() { "user" => "me", "bot" => "bot", _ => "note" })
-                                data-testid="bw-msg"
-                                data-from=m.from.clone()
-                            >
-                                {m.text}
-                            </div>
-                        </For>
-                        {move || (ui.cfg.get().is_none() && ui.msgs.with(Vec::is_empty)).then(|| view! {
-                            <div class="m note" data-testid="bw-connecting">
-                                {move || if ui.cfg_failed.get() { t(l(), K::NoConfig) } else { t(l(), K::Connecting) }}
-                            </div>
-                        })}
-                        {move || ui.card.get().map(|r| card(ui, r))}
-                        {move || status(ui)}
-                        {move || ui.typing.get().then(|| view! {
-                            <div class="typing" data-testid="bw-typing" role="status">
-                                <span class="sr">{tx(ui, K::Typing)}</span>
-                                <i></i><i></i><i></i>
-                            </div>
-                        })}
-                    </div>
-                    // Rebuilt whole when the chips change (a few buttons): no keyed list needed.
-                    {move || (ui.phase.get() == Phase::Chat).then(|| ui.quick.get()).filter(|q| !q.is_empty()).map(|q| view! {
-                        <div class="qr" data-testid="bw-quick-replies" role="group" aria-label=tx(ui, K::Suggestions)>
-                            {q.into_iter().map(|q| {
-                                let label = q.clone();
-                                view! {
-                                    <button type="button" class="chip" data-testid="bw-quick-reply"
-                                        on:click=move |_| { ui.send(q.clone()); ui.focus_input(); }>
-                                        {label}
-                                    </button>
-                                }
-                            }).collect_view()}
-                        </div>
-                    })}
-                    <form on:submit=on_submit data-testid="bw-form">
-                        <label class="sr" for="bw-input">{tx(ui, K::InputLabel)}</label>
-                        <input
-                            type="text"
-                            id="bw-input"
-                            data-testid="bw-input"
-                            node_ref=ui.input
-                            autocomplete="off"
-                            maxlength="2000"
-                            placeholder=tx(ui, K::Placeholder)
-                            prop:value=move || ui.draft.get()
-                            on:input=move |ev| ui.draft.set(event_target_value(&ev))
-                            disabled=move || ui.phase.get() != Phase::Chat || ui.cfg.get().is_none()
-                        />
-                        <button type="submit" class="pri" id="bw-send" data-testid="bw-send"
-                            disabled=move || ui.phase.get() != Phase::Chat || ui.cfg.get().is_none()>
-                            {tx(ui, K::Send)}
-                        </button>
-                    </form>
-                </div>
-            })}
+        <div class="w" class:frame=frame on:click=move |ev| act(ui, &ev) on:keydown=on_key on:submit=on_submit>
+            {move || {
+                ui.rev.track();
+                ui.st(|s| panel(frame, s))
+            }}
         </div>
     }
 }
 
-/// A label that follows the language. One closure type for every label, so the view
-/// code for it is generated once rather than once per label (wasm size).
-pub(crate) fn tx(ui: Ui, k: K) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
-    move || t(ui.locale.get(), k)
+/// What a click on a `data-act` element does.
+fn act(ui: Ui, ev: &leptos::ev::MouseEvent) {
+    let Some(el) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .and_then(|e| e.closest("[data-act]").ok().flatten())
+    else {
+        return;
+    };
+    let arg = || el.get_attribute("data-arg").and_then(|a| a.parse::<usize>().ok());
+    match el.get_attribute("data-act").as_deref().unwrap_or_default() {
+        "toggle" if ui.st(|s| s.open) => ui.close_panel(),
+        "toggle" => ui.open_panel(),
+        "close" => ui.close_panel(),
+        "lang" => ui.switch_locale(),
+        "quick" => {
+            ui.send(el.text_content().unwrap_or_default());
+            ui.focus_input();
+        }
+        "win" => {
+            let i = arg();
+            ui.set(|s| s.pick = if s.pick == i { None } else { i });
+        }
+        "sms" => {
+            let on = el.dyn_ref::<web_sys::HtmlInputElement>().is_some_and(|i| i.checked());
+            ui.set(|s| s.sms = on);
+        }
+        "confirm" => ui.confirm(),
+        "edit" => ui.edit(),
+        "restart" => ui.restart(),
+        _ => {}
+    }
+}
+
+/// The bubble and, when open, the panel, as `s` says.
+fn panel(frame: bool, s: &St) -> impl IntoView {
+    let l = s.locale;
+    let business = s.cfg.as_ref().map(|c| c.business_name.clone()).unwrap_or_default();
+    let tel = s.cfg.as_ref().map(|c| format!("tel:+1{}", c.office_phone)).unwrap_or_default();
+    let phone = s.cfg.as_ref().map(|c| format_phone(&c.office_phone)).unwrap_or_default();
+    let bubble = (!frame).then(|| {
+        view! {
+            <button
+                type="button"
+                class="bubble"
+                id="bw-bubble"
+                data-testid="bw-bubble"
+                data-act="toggle"
+                aria-label=t(l, if s.open { K::Close } else { K::OpenChat })
+                aria-expanded=if s.open { "true" } else { "false" }
+                aria-controls="bw-panel"
+            >
+                <svg width="28" height="28" viewBox="0 0 24 24" aria-hidden="true" fill="currentColor">
+                    <path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z"/>
+                </svg>
+            </button>
+        }
+    });
+    let open = s.open.then(|| {
+        let hours = s.cfg.as_ref().map(|c| format!("{}: {}", t(l, K::Hours), c.office_hours)).unwrap_or_default();
+        // The language switch is offered until the homeowner has said anything.
+        let lang = (s.cfg.as_ref().is_some_and(|c| c.locales.len() > 1)
+            && s.conv.as_ref().is_none_or(|c| c.user_turns().is_empty())
+            && !s.msgs.iter().any(|m| m.from == "user"))
+        .then(|| {
+            view! {
+                <button type="button" class="hb" data-testid="bw-lang" data-act="lang"
+                    lang=if l == Locale::Es { "en" } else { "es" }>
+                    {t(l, K::OtherLang)}
+                </button>
+            }
+        });
+        let emergency = s.emergency.then(|| {
+            view! {
+                <div class="alert" role="alert" data-testid="bw-emergency">
+                    {t(l, K::Emergency)} " " <a href=tel.clone()>{phone.clone()}</a>
+                </div>
+            }
+        });
+        let msgs = s
+            .msgs
+            .iter()
+            .map(|m| {
+                let class = match m.from.as_str() {
+                    "user" => "m me",
+                    "bot" => "m bot",
+                    _ => "m note",
+                };
+                view! { <div class=class data-testid="bw-msg" data-from=m.from.clone()>{m.text.clone()}</div> }
+            })
+            .collect_view();
+        let connecting = (s.cfg.is_none() && s.msgs.is_empty()).then(|| {
+            view! {
+                <div class="m note" data-testid="bw-connecting">
+                    {t(l, if s.cfg_failed { K::NoConfig } else { K::Connecting })}
+                </div>
+            }
+        });
+        let typing = s.typing.then(|| {
+            view! {
+                <div class="typing" data-testid="bw-typing" role="status">
+                    <span class="sr">{t(l, K::Typing)}</span>
+                    <i></i><i></i><i></i>
+                </div>
+            }
+        });
+        let quick = (s.phase == Phase::Chat && !s.quick.is_empty()).then(|| {
+            view! {
+                <div class="qr" data-testid="bw-quick-replies" role="group" aria-label=t(l, K::Suggestions)>
+                    {s.quick.iter().map(|q| view! {
+                        <button type="button" class="chip" data-testid="bw-quick-reply" data-act="quick">{q.clone()}</button>
+                    }).collect_view()}
+                </div>
+            }
+        });
+        let off = s.phase != Phase::Chat || s.cfg.is_none();
+        view! {
+            <div class="panel" id="bw-panel" data-testid="bw-panel" role="dialog" aria-labelledby="bw-title">
+                <header>
+                    <div class="hd">
+                        <h2 id="bw-title">{business.clone()}</h2>
+                        <p data-testid="bw-hours">{hours}</p>
+                        <p>
+                            <a href=tel id="bw-handoff" data-testid="bw-handoff" class:strong=s.handoff>
+                                {t(l, K::Talk)} " · " {phone}
+                            </a>
+                        </p>
+                    </div>
+                    {lang}
+                    <button type="button" class="hb" data-testid="bw-close" data-act="close" aria-label=t(l, K::Close)>
+                        "✕"
+                    </button>
+                </header>
+                {emergency}
+                <div class="log" id="bw-messages" data-testid="bw-messages" role="log" aria-live="polite"
+                    aria-relevant="additions" tabindex="0" aria-label=business>
+                    {msgs}
+                    {connecting}
+                    {s.card.as_ref().map(|r| card(s, r))}
+                    {status(s)}
+                    {typing}
+                </div>
+                {quick}
+                <form data-testid="bw-form">
+                    <label class="sr" for="bw-input">{t(l, K::InputLabel)}</label>
+                    <input type="text" id="bw-input" data-testid="bw-input" autocomplete="off" maxlength="2000"
+                        placeholder=t(l, K::Placeholder) disabled=off />
+                    <button type="submit" class="pri" id="bw-send" data-testid="bw-send" disabled=off>
+                        {t(l, K::Send)}
+                    </button>
+                </form>
+            </div>
+        }
+    });
+    (bubble, open)
 }
