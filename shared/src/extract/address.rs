@@ -7,6 +7,7 @@
 //! Every place a number could start is tried and the most address-like parse wins.
 
 use super::words::Word;
+use crate::text;
 
 /// The parts of an address found in one utterance; any may be missing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -172,7 +173,7 @@ fn short_dir(w: &Word) -> bool {
 /// A spelled number inside a street name ("E. Seven Oaks", "Nine North Drive"):
 /// one capitalised word, kept as a word.
 fn name_number(w: &Word) -> bool {
-    w.spoken && !w.raw.contains(' ') && w.raw.chars().next().is_some_and(char::is_uppercase)
+    w.spoken && !w.raw.contains(' ') && w.raw.chars().next().is_some_and(text::is_upper)
 }
 
 /// (state code, words used) if a state starts at `i`.
@@ -261,15 +262,14 @@ fn tidy(ws: &[Word]) -> String {
         .map(|w| {
             let raw = w.raw.trim_end_matches(['.', ',']);
             // Spoken numbers and fixed typos ("stret") show the fixed word.
-            let fixed = w.spoken && !name_number(w) || w.norm.trim_end_matches('.') != raw.to_lowercase() && (is(w, STRONG_SUFFIX) || is(w, DIRS));
+            let fixed = w.spoken && !name_number(w) || w.norm.trim_end_matches('.') != text::lowercase(raw) && (is(w, STRONG_SUFFIX) || is(w, DIRS));
             let raw = if fixed { w.norm.trim_end_matches('.') } else { raw };
-            if raw.chars().any(|c| c.is_uppercase()) {
+            if raw.chars().any(text::is_upper) {
                 raw.to_string()
             } else if DIRS.contains(&raw) && raw.len() <= 2 {
                 raw.to_ascii_uppercase()
             } else {
-                let mut c = raw.chars();
-                c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+                text::capitalize(raw)
             }
         })
         .collect::<Vec<_>>()
@@ -511,7 +511,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
             // Post-directional: "86th st n", "16th St NW"; a spelled-out one only at a
             // boundary ("Conniston Road West Palm Beach": West starts the city).
             let dir_ok = rw(k + 1).is_some_and(|w| {
-                (is(w, DIRS) || clean(&w.norm) == "no") && (clean(&w.norm).len() <= 3 || w.brk || broke_at_saint || rw(k + 2).is_none() && words.get(j).is_none_or(|n| !n.norm.chars().all(char::is_alphabetic) || is(n, UNIT_BEFORE_ID)))
+                (is(w, DIRS) || clean(&w.norm) == "no") && (clean(&w.norm).len() <= 3 || w.brk || broke_at_saint || rw(k + 2).is_none() && words.get(j).is_none_or(|n| !n.norm.chars().all(text::is_letter) || is(n, UNIT_BEFORE_ID)))
             });
             let mut e = k;
             if dir_ok && !rw(k).is_some_and(|w| w.brk) {
@@ -559,7 +559,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         // and becomes digits, which is what a technician's GPS needs.
         number: Some(if grid_words > 0 {
             words.get(i..i + grid_words).unwrap_or(&[]).iter().map(|w| w.norm.to_ascii_uppercase()).collect::<Vec<_>>().join(" ")
-        } else if num.spoken && !num.raw.contains(' ') && num.raw.starts_with(|c: char| c.is_uppercase()) {
+        } else if num.spoken && !num.raw.contains(' ') && num.raw.starts_with(text::is_upper) {
             num.raw.clone()
         } else {
             num.norm.to_ascii_uppercase()
@@ -739,7 +739,7 @@ fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, 
             city_end = Some(k);
             break;
         }
-        if !w.norm.chars().all(|c| c.is_alphabetic() || c == '.' || c == '\'' || c == '-') || is(w, CHATTER) {
+        if !w.norm.chars().all(|c| text::is_letter(c) || c == '.' || c == '\'' || c == '-') || is(w, CHATTER) {
             break;
         }
         k += 1;

@@ -2,6 +2,7 @@
 //! estimate, and whether it is an emergency. Phrase tables, English and Spanish.
 
 use crate::booking::{Trade, VisitKind};
+use crate::text;
 
 /// A danger that needs safety instructions before anything else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -299,7 +300,7 @@ impl<'a> Padded<'a> {
                     }
                 }
             }
-            prev_alnum = c.is_alphanumeric();
+            prev_alnum = text::is_letter_or_digit(c);
         }
         p
     }
@@ -339,7 +340,7 @@ pub(crate) fn find_phrase(padded: &Padded<'_>, phrase: &str) -> Option<usize> {
         let pos = from + rel;
         let before = padded.get(..pos).and_then(|s| s.chars().next_back());
         let after = padded.get(pos + phrase.len()..).and_then(|s| s.chars().next());
-        if before.is_some_and(|c| !c.is_alphanumeric()) && after.is_some_and(|c| !c.is_alphanumeric()) {
+        if before.is_some_and(|c| !text::is_letter_or_digit(c)) && after.is_some_and(|c| !text::is_letter_or_digit(c)) {
             return Some(pos);
         }
         from = pos + phrase.chars().next().map_or(1, char::len_utf8);

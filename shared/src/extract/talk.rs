@@ -7,6 +7,7 @@ use super::need::{find_phrase, Padded};
 use super::words::Word;
 use super::{Expecting, Extraction};
 use crate::booking::{DayPart, DayPreference, Locale, PersonName, PreferredTime};
+use crate::text;
 
 /// A detail of the summary the homeowner can change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,8 +61,8 @@ const NOT_NAME: &[&str] = &[
 fn name_word(w: &Word) -> bool {
     let n = w.norm.as_str();
     !n.is_empty()
-        && n.chars().all(|c| c.is_alphabetic() || c == '\'' || c == '-' || c == '.')
-        && n.chars().next().is_some_and(char::is_alphabetic)
+        && n.chars().all(|c| text::is_letter(c) || c == '\'' || c == '-' || c == '.')
+        && n.chars().next().is_some_and(text::is_letter)
         && !NOT_NAME.contains(&n)
         && !(n.len() >= 6 && n.ends_with("ing"))
         && n.chars().count() <= 24
@@ -70,11 +71,10 @@ fn name_word(w: &Word) -> bool {
 fn person(ws: &[&Word]) -> Option<PersonName> {
     let fix = |w: &Word| {
         let raw = w.raw.trim_end_matches('.');
-        if raw.chars().any(char::is_uppercase) {
+        if raw.chars().any(text::is_upper) {
             raw.to_string()
         } else {
-            let mut c = raw.chars();
-            c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+            text::capitalize(raw)
         }
     };
     let (first, rest) = ws.split_first()?;
@@ -176,7 +176,7 @@ pub(super) fn name(ws: &[Word], padded: &Padded<'_>, expecting: Expecting, ex: &
                 seg = seg.get(..cut).unwrap_or(&[]);
             }
         }
-        let caps = seg.iter().all(|w| w.raw.chars().next().is_some_and(char::is_uppercase) && name_word(w));
+        let caps = seg.iter().all(|w| w.raw.chars().next().is_some_and(text::is_upper) && name_word(w));
         let text = seg.iter().map(|w| w.raw.as_str()).collect::<Vec<_>>().join(" ");
         let is_city = ex.address.city.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(&text));
         if (2..=3).contains(&seg.len()) && caps && !is_city && ex.trade.is_none_or(|_| true) {

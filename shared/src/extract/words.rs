@@ -2,6 +2,8 @@
 //! numbers ("six one two", "double five", "twenty two hundred") into digits, so the
 //! slot finders only ever see one spelling of each thing.
 
+use crate::text;
+
 /// One word of the utterance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Word {
@@ -57,7 +59,7 @@ pub(crate) fn split(text: &str) -> Vec<Word> {
         let trimmed = piece.trim_matches(|c: char| !keep_in_word(c));
         // A period after a short word is an abbreviation ("S.", "Ste.", "Blvd."), not
         // the end of a phrase.
-        let abbrev = trimmed.chars().count() <= 5 && trimmed.chars().all(|c| c.is_alphabetic() || c == '.');
+        let abbrev = trimmed.chars().count() <= 5 && trimmed.chars().all(|c| text::is_letter(c) || c == '.');
         let brk = !trimmed.is_empty()
             && (piece.ends_with([',', ';', '!', '?', ':']) || (piece.ends_with('.') && !abbrev));
         if trimmed.is_empty() {
@@ -79,7 +81,7 @@ pub(crate) fn split(text: &str) -> Vec<Word> {
             }
             words.push(Word {
                 raw: p.to_string(),
-                norm: fix_typo(&p.to_lowercase()),
+                norm: fix_typo(&text::lowercase(p)),
                 brk: inner_brk || (brk && parts.peek().is_none()),
                 spoken: false,
             });
@@ -89,7 +91,7 @@ pub(crate) fn split(text: &str) -> Vec<Word> {
 }
 
 fn keep_in_word(c: char) -> bool {
-    c.is_alphanumeric() || matches!(c, '#' | '@' | '+' | '(' | ')' | '/' | '&' | '\'')
+    text::is_letter_or_digit(c) || matches!(c, '#' | '@' | '+' | '(' | ')' | '/' | '&' | '\'')
 }
 
 /// Misspellings seen in real chats, and shorthands, mapped to the word we match on.
