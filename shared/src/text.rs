@@ -102,6 +102,20 @@ pub(crate) fn capitalize(s: &str) -> String {
     out
 }
 
+/// The entries of a word list kept as one string, `|` between entries.
+///
+/// Long word lists are written this way rather than as `&[&str]`: in the widget's wasm
+/// every `&str` element is an 8-byte pointer+length in the data section, which brotli
+/// compresses badly, while a `|` costs next to nothing.
+pub(crate) fn entries(list: &str) -> std::str::Split<'_, char> {
+    list.split('|')
+}
+
+/// True when `word` is one of the entries of `list` (see [`entries`]).
+pub(crate) fn listed(list: &str, word: &str) -> bool {
+    entries(list).any(|e| e == word)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
