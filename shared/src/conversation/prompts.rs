@@ -38,12 +38,9 @@ pub(crate) fn phone_text(phone: &Phone, channel: Channel, locale: Locale) -> Str
         Channel::Chat => phone.display(),
         Channel::Voice => {
             let d = phone.digits.as_str();
-            let mut s = [d.get(0..3), d.get(3..6), d.get(6..)]
-                .iter()
-                .flatten()
-                .map(|g| digits_spoken(g, locale))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let groups: Vec<String> =
+                [d.get(0..3), d.get(3..6), d.get(6..)].iter().flatten().map(|g| digits_spoken(g, locale)).collect();
+            let mut s = text::join(&groups, ", ");
             if let Some(x) = &phone.extension {
                 s.push_str(if locale == Locale::Es { ", extensión " } else { ", extension " });
                 s.push_str(&digits_spoken(x, locale));

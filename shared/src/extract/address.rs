@@ -240,7 +240,8 @@ fn later_zip(words: &[Word], used: &[usize], k: usize) -> Option<usize> {
 /// "w lake st" → "W Lake St": lowercase input gets capitals; anything typed with
 /// capitals is kept as typed.
 fn tidy(ws: &[Word]) -> String {
-    ws.iter()
+    let words: Vec<String> = ws
+        .iter()
         .map(|w| {
             let raw = w.raw.trim_end_matches(['.', ',']);
             // Spoken numbers and fixed typos ("stret") show the fixed word.
@@ -254,8 +255,8 @@ fn tidy(ws: &[Word]) -> String {
                 text::capitalize(raw)
             }
         })
-        .collect::<Vec<_>>()
-        .join(" ")
+        .collect();
+    text::join(&words, " ")
 }
 
 /// Best address in the words; `used` marks words already taken (the phone).
@@ -540,7 +541,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         // stays a word; said or typed in lowercase ("five main st") it is a house number
         // and becomes digits, which is what a technician's GPS needs.
         number: Some(if grid_words > 0 {
-            words.get(i..i + grid_words).unwrap_or(&[]).iter().map(|w| w.norm.to_ascii_uppercase()).collect::<Vec<_>>().join(" ")
+            text::join(&words.get(i..i + grid_words).unwrap_or(&[]).iter().map(|w| w.norm.to_ascii_uppercase()).collect::<Vec<_>>(), " ")
         } else if num.spoken && !num.raw.contains(' ') && num.raw.starts_with(text::is_upper) {
             num.raw.clone()
         } else {
