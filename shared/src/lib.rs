@@ -23,4 +23,5 @@ pub mod servicetitan;
 pub mod signing;
 pub mod site;
 pub mod submission;
+mod text;
 pub mod transcript;

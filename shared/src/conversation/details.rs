@@ -5,6 +5,7 @@
 
 use crate::booking::{Channel, DayPreference, PreferredTime, Priority};
 use crate::extract::{self, AddressParts, Expecting, Extraction, Urgency};
+use crate::text::capitalize;
 
 use super::prompts::{self, Msg};
 use super::{Conversation, Turn, PHONE_TRIES_BEFORE_HANDOFF};
@@ -175,7 +176,3 @@ fn condense(text: &str) -> String {
     }
 }
 
-fn capitalize(s: &str) -> String {
-    let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
-}

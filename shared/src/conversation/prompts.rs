@@ -5,6 +5,7 @@
 
 use crate::booking::{Channel, Locale, Phone, Trade};
 use crate::extract::{Emergency, PhoneProblem, SlotName};
+use crate::text;
 
 /// One thing the assistant says.
 pub(crate) enum Msg<'a> {
@@ -37,12 +38,9 @@ pub(crate) fn phone_text(phone: &Phone, channel: Channel, locale: Locale) -> Str
         Channel::Chat => phone.display(),
         Channel::Voice => {
             let d = phone.digits.as_str();
-            let mut s = [d.get(0..3), d.get(3..6), d.get(6..)]
-                .iter()
-                .flatten()
-                .map(|g| digits_spoken(g, locale))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let groups: Vec<String> =
+                [d.get(0..3), d.get(3..6), d.get(6..)].iter().flatten().map(|g| digits_spoken(g, locale)).collect();
+            let mut s = text::join(&groups, ", ");
             if let Some(x) = &phone.extension {
                 s.push_str(if locale == Locale::Es { ", extensión " } else { ", extension " });
                 s.push_str(&digits_spoken(x, locale));
@@ -280,7 +278,12 @@ pub(crate) fn say(msg: &Msg<'_>, locale: Locale, channel: Channel) -> String {
 fn lower_first(s: &str) -> String {
     let mut c = s.chars();
     match (c.next(), c.next()) {
-        (Some(a), Some(b)) if a.is_uppercase() && !b.is_uppercase() => a.to_lowercase().chain(s.chars().skip(1)).collect(),
+        (Some(a), Some(b)) if text::is_upper(a) && !text::is_upper(b) => {
+            let mut out = String::with_capacity(s.len());
+            text::push_lower(&mut out, a);
+            out.push_str(s.get(a.len_utf8()..).unwrap_or(""));
+            out
+        }
         _ => s.to_string(),
     }
 }

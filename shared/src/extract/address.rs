@@ -7,6 +7,7 @@
 //! Every place a number could start is tried and the most address-like parse wins.
 
 use super::words::Word;
+use crate::text;
 
 /// The parts of an address found in one utterance; any may be missing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -32,72 +33,54 @@ impl AddressParts {
     }
 }
 
-const STRONG_SUFFIX: &[&str] = &[
-    "st", "street", "str", "ave", "avenue", "av", "avn", "rd", "road", "dr", "drive", "blvd", "boulevard", "ln",
-    "lane", "ct", "court", "way", "wy", "pl", "place", "pkwy", "parkway", "cir", "circle", "ter", "terr",
-    "terrace", "hwy", "highway", "trl", "trail", "plz", "plaza", "aly", "alley", "expy", "expressway", "fwy",
-    "freeway", "tpke", "turnpike", "pike", "row", "path", "walk", "loop", "cres", "crescent", "cv", "cove",
-    "bnd", "bend", "calle", "avenida", "hgwy",
-];
-const WEAK_SUFFIX: &[&str] = &[
-    "point", "pt", "sq", "square", "hollow", "bay", "turn", "concourse", "industrial", "wynd", "village", "vlg", "lake", "forest", "park", "hill", "hl", "hills", "mill", "ridge", "rdg",
-    "crossing", "xing", "creek", "crk", "grove", "grv", "heights", "hts", "glen", "green", "commons", "harbor",
-    "landing", "meadow", "meadows", "view", "vista", "center", "ctr", "pointe", "estates", "gardens", "manor",
-    "springs", "valley", "woods", "run", "pass", "run", "isle", "key", "oval", "mall", "walk", "spur",
-];
-const PRE_TYPE: &[&str] =
-    &["avenue", "ave", "highway", "hwy", "route", "rte", "rt", "spur", "us", "u.s", "i", "county", "state", "interstate", "fm", "sr", "cr", "calle", "avenida", "business"];
+const STRONG_SUFFIX: &str = "st|street|str|ave|avenue|av|avn|rd|road|dr|drive|blvd|boulevard|ln|lane|ct|court|way|\
+    wy|pl|place|pkwy|parkway|cir|circle|ter|terr|terrace|hwy|highway|trl|trail|plz|plaza|aly|alley|expy|\
+    expressway|fwy|freeway|tpke|turnpike|pike|row|path|walk|loop|cres|crescent|cv|cove|bnd|bend|calle|avenida|hgwy";
+const WEAK_SUFFIX: &str = "point|pt|sq|square|hollow|bay|turn|concourse|industrial|wynd|village|vlg|lake|forest|\
+    park|hill|hl|hills|mill|ridge|rdg|crossing|xing|creek|crk|grove|grv|heights|hts|glen|green|commons|harbor|\
+    landing|meadow|meadows|view|vista|center|ctr|pointe|estates|gardens|manor|springs|valley|woods|run|pass|run|\
+    isle|key|oval|mall|walk|spur";
+const PRE_TYPE: &str = "avenue|ave|highway|hwy|route|rte|rt|spur|us|u.s|i|county|state|interstate|fm|sr|cr|calle|\
+    avenida|business";
 /// Road types a route number follows ("County Rd 312", "Hwy 98", "Loop 410").
-const ROUTE: &[&str] = &["rd", "road", "hwy", "highway", "hgwy", "route", "rte", "rt", "loop", "spur", "fm", "cr", "sr", "business"];
-const DIRS: &[&str] = &[
-    "n", "s", "e", "w", "ne", "nw", "se", "sw", "north", "south", "east", "west", "northeast", "northwest",
-    "southeast", "southwest", "n.w", "n.e", "s.w", "s.e",
-];
-const UNIT_BEFORE_ID: &[&str] = &[
-    "apt", "apartment", "unit", "ste", "suite", "#", "fl", "floor", "bldg", "building", "rm", "room", "lot",
-    "space", "spc", "trlr", "trailer", "dept", "ph", "penthouse", "pmb", "apto", "depto", "departamento",
-    "interior", "int", "no", "num", "flr", "flat", "condo",
-];
+const ROUTE: &str = "rd|road|hwy|highway|hgwy|route|rte|rt|loop|spur|fm|cr|sr|business";
+const DIRS: &str = "n|s|e|w|ne|nw|se|sw|north|south|east|west|northeast|northwest|southeast|southwest|n.w|n.e|s.w|\
+    s.e";
+const UNIT_BEFORE_ID: &str = "apt|apartment|unit|ste|suite|#|fl|floor|bldg|building|rm|room|lot|space|spc|trlr|\
+    trailer|dept|ph|penthouse|pmb|apto|depto|departamento|interior|int|no|num|flr|flat|condo";
 /// Building, department and mailbox designators: not the unit ("Bldg 300, Suite 615").
-const SUBADDRESS: &[&str] = &["bldg", "building", "bld", "dept", "pmb", "msc"];
-const UNIT_AFTER_ID: &[&str] = &["floor", "fl", "flr", "level", "lvl", "piso"];
-const UNIT_ALONE: &[&str] = &["basement", "bsmt", "upper", "lower", "rear", "front", "frnt", "lobby", "lbby", "upstairs", "downstairs"];
+const SUBADDRESS: &str = "bldg|building|bld|dept|pmb|msc";
+const UNIT_AFTER_ID: &str = "floor|fl|flr|level|lvl|piso";
+const UNIT_ALONE: &str = "basement|bsmt|upper|lower|rear|front|frnt|lobby|lbby|upstairs|downstairs";
 /// City names that follow "St" ("St Louis"): then "St" is Saint, not Street.
-const SAINTS: &[&str] = &[
-    "louis", "paul", "simons", "petersburg", "augustine", "charles", "cloud", "george", "joseph", "helena",
-    "albans", "clair", "johns", "marys", "james", "lucie", "pete", "francisville", "martinville", "matthews",
-];
+const SAINTS: &str = "louis|paul|simons|petersburg|augustine|charles|cloud|george|joseph|helena|albans|clair|johns|\
+    marys|james|lucie|pete|francisville|martinville|matthews";
 /// Words that end an address: the homeowner moved on to something else.
-const CHATTER: &[&str] = &[
-    "and", "my", "is", "i", "i'm", "it", "it's", "we", "our", "please", "call", "phone", "number", "email", "at",
-    "for", "but", "so", "near", "by", "with", "to", "ac", "heat", "furnace", "need", "thanks", "thank",
-    "tomorrow", "today", "morning", "afternoon", "evening", "asap", "y", "mi", "es", "gracias", "name", "this",
-    "cell", "tel", "zip", "you", "can", "could", "would", "if", "when", "there", "have", "has", "am", "pm",
-    "minutes", "years", "year", "days", "hours", "degrees", "dollars", "bucks", "times",
-];
+const CHATTER: &str = "and|my|is|i|i'm|it|it's|we|our|please|call|phone|number|email|at|for|but|so|near|by|with|to|\
+    ac|heat|furnace|need|thanks|thank|tomorrow|today|morning|afternoon|evening|asap|y|mi|es|gracias|name|this|\
+    cell|tel|zip|you|can|could|would|if|when|there|have|has|am|pm|minutes|years|year|days|hours|degrees|dollars|\
+    bucks|times";
 
-const STATES: &[(&str, &str)] = &[
-    ("alabama", "AL"), ("alaska", "AK"), ("arizona", "AZ"), ("arkansas", "AR"), ("california", "CA"),
-    ("colorado", "CO"), ("connecticut", "CT"), ("delaware", "DE"), ("florida", "FL"), ("georgia", "GA"),
-    ("hawaii", "HI"), ("idaho", "ID"), ("illinois", "IL"), ("indiana", "IN"), ("iowa", "IA"), ("kansas", "KS"),
-    ("kentucky", "KY"), ("louisiana", "LA"), ("maine", "ME"), ("maryland", "MD"), ("massachusetts", "MA"),
-    ("michigan", "MI"), ("minnesota", "MN"), ("mississippi", "MS"), ("missouri", "MO"), ("montana", "MT"),
-    ("nebraska", "NE"), ("nevada", "NV"), ("new hampshire", "NH"), ("new jersey", "NJ"), ("new mexico", "NM"),
-    ("new york", "NY"), ("north carolina", "NC"), ("north dakota", "ND"), ("ohio", "OH"), ("oklahoma", "OK"),
-    ("oregon", "OR"), ("pennsylvania", "PA"), ("rhode island", "RI"), ("south carolina", "SC"),
-    ("south dakota", "SD"), ("tennessee", "TN"), ("texas", "TX"), ("utah", "UT"), ("vermont", "VT"),
-    ("virginia", "VA"), ("washington", "WA"), ("west virginia", "WV"), ("wisconsin", "WI"), ("wyoming", "WY"),
-    ("district of columbia", "DC"), ("puerto rico", "PR"),
-];
+/// "name=CODE" entries.
+const STATES: &str = "alabama=AL|alaska=AK|arizona=AZ|arkansas=AR|california=CA|colorado=CO|connecticut=CT|\
+    delaware=DE|florida=FL|georgia=GA|hawaii=HI|idaho=ID|illinois=IL|indiana=IN|iowa=IA|kansas=KS|kentucky=KY|\
+    louisiana=LA|maine=ME|maryland=MD|massachusetts=MA|michigan=MI|minnesota=MN|mississippi=MS|missouri=MO|\
+    montana=MT|nebraska=NE|nevada=NV|new hampshire=NH|new jersey=NJ|new mexico=NM|new york=NY|north carolina=NC|\
+    north dakota=ND|ohio=OH|oklahoma=OK|oregon=OR|pennsylvania=PA|rhode island=RI|south carolina=SC|\
+    south dakota=SD|tennessee=TN|texas=TX|utah=UT|vermont=VT|virginia=VA|washington=WA|west virginia=WV|\
+    wisconsin=WI|wyoming=WY|district of columbia=DC|puerto rico=PR";
+fn states() -> impl Iterator<Item = (&'static str, &'static str)> {
+    text::entries(STATES).filter_map(|e| e.split_once('='))
+}
 /// Two-letter states that are also everyday words: only taken before a ZIP, at the
 /// end, or typed in capitals.
-const AMBIGUOUS_STATES: &[&str] = &["in", "or", "me", "hi", "ok", "oh", "pa", "al", "de", "la", "ma", "mo", "co", "id", "wa", "ga", "mi", "ne", "sc"];
+const AMBIGUOUS_STATES: &str = "in|or|me|hi|ok|oh|pa|al|de|la|ma|mo|co|id|wa|ga|mi|ne|sc";
 
 fn clean(w: &str) -> &str {
     w.trim_end_matches('.')
 }
-fn is(w: &Word, list: &[&str]) -> bool {
-    list.contains(&clean(&w.norm))
+fn is(w: &Word, list: &str) -> bool {
+    text::listed(list, clean(&w.norm))
 }
 fn is_zip(w: &Word) -> Option<String> {
     let n = w.norm.as_str();
@@ -172,7 +155,7 @@ fn short_dir(w: &Word) -> bool {
 /// A spelled number inside a street name ("E. Seven Oaks", "Nine North Drive"):
 /// one capitalised word, kept as a word.
 fn name_number(w: &Word) -> bool {
-    w.spoken && !w.raw.contains(' ') && w.raw.chars().next().is_some_and(char::is_uppercase)
+    w.spoken && !w.raw.contains(' ') && w.raw.chars().next().is_some_and(text::is_upper)
 }
 
 /// (state code, words used) if a state starts at `i`.
@@ -184,7 +167,7 @@ fn state_at(words: &[Word], i: usize) -> Option<(String, usize)> {
         let last = words.get(i + len - 1);
         after.is_none() || after.is_some_and(|a| is_zip(a).is_some() || is(a, CHATTER)) || last.is_some_and(|l| l.brk)
     };
-    for (name, code) in STATES {
+    for (name, code) in states() {
         // Cheap first-word test before walking the rest (this runs for every word).
         if !name.starts_with(n) {
             continue;
@@ -194,9 +177,9 @@ fn state_at(words: &[Word], i: usize) -> Option<(String, usize)> {
             return Some(((*code).to_string(), len));
         }
     }
-    if n.len() == 2 && STATES.iter().any(|(_, c)| c.eq_ignore_ascii_case(n)) {
+    if n.len() == 2 && states().any(|(_, c)| c.eq_ignore_ascii_case(n)) {
         let upper = w.raw.bytes().all(|b| b.is_ascii_uppercase());
-        if !AMBIGUOUS_STATES.contains(&n) || ends_here(1) || upper {
+        if !text::listed(AMBIGUOUS_STATES, n) || ends_here(1) || upper {
             return Some((n.to_ascii_uppercase(), 1));
         }
     }
@@ -207,7 +190,7 @@ fn state_at(words: &[Word], i: usize) -> Option<(String, usize)> {
 /// a building's name between the street and the unit is skipped. Returns where the
 /// unit starts (`i` when there is no such name).
 fn past_building(words: &[Word], used: &[usize], i: usize) -> usize {
-    const TYPES: &[&str] = &["apt", "apartment", "unit", "ste", "suite", "#", "rm", "room"];
+    const TYPES: &str = "apt|apartment|unit|ste|suite|#|rm|room";
     let unit_at = |m: usize| {
         words.get(m).is_some_and(|w| {
             w.norm.starts_with('#') && w.norm.len() > 1
@@ -215,7 +198,7 @@ fn past_building(words: &[Word], used: &[usize], i: usize) -> usize {
                 || is(w, TYPES) && words.get(m + 1).is_some_and(|n| n.norm.len() <= 6 && n.norm.bytes().any(|b| b.is_ascii_digit()) && is_zip(n).is_none())
         })
     };
-    if unit_at(i) || words.get(i).is_some_and(|w| is(w, UNIT_BEFORE_ID) || is(w, SUBADDRESS) || is(w, &["lockbox", "lbx", "box", "po", "pob", "attn", "attn:"])) {
+    if unit_at(i) || words.get(i).is_some_and(|w| is(w, UNIT_BEFORE_ID) || is(w, SUBADDRESS) || is(w, "lockbox|lbx|box|po|pob|attn|attn:")) {
         return i;
     }
     for m in i + 1..i + 5 {
@@ -257,23 +240,23 @@ fn later_zip(words: &[Word], used: &[usize], k: usize) -> Option<usize> {
 /// "w lake st" → "W Lake St": lowercase input gets capitals; anything typed with
 /// capitals is kept as typed.
 fn tidy(ws: &[Word]) -> String {
-    ws.iter()
+    let words: Vec<String> = ws
+        .iter()
         .map(|w| {
             let raw = w.raw.trim_end_matches(['.', ',']);
             // Spoken numbers and fixed typos ("stret") show the fixed word.
-            let fixed = w.spoken && !name_number(w) || w.norm.trim_end_matches('.') != raw.to_lowercase() && (is(w, STRONG_SUFFIX) || is(w, DIRS));
+            let fixed = w.spoken && !name_number(w) || w.norm.trim_end_matches('.') != text::lowercase(raw) && (is(w, STRONG_SUFFIX) || is(w, DIRS));
             let raw = if fixed { w.norm.trim_end_matches('.') } else { raw };
-            if raw.chars().any(|c| c.is_uppercase()) {
+            if raw.chars().any(text::is_upper) {
                 raw.to_string()
-            } else if DIRS.contains(&raw) && raw.len() <= 2 {
+            } else if text::listed(DIRS, raw) && raw.len() <= 2 {
                 raw.to_ascii_uppercase()
             } else {
-                let mut c = raw.chars();
-                c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+                text::capitalize(raw)
             }
         })
-        .collect::<Vec<_>>()
-        .join(" ")
+        .collect();
+    text::join(&words, " ")
 }
 
 /// Best address in the words; `used` marks words already taken (the phone).
@@ -336,7 +319,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     let num = words.get(i)?;
     // "# 2 Turner Rd": a '#' that opens the text is the number sign.
     let hash_first = i == 1 && words.first().is_some_and(|p| p.norm == "#");
-    if num.brk || !hash_first && i.checked_sub(1).and_then(|p| words.get(p)).is_some_and(|p| is(p, UNIT_BEFORE_ID) || is(p, &["rr", "box", "lockbox", "lbx", "code", "file", "msc", "mc"])) {
+    if num.brk || !hash_first && i.checked_sub(1).and_then(|p| words.get(p)).is_some_and(|p| is(p, UNIT_BEFORE_ID) || is(p, "rr|box|lockbox|lbx|code|file|msc|mc")) {
         return None;
     }
     // The street region: up to a comma, a unit word, a ZIP, a state or chatter.
@@ -438,7 +421,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
             "r" => before_prev == Some("c"),
             x => region.len() == 1 && x.len() == 1 && x.bytes().all(|b| b.is_ascii_alphabetic()) && !is(p, DIRS),
         });
-        if !first && all_digits(w) && !name_number(w) && !grid && !spelled_route && !prev.is_some_and(|p| is(p, PRE_TYPE) || is(p, ROUTE) || is(p, &["county", "box", "no", "old"])) {
+        if !first && all_digits(w) && !name_number(w) && !grid && !spelled_route && !prev.is_some_and(|p| is(p, PRE_TYPE) || is(p, ROUTE) || is(p, "county|box|no|old")) {
             broke_at_unit = true;
             break;
         }
@@ -511,7 +494,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
             // Post-directional: "86th st n", "16th St NW"; a spelled-out one only at a
             // boundary ("Conniston Road West Palm Beach": West starts the city).
             let dir_ok = rw(k + 1).is_some_and(|w| {
-                (is(w, DIRS) || clean(&w.norm) == "no") && (clean(&w.norm).len() <= 3 || w.brk || broke_at_saint || rw(k + 2).is_none() && words.get(j).is_none_or(|n| !n.norm.chars().all(char::is_alphabetic) || is(n, UNIT_BEFORE_ID)))
+                (is(w, DIRS) || clean(&w.norm) == "no") && (clean(&w.norm).len() <= 3 || w.brk || broke_at_saint || rw(k + 2).is_none() && words.get(j).is_none_or(|n| !n.norm.chars().all(text::is_letter) || is(n, UNIT_BEFORE_ID)))
             });
             let mut e = k;
             if dir_ok && !rw(k).is_some_and(|w| w.brk) {
@@ -558,8 +541,8 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         // stays a word; said or typed in lowercase ("five main st") it is a house number
         // and becomes digits, which is what a technician's GPS needs.
         number: Some(if grid_words > 0 {
-            words.get(i..i + grid_words).unwrap_or(&[]).iter().map(|w| w.norm.to_ascii_uppercase()).collect::<Vec<_>>().join(" ")
-        } else if num.spoken && !num.raw.contains(' ') && num.raw.starts_with(|c: char| c.is_uppercase()) {
+            text::join(&words.get(i..i + grid_words).unwrap_or(&[]).iter().map(|w| w.norm.to_ascii_uppercase()).collect::<Vec<_>>(), " ")
+        } else if num.spoken && !num.raw.contains(' ') && num.raw.starts_with(text::is_upper) {
             num.raw.clone()
         } else {
             num.norm.to_ascii_uppercase()
@@ -573,7 +556,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     // a unit said before the number.
     if parts.unit.is_none() {
         let mut b = i;
-        let pair = |b: usize, list: &[&str]| {
+        let pair = |b: usize, list: &str| {
             b >= 2 && words.get(b - 2).is_some_and(|t| is(t, list)) && words.get(b - 1).is_some_and(|x| x.norm.len() <= 6 && x.norm.bytes().any(|c| c.is_ascii_digit()) && !used.contains(&(b - 1)))
         };
         while pair(b, SUBADDRESS) {
@@ -706,7 +689,7 @@ fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, 
         if let Some(u) = parts.unit.as_mut() {
             let lower = u.to_ascii_lowercase();
             let floor = lower.ends_with("floor") || lower.ends_with("flr") || lower.ends_with(" fl");
-            let room = words.get(i).filter(|_| free(i) && floor).is_some_and(|r| is(r, &["room", "rm", "ste", "suite"]))
+            let room = words.get(i).filter(|_| free(i) && floor).is_some_and(|r| is(r, "room|rm|ste|suite"))
                 && words.get(i + 1).is_some_and(|n| n.norm.len() <= 6 && n.norm.bytes().any(|b| b.is_ascii_digit()) && is_zip(n).is_none() && free(i + 1));
             let ordinal = ["st", "nd", "rd", "th"].iter().any(|o| lower.ends_with(o)) && lower.bytes().any(|b| b.is_ascii_digit());
             if room {
@@ -739,7 +722,7 @@ fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, 
             city_end = Some(k);
             break;
         }
-        if !w.norm.chars().all(|c| c.is_alphabetic() || c == '.' || c == '\'' || c == '-') || is(w, CHATTER) {
+        if !w.norm.chars().all(|c| text::is_letter(c) || c == '.' || c == '\'' || c == '-') || is(w, CHATTER) {
             break;
         }
         k += 1;

@@ -2,6 +2,7 @@
 //! estimate, and whether it is an emergency. Phrase tables, English and Spanish.
 
 use crate::booking::{Trade, VisitKind};
+use crate::text;
 
 /// A danger that needs safety instructions before anything else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -25,171 +26,72 @@ pub enum Urgency {
     High,
 }
 
-/// `(phrase, emergency)`; phrases are matched on whole words of the normalized text.
-const EMERGENCIES: &[(&str, Emergency)] = &[
-    ("smell gas", Emergency::Gas), ("smell of gas", Emergency::Gas), ("gas smell", Emergency::Gas),
-    ("smell like gas", Emergency::Gas), ("gas leak", Emergency::Gas), ("leaking gas", Emergency::Gas),
-    ("rotten eggs", Emergency::Gas), ("olor a gas", Emergency::Gas), ("huele a gas", Emergency::Gas),
-    ("fuga de gas", Emergency::Gas), ("smell natural gas", Emergency::Gas),
-    ("carbon monoxide", Emergency::CarbonMonoxide), ("co alarm", Emergency::CarbonMonoxide),
-    ("co detector", Emergency::CarbonMonoxide), ("co monitor", Emergency::CarbonMonoxide),
-    ("monóxido", Emergency::CarbonMonoxide), ("monoxido", Emergency::CarbonMonoxide),
-    ("flooding", Emergency::Flooding), ("flooded", Emergency::Flooding), ("flood", Emergency::Flooding),
-    ("burst pipe", Emergency::Flooding), ("pipe burst", Emergency::Flooding), ("water everywhere", Emergency::Flooding),
-    ("pipe broke", Emergency::Flooding), ("inundación", Emergency::Flooding), ("inundado", Emergency::Flooding),
-    ("inundada", Emergency::Flooding), ("inundando", Emergency::Flooding),
-    ("sparks", Emergency::Sparks), ("sparking", Emergency::Sparks), ("burning smell", Emergency::Sparks),
-    ("smell burning", Emergency::Sparks), ("smell like burning", Emergency::Sparks), ("smoke", Emergency::Sparks),
-    ("smoking", Emergency::Sparks), ("electrical fire", Emergency::Sparks), ("chispas", Emergency::Sparks),
-    ("olor a quemado", Emergency::Sparks), ("huele a quemado", Emergency::Sparks), ("humo", Emergency::Sparks),
+/// Per emergency, its phrases (matched on whole words of the normalized text); the
+/// first emergency with a phrase in the text wins.
+const EMERGENCIES: [(Emergency, &str); 4] = [
+    (Emergency::Gas, "smell gas|smell of gas|gas smell|smell like gas|gas leak|leaking gas|rotten eggs|olor a gas|\
+        huele a gas|fuga de gas|smell natural gas"),
+    (Emergency::CarbonMonoxide, "carbon monoxide|co alarm|co detector|co monitor|monóxido|monoxido"),
+    (Emergency::Flooding, "flooding|flooded|flood|burst pipe|pipe burst|water everywhere|pipe broke|inundación|\
+        inundado|inundada|inundando"),
+    (Emergency::Sparks, "sparks|sparking|burning smell|smell burning|smell like burning|smoke|smoking|\
+        electrical fire|chispas|olor a quemado|huele a quemado|humo"),
 ];
 
-const HIGH: &[&str] = &[
-    "urgent", "emergency", "asap emergency", "freezing", "below zero", "below 0", "urgente", "emergencia", "no heat",
-    "sin calefacción",
+const HIGH: &str = "urgent|emergency|asap emergency|freezing|below zero|below 0|urgente|emergencia|no heat|\
+    sin calefacción";
+
+/// Per trade, "phrase=issue label" entries. Longer, more specific phrases come first:
+/// the first phrase of the winning trade found in the text names the issue; every hit
+/// votes for its trade.
+const ISSUES: [(Trade, &str); 4] = [
+    (
+        Trade::Plumbing,
+        "water heater=Water heater|hot water heater=Water heater|tankless=Water heater|no hot water=No hot water|\
+        calentador de agua=Water heater|sin agua caliente=No hot water|burst pipe=Burst pipe|\
+        pipe burst=Burst pipe|flooding=Flooding|flooded=Flooding|flood=Flooding|clogged drain=Clogged drain|\
+        drain=Drain|clogged=Clog|clog=Clog|backed up=Backup|sewer=Sewer|toilet=Toilet|faucet=Faucet|sink=Sink|\
+        garbage disposal=Garbage disposal|disposal=Garbage disposal|sump pump=Sump pump|shower=Shower|tub=Tub|\
+        pipe=Pipe|pipes=Pipe|leak=Leak|leaking=Leak|leaks=Leak|dripping=Leak|water softener=Water softener|\
+        plumber=Plumbing service|plumbing=Plumbing service|gas line=Gas line|fuga=Leak|plomero=Plumbing service|\
+        plomería=Plumbing service|tubería=Pipe|tuberia=Pipe|inodoro=Toilet|baño=Toilet|drenaje=Drain|lavabo=Sink|\
+        fregadero=Sink",
+    ),
+    (
+        Trade::Roofing,
+        "roof leak=Roof leak|roof leaking=Roof leak|leak in the ceiling=Roof leak|ceiling leak=Roof leak|\
+        missing shingles=Missing shingles|shingles=Shingles|gutter=Gutters|gutters=Gutters|skylight=Skylight|\
+        new roof=New roof|roof=Roof|roofer=Roof|roofing=Roof|gotera=Roof leak|techo=Roof|tejado=Roof",
+    ),
+    (
+        Trade::Hvac,
+        "heat pump=Heat pump|mini split=Mini split|no enfría=AC not cooling|no enfria=AC not cooling|\
+        tune up=Tune-up|tune-up=Tune-up|maintenance=Maintenance|not cooling=AC not cooling|\
+        stopped cooling=AC not cooling|warm air=AC not cooling|hot air=AC not cooling|no cold air=AC not cooling|\
+        no heat=No heat|not heating=No heat|stopped heating=No heat|cold air=No heat|air conditioner=AC|\
+        air conditioning=AC|aire acondicionado=AC|calefacción=No heat|calefaccion=No heat|ac=AC|hvac=HVAC service|\
+        furnace=Furnace|boiler=Boiler|thermostat=Thermostat|ductwork=Ductwork|duct=Ductwork|ducts=Ductwork|\
+        vents=Vents|compressor=AC|cooling=AC|heating=Heating|heater=Heating|heat=Heating|carbon monoxide=CO alarm|\
+        co alarm=CO alarm|aire=AC|clima=AC",
+    ),
+    (
+        Trade::Electrical,
+        "ev charger=EV charger|panel upgrade=Panel upgrade|electrical panel=Electrical panel|no power=No power|\
+        power out=No power|lost power=No power|breaker=Breaker tripping|breakers=Breaker tripping|outlet=Outlet|\
+        outlets=Outlet|light switch=Light switch|switch=Switch|lights=Lights|flickering=Flickering lights|\
+        wiring=Wiring|ceiling fan=Ceiling fan|generator=Generator|panel=Electrical panel|sparks=Sparks|\
+        sparking=Sparks|burning smell=Burning smell|electrician=Electrical service|electrical=Electrical service|\
+        electric=Electrical service|electricista=Electrical service|enchufe=Outlet|luz=No power|luces=Lights|\
+        chispas=Sparks|eléctrico=Electrical service|electrico=Electrical service",
+    ),
 ];
 
-/// `(phrase, trade, issue label)`. Longer, more specific phrases come first: the
-/// first phrase found in the text decides the issue; every hit votes for the trade.
-const ISSUES: &[(&str, Trade, &str)] = &[
-    ("water heater", Trade::Plumbing, "Water heater"),
-    ("hot water heater", Trade::Plumbing, "Water heater"),
-    ("tankless", Trade::Plumbing, "Water heater"),
-    ("no hot water", Trade::Plumbing, "No hot water"),
-    ("calentador de agua", Trade::Plumbing, "Water heater"),
-    ("sin agua caliente", Trade::Plumbing, "No hot water"),
-    ("roof leak", Trade::Roofing, "Roof leak"),
-    ("roof leaking", Trade::Roofing, "Roof leak"),
-    ("leak in the ceiling", Trade::Roofing, "Roof leak"),
-    ("ceiling leak", Trade::Roofing, "Roof leak"),
-    ("missing shingles", Trade::Roofing, "Missing shingles"),
-    ("shingles", Trade::Roofing, "Shingles"),
-    ("gutter", Trade::Roofing, "Gutters"),
-    ("gutters", Trade::Roofing, "Gutters"),
-    ("skylight", Trade::Roofing, "Skylight"),
-    ("new roof", Trade::Roofing, "New roof"),
-    ("roof", Trade::Roofing, "Roof"),
-    ("roofer", Trade::Roofing, "Roof"),
-    ("roofing", Trade::Roofing, "Roof"),
-    ("gotera", Trade::Roofing, "Roof leak"),
-    ("techo", Trade::Roofing, "Roof"),
-    ("tejado", Trade::Roofing, "Roof"),
-    ("heat pump", Trade::Hvac, "Heat pump"),
-    ("mini split", Trade::Hvac, "Mini split"),
-    ("no enfría", Trade::Hvac, "AC not cooling"),
-    ("no enfria", Trade::Hvac, "AC not cooling"),
-    ("tune up", Trade::Hvac, "Tune-up"),
-    ("tune-up", Trade::Hvac, "Tune-up"),
-    ("maintenance", Trade::Hvac, "Maintenance"),
-    ("not cooling", Trade::Hvac, "AC not cooling"),
-    ("stopped cooling", Trade::Hvac, "AC not cooling"),
-    ("warm air", Trade::Hvac, "AC not cooling"),
-    ("hot air", Trade::Hvac, "AC not cooling"),
-    ("no cold air", Trade::Hvac, "AC not cooling"),
-    ("no heat", Trade::Hvac, "No heat"),
-    ("not heating", Trade::Hvac, "No heat"),
-    ("stopped heating", Trade::Hvac, "No heat"),
-    ("cold air", Trade::Hvac, "No heat"),
-    ("air conditioner", Trade::Hvac, "AC"),
-    ("air conditioning", Trade::Hvac, "AC"),
-    ("aire acondicionado", Trade::Hvac, "AC"),
-    ("calefacción", Trade::Hvac, "No heat"),
-    ("calefaccion", Trade::Hvac, "No heat"),
-    ("ac", Trade::Hvac, "AC"),
-    ("hvac", Trade::Hvac, "HVAC service"),
-    ("furnace", Trade::Hvac, "Furnace"),
-    ("boiler", Trade::Hvac, "Boiler"),
-    ("thermostat", Trade::Hvac, "Thermostat"),
-    ("ductwork", Trade::Hvac, "Ductwork"),
-    ("duct", Trade::Hvac, "Ductwork"),
-    ("ducts", Trade::Hvac, "Ductwork"),
-    ("vents", Trade::Hvac, "Vents"),
-    ("compressor", Trade::Hvac, "AC"),
-    ("cooling", Trade::Hvac, "AC"),
-    ("heating", Trade::Hvac, "Heating"),
-    ("heater", Trade::Hvac, "Heating"),
-    ("heat", Trade::Hvac, "Heating"),
-    ("carbon monoxide", Trade::Hvac, "CO alarm"),
-    ("co alarm", Trade::Hvac, "CO alarm"),
-    ("aire", Trade::Hvac, "AC"),
-    ("clima", Trade::Hvac, "AC"),
-    ("burst pipe", Trade::Plumbing, "Burst pipe"),
-    ("pipe burst", Trade::Plumbing, "Burst pipe"),
-    ("flooding", Trade::Plumbing, "Flooding"),
-    ("flooded", Trade::Plumbing, "Flooding"),
-    ("flood", Trade::Plumbing, "Flooding"),
-    ("clogged drain", Trade::Plumbing, "Clogged drain"),
-    ("drain", Trade::Plumbing, "Drain"),
-    ("clogged", Trade::Plumbing, "Clog"),
-    ("clog", Trade::Plumbing, "Clog"),
-    ("backed up", Trade::Plumbing, "Backup"),
-    ("sewer", Trade::Plumbing, "Sewer"),
-    ("toilet", Trade::Plumbing, "Toilet"),
-    ("faucet", Trade::Plumbing, "Faucet"),
-    ("sink", Trade::Plumbing, "Sink"),
-    ("garbage disposal", Trade::Plumbing, "Garbage disposal"),
-    ("disposal", Trade::Plumbing, "Garbage disposal"),
-    ("sump pump", Trade::Plumbing, "Sump pump"),
-    ("shower", Trade::Plumbing, "Shower"),
-    ("tub", Trade::Plumbing, "Tub"),
-    ("pipe", Trade::Plumbing, "Pipe"),
-    ("pipes", Trade::Plumbing, "Pipe"),
-    ("leak", Trade::Plumbing, "Leak"),
-    ("leaking", Trade::Plumbing, "Leak"),
-    ("leaks", Trade::Plumbing, "Leak"),
-    ("dripping", Trade::Plumbing, "Leak"),
-    ("water softener", Trade::Plumbing, "Water softener"),
-    ("plumber", Trade::Plumbing, "Plumbing service"),
-    ("plumbing", Trade::Plumbing, "Plumbing service"),
-    ("gas line", Trade::Plumbing, "Gas line"),
-    ("fuga", Trade::Plumbing, "Leak"),
-    ("plomero", Trade::Plumbing, "Plumbing service"),
-    ("plomería", Trade::Plumbing, "Plumbing service"),
-    ("tubería", Trade::Plumbing, "Pipe"),
-    ("tuberia", Trade::Plumbing, "Pipe"),
-    ("inodoro", Trade::Plumbing, "Toilet"),
-    ("baño", Trade::Plumbing, "Toilet"),
-    ("drenaje", Trade::Plumbing, "Drain"),
-    ("lavabo", Trade::Plumbing, "Sink"),
-    ("fregadero", Trade::Plumbing, "Sink"),
-    ("ev charger", Trade::Electrical, "EV charger"),
-    ("panel upgrade", Trade::Electrical, "Panel upgrade"),
-    ("electrical panel", Trade::Electrical, "Electrical panel"),
-    ("no power", Trade::Electrical, "No power"),
-    ("power out", Trade::Electrical, "No power"),
-    ("lost power", Trade::Electrical, "No power"),
-    ("breaker", Trade::Electrical, "Breaker tripping"),
-    ("breakers", Trade::Electrical, "Breaker tripping"),
-    ("outlet", Trade::Electrical, "Outlet"),
-    ("outlets", Trade::Electrical, "Outlet"),
-    ("light switch", Trade::Electrical, "Light switch"),
-    ("switch", Trade::Electrical, "Switch"),
-    ("lights", Trade::Electrical, "Lights"),
-    ("flickering", Trade::Electrical, "Flickering lights"),
-    ("wiring", Trade::Electrical, "Wiring"),
-    ("ceiling fan", Trade::Electrical, "Ceiling fan"),
-    ("generator", Trade::Electrical, "Generator"),
-    ("panel", Trade::Electrical, "Electrical panel"),
-    ("sparks", Trade::Electrical, "Sparks"),
-    ("sparking", Trade::Electrical, "Sparks"),
-    ("burning smell", Trade::Electrical, "Burning smell"),
-    ("electrician", Trade::Electrical, "Electrical service"),
-    ("electrical", Trade::Electrical, "Electrical service"),
-    ("electric", Trade::Electrical, "Electrical service"),
-    ("electricista", Trade::Electrical, "Electrical service"),
-    ("enchufe", Trade::Electrical, "Outlet"),
-    ("luz", Trade::Electrical, "No power"),
-    ("luces", Trade::Electrical, "Lights"),
-    ("chispas", Trade::Electrical, "Sparks"),
-    ("eléctrico", Trade::Electrical, "Electrical service"),
-    ("electrico", Trade::Electrical, "Electrical service"),
-];
+fn issues(list: &str) -> impl Iterator<Item = (&str, &str)> {
+    text::entries(list).filter_map(|e| e.split_once('='))
+}
 
-const ESTIMATE: &[&str] = &[
-    "how much", "quote", "estimate", "price", "pricing", "cost", "costs", "new", "replace", "replacement",
-    "replacing", "install", "installation", "installed", "upgrade", "cuánto", "cuanto", "cotización",
-    "cotizacion", "presupuesto", "nuevo", "nueva", "instalar", "reemplazar",
-];
+const ESTIMATE: &str = "how much|quote|estimate|price|pricing|cost|costs|new|replace|replacement|replacing|install|\
+    installation|installed|upgrade|cuánto|cuanto|cotización|cotizacion|presupuesto|nuevo|nueva|instalar|reemplazar";
 
 /// What the text says about the job.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -205,18 +107,16 @@ pub(crate) fn find(padded: &Padded<'_>) -> Need {
     let mut need = Need::default();
     let mut votes = [0u32; 4];
     let mut first_pos = [usize::MAX; 4];
-    let mut best_issue: Option<(usize, &str)> = None;
-    for (phrase, trade, label) in ISSUES {
-        if let Some(pos) = find_phrase(padded, phrase) {
-            let t = *trade as usize;
-            if let Some(v) = votes.get_mut(t) {
-                *v += 1 + phrase.len() as u32 / 6;
-            }
-            if let Some(p) = first_pos.get_mut(t) {
-                *p = (*p).min(pos);
-            }
-            if best_issue.is_none() {
-                best_issue = Some((t, label));
+    for (trade, list) in ISSUES {
+        let t = trade as usize;
+        for (phrase, _) in issues(list) {
+            if let Some(pos) = find_phrase(padded, phrase) {
+                if let Some(v) = votes.get_mut(t) {
+                    *v += 1 + phrase.len() as u32 / 6;
+                }
+                if let Some(p) = first_pos.get_mut(t) {
+                    *p = (*p).min(pos);
+                }
             }
         }
     }
@@ -229,16 +129,18 @@ pub(crate) fn find(padded: &Padded<'_>) -> Need {
         .max_by_key(|&t| (votes.get(t).copied().unwrap_or(0), usize::MAX - first_pos.get(t).copied().unwrap_or(0)));
     if let Some(t) = winner {
         need.trade = Trade::ALL.get(t).copied();
+        // The winner has votes, so one of its phrases is in the text.
         need.issue = ISSUES
             .iter()
-            .find(|(p, tr, _)| *tr as usize == t && find_phrase(padded, p).is_some())
-            .map(|(_, _, l)| (*l).to_string())
-            .or(best_issue.map(|(_, l)| l.to_string()));
+            .filter(|(tr, _)| *tr as usize == t)
+            .flat_map(|(_, list)| issues(list))
+            .find(|(p, _)| find_phrase(padded, p).is_some())
+            .map(|(_, l)| l.to_string());
     }
-    if ESTIMATE.iter().any(|p| find_phrase(padded, p).is_some()) && need.trade.is_some() {
+    if text::entries(ESTIMATE).any(|p| find_phrase(padded, p).is_some()) && need.trade.is_some() {
         need.kind = Some(VisitKind::Estimate);
     }
-    if let Some((_, e)) = EMERGENCIES.iter().find(|(p, _)| find_phrase(padded, p).is_some()) {
+    if let Some((e, _)) = EMERGENCIES.iter().find(|(_, list)| text::entries(list).any(|p| find_phrase(padded, p).is_some())) {
         need.urgency = Some(Urgency::Emergency(*e));
         if need.trade.is_none() {
             need.trade = Some(match e {
@@ -258,9 +160,9 @@ pub(crate) fn find(padded: &Padded<'_>) -> Need {
             _ => label.to_string(),
         });
         need.kind = Some(VisitKind::Service);
-    } else if HIGH.iter().any(|p| find_phrase(padded, p).is_some()) {
-        let freezing = ["freezing", "below zero", "below 0", "frozen", "baby", "elderly", "urgent", "emergency", "urgente", "emergencia"];
-        if !padded.contains(" no heat ") || freezing.iter().any(|p| find_phrase(padded, p).is_some()) {
+    } else if text::entries(HIGH).any(|p| find_phrase(padded, p).is_some()) {
+        let freezing = "freezing|below zero|below 0|frozen|baby|elderly|urgent|emergency|urgente|emergencia";
+        if !padded.contains(" no heat ") || text::entries(freezing).any(|p| find_phrase(padded, p).is_some()) {
             need.urgency = Some(Urgency::High);
         }
     }
@@ -299,7 +201,7 @@ impl<'a> Padded<'a> {
                     }
                 }
             }
-            prev_alnum = c.is_alphanumeric();
+            prev_alnum = text::is_letter_or_digit(c);
         }
         p
     }
@@ -339,7 +241,7 @@ pub(crate) fn find_phrase(padded: &Padded<'_>, phrase: &str) -> Option<usize> {
         let pos = from + rel;
         let before = padded.get(..pos).and_then(|s| s.chars().next_back());
         let after = padded.get(pos + phrase.len()..).and_then(|s| s.chars().next());
-        if before.is_some_and(|c| !c.is_alphanumeric()) && after.is_some_and(|c| !c.is_alphanumeric()) {
+        if before.is_some_and(|c| !text::is_letter_or_digit(c)) && after.is_some_and(|c| !text::is_letter_or_digit(c)) {
             return Some(pos);
         }
         from = pos + phrase.chars().next().map_or(1, char::len_utf8);

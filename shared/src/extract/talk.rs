@@ -7,6 +7,7 @@ use super::need::{find_phrase, Padded};
 use super::words::Word;
 use super::{Expecting, Extraction};
 use crate::booking::{DayPart, DayPreference, Locale, PersonName, PreferredTime};
+use crate::text;
 
 /// A detail of the summary the homeowner can change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,33 +37,27 @@ pub enum Answer {
     Change(Option<SlotName>),
 }
 
-fn has(padded: &Padded<'_>, phrases: &[&str]) -> bool {
-    phrases.iter().any(|p| find_phrase(padded, p).is_some())
+fn has(padded: &Padded<'_>, phrases: &str) -> bool {
+    text::entries(phrases).any(|p| find_phrase(padded, p).is_some())
 }
 
 /// Words that are never a first or last name.
-const NOT_NAME: &[&str] = &[
-    "a", "an", "the", "my", "our", "your", "not", "so", "really", "about", "for", "regarding", "calling", "just",
-    "very", "in", "at", "on", "with", "from", "going", "looking", "trying", "wondering", "interested", "here",
-    "there", "urgent", "emergency", "yes", "no", "yeah", "ok", "okay", "sure", "hi", "hello", "hey", "thanks",
-    "thank", "please", "it", "is", "was", "and", "or", "but", "i", "i'm", "we", "you", "he", "she", "they",
-    "ac", "heat", "furnace", "plumber", "electrician", "roof", "water", "leak", "leaking", "broken", "out",
-    "working", "sorry", "actually", "hola", "gracias", "sí", "bueno", "buenos", "buenas", "hablar", "persona",
-    "call", "phone", "number", "email", "address", "street", "st", "ave", "change", "wrong", "correct", "right",
-    "that", "this", "what", "who", "help", "need", "have", "has", "can", "could", "would", "will", "to", "of",
-    "be", "been", "get", "got", "still", "also", "too", "all", "good", "great", "fine", "cold", "hot", "warm",
-    "home", "house", "today", "tomorrow", "morning", "afternoon", "evening", "asap", "now", "person", "human",
-    "someone", "representative", "agent", "book", "it's", "its", "me", "la", "el", "mi", "de", "con", "un",
-    "una", "y", "es", "está", "no", "cambiar", "teléfono", "nombre", "dirección", "when", "where", "why",
-    "how", "if", "done", "back", "up", "down", "smell", "gas", "sparks", "flooding", "time", "day",
-];
+const NOT_NAME: &str = "a|an|the|my|our|your|not|so|really|about|for|regarding|calling|just|very|in|at|on|with|\
+    from|going|looking|trying|wondering|interested|here|there|urgent|emergency|yes|no|yeah|ok|okay|sure|hi|hello|\
+    hey|thanks|thank|please|it|is|was|and|or|but|i|i'm|we|you|he|she|they|ac|heat|furnace|plumber|electrician|\
+    roof|water|leak|leaking|broken|out|working|sorry|actually|hola|gracias|sí|bueno|buenos|buenas|hablar|persona|\
+    call|phone|number|email|address|street|st|ave|change|wrong|correct|right|that|this|what|who|help|need|have|\
+    has|can|could|would|will|to|of|be|been|get|got|still|also|too|all|good|great|fine|cold|hot|warm|home|house|\
+    today|tomorrow|morning|afternoon|evening|asap|now|person|human|someone|representative|agent|book|it's|its|me|\
+    la|el|mi|de|con|un|una|y|es|está|no|cambiar|teléfono|nombre|dirección|when|where|why|how|if|done|back|up|down|\
+    smell|gas|sparks|flooding|time|day";
 
 fn name_word(w: &Word) -> bool {
     let n = w.norm.as_str();
     !n.is_empty()
-        && n.chars().all(|c| c.is_alphabetic() || c == '\'' || c == '-' || c == '.')
-        && n.chars().next().is_some_and(char::is_alphabetic)
-        && !NOT_NAME.contains(&n)
+        && n.chars().all(|c| text::is_letter(c) || c == '\'' || c == '-' || c == '.')
+        && n.chars().next().is_some_and(text::is_letter)
+        && !text::listed(NOT_NAME, n)
         && !(n.len() >= 6 && n.ends_with("ing"))
         && n.chars().count() <= 24
 }
@@ -70,16 +65,15 @@ fn name_word(w: &Word) -> bool {
 fn person(ws: &[&Word]) -> Option<PersonName> {
     let fix = |w: &Word| {
         let raw = w.raw.trim_end_matches('.');
-        if raw.chars().any(char::is_uppercase) {
+        if raw.chars().any(text::is_upper) {
             raw.to_string()
         } else {
-            let mut c = raw.chars();
-            c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+            text::capitalize(raw)
         }
     };
     let (first, rest) = ws.split_first()?;
     let particle = |w: &Word| ["de", "la", "del", "van", "von", "da", "di", "le", "y"].contains(&w.raw.as_str());
-    let last = rest.iter().map(|w| if particle(w) { w.raw.clone() } else { fix(w) }).collect::<Vec<_>>().join(" ");
+    let last = text::join(&rest.iter().map(|w| if particle(w) { w.raw.clone() } else { fix(w) }).collect::<Vec<_>>(), " ");
     Some(PersonName { first: fix(first), last })
 }
 
@@ -176,7 +170,7 @@ pub(super) fn name(ws: &[Word], padded: &Padded<'_>, expecting: Expecting, ex: &
                 seg = seg.get(..cut).unwrap_or(&[]);
             }
         }
-        let caps = seg.iter().all(|w| w.raw.chars().next().is_some_and(char::is_uppercase) && name_word(w));
+        let caps = seg.iter().all(|w| w.raw.chars().next().is_some_and(text::is_upper) && name_word(w));
         let text = seg.iter().map(|w| w.raw.as_str()).collect::<Vec<_>>().join(" ");
         let is_city = ex.address.city.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(&text));
         if (2..=3).contains(&seg.len()) && caps && !is_city && ex.trade.is_none_or(|_| true) {
@@ -221,36 +215,33 @@ pub(super) fn email(ws: &[Word]) -> Option<String> {
 }
 
 /// Said when asked "when?": any time will do, so the first opening.
-const ANY_TIME: &[&str] = &[
-    "any time", "anytime", "any day", "whenever", "no preference", "doesn't matter", "does not matter",
-    "first available", "earliest", "soon", "either", "flexible", "cuando sea", "cualquier día", "cualquier dia",
-    "cualquier hora", "cuando puedan", "lo más pronto", "lo mas pronto", "pronto", "me da igual",
-];
+const ANY_TIME: &str = "any time|anytime|any day|whenever|no preference|doesn't matter|does not matter|\
+    first available|earliest|soon|either|flexible|cuando sea|cualquier día|cualquier dia|cualquier hora|\
+    cuando puedan|lo más pronto|lo mas pronto|pronto|me da igual";
 
 /// `answering`: the message answers "when would you like us to come?", so loose
 /// answers ("any time", "after 3") count too.
 pub(super) fn preferred_time(padded: &Padded<'_>, answering: bool) -> Option<PreferredTime> {
     let mut t = PreferredTime::default();
-    const DAYS: [&[&str]; 7] = [
-        &["monday", "mon", "lunes"], &["tuesday", "tue", "tues", "martes"], &["wednesday", "wed", "miércoles", "miercoles"],
-        &["thursday", "thu", "thur", "thurs", "jueves"], &["friday", "fri", "viernes"], &["saturday", "sat", "sábado", "sabado"],
-        &["sunday", "domingo"],
+    const DAYS: [&str; 7] = [
+        "monday|mon|lunes", "tuesday|tue|tues|martes", "wednesday|wed|miércoles|miercoles", "thursday|thu|thur|thurs|jueves",
+        "friday|fri|viernes", "saturday|sat|sábado|sabado", "sunday|domingo",
     ];
-    let spanish_morning = has(padded, &["la mañana", "la manana"]);
-    if has(padded, &["asap", "as soon as possible", "right away", "right now", "soonest", "lo antes posible", "cuanto antes", "ahora mismo", "emergency", "urgent"]) {
+    let spanish_morning = has(padded, "la mañana|la manana");
+    if has(padded, "asap|as soon as possible|right away|right now|soonest|lo antes posible|cuanto antes|ahora mismo|emergency|urgent") {
         t.day = Some(DayPreference::Asap);
-    } else if has(padded, &["today", "tonight", "this afternoon", "this evening", "this morning", "hoy", "esta tarde", "esta noche"]) {
+    } else if has(padded, "today|tonight|this afternoon|this evening|this morning|hoy|esta tarde|esta noche") {
         t.day = Some(DayPreference::Today);
-    } else if has(padded, &["tomorrow", "pasado"]) || (has(padded, &["mañana", "manana"]) && !spanish_morning) || has(padded, &["mañana por", "mañana en"]) {
+    } else if has(padded, "tomorrow|pasado") || (has(padded, "mañana|manana") && !spanish_morning) || has(padded, "mañana por|mañana en") {
         t.day = Some(DayPreference::Tomorrow);
     } else if let Some(d) = DAYS.iter().position(|names| has(padded, names)) {
         t.day = u8::try_from(d).ok().map(DayPreference::Weekday);
     }
-    if has(padded, &["morning", "mornings", "before noon", "in the am", "this morning", "early", "la mañana", "la manana"]) {
+    if has(padded, "morning|mornings|before noon|in the am|this morning|early|la mañana|la manana") {
         t.part = Some(DayPart::Morning);
-    } else if has(padded, &["afternoon", "afternoons", "after lunch", "midday", "la tarde", "esta tarde", "in the pm"]) {
+    } else if has(padded, "afternoon|afternoons|after lunch|midday|la tarde|esta tarde|in the pm") {
         t.part = Some(DayPart::Afternoon);
-    } else if has(padded, &["evening", "evenings", "tonight", "after work", "after 5", "la noche", "esta noche"]) {
+    } else if has(padded, "evening|evenings|tonight|after work|after 5|la noche|esta noche") {
         t.part = Some(DayPart::Evening);
     } else {
         t.part = clock_part(padded, answering);
@@ -321,30 +312,25 @@ pub(super) fn referral(ws: &[Word]) -> Option<String> {
     None
 }
 
-const YES: &[&str] = &[
-    "yes", "yeah", "yep", "yup", "sure", "correct", "confirm", "confirmed", "ok", "okay", "perfect", "great",
-    "sounds good", "looks good", "looks right", "book it", "go ahead", "that's right", "that's correct", "all good",
-    "absolutely", "please do", "do it", "sí", "claro", "correcto", "está bien", "esta bien", "dale",
-    "de acuerdo", "exacto", "perfecto", "confirmo", "bueno", "y", "yes please", "affirmative", "uh huh",
-];
-const NO: &[&str] = &["no", "nope", "nah", "not quite", "not right", "that's wrong", "wrong", "incorrect", "negative"];
-const CHANGE: &[&str] = &[
-    "change", "edit", "fix", "update", "wrong", "incorrect", "cambiar", "corregir", "cambia", "cambio", "modify",
-    "not right", "mistake", "typo",
-];
+const YES: &str = "yes|yeah|yep|yup|sure|correct|confirm|confirmed|ok|okay|perfect|great|sounds good|looks good|\
+    looks right|book it|go ahead|that's right|that's correct|all good|absolutely|please do|do it|sí|claro|\
+    correcto|está bien|esta bien|dale|de acuerdo|exacto|perfecto|confirmo|bueno|y|yes please|affirmative|uh huh";
+const NO: &str = "no|nope|nah|not quite|not right|that's wrong|wrong|incorrect|negative";
+const CHANGE: &str = "change|edit|fix|update|wrong|incorrect|cambiar|corregir|cambia|cambio|modify|not right|\
+    mistake|typo";
 
 pub(super) fn slot_named(padded: &Padded<'_>) -> Option<SlotName> {
-    if has(padded, &["phone", "number", "cell", "teléfono", "telefono", "número", "numero", "celular"]) {
+    if has(padded, "phone|number|cell|teléfono|telefono|número|numero|celular") {
         Some(SlotName::Phone)
-    } else if has(padded, &["email", "correo"]) {
+    } else if has(padded, "email|correo") {
         Some(SlotName::Email)
-    } else if has(padded, &["name", "nombre", "spelling", "spelled"]) {
+    } else if has(padded, "name|nombre|spelling|spelled") {
         Some(SlotName::Name)
-    } else if has(padded, &["address", "street", "zip", "apt", "unit", "city", "dirección", "direccion", "calle"]) {
+    } else if has(padded, "address|street|zip|apt|unit|city|dirección|direccion|calle") {
         Some(SlotName::Address)
-    } else if has(padded, &["time", "day", "date", "when", "window", "hora", "día", "dia", "fecha"]) {
+    } else if has(padded, "time|day|date|when|window|hora|día|dia|fecha") {
         Some(SlotName::Time)
-    } else if has(padded, &["problem", "issue", "service", "problema", "servicio", "trade"]) {
+    } else if has(padded, "problem|issue|service|problema|servicio|trade") {
         Some(SlotName::Problem)
     } else {
         None
@@ -353,15 +339,15 @@ pub(super) fn slot_named(padded: &Padded<'_>) -> Option<SlotName> {
 
 pub(super) fn answer(ws: &[Word], padded: &Padded<'_>) -> Option<Answer> {
     let short = ws.len() <= 6;
-    if has(padded, CHANGE) && short || has(padded, &["change the", "change my", "cambiar el", "cambiar la", "cambiar mi"]) {
+    if has(padded, CHANGE) && short || has(padded, "change the|change my|cambiar el|cambiar la|cambiar mi") {
         return Some(Answer::Change(slot_named(padded)));
     }
     let first = ws.first()?;
-    let lead = |list: &[&str]| {
-        list.iter().any(|p| {
+    let lead = |list: &str| {
+        text::entries(list).any(|p| {
             let n = p.split(' ').count();
             let phrase = ws.iter().take(n).map(|w| w.norm.as_str()).collect::<Vec<_>>().join(" ");
-            phrase == *p && (ws.len() <= n + 3 || ws.get(n - 1).is_some_and(|w| w.brk))
+            phrase == p && (ws.len() <= n + 3 || ws.get(n - 1).is_some_and(|w| w.brk))
         })
     };
     if lead(NO) {
@@ -378,32 +364,28 @@ pub(super) fn answer(ws: &[Word], padded: &Padded<'_>) -> Option<Answer> {
 }
 
 pub(super) fn wants_person(padded: &Padded<'_>) -> bool {
-    let talk = has(padded, &["talk", "speak", "connect", "transfer", "hablar", "comunicar", "put me through", "get me"]);
-    let someone = has(padded, &[
-        "person", "human", "someone", "somebody", "representative", "rep", "agent", "operator", "live", "real",
-        "persona", "alguien", "representante", "agente", "dispatcher", "office", "manager",
-    ]);
-    (talk && someone) || has(padded, &["real person", "a human", "representative", "operator", "live agent", "representante", "una persona", "human please", "person please"])
+    let talk = has(padded, "talk|speak|connect|transfer|hablar|comunicar|put me through|get me");
+    let someone = has(
+        padded,
+        "person|human|someone|somebody|representative|rep|agent|operator|live|real|persona|alguien|representante|\
+        agente|dispatcher|office|manager",
+    );
+    (talk && someone) || has(padded, "real person|a human|representative|operator|live agent|representante|una persona|human please|person please")
 }
 
 pub(super) fn correction(padded: &Padded<'_>) -> bool {
-    has(padded, &["sorry", "actually", "i meant", "correction", "oops", "my bad", "wait", "perdón", "perdon", "disculpa", "en realidad", "quise decir", "instead"])
+    has(padded, "sorry|actually|i meant|correction|oops|my bad|wait|perdón|perdon|disculpa|en realidad|quise decir|instead")
 }
 
 pub(super) fn language(padded: &Padded<'_>) -> Option<Locale> {
-    const ES: &[&str] = &[
-        "hola", "necesito", "tengo", "mi", "mis", "el", "los", "las", "del", "que", "por", "favor", "gracias",
-        "está", "funciona", "aire", "calentador", "fuga", "nombre", "llamo", "soy", "dirección", "teléfono", "casa",
-        "una", "con", "para", "sí", "buenos", "buenas", "días", "ayuda", "agua", "se", "es", "muy", "no funciona",
-        "quiero", "hay", "mañana", "calle", "plomero", "techo", "luz", "olor", "la", "en", "huele", "cocina",
-    ];
-    const EN: &[&str] = &[
-        "hi", "hello", "my", "the", "is", "i", "need", "have", "it", "not", "and", "to", "with", "please", "thanks",
-        "this", "name", "for", "at", "stopped", "working", "of", "our", "we", "broken", "leaking", "street", "yes",
-    ];
-    let es = ES.iter().filter(|w| find_phrase(padded, w).is_some()).count()
+    const ES: &str = "hola|necesito|tengo|mi|mis|el|los|las|del|que|por|favor|gracias|está|funciona|aire|calentador|\
+        fuga|nombre|llamo|soy|dirección|teléfono|casa|una|con|para|sí|buenos|buenas|días|ayuda|agua|se|es|muy|\
+        no funciona|quiero|hay|mañana|calle|plomero|techo|luz|olor|la|en|huele|cocina";
+    const EN: &str = "hi|hello|my|the|is|i|need|have|it|not|and|to|with|please|thanks|this|name|for|at|stopped|working|\
+        of|our|we|broken|leaking|street|yes";
+    let es = text::entries(ES).filter(|w| find_phrase(padded, w).is_some()).count()
         + usize::from(padded.contains(['ñ', '¿', '¡']));
-    let en = EN.iter().filter(|w| find_phrase(padded, w).is_some()).count();
+    let en = text::entries(EN).filter(|w| find_phrase(padded, w).is_some()).count();
     if es >= 2 && es > en {
         Some(Locale::Es)
     } else if en >= 2 && en > es {

@@ -2,6 +2,8 @@
 //! numbers ("six one two", "double five", "twenty two hundred") into digits, so the
 //! slot finders only ever see one spelling of each thing.
 
+use crate::text;
+
 /// One word of the utterance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Word {
@@ -57,7 +59,7 @@ pub(crate) fn split(text: &str) -> Vec<Word> {
         let trimmed = piece.trim_matches(|c: char| !keep_in_word(c));
         // A period after a short word is an abbreviation ("S.", "Ste.", "Blvd."), not
         // the end of a phrase.
-        let abbrev = trimmed.chars().count() <= 5 && trimmed.chars().all(|c| c.is_alphabetic() || c == '.');
+        let abbrev = trimmed.chars().count() <= 5 && trimmed.chars().all(|c| text::is_letter(c) || c == '.');
         let brk = !trimmed.is_empty()
             && (piece.ends_with([',', ';', '!', '?', ':']) || (piece.ends_with('.') && !abbrev));
         if trimmed.is_empty() {
@@ -79,7 +81,7 @@ pub(crate) fn split(text: &str) -> Vec<Word> {
             }
             words.push(Word {
                 raw: p.to_string(),
-                norm: fix_typo(&p.to_lowercase()),
+                norm: fix_typo(&text::lowercase(p)),
                 brk: inner_brk || (brk && parts.peek().is_none()),
                 spoken: false,
             });
@@ -89,48 +91,37 @@ pub(crate) fn split(text: &str) -> Vec<Word> {
 }
 
 fn keep_in_word(c: char) -> bool {
-    c.is_alphanumeric() || matches!(c, '#' | '@' | '+' | '(' | ')' | '/' | '&' | '\'')
+    text::is_letter_or_digit(c) || matches!(c, '#' | '@' | '+' | '(' | ')' | '/' | '&' | '\'')
 }
 
-/// Misspellings seen in real chats, and shorthands, mapped to the word we match on.
-const TYPOS: &[(&str, &str)] = &[
-    ("stret", "street"), ("streat", "street"), ("sreet", "street"), ("steet", "street"), ("stree", "street"),
-    ("avenu", "avenue"), ("raod", "road"), ("drv", "drive"), ("blv", "blvd"),
-    ("plumer", "plumber"), ("plummer", "plumber"), ("plumbr", "plumber"), ("plumbing", "plumbing"),
-    ("plumming", "plumbing"), ("pluming", "plumbing"),
-    ("furnance", "furnace"), ("furnis", "furnace"), ("furnice", "furnace"), ("thermastat", "thermostat"),
-    ("thermostate", "thermostat"), ("airconditioner", "ac"), ("a/c", "ac"), ("aircon", "ac"),
-    ("leeking", "leaking"), ("leakin", "leaking"), ("leek", "leak"), ("leeks", "leaks"),
-    ("toliet", "toilet"), ("toilett", "toilet"), ("watter", "water"), ("heatr", "heater"), ("heator", "heater"),
-    ("electrition", "electrician"), ("electritian", "electrician"), ("electricain", "electrician"),
-    ("electrican", "electrician"), ("elctrician", "electrician"), ("electic", "electric"),
-    ("outlit", "outlet"), ("brakers", "breakers"), ("braker", "breaker"), ("sparkes", "sparks"),
-    ("tommorow", "tomorrow"), ("tomorow", "tomorrow"), ("tommorrow", "tomorrow"), ("tmrw", "tomorrow"),
-    ("tmr", "tomorrow"), ("tmw", "tomorrow"), ("2morrow", "tomorrow"), ("tonite", "tonight"),
-    ("mornin", "morning"), ("afternon", "afternoon"), ("evenin", "evening"),
-    ("phne", "phone"), ("numbr", "number"), ("nmber", "number"), ("emial", "email"), ("e-mail", "email"),
-    ("adress", "address"), ("addres", "address"), ("adres", "address"),
-    ("roff", "roof"), ("rooff", "roof"), ("shingels", "shingles"), ("guter", "gutter"), ("gutters", "gutters"),
-    ("brokn", "broken"), ("broke", "broken"), ("workin", "working"), ("wokring", "working"),
-    ("coolin", "cooling"), ("colling", "cooling"), ("blowin", "blowing"), ("heatin", "heating"),
-    ("basment", "basement"), ("ceilng", "ceiling"), ("celing", "ceiling"), ("smel", "smell"),
-    ("smells", "smell"), ("smelling", "smell"), ("pls", "please"), ("plz", "please"), ("ur", "your"),
-    ("u", "you"), ("im", "i'm"), ("dont", "don't"), ("wont", "won't"), ("isnt", "isn't"), ("doesnt", "doesn't"),
-    ("yess", "yes"), ("yea", "yeah"), ("ya", "yeah"), ("yas", "yes"), ("yse", "yes"), ("ys", "yes"),
-    ("persn", "person"), ("humen", "human"), ("someon", "someone"), ("carbon-monoxide", "carbon monoxide"),
-    ("si", "sí"), ("telefono", "teléfono"), ("direccion", "dirección"),
-];
+/// Misspellings seen in real chats, and shorthands, mapped to the word we match on:
+/// "typo=fixed" entries.
+const TYPOS: &str = "stret=street|streat=street|sreet=street|steet=street|stree=street|avenu=avenue|raod=road|\
+    drv=drive|blv=blvd|plumer=plumber|plummer=plumber|plumbr=plumber|plumbing=plumbing|plumming=plumbing|\
+    pluming=plumbing|furnance=furnace|furnis=furnace|furnice=furnace|thermastat=thermostat|thermostate=thermostat|\
+    airconditioner=ac|a/c=ac|aircon=ac|leeking=leaking|leakin=leaking|leek=leak|leeks=leaks|toliet=toilet|\
+    toilett=toilet|watter=water|heatr=heater|heator=heater|electrition=electrician|electritian=electrician|\
+    electricain=electrician|electrican=electrician|elctrician=electrician|electic=electric|outlit=outlet|\
+    brakers=breakers|braker=breaker|sparkes=sparks|tommorow=tomorrow|tomorow=tomorrow|tommorrow=tomorrow|\
+    tmrw=tomorrow|tmr=tomorrow|tmw=tomorrow|2morrow=tomorrow|tonite=tonight|mornin=morning|afternon=afternoon|\
+    evenin=evening|phne=phone|numbr=number|nmber=number|emial=email|e-mail=email|adress=address|addres=address|\
+    adres=address|roff=roof|rooff=roof|shingels=shingles|guter=gutter|gutters=gutters|brokn=broken|broke=broken|\
+    workin=working|wokring=working|coolin=cooling|colling=cooling|blowin=blowing|heatin=heating|basment=basement|\
+    ceilng=ceiling|celing=ceiling|smel=smell|smells=smell|smelling=smell|pls=please|plz=please|ur=your|u=you|\
+    im=i'm|dont=don't|wont=won't|isnt=isn't|doesnt=doesn't|yess=yes|yea=yeah|ya=yeah|yas=yes|yse=yes|ys=yes|\
+    persn=person|humen=human|someon=someone|carbon-monoxide=carbon monoxide|si=sí|telefono=teléfono|\
+    direccion=dirección";
 
 /// Fixes a lowercase word: the typo table, then one-edit matches against the words
 /// that decide a trade, so "thermostst" still means HVAC.
 pub(crate) fn fix_typo(w: &str) -> String {
-    if let Some((_, fixed)) = TYPOS.iter().find(|(typo, _)| *typo == w) {
-        return (*fixed).to_string();
+    if let Some((_, fixed)) = text::entries(TYPOS).filter_map(|e| e.split_once('=')).find(|(typo, _)| *typo == w) {
+        return fixed.to_string();
     }
     if w.len() >= 6 && w.bytes().all(|b| b.is_ascii_lowercase()) {
-        for v in KEY_WORDS {
-            if v.len() + 1 >= w.len() && w.len() + 1 >= v.len() && v != &w && one_edit(w, v) {
-                return (*v).to_string();
+        for v in text::entries(KEY_WORDS) {
+            if v.len() + 1 >= w.len() && w.len() + 1 >= v.len() && v != w && one_edit(w, v) {
+                return v.to_string();
             }
         }
     }
@@ -139,14 +130,11 @@ pub(crate) fn fix_typo(w: &str) -> String {
 
 /// Words whose misspelling would lose a slot. Only words of 6+ letters: shorter ones
 /// collide with real words too often.
-const KEY_WORDS: &[&str] = &[
-    "plumber", "plumbing", "furnace", "thermostat", "electrician", "electrical", "electric", "leaking",
-    "toilet", "heater", "outlet", "breaker", "breakers", "sparks", "sparking", "tomorrow", "morning",
-    "afternoon", "evening", "street", "avenue", "boulevard", "shingles", "gutter", "flooding", "flooded",
-    "burning", "carbon", "monoxide", "cooling", "heating", "conditioner", "conditioning", "basement",
-    "ceiling", "clogged", "drain", "faucet", "disposal", "person", "someone", "representative", "emergency",
-    "apartment", "number", "address", "referral", "estimate", "replace", "install", "broken",
-];
+const KEY_WORDS: &str = "plumber|plumbing|furnace|thermostat|electrician|electrical|electric|leaking|toilet|heater|\
+    outlet|breaker|breakers|sparks|sparking|tomorrow|morning|afternoon|evening|street|avenue|boulevard|shingles|\
+    gutter|flooding|flooded|burning|carbon|monoxide|cooling|heating|conditioner|conditioning|basement|ceiling|\
+    clogged|drain|faucet|disposal|person|someone|representative|emergency|apartment|number|address|referral|\
+    estimate|replace|install|broken";
 
 /// True when `a` becomes `b` by one insertion, deletion, substitution or swap.
 fn one_edit(a: &str, b: &str) -> bool {

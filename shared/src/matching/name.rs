@@ -1,5 +1,7 @@
 //! Names: "Last, First", case, punctuation, suffixes, households, nicknames.
 
+use crate::text;
+
 /// How two names compare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NameMatch {
@@ -25,7 +27,7 @@ const TITLES: [&str; 6] = ["mr", "mrs", "ms", "miss", "dr", "mx"];
 
 fn words(s: &str) -> Vec<String> {
     s.split(|c: char| c.is_whitespace() || c == '.' || c == ',')
-        .map(|w| w.chars().filter(|c| c.is_alphanumeric() || *c == '\'' || *c == '-').collect::<String>().to_lowercase())
+        .map(|w| text::lowercase(&w.chars().filter(|c| text::is_letter_or_digit(*c) || *c == '\'' || *c == '-').collect::<String>()))
         .map(|w| w.replace('\'', ""))
         .filter(|w| !w.is_empty() && !SUFFIXES.contains(&w.as_str()) && !TITLES.contains(&w.as_str()))
         .collect()
