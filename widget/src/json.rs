@@ -7,6 +7,8 @@
 //! them with serde, and the browser tests post real bookings through it, so a drift
 //! fails there.
 
+use std::collections::BTreeMap;
+
 use booking_core::booking::{Locale, Trade};
 use booking_core::conversation::UserTurn;
 use booking_core::site::{LocalWindow, PublicSiteConfig};
@@ -112,15 +114,19 @@ fn trade(code: &str) -> Option<Trade> {
 /// `GET /config`'s body (booking-core's `PublicSiteConfig`).
 pub(crate) fn site_config(j: &Js) -> Option<PublicSiteConfig> {
     let g = j.get("greeting");
+    // Inserted one by one: `collect` into a BTreeMap sorts, which costs the wasm a sort.
+    let mut greeting = BTreeMap::new();
+    for l in [Locale::En, Locale::Es] {
+        if let Some(text) = g.str(locale_code(l)) {
+            greeting.insert(l, text);
+        }
+    }
     let locales: Vec<Locale> = j.strs("locales").iter().filter_map(|c| locale(c)).collect();
     Some(PublicSiteConfig {
         id: j.str("id")?,
         business_name: j.str("businessName")?,
         brand_color: j.str("brandColor").unwrap_or_default(),
-        greeting: [Locale::En, Locale::Es]
-            .into_iter()
-            .filter_map(|l| Some((l, g.str(locale_code(l))?)))
-            .collect(),
+        greeting,
         office_phone: j.str("officePhone").unwrap_or_default(),
         office_hours: j.str("officeHours").unwrap_or_default(),
         utc_offset_minutes: j.int("utcOffsetMinutes").unwrap_or(0) as i32,

@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use booking_core::booking::BookingRequest;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
+// wasm-bindgen-futures' own spawn: Leptos's adds an abortable wrapper the widget never uses.
+use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::Response;
 
 use crate::i18n::{t, K};
