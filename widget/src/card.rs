@@ -16,6 +16,17 @@ pub(crate) fn format_phone(d: &str) -> String {
     }
 }
 
+/// A chip: a quick reply or an arrival window. One element type for both lists, so the
+/// list code is in the wasm once.
+pub(crate) fn chip(testid: &'static str, act: &'static str, i: usize, pressed: Option<bool>, label: String) -> impl IntoView {
+    view! {
+        <button type="button" class="chip" data-testid=testid data-act=act data-arg=i.to_string()
+            aria-pressed=pressed.map(|p| if p { "true" } else { "false" })>
+            {label}
+        </button>
+    }
+}
+
 /// The confirmation card: a summary to check, SMS consent, optional arrival windows.
 pub(crate) fn card(s: &St, r: &BookingRequest) -> impl IntoView {
     let l = s.locale;
@@ -31,11 +42,8 @@ pub(crate) fn card(s: &St, r: &BookingRequest) -> impl IntoView {
             <fieldset data-testid="bw-window-picker">
                 <legend>{t(l, K::Windows)}</legend>
                 <div class="wins">
-                    {s.windows.iter().enumerate().take(6).map(|(i, w)| view! {
-                        <button type="button" class="chip" data-testid="bw-window" data-act="win" data-arg=i.to_string()
-                            aria-pressed=if s.pick == Some(i) { "true" } else { "false" }>
-                            {i18n::window_label(l, w.start, w.end, off)}
-                        </button>
+                    {s.windows.iter().enumerate().take(6).map(|(i, w)| {
+                        chip("bw-window", "win", i, Some(s.pick == Some(i)), i18n::window_label(l, w.start, w.end, off))
                     }).collect_view()}
                 </div>
             </fieldset>

@@ -1,9 +1,6 @@
 //! The widget's only I/O: the worker's four routes.
 
-use std::time::Duration;
-
 use booking_core::booking::BookingRequest;
-use leptos::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 // wasm-bindgen-futures' own spawn: Leptos's adds an abortable wrapper the widget never uses.
 use wasm_bindgen_futures::{spawn_local, JsFuture};
@@ -11,6 +8,7 @@ use web_sys::Response;
 
 use crate::i18n::{t, K};
 use crate::json::{self, Js};
+use crate::state::later;
 use crate::{Phase, Ui};
 
 /// `fetch()` straight through web-sys (a GET, or a JSON POST). gloo-net did the same
@@ -119,13 +117,13 @@ fn retry_later(ui: Ui) {
     let n = ui.st(|s| s.attempts);
     ui.st(|s| s.attempts = n + 1);
     let secs = (2u64 << n.min(5)).min(60);
-    set_timeout(
-        move || {
+    later(
+        secs * 1000,
+        Box::new(move || {
             if ui.st(|s| s.phase) == Phase::Queued {
                 post_booking(ui);
             }
-        },
-        Duration::from_secs(secs),
+        }),
     );
 }
 

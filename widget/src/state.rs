@@ -172,11 +172,14 @@ impl Ui {
         let r = self.st(f);
         self.rev.notify();
         if self.st(tail) != before {
-            request_animation_frame(|| {
-                if let Some(l) = by_id("bw-messages") {
-                    l.set_scroll_top(l.scroll_height());
-                }
-            });
+            later(
+                0,
+                Box::new(|| {
+                    if let Some(l) = by_id("bw-messages") {
+                        l.set_scroll_top(l.scroll_height());
+                    }
+                }),
+            );
         }
         r
     }
@@ -274,12 +277,12 @@ impl Ui {
             self.apply(turn, before);
         } else {
             self.set(|s| s.typing = true);
-            set_timeout(
-                move || {
+            later(
+                450,
+                Box::new(move || {
                     self.set(|s| s.typing = false);
                     self.apply(turn, before);
-                },
-                Duration::from_millis(450),
+                }),
             );
         }
     }
@@ -392,9 +395,19 @@ impl Ui {
 
 /// Focuses an element after the next render.
 fn focus(id: &'static str) {
-    request_animation_frame(move || {
-        if let Some(e) = by_id(id) {
-            let _ = e.focus();
-        }
-    });
+    later(
+        0,
+        Box::new(move || {
+            if let Some(e) = by_id(id) {
+                let _ = e.focus();
+            }
+        }),
+    );
+}
+
+/// Runs `f` after `ms` milliseconds; 0 means after the pending render. Every deferred
+/// action goes through this one boxed type, so the wasm has one copy of the timer glue
+/// rather than one per closure.
+pub(crate) fn later(ms: u64, f: Box<dyn FnOnce()>) {
+    set_timeout(f, Duration::from_millis(ms));
 }

@@ -5,9 +5,10 @@
 
 use booking_core::booking::Locale;
 use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::card::{card, format_phone, status};
+use crate::card::{card, chip, format_phone, status};
 use crate::i18n::{t, K};
 use crate::net;
 use crate::state::{new_key, Phase, St, Ui};
@@ -41,17 +42,21 @@ pub(crate) fn app(site: String, api: String, page_url: String, frame: bool, open
     if ui.st(|s| s.pending.is_some() && matches!(s.phase, Phase::Queued | Phase::Sending)) {
         net::post_booking(ui);
     }
-    let _ = window_event_listener(leptos::ev::online, move |_| {
-        if ui.st(|s| s.phase) == Phase::Queued {
-            net::post_booking(ui);
-        }
+    // Back online: send a queued booking. Leaving (pagehide, tab hidden): report a
+    // qualified abandonment. One closure for the three (one copy of the listener glue).
+    let on_window = Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| match ev.type_().as_str() {
+        "online" if ui.st(|s| s.phase) == Phase::Queued => net::post_booking(ui),
+        "pagehide" => ui.abandon(),
+        "visibilitychange" if document().visibility_state() == web_sys::VisibilityState::Hidden => ui.abandon(),
+        _ => {}
     });
-    let _ = window_event_listener(leptos::ev::pagehide, move |_| ui.abandon());
-    let _ = window_event_listener(leptos::ev::visibilitychange, move |_| {
-        if document().visibility_state() == web_sys::VisibilityState::Hidden {
-            ui.abandon();
+    if let Some(w) = web_sys::window() {
+        for event in ["online", "pagehide", "visibilitychange"] {
+            let _ = w.add_event_listener_with_callback(event, on_window.as_ref().unchecked_ref());
         }
-    });
+    }
+    // The widget lives as long as the page.
+    on_window.forget();
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Escape" && ui.st(|s| s.open) {
             ev.prevent_default();
@@ -183,9 +188,7 @@ fn panel(frame: bool, s: &St) -> impl IntoView {
         let quick = (s.phase == Phase::Chat && !s.quick.is_empty()).then(|| {
             view! {
                 <div class="qr" data-testid="bw-quick-replies" role="group" aria-label=t(l, K::Suggestions)>
-                    {s.quick.iter().map(|q| view! {
-                        <button type="button" class="chip" data-testid="bw-quick-reply" data-act="quick">{q.clone()}</button>
-                    }).collect_view()}
+                    {s.quick.iter().enumerate().map(|(i, q)| chip("bw-quick-reply", "quick", i, None, q.clone())).collect_view()}
                 </div>
             }
         });
