@@ -10,10 +10,11 @@
 //! Everything the homeowner types is rendered as text nodes; nothing here uses
 //! `inner_html`.
 //!
-//! Modules: `state` (the [`Ui`] handles and what the homeowner's actions do to them),
-//! `saved` (resume after reload), `submit` (what leaves the browser: the booking and the
-//! abandonment report), `view` and `card` (the panel and its cards), `events` (the
-//! host page's CustomEvents and `dataLayer`), `net` (fetch and beacons).
+//! Modules: `state` (the one state struct, the [`Ui`] handle and what the homeowner's
+//! actions do), `saved` (resume after reload), `submit` (what leaves the browser: the
+//! booking and the abandonment report), `view` and `card` (the panel, rendered whole
+//! from the state, and its cards), `events` (the host page's CustomEvents and
+//! `dataLayer`), `net` (fetch and beacons), `json` (JSON through the browser's `JSON`).
 
 use std::cell::RefCell;
 
