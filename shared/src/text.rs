@@ -8,6 +8,8 @@
 //! is not whitespace, a combining mark, punctuation, a symbol or an emoji as a letter,
 //! and leave its case alone.
 
+use std::cell::RefCell;
+
 /// Like `char::is_alphabetic`.
 pub(crate) fn is_letter(c: char) -> bool {
     match c {
@@ -107,13 +109,57 @@ pub(crate) fn capitalize(s: &str) -> String {
 /// Long word lists are written this way rather than as `&[&str]`: in the widget's wasm
 /// every `&str` element is an 8-byte pointer+length in the data section, which brotli
 /// compresses badly, while a `|` costs next to nothing.
-pub(crate) fn entries(list: &str) -> std::str::Split<'_, char> {
-    list.split('|')
+///
+/// Each list is split once per thread and kept (a few dozen lists, leaked on purpose:
+/// they live as long as the program): splitting at every use made the engine twice as
+/// slow, since the lists are walked for every word the homeowner types.
+pub(crate) fn entries(list: &'static str) -> impl Iterator<Item = &'static str> {
+    split_once_per_thread(&ENTRIES, list, |l| l.split('|').collect()).iter().copied()
 }
 
-/// True when `word` is one of the entries of `list` (see [`entries`]).
-pub(crate) fn listed(list: &str, word: &str) -> bool {
-    entries(list).any(|e| e == word)
+/// The `key=value` entries of a list, split at the first `=` (entries without one are
+/// skipped).
+pub(crate) fn pairs(list: &'static str) -> impl Iterator<Item = (&'static str, &'static str)> {
+    split_once_per_thread(&PAIRS, list, |l| l.split('|').filter_map(|e| e.split_once('=')).collect()).iter().copied()
+}
+
+type Memo<T> = RefCell<Vec<((usize, usize), &'static [T])>>;
+
+thread_local! {
+    static ENTRIES: Memo<&'static str> = const { RefCell::new(Vec::new()) };
+    static PAIRS: Memo<(&'static str, &'static str)> = const { RefCell::new(Vec::new()) };
+}
+
+/// `split(list)`, computed the first time this thread asks for `list` (keyed by its
+/// address and length; a linear scan, as there are only a few dozen lists).
+fn split_once_per_thread<T: 'static>(
+    memo: &'static std::thread::LocalKey<Memo<T>>,
+    list: &'static str,
+    split: fn(&'static str) -> Vec<T>,
+) -> &'static [T] {
+    let key = (list.as_ptr() as usize, list.len());
+    memo.with(|m| {
+        if let Some((_, v)) = m.borrow().iter().find(|(k, _)| *k == key) {
+            return *v;
+        }
+        let v: &'static [T] = Vec::leak(split(list));
+        m.borrow_mut().push((key, v));
+        v
+    })
+}
+
+/// True when `word` is one of the entries of `list` (see [`entries`]). Most words are
+/// in no list: one substring scan (vectorised in core) turns them away first.
+pub(crate) fn listed(list: &'static str, word: &str) -> bool {
+    list.contains(word) && entries(list).any(|e| e == word)
+}
+
+/// The value of `key` in a `key=value|...` list (see [`pairs`]).
+pub(crate) fn lookup(list: &'static str, key: &str) -> Option<&'static str> {
+    if !list.contains(key) {
+        return None;
+    }
+    pairs(list).find(|(k, _)| *k == key).map(|(_, v)| v)
 }
 
 /// `parts` joined with `sep`, as `[String]::join` does. The widget has std's join for

@@ -70,7 +70,7 @@ const STATES: &str = "alabama=AL|alaska=AK|arizona=AZ|arkansas=AR|california=CA|
     south dakota=SD|tennessee=TN|texas=TX|utah=UT|vermont=VT|virginia=VA|washington=WA|west virginia=WV|\
     wisconsin=WI|wyoming=WY|district of columbia=DC|puerto rico=PR";
 fn states() -> impl Iterator<Item = (&'static str, &'static str)> {
-    text::entries(STATES).filter_map(|e| e.split_once('='))
+    text::pairs(STATES)
 }
 /// Two-letter states that are also everyday words: only taken before a ZIP, at the
 /// end, or typed in capitals.
@@ -79,7 +79,7 @@ const AMBIGUOUS_STATES: &str = "in|or|me|hi|ok|oh|pa|al|de|la|ma|mo|co|id|wa|ga|
 fn clean(w: &str) -> &str {
     w.trim_end_matches('.')
 }
-fn is(w: &Word, list: &str) -> bool {
+fn is(w: &Word, list: &'static str) -> bool {
     text::listed(list, clean(&w.norm))
 }
 fn is_zip(w: &Word) -> Option<String> {
@@ -167,8 +167,8 @@ fn state_at(words: &[Word], i: usize) -> Option<(String, usize)> {
         let last = words.get(i + len - 1);
         after.is_none() || after.is_some_and(|a| is_zip(a).is_some() || is(a, CHATTER)) || last.is_some_and(|l| l.brk)
     };
-    for (name, code) in states() {
-        // Cheap first-word test before walking the rest (this runs for every word).
+    // This runs for every word: a word found nowhere in the state list starts no state name.
+    for (name, code) in states().filter(|_| STATES.contains(n)) {
         if !name.starts_with(n) {
             continue;
         }
@@ -556,7 +556,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     // a unit said before the number.
     if parts.unit.is_none() {
         let mut b = i;
-        let pair = |b: usize, list: &str| {
+        let pair = |b: usize, list: &'static str| {
             b >= 2 && words.get(b - 2).is_some_and(|t| is(t, list)) && words.get(b - 1).is_some_and(|x| x.norm.len() <= 6 && x.norm.bytes().any(|c| c.is_ascii_digit()) && !used.contains(&(b - 1)))
         };
         while pair(b, SUBADDRESS) {

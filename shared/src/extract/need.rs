@@ -86,8 +86,8 @@ const ISSUES: [(Trade, &str); 4] = [
     ),
 ];
 
-fn issues(list: &str) -> impl Iterator<Item = (&str, &str)> {
-    text::entries(list).filter_map(|e| e.split_once('='))
+fn issues(list: &'static str) -> impl Iterator<Item = (&'static str, &'static str)> {
+    text::pairs(list)
 }
 
 const ESTIMATE: &str = "how much|quote|estimate|price|pricing|cost|costs|new|replace|replacement|replacing|install|\

@@ -37,7 +37,7 @@ pub enum Answer {
     Change(Option<SlotName>),
 }
 
-fn has(padded: &Padded<'_>, phrases: &str) -> bool {
+fn has(padded: &Padded<'_>, phrases: &'static str) -> bool {
     text::entries(phrases).any(|p| find_phrase(padded, p).is_some())
 }
 
@@ -343,7 +343,7 @@ pub(super) fn answer(ws: &[Word], padded: &Padded<'_>) -> Option<Answer> {
         return Some(Answer::Change(slot_named(padded)));
     }
     let first = ws.first()?;
-    let lead = |list: &str| {
+    let lead = |list: &'static str| {
         text::entries(list).any(|p| {
             let n = p.split(' ').count();
             let phrase = ws.iter().take(n).map(|w| w.norm.as_str()).collect::<Vec<_>>().join(" ");

@@ -115,7 +115,7 @@ const TYPOS: &str = "stret=street|streat=street|sreet=street|steet=street|stree=
 /// Fixes a lowercase word: the typo table, then one-edit matches against the words
 /// that decide a trade, so "thermostst" still means HVAC.
 pub(crate) fn fix_typo(w: &str) -> String {
-    if let Some((_, fixed)) = text::entries(TYPOS).filter_map(|e| e.split_once('=')).find(|(typo, _)| *typo == w) {
+    if let Some(fixed) = text::lookup(TYPOS, w) {
         return fixed.to_string();
     }
     if w.len() >= 6 && w.bytes().all(|b| b.is_ascii_lowercase()) {
