@@ -107,10 +107,13 @@ impl Phone {
     /// "(612) 555-0143", for people.
     pub fn display(&self) -> String {
         let d = &self.digits;
+        // `get`, not `&d[..]`: slicing a str can panic, and its panic code (with char
+        // formatting) would be in the widget's wasm for these three slices alone.
+        let (Some(area), Some(exchange), Some(line)) = (d.get(..3), d.get(3..6), d.get(6..)) else { return d.clone() };
         if d.len() != 10 {
             return d.clone();
         }
-        let base = format!("({}) {}-{}", &d[0..3], &d[3..6], &d[6..10]);
+        let base = format!("({area}) {exchange}-{line}");
         match &self.extension {
             Some(x) => format!("{base} ext. {x}"),
             None => base,

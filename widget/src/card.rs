@@ -2,18 +2,15 @@
 //! windows) and what follows "Book it" (queued, success, failure). Separate because
 //! this is the one place the homeowner's details are shown back to them.
 
-use booking_core::booking::BookingRequest;
+use booking_core::booking::{BookingRequest, Phone};
 use leptos::prelude::*;
 
 use crate::i18n::{self, t, K};
 use crate::state::{Phase, St};
 
-pub(crate) fn format_phone(d: &str) -> String {
-    if d.len() == 10 && d.bytes().all(|b| b.is_ascii_digit()) {
-        format!("({}) {}-{}", &d[..3], &d[3..6], &d[6..])
-    } else {
-        d.to_string()
-    }
+/// A phone number as people read it: "(612) 555-0143".
+pub(crate) fn format_phone(digits: &str) -> String {
+    Phone { digits: digits.to_string(), extension: None }.display()
 }
 
 /// A chip: a quick reply or an arrival window. One element type for both lists, so the
@@ -34,7 +31,7 @@ pub(crate) fn card(s: &St, r: &BookingRequest) -> impl IntoView {
     let a = &r.address;
     let unit = a.unit.as_deref().map(|u| format!(" {u}")).unwrap_or_default();
     let address = format!("{}{unit}, {}, {} {}", a.street, a.city, a.state, a.zip);
-    let phone = format_phone(&r.phone.digits);
+    let phone = r.phone.display();
     let sending = s.phase != Phase::Card;
     let off = s.cfg.as_ref().map_or(0, |c| c.utc_offset_minutes);
     let windows = (!s.windows.is_empty()).then(|| {

@@ -155,7 +155,7 @@ pub(crate) fn clip(s: &str, max: usize) -> String {
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    s[..end].to_string()
+    s.get(..end).unwrap_or_default().to_string()
 }
 
 impl Ui {
