@@ -69,6 +69,8 @@ pub fn widget() -> Result<(), Fail> {
         .arg(r.join("target/wasm32-unknown-unknown/release/booking_widget.wasm")))?;
     run(Command::new(node_bin("wasm-opt"))
         .arg("-Oz")
+        // Browsers ignore these custom sections; every visitor would download them.
+        .args(["--strip-producers", "--strip-target-features"])
         .args(WASM_OPT_FEATURES)
         .arg(bg.join("widget_bg.wasm"))
         .arg("-o")
