@@ -313,3 +313,54 @@ test('attribution: ?ref= and utm_source reach the booking; events and dataLayer 
   }
   assert.deepEqual(errors, []);
 });
+
+test('the card: live arrival windows, Edit and back, SMS opt-in, a picked window on the job, Start over', async (t) => {
+  const { page, errors } = await withPage(t);
+  await openWidget(page);
+  await say(page, 'My AC stopped cooling, can someone come tomorrow morning?');
+  await say(page, 'Odile Brandt');
+  await say(page, '612-555-0163');
+  await say(page, '4419 Xerxes Ave S, Minneapolis, MN 55410');
+  await say(page, 'Yes');
+  await page.locator(ui.card).waitFor({ state: 'visible' });
+  // The site offers live availability: the card asks the worker, which asks ServiceTitan.
+  const chips = page.locator('[data-testid="bw-window"]');
+  await until(async () => (await chips.count()) > 0, 10_000, 'arrival windows from the availability route');
+  const offered = await (await fetch(`${WORKER_URL}/v1/sites/northstar/availability?trade=hvac&zip=55410`)).json();
+  assert.equal(await chips.count(), offered.windows.length, 'one chip per window the worker offers');
+
+  // Edit: back to the chat with a hint; the same "yes" brings the card back.
+  await page.locator('[data-testid="bw-edit"]').click();
+  await until(async () => (await page.locator(ui.card).count()) === 0, 5000, 'the card gone');
+  await until(() => page.locator(ui.input).isEnabled(), 5000, 'the input enabled again');
+  assert.match((await texts(page, '[data-testid="bw-msg"][data-from="note"]')).at(-1) || '', /./, 'a hint says what to do');
+  await say(page, 'Yes');
+  await page.locator(ui.card).waitFor({ state: 'visible' });
+  await until(async () => (await chips.count()) > 0, 10_000, 'the windows again');
+
+  // Pick the second window (or the only one), tick SMS, book.
+  const pick = Math.min(1, offered.windows.length - 1);
+  await chips.nth(pick).click();
+  assert.equal(await chips.nth(pick).getAttribute('aria-pressed'), 'true');
+  assert.equal(await page.locator('[data-testid="bw-window"][aria-pressed="true"]').count(), 1, 'one window picked');
+  await page.locator('[data-testid="bw-sms-consent"]').check();
+  assert.equal(await page.locator('[data-testid="bw-sms-consent"]').isChecked(), true);
+  await page.locator(ui.confirm).click();
+  const job = (await page.locator(ui.jobNumber).textContent({ timeout: 30_000 })).trim();
+
+  const r = await records();
+  const jobs = r.jobs.filter((j) => String(j.jobNumber) === job);
+  assert.equal(jobs.length, 1);
+  const w = offered.windows[pick];
+  const appt = jobs[0].appointments?.[0] || {};
+  assert.equal(Date.parse(appt.arrivalWindowStart || appt.start) / 1000, w.start, 'the job is in the picked window');
+  assert.match(jobs[0].summary || '', /Text messages: yes, opted in/, 'the opt-in reaches the job');
+
+  // Start over: a new conversation, greeting first, nothing of the last one on screen.
+  await page.locator('[data-testid="bw-restart"]').click();
+  await until(async () => (await page.locator(ui.success).count()) === 0, 5000, 'the success card gone');
+  await until(async () => (await page.locator('[data-testid="bw-msg"]').count()) === 1, 5000, 'only the greeting');
+  assert.match(await lastBot(page), /Northstar/);
+  await until(() => page.locator(ui.input).isEnabled(), 5000, 'the input enabled');
+  assert.deepEqual(errors, []);
+});

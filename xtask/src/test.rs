@@ -63,11 +63,13 @@ fn count_tap(lines: &[String], tally: &mut Tally) {
     }
 }
 
-/// Runs the suite. `--no-e2e` skips the browser part, `--no-native` the cargo tests
-/// (handy while working on the widget or the worker; CI runs everything).
+/// Runs the suite. `--no-e2e` skips the browser part, `--no-native` the cargo tests,
+/// `--only NAME` runs only the browser test files whose name contains NAME (handy while
+/// working on the widget or the worker; CI runs everything).
 pub fn run(args: &[String]) -> Result<(), Fail> {
     let e2e = !args.iter().any(|a| a == "--no-e2e");
     let native = !args.iter().any(|a| a == "--no-native");
+    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
     let mut tally = Tally::default();
     tools::ensure_build_tools()?;
     if e2e {
@@ -87,7 +89,7 @@ pub fn run(args: &[String]) -> Result<(), Fail> {
     if e2e {
         match bundle::all() {
             Err(Fail(m)) => tally.broken_steps.push(format!("build: {m}")),
-            Ok(()) => browser_tests(&mut tally)?,
+            Ok(()) => browser_tests(&mut tally, only.as_deref())?,
         }
     }
 
@@ -103,7 +105,7 @@ pub fn run(args: &[String]) -> Result<(), Fail> {
     }
 }
 
-fn browser_tests(tally: &mut Tally) -> Result<(), Fail> {
+fn browser_tests(tally: &mut Tally, only: Option<&str>) -> Result<(), Fail> {
     println!("xtask: starting emulator, worker and contractor site for the browser tests");
     // Per-run secrets for the admin route and webhook signatures; a receiver port for webhooks.
     let c = Credentials::generate();
@@ -138,6 +140,7 @@ fn browser_tests(tally: &mut Tally) -> Result<(), Fail> {
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.to_string_lossy().ends_with(".test.mjs"))
+        .filter(|p| only.is_none_or(|o| p.file_name().is_some_and(|n| n.to_string_lossy().contains(o))))
         .collect();
     files.sort();
     let (ok, lines) = run_capture(
