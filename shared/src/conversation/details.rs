@@ -60,9 +60,10 @@ impl Conversation {
                 }
                 Some(problem) => return self.phone_failed(Some(problem), &office, turn),
             }
-        } else if asked == Expecting::Phone && self.details.phone.is_none() && !ex.has_details() && ex.answer.is_none() {
-            return self.phone_failed(ex.phone_problem, &office, turn);
-        } else if asked == Expecting::Phone && ex.phone_problem.is_some() && self.details.phone.is_none() {
+        } else if asked == Expecting::Phone
+            && self.details.phone.is_none()
+            && (!ex.has_details() && ex.answer.is_none() || ex.phone_problem.is_some())
+        {
             return self.phone_failed(ex.phone_problem, &office, turn);
         }
         // Service area.

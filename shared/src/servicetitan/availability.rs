@@ -105,7 +105,7 @@ pub fn window_for_preference(site: &SiteConfig, pref: PreferredTime, now: UnixSe
     for day in today..=today + DAYS_AHEAD {
         let day_ok = match pref.day {
             None | Some(DayPreference::Asap) | Some(DayPreference::Today) => true,
-            Some(DayPreference::Tomorrow) => day >= today + 1,
+            Some(DayPreference::Tomorrow) => day > today,
             Some(DayPreference::Weekday(n)) => weekday(day) == n,
         };
         if !day_ok {
