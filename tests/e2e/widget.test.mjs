@@ -1,10 +1,12 @@
 // The widget in a real browser, one fresh Chromium profile per test (clean localStorage):
 // resume after reload, Spanish, mobile/desktop layout, strict CSP, the iframe fallback,
 // an XSS corpus, keyboard-only use, axe-core, emergency and hand-off, attribution
-// (UTM + referral) and the events a site owner listens to.
+// (UTM + referral), the events a site owner listens to, the card's windows and edits,
+// and the abandonment beacon.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { browser, records, say, ui, until, SITE_URL, WORKER_URL, OUT } from './lib.mjs';
 
@@ -362,5 +364,33 @@ test('the card: live arrival windows, Edit and back, SMS opt-in, a picked window
   await until(async () => (await page.locator('[data-testid="bw-msg"]').count()) === 1, 5000, 'only the greeting');
   assert.match(await lastBot(page), /Northstar/);
   await until(() => page.locator(ui.input).isEnabled(), 5000, 'the input enabled');
+  assert.deepEqual(errors, []);
+});
+
+test('leaving after giving contact details sends the abandonment beacon; the owner gets the webhook', { skip: !process.env.WEBHOOK_PORT }, async (t) => {
+  const hooks = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => { hooks.push(body); res.writeHead(200).end('ok'); });
+  });
+  await new Promise((ok) => server.listen(Number(process.env.WEBHOOK_PORT), '127.0.0.1', ok));
+  t.after(() => server.close());
+  const { page, errors } = await withPage(t);
+  await openWidget(page);
+  await say(page, 'My kitchen sink is leaking under the cabinet');
+  await say(page, 'Priya Lund');
+  await say(page, '612-555-0164');
+  const key = await page.evaluate(() => JSON.parse(localStorage.getItem('bw:v3:northstar')).key);
+  assert.match(key, /^bw-/);
+  // The homeowner leaves without booking: a real navigation (pagehide).
+  await page.goto(`${SITE_URL}/csp.html`);
+  const hook = await until(() => hooks.find((h) => h.includes(key)), 20_000, 'the qualified-abandonment webhook');
+  const body = JSON.parse(hook);
+  assert.equal(body.event, 'session.qualified_abandoned');
+  assert.equal(body.data.phone, '6125550164');
+  assert.match(JSON.stringify(body.data.turns), /kitchen sink/);
+  // Reported once: the saved conversation remembers it.
+  assert.equal(await page.evaluate(() => JSON.parse(localStorage.getItem('bw:v3:northstar')).abandoned), true);
   assert.deepEqual(errors, []);
 });
