@@ -70,7 +70,7 @@ pub fn run(_args: &[String]) -> Result<(), Fail> {
     println!("  Worker:                        {}/health", stack.worker_url);
     println!("  Logs:                          target/logs/");
     println!();
-    println!("  Ctrl-C stops everything.");
+    println!("  Ctrl-C (or SIGTERM) stops everything.");
     let _ = rx.recv();
     println!("\nxtask: stopping");
     drop(stack);
