@@ -211,8 +211,11 @@ fn panel(frame: bool, s: &St) -> impl IntoView {
                     </button>
                 </header>
                 {emergency}
+                // aria-relevant is left at its default, "additions text": the panel is patched in
+                // place, so after "Start over" or a language switch the first message's text
+                // changes rather than a new node appearing, and that must be announced too.
                 <div class="log" id="bw-messages" data-testid="bw-messages" role="log" aria-live="polite"
-                    aria-relevant="additions" tabindex="0" aria-label=business>
+                    tabindex="0" aria-label=business>
                     {msgs}
                     {connecting}
                     {s.card.as_ref().map(|r| card(s, r))}
