@@ -184,7 +184,7 @@ async fn abandoned(env: &Env, site: &SiteConfig, submission: Submission, cors: &
 
 /// Up to three arrival windows from ServiceTitan's capacity for a trade and ZIP.
 async fn windows(env: &Env, site: &SiteConfig, trade: Option<String>, zip: Option<String>, cors: &Cors) -> Result<Response> {
-    let trade = trade.and_then(|t| Trade::ALL.into_iter().find(|x| x.label().eq_ignore_ascii_case(&t)));
+    let trade = trade.and_then(|t| Trade::from_code(&t.to_ascii_lowercase()));
     let zip = zip.filter(|z| z.len() == 5 && z.bytes().all(|b| b.is_ascii_digit()));
     let (Some(route), Some(zip)) = (trade.and_then(|t| site.route(t)), zip) else {
         return error(400, "give ?trade=hvac|plumbing|electrical|roofing and a 5-digit ?zip", cors);

@@ -36,6 +36,21 @@ impl Trade {
             Trade::Roofing => "Roofing",
         }
     }
+
+    /// The name on the wire and in site files (its serde name): "hvac", "plumbing", ...
+    pub fn code(self) -> &'static str {
+        match self {
+            Trade::Hvac => "hvac",
+            Trade::Plumbing => "plumbing",
+            Trade::Electrical => "electrical",
+            Trade::Roofing => "roofing",
+        }
+    }
+
+    /// The trade for a [`Trade::code`].
+    pub fn from_code(code: &str) -> Option<Trade> {
+        Trade::ALL.into_iter().find(|t| t.code() == code)
+    }
 }
 
 /// Whether the homeowner wants a repair visit or a quote.
@@ -215,6 +230,21 @@ pub enum Locale {
     Es,
 }
 
+impl Locale {
+    /// The name on the wire and in site files (its serde name): "en" or "es".
+    pub fn code(self) -> &'static str {
+        match self {
+            Locale::En => "en",
+            Locale::Es => "es",
+        }
+    }
+
+    /// The locale for a [`Locale::code`].
+    pub fn from_code(code: &str) -> Option<Locale> {
+        [Locale::En, Locale::Es].into_iter().find(|l| l.code() == code)
+    }
+}
+
 /// Where the conversation happens: chat text, or speech on the phone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -298,4 +328,22 @@ pub struct Attribution {
     pub utm_content: Option<String>,
     /// Referral code from the URL parameter the site names.
     pub referral_code: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Locale, Trade};
+
+    #[test]
+    fn codes_are_the_serde_names() {
+        for t in Trade::ALL {
+            assert_eq!(serde_json::to_string(&t).unwrap(), format!("\"{}\"", t.code()));
+            assert_eq!(Trade::from_code(t.code()), Some(t));
+        }
+        for l in [Locale::En, Locale::Es] {
+            assert_eq!(serde_json::to_string(&l).unwrap(), format!("\"{}\"", l.code()));
+            assert_eq!(Locale::from_code(l.code()), Some(l));
+        }
+        assert_eq!(Trade::from_code("HVAC"), None);
+    }
 }

@@ -162,19 +162,6 @@ pub(crate) fn lookup(list: &'static str, key: &str) -> Option<&'static str> {
     pairs(list).find(|(k, _)| *k == key).map(|(_, v)| v)
 }
 
-/// `parts` joined with `sep`, as `[String]::join` does. The widget has std's join for
-/// `[&str]` anyway; a second copy of it for `[String]` costs ~1 KB of wasm, this far less.
-pub(crate) fn join(parts: &[String], sep: &str) -> String {
-    let mut out = String::new();
-    for (i, p) in parts.iter().enumerate() {
-        if i > 0 {
-            out.push_str(sep);
-        }
-        out.push_str(p);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -83,45 +83,17 @@ pub(crate) fn array<T: Into<JsValue>>(items: impl IntoIterator<Item = T>) -> JsV
     items.into_iter().map(Into::into).collect::<Array>().into()
 }
 
-pub(crate) fn locale_code(l: Locale) -> &'static str {
-    match l {
-        Locale::En => "en",
-        Locale::Es => "es",
-    }
-}
-
-pub(crate) fn locale(code: &str) -> Option<Locale> {
-    match code {
-        "en" => Some(Locale::En),
-        "es" => Some(Locale::Es),
-        _ => None,
-    }
-}
-
-pub(crate) fn trade_code(t: Trade) -> &'static str {
-    match t {
-        Trade::Hvac => "hvac",
-        Trade::Plumbing => "plumbing",
-        Trade::Electrical => "electrical",
-        Trade::Roofing => "roofing",
-    }
-}
-
-fn trade(code: &str) -> Option<Trade> {
-    [Trade::Hvac, Trade::Plumbing, Trade::Electrical, Trade::Roofing].into_iter().find(|t| trade_code(*t) == code)
-}
-
 /// `GET /config`'s body (booking-core's `PublicSiteConfig`).
 pub(crate) fn site_config(j: &Js) -> Option<PublicSiteConfig> {
     let g = j.get("greeting");
     // Inserted one by one: `collect` into a BTreeMap sorts, which costs the wasm a sort.
     let mut greeting = BTreeMap::new();
     for l in [Locale::En, Locale::Es] {
-        if let Some(text) = g.str(locale_code(l)) {
+        if let Some(text) = g.str(l.code()) {
             greeting.insert(l, text);
         }
     }
-    let locales: Vec<Locale> = j.strs("locales").iter().filter_map(|c| locale(c)).collect();
+    let locales: Vec<Locale> = j.strs("locales").iter().filter_map(|c| Locale::from_code(c)).collect();
     Some(PublicSiteConfig {
         id: j.str("id")?,
         business_name: j.str("businessName")?,
@@ -131,7 +103,7 @@ pub(crate) fn site_config(j: &Js) -> Option<PublicSiteConfig> {
         office_hours: j.str("officeHours").unwrap_or_default(),
         utc_offset_minutes: j.int("utcOffsetMinutes").unwrap_or(0) as i32,
         service_area_zips: j.strs("serviceAreaZips"),
-        trades: j.strs("trades").iter().filter_map(|c| trade(c)).collect(),
+        trades: j.strs("trades").iter().filter_map(|c| Trade::from_code(c)).collect(),
         arrival_windows: j
             .list("arrivalWindows")
             .iter()

@@ -69,7 +69,7 @@ pub(crate) fn availability(ui: Ui, r: &BookingRequest) {
     if !ui.st(|s| s.cfg.as_ref().is_some_and(|c| c.offer_availability)) {
         return;
     }
-    let trade = json::trade_code(r.trade);
+    let trade = r.trade.code();
     let zip: String = js_sys::encode_uri_component(&r.address.zip).into();
     let u = format!("{}?trade={trade}&zip={zip}", url(ui, "availability"));
     spawn_local(async move {

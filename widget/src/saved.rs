@@ -51,7 +51,7 @@ impl Ui {
                 .set("key", s.key.as_str())
                 .set("cfg", s.cfg_text.as_str())
                 .opt("turns", s.conv.as_ref().map(|c| json::turns_out(c.user_turns())))
-                .set("locale", json::locale_code(s.locale))
+                .set("locale", s.locale.code())
                 .set("msgs", msgs)
                 .set("quick", array(s.quick.iter().map(String::as_str)))
                 .set("open", s.open)
@@ -86,7 +86,7 @@ impl Ui {
         let Some(cfg) = Js::parse(&cfg_text).and_then(|c| json::site_config(&c)) else { return false };
         let turns = json::turns(&s, "turns");
         let phase = Phase::from_code(&s.str("phase").unwrap_or_default());
-        let locale = s.str("locale").and_then(|l| json::locale(&l)).unwrap_or_default();
+        let locale = s.str("locale").and_then(|l| Locale::from_code(&l)).unwrap_or_default();
         // Rebuild the conversation from the turns; when the card was up, stop one turn
         // short (that is the state "Edit" returns to) and take the card from the last one.
         let n = turns.len();

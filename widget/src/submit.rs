@@ -53,7 +53,7 @@ impl Ui {
         let body = Out::new()
             .set("idempotencyKey", self.st(|s| s.key.clone()))
             .set("turns", json::turns_out(&turns))
-            .set("locale", json::locale_code(self.l()))
+            .set("locale", self.l().code())
             .set("smsConsent", self.st(|s| s.sms))
             .set("pageUrl", clip(&self.st(|s| s.page_url.clone()), MAX_FIELD_BYTES))
             .set(
@@ -110,7 +110,7 @@ impl Ui {
         let body = Out::new()
             .set("idempotencyKey", self.st(|s| s.key.clone()))
             .set("turns", json::turns_out(&turns))
-            .set("locale", json::locale_code(self.l()))
+            .set("locale", self.l().code())
             .set("pageUrl", clip(&self.st(|s| s.page_url.clone()), MAX_FIELD_BYTES))
             .text();
         if net::beacon(self, "abandoned", &body) {

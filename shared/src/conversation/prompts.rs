@@ -40,7 +40,7 @@ pub(crate) fn phone_text(phone: &Phone, channel: Channel, locale: Locale) -> Str
             let d = phone.digits.as_str();
             let groups: Vec<String> =
                 [d.get(0..3), d.get(3..6), d.get(6..)].iter().flatten().map(|g| digits_spoken(g, locale)).collect();
-            let mut s = text::join(&groups, ", ");
+            let mut s = groups.join(", ");
             if let Some(x) = &phone.extension {
                 s.push_str(if locale == Locale::Es { ", extensión " } else { ", extension " });
                 s.push_str(&digits_spoken(x, locale));

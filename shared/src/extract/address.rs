@@ -256,7 +256,7 @@ fn tidy(ws: &[Word]) -> String {
             }
         })
         .collect();
-    text::join(&words, " ")
+    words.join(" ")
 }
 
 /// Best address in the words; `used` marks words already taken (the phone).
@@ -541,7 +541,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         // stays a word; said or typed in lowercase ("five main st") it is a house number
         // and becomes digits, which is what a technician's GPS needs.
         number: Some(if grid_words > 0 {
-            text::join(&words.get(i..i + grid_words).unwrap_or(&[]).iter().map(|w| w.norm.to_ascii_uppercase()).collect::<Vec<_>>(), " ")
+            words.get(i..i + grid_words).unwrap_or(&[]).iter().map(|w| w.norm.to_ascii_uppercase()).collect::<Vec<_>>().join(" ")
         } else if num.spoken && !num.raw.contains(' ') && num.raw.starts_with(text::is_upper) {
             num.raw.clone()
         } else {

@@ -73,7 +73,7 @@ fn person(ws: &[&Word]) -> Option<PersonName> {
     };
     let (first, rest) = ws.split_first()?;
     let particle = |w: &Word| ["de", "la", "del", "van", "von", "da", "di", "le", "y"].contains(&w.raw.as_str());
-    let last = text::join(&rest.iter().map(|w| if particle(w) { w.raw.clone() } else { fix(w) }).collect::<Vec<_>>(), " ");
+    let last = rest.iter().map(|w| if particle(w) { w.raw.clone() } else { fix(w) }).collect::<Vec<_>>().join(" ");
     Some(PersonName { first: fix(first), last })
 }
 
