@@ -4,7 +4,7 @@
 // that job's number.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { browser, records, requests, say, ui, until, SITE_URL, OUT } from './lib.mjs';
+import { browser, records, requests, sayAll, ui, until, SITE_URL, OUT } from './lib.mjs';
 
 let ctx;
 // No reset: this file runs first on the fresh stack `cargo xtask test` starts, so the
@@ -29,11 +29,7 @@ test('a homeowner books a job from the contractor site', async () => {
     throw new Error(`the widget did not open: ${e.message}; page errors: ${errors.join(' | ')}`);
   }
 
-  await say(page, 'My AC stopped cooling, can someone come tomorrow morning?');
-  await say(page, 'Maria Gonzalez');
-  await say(page, '612-555-0143');
-  await say(page, '4417 W Lake St, Minneapolis, MN 55416');
-  await say(page, 'Yes');
+  await sayAll(page, ['My AC stopped cooling, can someone come tomorrow morning?', 'Maria Gonzalez', '612-555-0143', '4417 W Lake St, Minneapolis, MN 55416', 'Yes']);
   // The confirmation card: the summary, SMS consent, then one tap to book.
   await page.locator(ui.confirm).click();
 
@@ -70,11 +66,7 @@ async function upToTheCard(name, phone, address) {
   await page.goto(`${SITE_URL}/`);
   await page.locator(ui.bubble).click();
   await page.locator(ui.input).waitFor({ state: 'visible' });
-  await say(page, 'Our kitchen sink drain is clogged, can you come tomorrow afternoon?');
-  await say(page, name);
-  await say(page, phone);
-  await say(page, address);
-  await say(page, 'Yes');
+  await sayAll(page, ['Our kitchen sink drain is clogged, can you come tomorrow afternoon?', name, phone, address, 'Yes']);
   await page.locator(ui.card).waitFor({ state: 'visible' });
   return page;
 }

@@ -68,6 +68,11 @@ export async function until(check, ms = 10_000, what = 'condition') {
   }
 }
 
+// Says each line in turn, waiting for each answer.
+export async function sayAll(page, lines) {
+  for (const line of lines) await say(page, line);
+}
+
 // Types one message and waits for the assistant to answer it.
 export async function say(page, text) {
   const before = await page.locator(ui.assistant).count();

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
-import { browser, records, say, ui, until, SITE_URL, WORKER_URL, OUT } from './lib.mjs';
+import { browser, records, say, sayAll, ui, until, SITE_URL, WORKER_URL, OUT } from './lib.mjs';
 
 mkdirSync(OUT, { recursive: true });
 const require = createRequire(import.meta.url);
@@ -35,6 +35,7 @@ async function openWidget(page, path = '/') {
   await until(() => page.locator(ui.input).isEnabled(), 10_000, 'the input enabled');
 }
 
+const AC_TOMORROW = 'My AC stopped cooling, can someone come tomorrow morning?';
 const texts = (page, sel) => page.locator(sel).allTextContents();
 const lastBot = async (page) => (await texts(page, ui.assistant)).at(-1) || '';
 
@@ -43,11 +44,7 @@ const lastBot = async (page) => (await texts(page, ui.assistant)).at(-1) || '';
 // known address with another phone is ambiguous, and the worker then only files a
 // booking request for the office ("received", no job number).
 async function book(page, { name, phone, address }) {
-  await say(page, 'My AC stopped cooling, can someone come tomorrow morning?');
-  await say(page, name);
-  await say(page, phone);
-  await say(page, address);
-  await say(page, 'Yes');
+  await sayAll(page, [AC_TOMORROW, name, phone, address, 'Yes']);
   await page.locator(ui.card).waitFor({ state: 'visible' });
   await page.locator(ui.confirm).click();
   return (await page.locator(ui.jobNumber).textContent({ timeout: 30_000 })).trim();
@@ -56,10 +53,7 @@ async function book(page, { name, phone, address }) {
 test('the summary "yes" shows the card, not "all set"; one "Book it" tap books', async (t) => {
   const { page, errors } = await withPage(t);
   await openWidget(page);
-  await say(page, 'My AC stopped cooling, can someone come tomorrow morning?');
-  await say(page, 'Nadia Ferris');
-  await say(page, '612-555-0131');
-  await say(page, '2630 Bryant Ave S, Minneapolis, MN 55408');
+  await sayAll(page, [AC_TOMORROW, 'Nadia Ferris', '612-555-0131', '2630 Bryant Ave S, Minneapolis, MN 55408']);
   const botBefore = await page.locator(ui.assistant).count();
   await say(page, 'Yes');
   await page.locator(ui.card).waitFor({ state: 'visible' });
@@ -319,11 +313,7 @@ test('attribution: ?ref= and utm_source reach the booking; events and dataLayer 
 test('the card: live arrival windows, Edit and back, SMS opt-in, a picked window on the job, Start over', async (t) => {
   const { page, errors } = await withPage(t);
   await openWidget(page);
-  await say(page, 'My AC stopped cooling, can someone come tomorrow morning?');
-  await say(page, 'Odile Brandt');
-  await say(page, '612-555-0163');
-  await say(page, '4419 Xerxes Ave S, Minneapolis, MN 55410');
-  await say(page, 'Yes');
+  await sayAll(page, [AC_TOMORROW, 'Odile Brandt', '612-555-0163', '4419 Xerxes Ave S, Minneapolis, MN 55410', 'Yes']);
   await page.locator(ui.card).waitFor({ state: 'visible' });
   // The site offers live availability: the card asks the worker, which asks ServiceTitan.
   const chips = page.locator('[data-testid="bw-window"]');
@@ -378,9 +368,7 @@ test('leaving after giving contact details sends the abandonment beacon; the own
   t.after(() => server.close());
   const { page, errors } = await withPage(t);
   await openWidget(page);
-  await say(page, 'My kitchen sink is leaking under the cabinet');
-  await say(page, 'Priya Lund');
-  await say(page, '612-555-0164');
+  await sayAll(page, ['My kitchen sink is leaking under the cabinet', 'Priya Lund', '612-555-0164']);
   const key = await page.evaluate(() => JSON.parse(localStorage.getItem('bw:v3:northstar')).key);
   assert.match(key, /^bw-/);
   // The homeowner leaves without booking: a real navigation (pagehide).
