@@ -50,10 +50,16 @@ pub enum SignatureError {
     Expired,
     /// No `v1` signature matched.
     Mismatch,
+    /// The receiver's secret is empty: anyone can compute HMAC with an empty key, so
+    /// such a "signature" proves nothing and is never accepted.
+    NoSecret,
 }
 
 /// Verifies a `t=..,v1=..` header (several `v1` allowed, for secret rotation).
 pub fn verify_webhook(secret: &[u8], body: &[u8], header: &str, now: UnixSeconds, tolerance: i64) -> Result<(), SignatureError> {
+    if secret.is_empty() {
+        return Err(SignatureError::NoSecret);
+    }
     let mut t = None;
     let mut sigs = vec![];
     for part in header.split(',') {

@@ -22,6 +22,15 @@ fn outgoing_webhook_round_trip_and_tolerance() {
     assert_eq!(verify_webhook(b"whsec_test", b"{\"event\":\"session.completed\"}", &two, 1_751_889_600, 300), Ok(()));
 }
 
+/// Regression: `verify_webhook` accepted a signature made with an empty key, which
+/// anyone can compute, so a receiver with an unset secret verified forged webhooks.
+#[test]
+fn empty_secret_verifies_nothing() {
+    let body = b"{\"event\":\"session.completed\"}";
+    let forged = sign_webhook(b"", body, 1_751_889_600);
+    assert_eq!(verify_webhook(b"", body, &forged, 1_751_889_600, 300), Err(SignatureError::NoSecret));
+}
+
 #[test]
 fn base64_and_sha256_known_answers() {
     assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
