@@ -8,7 +8,7 @@
       var d = e.detail || {};
       if (log) {
         var li = document.createElement("li");
-        li.textContent = name + (d.jobNumber ? " job " + d.jobNumber : "");
+        li.textContent = name + (d.reference ? " " + d.reference : "");
         log.appendChild(li);
       }
       // e.g. fire a referral-program conversion tag here on bw:booking-completed.

@@ -3,6 +3,7 @@
 //! this is the one place the homeowner's details are shown back to them.
 
 use booking_core::booking::{BookingRequest, Phone};
+use booking_core::submission::ReplyStatus;
 use leptos::prelude::*;
 
 use crate::i18n::{self, t, K};
@@ -86,14 +87,14 @@ pub(crate) fn status(s: &St) -> impl IntoView {
         }),
         (s.phase == Phase::Done).then(|| {
             let d = s.done.as_ref();
-            let booked = d.is_some_and(|d| d.status == "booked");
-            let job = d.and_then(|d| d.job_number.clone());
+            let booked = d.is_some_and(|d| d.status == ReplyStatus::Booked);
+            let reference = d.map(|d| d.reference.clone()).filter(|r| !r.is_empty());
             let message = d.map(|d| d.message.clone()).unwrap_or_default();
             view! {
                 <div class="card ok" data-testid="bw-success" data-status=if booked { "booked" } else { "received" } role="status">
                     <h3>{t(l, if booked { K::Booked } else { K::Received })}</h3>
-                    {job.map(|j| view! {
-                        <p>{t(l, K::JobNumber)} ": " <span class="job" data-testid="bw-job-number">{j}</span></p>
+                    {reference.map(|r| view! {
+                        <p>{t(l, K::Reference)} ": " <span class="job" data-testid="bw-reference">{r}</span></p>
                     })}
                     <p>{message}</p>
                     {restart()}

@@ -1,18 +1,19 @@
 //! The widget's analytics surface: `bw:*` CustomEvents on the host element and
 //! `dataLayer` pushes. Separate because it is what site owners integrate against, and
-//! it must never carry personal data.
+//! it must never carry personal data. It takes plain values, not the widget's state.
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::state::Ui;
-use crate::HOST;
+use crate::dom::HOST;
 
-/// Fires `bw:{name}` on the host element (bubbles, composed) and pushes to `dataLayer`.
-/// No personal data goes into either.
-pub(crate) fn emit(ui: Ui, name: &str, extra: &[(&str, JsValue)]) {
+/// Fires `bw:{name}` on the host element (bubbles, composed) and pushes to `dataLayer`,
+/// with `site` and `extra` as the detail. Inside the iframe fallback (`frame`) the host
+/// page cannot see our events, so the name is posted to the parent as well.
+/// No personal data goes into any of them.
+pub(crate) fn emit(site: &str, frame: bool, name: &str, extra: &[(&str, JsValue)]) {
     let detail = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&detail, &"site".into(), &ui.st(|s| s.site.clone()).into());
+    let _ = js_sys::Reflect::set(&detail, &"site".into(), &site.into());
     for (k, v) in extra {
         let _ = js_sys::Reflect::set(&detail, &JsValue::from_str(k), v);
     }
@@ -39,8 +40,7 @@ pub(crate) fn emit(ui: Ui, name: &str, extra: &[(&str, JsValue)]) {
         let _ = js_sys::Reflect::set(&detail, &"event".into(), &format!("booking_widget_{}", name.replace('-', "_")).into());
         dl.push(&detail);
     }
-    // Inside the iframe fallback the host page cannot see our events: forward them.
-    if ui.frame {
+    if frame {
         if let Some(p) = web_sys::window().and_then(|w| w.parent().ok().flatten()) {
             let _ = p.post_message(&JsValue::from_str(&format!("bw:event:{name}")), "*");
         }

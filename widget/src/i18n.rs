@@ -23,7 +23,7 @@ pub(crate) enum K {
     Issue,
     Emergency,
     Booked,
-    JobNumber,
+    Reference,
     Received,
     Queued,
     Sending,
@@ -66,7 +66,7 @@ pub(crate) fn t(l: Locale, k: K) -> &'static str {
             }
         }
         K::Booked => if es { "¡Listo, su cita está reservada!" } else { "You're booked!" },
-        K::JobNumber => if es { "Número de trabajo" } else { "Job number" },
+        K::Reference => if es { "Referencia" } else { "Reference" },
         K::Received => if es { "Recibimos su solicitud" } else { "We have your request" },
         K::Queued => {
             if es {

@@ -9,10 +9,10 @@
 
 use std::collections::BTreeMap;
 
-use booking_core::booking::{Locale, Trade};
+use booking_core::booking::{ArrivalWindow, Locale, Trade};
 use booking_core::conversation::UserTurn;
 use booking_core::site::{LocalWindow, PublicSiteConfig};
-use booking_core::submission::BookingReply;
+use booking_core::submission::{BookingReply, ReplyStatus};
 use js_sys::{Array, Object, Reflect, JSON};
 use wasm_bindgen::JsValue;
 
@@ -114,21 +114,38 @@ pub(crate) fn site_config(j: &Js) -> Option<PublicSiteConfig> {
             })
             .collect(),
         offer_availability: j.bool("offerAvailability"),
+        // booking-core's default when the worker leaves it out.
+        booking_horizon_days: j.int("bookingHorizonDays").map_or(30, |d| d.clamp(0, 365) as u16),
         referral_param: j.str("referralParam"),
         locales: if locales.is_empty() { vec![Locale::En] } else { locales },
     })
 }
 
+/// `POST /bookings`' answer. Anything unreadable is "received": the worker has it.
 pub(crate) fn booking_reply(j: &Js) -> BookingReply {
+    let window = j.get("window");
     BookingReply {
-        status: j.str("status").unwrap_or_else(|| "received".into()),
-        job_number: j.str("jobNumber"),
+        status: if j.str("status").as_deref() == Some("booked") { ReplyStatus::Booked } else { ReplyStatus::Received },
+        reference: j.str("reference").unwrap_or_default(),
         message: j.str("message").unwrap_or_default(),
+        window: Some(ArrivalWindow { start: window.int("start").unwrap_or(0), end: window.int("end").unwrap_or(0) })
+            .filter(|w| w.start < w.end),
+    }
+}
+
+pub(crate) fn status_code(s: ReplyStatus) -> &'static str {
+    match s {
+        ReplyStatus::Booked => "booked",
+        ReplyStatus::Received => "received",
     }
 }
 
 pub(crate) fn booking_reply_out(r: &BookingReply) -> Out {
-    Out::new().set("status", r.status.as_str()).opt("jobNumber", r.job_number.as_deref()).set("message", r.message.as_str())
+    Out::new()
+        .set("status", status_code(r.status))
+        .set("reference", r.reference.as_str())
+        .set("message", r.message.as_str())
+        .opt("window", r.window.map(|w| Out::new().set("start", w.start as f64).set("end", w.end as f64)))
 }
 
 pub(crate) fn turns_out(turns: &[UserTurn]) -> JsValue {
@@ -142,13 +159,13 @@ pub(crate) fn turns(j: &Js, key: &str) -> Vec<UserTurn> {
         .collect()
 }
 
-pub(crate) fn windows(j: &Js, key: &str) -> Vec<crate::state::Window> {
+pub(crate) fn windows(j: &Js, key: &str) -> Vec<ArrivalWindow> {
     j.list(key)
         .iter()
-        .filter_map(|w| Some(crate::state::Window { start: w.int("start")?, end: w.int("end")? }))
+        .filter_map(|w| Some(ArrivalWindow { start: w.int("start")?, end: w.int("end")? }))
         .collect()
 }
 
-pub(crate) fn windows_out(ws: &[crate::state::Window]) -> JsValue {
+pub(crate) fn windows_out(ws: &[ArrivalWindow]) -> JsValue {
     array(ws.iter().map(|w| Out::new().set("start", w.start as f64).set("end", w.end as f64)))
 }

@@ -10,19 +10,22 @@
 //! Everything the homeowner types is rendered as text nodes; nothing here uses
 //! `inner_html`.
 //!
-//! Modules: `state` (the one state struct, the [`Ui`] handle and what the homeowner's
-//! actions do), `saved` (resume after reload), `submit` (what leaves the browser: the
-//! booking and the abandonment report), `view` and `card` (the panel, rendered whole
-//! from the state, and its cards), `events` (the host page's CustomEvents and
-//! `dataLayer`), `net` (fetch and beacons), `json` (JSON through the browser's `JSON`).
-
-use std::cell::RefCell;
+//! Modules, each using only those after it (no cycle): `view` and `card` (the panel,
+//! rendered whole from the state, and its cards, one click handler); `submit` (what
+//! leaves the browser: the booking and the abandonment report); `actions` (what the
+//! homeowner's actions and the worker's config and availability answers do); `saved`
+//! (resume after reload); `state` (the one state struct and the `Ui` handle); `events`
+//! (the host page's CustomEvents and `dataLayer`, from plain values); `net` (fetch and
+//! beacons: bytes in, bytes out); `json` (JSON through the browser's `JSON`); `dom`
+//! (host, shadow root, timers, clock); `i18n`, `style`.
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{Element, ShadowRoot};
+use web_sys::ShadowRoot;
 
+mod actions;
 mod card;
+mod dom;
 mod events;
 mod i18n;
 mod json;
@@ -33,13 +36,7 @@ mod style;
 mod submit;
 mod view;
 
-// `net` names these as `crate::…`.
-use state::{Phase, Ui};
-
-thread_local! {
-    static HOST: RefCell<Option<Element>> = const { RefCell::new(None) };
-    static ROOT: RefCell<Option<ShadowRoot>> = const { RefCell::new(None) };
-}
+use dom::{HOST, ROOT};
 
 fn opt_str(o: &JsValue, name: &str) -> Option<String> {
     js_sys::Reflect::get(o, &JsValue::from_str(name)).ok()?.as_string()

@@ -1,19 +1,41 @@
-//! The widget's only I/O: the worker's four routes.
+//! The widget's only I/O: `fetch` and `sendBeacon`. It moves bytes and knows nothing of
+//! the widget's state: the caller gives a URL, a body, and what to do with the answer.
 
-use booking_core::booking::BookingRequest;
 use wasm_bindgen::{JsCast, JsValue};
 // wasm-bindgen-futures' own spawn: Leptos's adds an abortable wrapper the widget never uses.
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::Response;
 
-use crate::i18n::{t, K};
-use crate::json::{self, Js};
-use crate::state::later;
-use crate::{Phase, Ui};
+/// What the worker answered: the HTTP status and the body as text.
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) text: Option<String>,
+}
 
-/// `fetch()` straight through web-sys (a GET, or a JSON POST). gloo-net did the same
-/// with an HTTP builder, streams and channels the widget never used (about 4 KB brotli).
-async fn fetch(url: &str, json_body: Option<String>) -> Option<Response> {
+impl Answer {
+    pub(crate) fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// What to do with the answer; `None` when the request never got one (offline, DNS,
+/// CORS). One boxed type, so the wasm carries one copy of the spawn glue for every call.
+pub(crate) type Then = Box<dyn FnOnce(Option<Answer>)>;
+
+/// The worker's route for a site: `{api}/v1/sites/{site}/{route}`.
+pub(crate) fn route(api: &str, site: &str, route: &str) -> String {
+    let site: String = js_sys::encode_uri_component(site).into();
+    format!("{api}/v1/sites/{site}/{route}")
+}
+
+/// `fetch()` straight through web-sys: a GET, or a JSON POST when there is a body.
+/// gloo-net did the same with an HTTP builder, streams and channels the widget never
+/// used (about 4 KB brotli).
+pub(crate) fn fetch(url: String, json_body: Option<String>, then: Then) {
+    spawn_local(async move { then(send(&url, json_body).await) });
+}
+
+async fn send(url: &str, json_body: Option<String>) -> Option<Answer> {
     let init = web_sys::RequestInit::new();
     if let Some(body) = json_body {
         init.set_method("POST");
@@ -23,113 +45,17 @@ async fn fetch(url: &str, json_body: Option<String>) -> Option<Response> {
         init.set_headers(&h);
     }
     let p = web_sys::window()?.fetch_with_str_and_init(url, &init);
-    JsFuture::from(p).await.ok()?.dyn_into().ok()
+    let r: Response = JsFuture::from(p).await.ok()?.dyn_into().ok()?;
+    let text = match r.text() {
+        Ok(t) => JsFuture::from(t).await.ok().and_then(|t| t.as_string()),
+        Err(_) => None,
+    };
+    Some(Answer { status: r.status(), text })
 }
 
-/// The body as text (kept as it came: the config is saved verbatim) and parsed.
-async fn read(r: Response) -> Option<(String, Js)> {
-    let text = JsFuture::from(r.text().ok()?).await.ok()?.as_string()?;
-    let j = Js::parse(&text)?;
-    Some((text, j))
-}
-
-fn url(ui: Ui, route: &str) -> String {
-    let site: String = js_sys::encode_uri_component(&ui.st(|s| s.site.clone())).into();
-    format!("{}/v1/sites/{site}/{route}", ui.st(|s| s.api.clone()))
-}
-
-/// `GET /config`. A saved config is shown at once and refreshed here.
-pub(crate) fn load_config(ui: Ui) {
-    spawn_local(async move {
-        match fetch(&url(ui, "config"), None).await {
-            Some(r) if r.ok() => match read(r).await.and_then(|(text, j)| Some((text, json::site_config(&j)?))) {
-                Some((text, cfg)) => {
-                    ui.set(|s| {
-                        if !cfg.locales.contains(&s.locale) && s.conv.is_none() {
-                            s.locale = cfg.locales.first().copied().unwrap_or_default();
-                        }
-                        s.cfg_text = text;
-                        s.cfg = Some(cfg);
-                    });
-                    ui.brand();
-                    if ui.st(|s| s.open) {
-                        ui.start();
-                        ui.focus_input();
-                    }
-                }
-                None => ui.set(|s| s.cfg_failed = true),
-            },
-            _ => ui.set(|s| s.cfg_failed = true),
-        }
-    });
-}
-
-/// `GET /availability`, when the site offers live arrival windows.
-pub(crate) fn availability(ui: Ui, r: &BookingRequest) {
-    if !ui.st(|s| s.cfg.as_ref().is_some_and(|c| c.offer_availability)) {
-        return;
-    }
-    let trade = r.trade.code();
-    let zip: String = js_sys::encode_uri_component(&r.address.zip).into();
-    let u = format!("{}?trade={trade}&zip={zip}", url(ui, "availability"));
-    spawn_local(async move {
-        if let Some(r) = fetch(&u, None).await {
-            if let Some((_, j)) = read(r).await {
-                ui.set(|s| {
-                    if s.phase == Phase::Card {
-                        s.windows = json::windows(&j, "windows");
-                    }
-                });
-            }
-        }
-    });
-}
-
-/// `POST /bookings` with the kept submission. Network errors, 429 and 5xx are queued and
-/// retried with backoff (and at once when the browser comes back online); the
-/// idempotency key makes every retry the same booking.
-pub(crate) fn post_booking(ui: Ui) {
-    let Some(body) = ui.st(|s| s.pending.clone()) else { return };
-    if ui.st(|s| s.inflight) {
-        return;
-    }
-    ui.st(|s| s.inflight = true);
-    spawn_local(async move {
-        let res = fetch(&url(ui, "bookings"), Some(body)).await;
-        ui.st(|s| s.inflight = false);
-        match res {
-            // An unreadable reply still means the worker has the booking: "received".
-            Some(r) if r.status() == 200 || r.status() == 202 => {
-                let reply = read(r).await.map(|(_, j)| json::booking_reply(&j));
-                ui.finish(reply.unwrap_or_else(|| json::booking_reply(&Js(JsValue::UNDEFINED))));
-            }
-            // 4xx: the worker refused the request (its reason is in its logs); the
-            // homeowner gets a plain sentence and the phone number.
-            Some(r) if r.status() != 429 && r.status() < 500 => ui.fail(t(ui.l(), K::Failed).into()),
-            _ => retry_later(ui),
-        }
-    });
-}
-
-fn retry_later(ui: Ui) {
-    ui.set(|s| s.phase = Phase::Queued);
-    ui.save();
-    let n = ui.st(|s| s.attempts);
-    ui.st(|s| s.attempts = n + 1);
-    let secs = (2u64 << n.min(5)).min(60);
-    later(
-        secs * 1000,
-        Box::new(move || {
-            if ui.st(|s| s.phase) == Phase::Queued {
-                post_booking(ui);
-            }
-        }),
-    );
-}
-
-/// `navigator.sendBeacon` to a route, body as text/plain (no CORS preflight).
-pub(crate) fn beacon(ui: Ui, route: &str, body: &str) -> bool {
+/// `navigator.sendBeacon`, body as text/plain (no CORS preflight; it survives unload).
+pub(crate) fn beacon(url: &str, body: &str) -> bool {
     web_sys::window()
-        .and_then(|w| w.navigator().send_beacon_with_opt_str(&url(ui, route), Some(body)).ok())
+        .and_then(|w| w.navigator().send_beacon_with_opt_str(url, Some(body)).ok())
         .unwrap_or(false)
 }

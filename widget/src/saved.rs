@@ -6,8 +6,9 @@ use booking_core::booking::{Channel, Locale};
 use booking_core::conversation::{Conversation, Effect, Event, UserTurn};
 use booking_core::site::PublicSiteConfig;
 
+use crate::dom::now;
 use crate::json::{self, array, Js, Out};
-use crate::state::{now, Msg, Phase, Ui};
+use crate::state::{Msg, Phase, Ui};
 
 /// Version of what the widget keeps in localStorage; bump when its shape changes.
 /// Version 3: the site config is kept verbatim as the worker sent it.

@@ -1,21 +1,18 @@
-//! The widget's state ([`St`], one plain struct behind one change signal) and what the
-//! homeowner's actions (send, edit, start over, switch language) do to it. Separate
-//! from the view so the behaviour can be read without the markup.
+//! The widget's state: [`St`], one plain struct behind one change signal, and the
+//! [`Ui`] handle that reads and changes it. What the homeowner's actions do to it is in
+//! `actions` (chat) and `submit` (the booking); this module calls neither.
 
 use std::cell::{Cell, RefCell};
-use std::time::Duration;
 
-use booking_core::booking::{BookingRequest, Channel, Locale};
-use booking_core::conversation::{Conversation, Effect, Event, Turn};
+use booking_core::booking::{ArrivalWindow, BookingRequest, Locale};
+use booking_core::conversation::Conversation;
 use booking_core::site::PublicSiteConfig;
-use booking_core::submission::{BookingReply, MAX_TURNS, MAX_TURN_BYTES};
+use booking_core::submission::BookingReply;
 use leptos::prelude::*;
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::JsValue;
 
-use crate::events::emit;
-use crate::i18n::{t, K};
-use crate::{net, style, ROOT};
+use crate::dom::{by_id, later};
+use crate::{events, net};
 
 /// One line in the message list.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,13 +54,6 @@ impl Phase {
     }
 }
 
-/// An arrival window offered by the worker's availability route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Window {
-    pub(crate) start: i64,
-    pub(crate) end: i64,
-}
-
 /// Everything the widget knows, in one plain struct behind one change signal
 /// ([`Ui::rev`]). Fine-grained signals cost the wasm a copy of Leptos's reactive code
 /// per value type and per binding (about a third of the bundle); the panel is small,
@@ -94,7 +84,7 @@ pub(crate) struct St {
     pub(crate) phase: Phase,
     pub(crate) done: Option<BookingReply>,
     pub(crate) error: Option<String>,
-    pub(crate) windows: Vec<Window>,
+    pub(crate) windows: Vec<ArrivalWindow>,
     pub(crate) pick: Option<usize>,
     pub(crate) sms: bool,
     pub(crate) conv: Option<Conversation>,
@@ -132,32 +122,6 @@ fn state() -> &'static RefCell<St> {
     STATE.with(Cell::get).expect("mounted")
 }
 
-/// An element of the panel by id (the shadow root has its own ids).
-pub(crate) fn by_id(id: &str) -> Option<web_sys::HtmlElement> {
-    ROOT.with(|r| r.borrow().as_ref()?.get_element_by_id(id)?.dyn_into().ok())
-}
-
-pub(crate) fn now() -> i64 {
-    (js_sys::Date::now() / 1000.0) as i64
-}
-
-pub(crate) fn new_key() -> String {
-    let mut k = String::from("bw-");
-    for _ in 0..4 {
-        k.push_str(&format!("{:06x}", (js_sys::Math::random() * 16_777_216.0) as u32));
-    }
-    k
-}
-
-/// Cuts `s` to at most `max` bytes on a character boundary.
-pub(crate) fn clip(s: &str, max: usize) -> String {
-    let mut end = s.len().min(max);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s.get(..end).unwrap_or_default().to_string()
-}
-
 impl Ui {
     /// Runs `f` on the state without re-rendering. `f` must not call `st` again.
     pub(crate) fn st<R>(self, f: impl FnOnce(&mut St) -> R) -> R {
@@ -184,7 +148,7 @@ impl Ui {
         r
     }
 
-    fn push(self, from: &str, text: String) {
+    pub(crate) fn push(self, from: &str, text: String) {
         self.set(|s| {
             s.msgs.push(Msg { id: s.next_id, from: from.into(), text });
             s.next_id += 1;
@@ -195,219 +159,13 @@ impl Ui {
         self.st(|s| s.locale)
     }
 
-    /// Brand colour from the config.
-    pub(crate) fn brand(self) {
-        if let Some(c) = self.st(|s| s.cfg.as_ref().map(|c| c.brand_color.clone())) {
-            ROOT.with(|r| {
-                if let Some(r) = r.borrow().as_ref() {
-                    style::install(r, &c);
-                }
-            });
-        }
+    /// The worker's URL for one of this site's routes.
+    pub(crate) fn url(self, route: &str) -> String {
+        self.st(|s| net::route(&s.api, &s.site, route))
     }
 
-    /// Starts the conversation (greeting) once the config is known and the panel is open.
-    pub(crate) fn start(self) {
-        let Some(cfg) = self.st(|s| if s.conv.is_some() { None } else { s.cfg.clone() }) else { return };
-        let mut c = Conversation::new(cfg, Channel::Chat, Some(self.l()));
-        let turn = c.handle(Event::Start, now());
-        self.set(|s| {
-            s.locale = c.locale();
-            s.conv = Some(c);
-        });
-        self.apply(turn, None);
+    /// A `bw:*` event for the site owner (see `events`).
+    pub(crate) fn emit(self, name: &str, extra: &[(&str, JsValue)]) {
+        events::emit(&self.st(|s| s.site.clone()), self.frame, name, extra);
     }
-
-    pub(crate) fn open_panel(self) {
-        if !self.st(|s| s.open) {
-            self.set(|s| s.open = true);
-            emit(self, "opened", &[]);
-        }
-        self.start();
-        self.save();
-        self.focus_input();
-    }
-
-    pub(crate) fn close_panel(self) {
-        self.set(|s| s.open = false);
-        self.save();
-        if self.frame {
-            if let Some(p) = web_sys::window().and_then(|w| w.parent().ok().flatten()) {
-                let _ = p.post_message(&JsValue::from_str("bw:close"), "*");
-            }
-        } else {
-            focus("bw-bubble");
-        }
-    }
-
-    pub(crate) fn focus_input(self) {
-        focus("bw-input");
-    }
-
-    /// The homeowner sent `text` (typed or a quick reply).
-    pub(crate) fn send(self, text: String) {
-        let text = clip(text.trim(), MAX_TURN_BYTES);
-        if text.is_empty() || self.st(|s| s.phase) != Phase::Chat {
-            return;
-        }
-        let Some(turns) = self.st(|s| s.conv.as_ref().map(|c| c.user_turns().len())) else { return };
-        if turns >= MAX_TURNS {
-            self.push("note", t(self.l(), K::Limit).into());
-            self.set(|s| s.handoff = true);
-            return;
-        }
-        self.push("user", text.clone());
-        if let Some(i) = by_id("bw-input").and_then(|i| i.dyn_into::<web_sys::HtmlInputElement>().ok()) {
-            i.set_value("");
-        }
-        let mut before = None;
-        let mut turn = Turn::default();
-        self.set(|s| {
-            s.quick.clear();
-            if let Some(c) = &mut s.conv {
-                before = Some(c.clone());
-                turn = c.handle(Event::User { text }, now());
-            }
-        });
-        self.save();
-        // A short typing pause reads as a reply rather than a form; it is skipped when
-        // the reply carries a safety message.
-        let urgent = turn.effects.iter().any(|e| matches!(e, Effect::Emergency));
-        if urgent {
-            self.apply(turn, before);
-        } else {
-            self.set(|s| s.typing = true);
-            later(
-                450,
-                Box::new(move || {
-                    self.set(|s| s.typing = false);
-                    self.apply(turn, before);
-                }),
-            );
-        }
-    }
-
-    /// Shows a turn's replies and acts on its effects.
-    fn apply(self, turn: Turn, before: Option<Conversation>) {
-        let mut replies = turn.replies;
-        if turn.effects.iter().any(|e| matches!(e, Effect::Book { .. })) {
-            // booking-core's last line here says "you're all set", which is only true once
-            // the worker has the booking: the card asks for the one "Book it" tap instead,
-            // and the success card says it when the POST has succeeded.
-            replies.pop();
-        }
-        for r in replies {
-            self.push("bot", r);
-        }
-        self.set(|s| s.quick = turn.quick_replies);
-        for e in turn.effects {
-            match e {
-                Effect::Book { request } => {
-                    net::availability(self, &request);
-                    self.set(|s| {
-                        s.before_yes = before.clone();
-                        s.pick = None;
-                        s.windows.clear();
-                        s.card = Some(request);
-                        s.phase = Phase::Card;
-                        s.quick.clear();
-                    });
-                }
-                Effect::HandOff => self.set(|s| s.handoff = true),
-                Effect::Emergency => self.set(|s| s.emergency = true),
-                _ => {}
-            }
-        }
-        if !self.st(|s| s.contact) && self.qualified().is_some() {
-            self.st(|s| s.contact = true);
-            emit(self, "contact-captured", &[]);
-        }
-        self.save();
-    }
-
-    /// What booking-core says an abandonment now would report, if anything.
-    pub(crate) fn qualified(self) -> Option<Effect> {
-        let mut c = self.st(|s| s.conv.clone())?;
-        c.handle(Event::Abandon, now())
-            .effects
-            .into_iter()
-            .find(|e| matches!(e, Effect::QualifiedAbandon { .. }))
-    }
-
-    /// "Edit" on the confirmation card: back to the state before the confirming answer.
-    pub(crate) fn edit(self) {
-        if self.st(|s| s.phase) != Phase::Card {
-            return;
-        }
-        self.set(|s| {
-            if let Some(c) = s.before_yes.clone() {
-                s.conv = Some(c);
-            }
-            s.card = None;
-            s.phase = Phase::Chat;
-        });
-        self.push("note", t(self.l(), K::EditHint).into());
-        self.save();
-        self.focus_input();
-    }
-
-    /// "Start over" after a booking or a failure: a new conversation and key.
-    pub(crate) fn restart(self) {
-        self.set(|s| {
-            s.conv = None;
-            s.key = new_key();
-            s.msgs.clear();
-            s.quick.clear();
-            s.emergency = false;
-            s.handoff = false;
-            s.card = None;
-            s.before_yes = None;
-            s.phase = Phase::Chat;
-            s.pending = None;
-            s.done = None;
-            s.error = None;
-            s.contact = false;
-            s.abandoned = false;
-            s.windows.clear();
-            s.pick = None;
-            s.sms = false;
-        });
-        self.start();
-        self.save();
-        self.focus_input();
-    }
-
-    /// The other language, offered until the homeowner has said anything.
-    pub(crate) fn switch_locale(self) {
-        let next = if self.l() == Locale::Es { Locale::En } else { Locale::Es };
-        if !self.st(|s| s.cfg.as_ref().is_some_and(|c| c.locales.contains(&next))) {
-            return;
-        }
-        self.set(|s| {
-            s.locale = next;
-            s.conv = None;
-            s.msgs.clear();
-        });
-        self.start();
-        self.focus_input();
-    }
-}
-
-/// Focuses an element after the next render.
-fn focus(id: &'static str) {
-    later(
-        0,
-        Box::new(move || {
-            if let Some(e) = by_id(id) {
-                let _ = e.focus();
-            }
-        }),
-    );
-}
-
-/// Runs `f` after `ms` milliseconds; 0 means after the pending render. Every deferred
-/// action goes through this one boxed type, so the wasm has one copy of the timer glue
-/// rather than one per closure.
-pub(crate) fn later(ms: u64, f: Box<dyn FnOnce()>) {
-    set_timeout(f, Duration::from_millis(ms));
 }

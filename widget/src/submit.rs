@@ -6,11 +6,11 @@ use booking_core::conversation::UserTurn;
 use booking_core::submission::{BookingReply, Utm, MAX_FIELD_BYTES};
 use wasm_bindgen::prelude::*;
 
-use crate::events::emit;
-use crate::i18n;
-use crate::json::{self, Out};
+use crate::dom::{clip, later, now};
+use crate::i18n::{self, t, K};
+use crate::json::{self, Js, Out};
 use crate::net;
-use crate::state::{clip, now, Phase, Ui};
+use crate::state::{Phase, Ui};
 
 impl Ui {
     fn attribution(self) -> (Utm, Option<String>) {
@@ -71,12 +71,55 @@ impl Ui {
             s.phase = Phase::Sending;
         });
         self.save();
-        net::post_booking(self);
+        self.post_booking();
+    }
+
+    /// `POST /bookings` with the kept submission. Network errors, 429 and 5xx are queued
+    /// and retried with backoff (and at once when the browser comes back online); the
+    /// idempotency key makes every retry the same booking.
+    pub(crate) fn post_booking(self) {
+        let Some(body) = self.st(|s| s.pending.clone()) else { return };
+        if self.st(|s| s.inflight) {
+            return;
+        }
+        self.st(|s| s.inflight = true);
+        net::fetch(self.url("bookings"), Some(body), Box::new(move |a| self.booking_answered(a)));
+    }
+
+    fn booking_answered(self, answer: Option<net::Answer>) {
+        self.st(|s| s.inflight = false);
+        match answer {
+            // An unreadable reply still means the worker has the booking: "received".
+            Some(a) if a.status == 200 || a.status == 202 => {
+                let j = a.text.and_then(|t| Js::parse(&t)).unwrap_or(Js(JsValue::UNDEFINED));
+                self.finish(json::booking_reply(&j));
+            }
+            // 4xx: the worker refused the request (its reason is in its logs); the
+            // homeowner gets a plain sentence and the phone number.
+            Some(a) if a.status != 429 && a.status < 500 => self.fail(t(self.l(), K::Failed).into()),
+            _ => self.retry_later(),
+        }
+    }
+
+    fn retry_later(self) {
+        self.set(|s| s.phase = Phase::Queued);
+        self.save();
+        let n = self.st(|s| s.attempts);
+        self.st(|s| s.attempts = n + 1);
+        let secs = (2u64 << n.min(5)).min(60);
+        later(
+            secs * 1000,
+            Box::new(move || {
+                if self.st(|s| s.phase) == Phase::Queued {
+                    self.post_booking();
+                }
+            }),
+        );
     }
 
     pub(crate) fn finish(self, reply: BookingReply) {
-        let job = reply.job_number.clone().map(JsValue::from).unwrap_or(JsValue::NULL);
-        let status = JsValue::from(reply.status.clone());
+        let reference = JsValue::from(reply.reference.as_str());
+        let status = JsValue::from(json::status_code(reply.status));
         self.set(|s| {
             s.pending = None;
             s.card = None;
@@ -84,7 +127,7 @@ impl Ui {
             s.phase = Phase::Done;
         });
         self.save();
-        emit(self, "booking-completed", &[("jobNumber", job), ("status", status)]);
+        self.emit("booking-completed", &[("reference", reference), ("status", status)]);
     }
 
     pub(crate) fn fail(self, message: String) {
@@ -113,10 +156,10 @@ impl Ui {
             .set("locale", self.l().code())
             .set("pageUrl", clip(&self.st(|s| s.page_url.clone()), MAX_FIELD_BYTES))
             .text();
-        if net::beacon(self, "abandoned", &body) {
+        if net::beacon(&self.url("abandoned"), &body) {
             self.st(|s| s.abandoned = true);
             self.save();
-            emit(self, "abandoned", &[]);
+            self.emit("abandoned", &[]);
         }
     }
 }

@@ -9,9 +9,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::card::{card, chip, format_phone, status};
+use crate::dom::{by_id, new_key};
 use crate::i18n::{t, K};
-use crate::net;
-use crate::state::{new_key, Phase, St, Ui};
+use crate::state::{Phase, St, Ui};
 
 fn initial_locale() -> Locale {
     let lang = web_sys::window()
@@ -33,19 +33,19 @@ pub(crate) fn app(site: String, api: String, page_url: String, frame: bool, open
     let ui = Ui { frame, rev: Trigger::new() };
     ui.restore();
     ui.brand();
-    net::load_config(ui);
+    ui.load_config();
     if open || frame {
         ui.open_panel();
     } else if ui.st(|s| s.open) {
         ui.focus_input();
     }
     if ui.st(|s| s.pending.is_some() && matches!(s.phase, Phase::Queued | Phase::Sending)) {
-        net::post_booking(ui);
+        ui.post_booking();
     }
     // Back online: send a queued booking. Leaving (pagehide, tab hidden): report a
     // qualified abandonment. One closure for the three (one copy of the listener glue).
     let on_window = Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| match ev.type_().as_str() {
-        "online" if ui.st(|s| s.phase) == Phase::Queued => net::post_booking(ui),
+        "online" if ui.st(|s| s.phase) == Phase::Queued => ui.post_booking(),
         "pagehide" => ui.abandon(),
         "visibilitychange" if document().visibility_state() == web_sys::VisibilityState::Hidden => ui.abandon(),
         _ => {}
@@ -65,7 +65,7 @@ pub(crate) fn app(site: String, api: String, page_url: String, frame: bool, open
     };
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if let Some(i) = crate::state::by_id("bw-input").and_then(|i| i.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+        if let Some(i) = by_id("bw-input").and_then(|i| i.dyn_into::<web_sys::HtmlInputElement>().ok()) {
             ui.send(i.value());
         }
     };
