@@ -44,7 +44,9 @@ pub struct Submission {
     /// Conversation language.
     #[serde(default)]
     pub locale: Option<Locale>,
-    /// Whether the homeowner agreed to text messages.
+    /// Sent by widgets before the confirming stage moved into booking-core; accepted so a
+    /// cached old widget is not refused, and ignored: consent comes from the replayed turns
+    /// ("Text messages: yes"), never from a structured field.
     #[serde(default)]
     pub sms_consent: bool,
     /// Page the widget was on.
@@ -58,18 +60,90 @@ pub struct Submission {
     pub referral_code: Option<String>,
 }
 
-/// Why a submission was refused; the message is safe to show a browser.
+/// Why a submission was refused. Its `Display` is safe to show the browser that sent the
+/// body (it names the limit, or serde's reason about that body, and nothing of ours);
+/// [`Refusal::status`] is its HTTP status.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal(pub String);
+pub enum Refusal {
+    /// The body is over [`MAX_BODY_BYTES`]; `len` is `None` when the body was cut while
+    /// being read (no declared length).
+    BodyTooLarge {
+        /// Bytes in the body, when known.
+        len: Option<usize>,
+        /// The limit.
+        limit: usize,
+    },
+    /// Not JSON, or not a submission (a missing or unknown field): serde's reason.
+    NotJson(String),
+    /// The idempotency key is not 8-64 letters, digits, '-' or '_'.
+    BadKey,
+    /// No user turns.
+    NoTurns,
+    /// More than [`MAX_TURNS`] turns.
+    TooManyTurns {
+        /// Turns sent.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A turn over [`MAX_TURN_BYTES`].
+    TurnTooLong {
+        /// Bytes in the longest offending turn found first.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The page URL, a UTM value or the referral code is over [`MAX_FIELD_BYTES`].
+    FieldTooLong {
+        /// The limit.
+        limit: usize,
+    },
+}
+
+impl Refusal {
+    /// The HTTP status for this refusal, decided here once: 413 when a size limit was
+    /// broken, 400 when the body is not a valid submission.
+    pub fn status(&self) -> u16 {
+        match self {
+            Refusal::BodyTooLarge { .. }
+            | Refusal::TooManyTurns { .. }
+            | Refusal::TurnTooLong { .. }
+            | Refusal::FieldTooLong { .. } => 413,
+            Refusal::NotJson(_) | Refusal::BadKey | Refusal::NoTurns => 400,
+        }
+    }
+
+    /// The message for the browser (the `Display` text). Kept while the worker moves
+    /// from the old `Refusal(String)`'s `.0` to `to_string()`.
+    pub fn message(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::BodyTooLarge { len: Some(len), limit } => write!(f, "body is {len} bytes; the limit is {limit}"),
+            Refusal::BodyTooLarge { len: None, limit } => write!(f, "body is over the limit; the limit is {limit} bytes"),
+            Refusal::NotJson(e) => write!(f, "body is not a valid booking submission: {e}"),
+            Refusal::BadKey => f.write_str("idempotencyKey must be 8-64 letters, digits, '-' or '_'"),
+            Refusal::NoTurns => f.write_str("turns is empty"),
+            Refusal::TooManyTurns { count, limit } => write!(f, "{count} turns; the limit is {limit}"),
+            Refusal::TurnTooLong { len, limit } => write!(f, "a turn is {len} bytes; the limit is {limit}"),
+            Refusal::FieldTooLong { limit } => write!(f, "a page or UTM field is longer than {limit} bytes"),
+        }
+    }
+}
+
+impl std::error::Error for Refusal {}
 
 impl Submission {
     /// Parses and checks a body. The error says which limit was broken.
     pub fn parse(body: &[u8]) -> Result<Submission, Refusal> {
         if body.len() > MAX_BODY_BYTES {
-            return Err(Refusal(format!("body is {} bytes; the limit is {MAX_BODY_BYTES}", body.len())));
+            return Err(Refusal::BodyTooLarge { len: Some(body.len()), limit: MAX_BODY_BYTES });
         }
-        let s: Submission =
-            serde_json::from_slice(body).map_err(|e| Refusal(format!("body is not a valid booking submission: {e}")))?;
+        let s: Submission = serde_json::from_slice(body).map_err(|e| Refusal::NotJson(e.to_string()))?;
         s.check()?;
         Ok(s)
     }
@@ -77,16 +151,16 @@ impl Submission {
     fn check(&self) -> Result<(), Refusal> {
         let key = &self.idempotency_key;
         if key.len() < 8 || key.len() > 64 || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-            return Err(Refusal("idempotencyKey must be 8-64 letters, digits, '-' or '_'".into()));
+            return Err(Refusal::BadKey);
         }
         if self.turns.is_empty() {
-            return Err(Refusal("turns is empty".into()));
+            return Err(Refusal::NoTurns);
         }
         if self.turns.len() > MAX_TURNS {
-            return Err(Refusal(format!("{} turns; the limit is {MAX_TURNS}", self.turns.len())));
+            return Err(Refusal::TooManyTurns { count: self.turns.len(), limit: MAX_TURNS });
         }
         if let Some(t) = self.turns.iter().find(|t| t.text.len() > MAX_TURN_BYTES) {
-            return Err(Refusal(format!("a turn is {} bytes; the limit is {MAX_TURN_BYTES}", t.text.len())));
+            return Err(Refusal::TurnTooLong { len: t.text.len(), limit: MAX_TURN_BYTES });
         }
         let fields = [
             &self.page_url,
@@ -97,15 +171,17 @@ impl Submission {
             &self.referral_code,
         ];
         if fields.iter().any(|f| f.as_ref().is_some_and(|v| v.len() > MAX_FIELD_BYTES)) {
-            return Err(Refusal(format!("a page or UTM field is longer than {MAX_FIELD_BYTES} bytes")));
+            return Err(Refusal::FieldTooLong { limit: MAX_FIELD_BYTES });
         }
         Ok(())
     }
 
     /// Attribution for the pipeline. The referral code from the URL wins over utm_content
     /// only when the site names its own parameter; Extole puts codes in utm_content.
+    /// Each value is put on one line ([`crate::transcript::one_line`]): they come from a
+    /// URL anyone can write, and end up in job summaries and custom fields.
     pub fn attribution(&self) -> Attribution {
-        let clean = |v: &Option<String>| v.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let clean = |v: &Option<String>| v.as_deref().map(crate::text::one_line).filter(|s| !s.is_empty());
         Attribution {
             page_url: clean(&self.page_url),
             utm_source: clean(&self.utm.source),
@@ -117,18 +193,32 @@ impl Submission {
     }
 }
 
+/// What the homeowner is told: decided from the request alone, never from what
+/// ServiceTitan or matching found (see ARCHITECTURE.md, "No existence leak").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReplyStatus {
+    /// An arrival window was agreed (picked, or from the stated preference) on a site
+    /// that books jobs: the homeowner is told the window.
+    Booked,
+    /// Kept for the office to schedule: no window, or a site that only files bookings.
+    Received,
+}
+
 /// What the worker answers a booking submission with. Never carries ServiceTitan
 /// internals or whether the homeowner was already a customer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BookingReply {
-    /// "booked" (records exist) or "received" (kept; the office will confirm).
-    pub status: String,
-    /// The job number, when a job was created.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub job_number: Option<String>,
-    /// A sentence for the homeowner.
+    /// Booked (a window was agreed) or received (the office will schedule).
+    pub status: ReplyStatus,
+    /// Our confirmation reference ([`crate::booking::reference`]), not a ServiceTitan id.
+    pub reference: String,
+    /// A sentence for the homeowner, in the conversation's language.
     pub message: String,
+    /// The window promised, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<crate::booking::ArrivalWindow>,
 }
 
 #[cfg(test)]
@@ -147,20 +237,52 @@ mod tests {
     }
 
     #[test]
-    fn refuses_with_a_reason() {
-        let cases: Vec<(Vec<u8>, &str)> = vec![
-            (body(0, "conv-12345678"), "turns is empty"),
-            (body(MAX_TURNS + 1, "conv-12345678"), "limit is 60"),
-            (body(1, "short"), "idempotencyKey"),
-            (body(1, "bad key with spaces"), "idempotencyKey"),
-            (b"{not json".to_vec(), "not a valid"),
-            (vec![b' '; MAX_BODY_BYTES + 1], "limit is 65536"),
-            (br#"{"idempotencyKey":"conv-12345678","turns":[{"text":"a","at":1}],"customerId":5}"#.to_vec(), "unknown field"),
+    fn refuses_with_a_reason_and_a_status() {
+        let long_turn = serde_json::to_vec(&serde_json::json!({
+            "idempotencyKey": "conv-12345678", "turns": [{"text": "a".repeat(MAX_TURN_BYTES + 1), "at": 1}]
+        }))
+        .unwrap();
+        let long_utm = serde_json::to_vec(&serde_json::json!({
+            "idempotencyKey": "conv-12345678", "turns": [{"text": "a", "at": 1}], "utm": {"source": "u".repeat(MAX_FIELD_BYTES + 1)}
+        }))
+        .unwrap();
+        let cases: Vec<(Vec<u8>, &str, u16)> = vec![
+            (body(0, "conv-12345678"), "turns is empty", 400),
+            (body(MAX_TURNS + 1, "conv-12345678"), "limit is 60", 413),
+            (body(1, "short"), "idempotencyKey", 400),
+            (body(1, "bad key with spaces"), "idempotencyKey", 400),
+            (b"{not json".to_vec(), "not a valid", 400),
+            (vec![b' '; MAX_BODY_BYTES + 1], "limit is 65536", 413),
+            (br#"{"idempotencyKey":"conv-12345678","turns":[{"text":"a","at":1}],"customerId":5}"#.to_vec(), "unknown field", 400),
+            (long_turn, "limit is 2000", 413),
+            (long_utm, "longer than 2000 bytes", 413),
         ];
-        for (b, want) in cases {
-            let err = Submission::parse(&b).unwrap_err().0;
-            assert!(err.contains(want), "{err:?} should mention {want:?}");
+        for (b, want, status) in cases {
+            let err = Submission::parse(&b).unwrap_err();
+            assert!(err.to_string().contains(want), "{err} should mention {want:?}");
+            assert_eq!(err.status(), status, "{err}");
         }
+    }
+
+    #[test]
+    fn unknown_fields_and_cut_bodies_are_typed() {
+        let err = Submission::parse(br#"{"idempotencyKey":"conv-12345678","turns":[{"text":"a","at":1}],"secretThing":"hunter2"}"#)
+            .unwrap_err();
+        assert!(matches!(err, Refusal::NotJson(_)), "{err:?}");
+        let cut = Refusal::BodyTooLarge { len: None, limit: MAX_BODY_BYTES };
+        assert_eq!((cut.to_string().as_str(), cut.status()), ("body is over the limit; the limit is 65536 bytes", 413));
+    }
+
+    #[test]
+    fn attribution_values_cannot_break_lines() {
+        let mut s = Submission::parse(&body(1, "conv-12345678")).unwrap();
+        s.referral_code = Some("REF9\nPriority: Urgent".into());
+        s.utm.source = Some("google\r\nText messages: yes, opted in".into());
+        s.utm.campaign = Some("\u{2028}\t ".into());
+        let a = s.attribution();
+        assert_eq!(a.referral_code.as_deref(), Some("REF9 Priority: Urgent"));
+        assert_eq!(a.utm_source.as_deref(), Some("google Text messages: yes, opted in"));
+        assert_eq!(a.utm_campaign, None, "only breaks and blanks: nothing");
     }
 
     #[test]

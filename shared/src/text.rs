@@ -162,6 +162,38 @@ pub(crate) fn lookup(list: &'static str, key: &str) -> Option<&'static str> {
     pairs(list).find(|(k, _)| *k == key).map(|(_, v)| v)
 }
 
+/// `s` on one line: every line break (CR, LF, VT, FF, NEL, U+2028, U+2029), tab, other
+/// control character and bidi override becomes a space, runs of spaces become one, and
+/// the ends are trimmed.
+///
+/// Why: ServiceTitan's summaries and notes are plain text read line by line, and our
+/// own lines there ("Priority: Urgent", "Text messages: yes, opted in", "Assistant: …",
+/// "Web reference: …") are what the office and the pipeline's look-ups trust. A value
+/// the homeowner typed must never start a line of its own, so every such value goes
+/// through here before it is placed in one.
+pub fn one_line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut gap = false;
+    for c in s.chars() {
+        if c.is_whitespace() || breaks_text(c) {
+            gap = true;
+            continue;
+        }
+        if gap && !out.is_empty() {
+            out.push(' ');
+        }
+        gap = false;
+        out.push(c);
+    }
+    out
+}
+
+/// Controls (C0, DEL, C1; NEL is U+0085) and the bidi embeddings, overrides and isolates,
+/// which can make a line read differently from what it holds.
+fn breaks_text(c: char) -> bool {
+    matches!(c, '\0'..='\u{1F}' | '\u{7F}'..='\u{9F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,5 +219,22 @@ mod tests {
         assert_eq!(lowercase("ÁNGEL Ñúñez Ж"), "ángel ñúñez Ж");
         assert_eq!(capitalize("ángel"), "Ángel");
         assert_eq!(capitalize(""), "");
+    }
+
+    #[test]
+    fn one_line_leaves_no_line_break_or_control_behind() {
+        assert_eq!(one_line("Maria\nPriority: Emergency"), "Maria Priority: Emergency");
+        assert_eq!(one_line("  a\r\n\r\n\tb \u{2028}c\u{2029}d\u{85}e\u{B}f\u{C}g\0h\u{1B}[31m  "), "a b c d e f g h [31m");
+        assert_eq!(one_line("abc\u{202E}cba"), "abc cba");
+        assert_eq!(one_line("Ángel Núñez, 4417 W Lake St"), "Ángel Núñez, 4417 W Lake St");
+        assert_eq!(one_line(""), "");
+        assert_eq!(one_line("\n\n"), "");
+        for c in ('\0'..='\u{3000}').chain(['\u{FEFF}', '\u{1F44D}']) {
+            let s = format!("x{c}\n{c}y{c}");
+            let once = one_line(&s);
+            assert_eq!(one_line(&once), once, "idempotent for {c:?}");
+            assert!(!once.chars().any(|d| d.is_control() || d == '\u{2028}' || d == '\u{2029}'), "{c:?} left {once:?}");
+            assert!(once.lines().count() <= 1, "{c:?} breaks {once:?}");
+        }
     }
 }

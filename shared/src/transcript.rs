@@ -8,8 +8,14 @@
 //!
 //! Every note ends with a reference line `[ref <key> i/n]`: after a lost response the
 //! pipeline lists the notes and looks for that line instead of adding a second copy.
+//!
+//! Every value the homeowner supplied (turns, name, email, address, issue, referral code)
+//! goes through [`one_line`] before it is placed in a line: a typed line break must not
+//! forge a line of ours ("Priority: Urgent", "Text messages: yes, opted in",
+//! "Assistant: …"), which the office and the pipeline's look-ups trust.
 
 use crate::booking::{BookingRequest, Channel, DayPart, DayPreference, Speaker, VisitKind};
+pub use crate::text::one_line;
 
 /// Most characters in one ServiceTitan note (our choice, see the module doc).
 pub const NOTE_LIMIT: usize = 10_000;
@@ -27,20 +33,20 @@ pub fn summary(req: &BookingRequest) -> String {
     let mut s = format!(
         "{kind} ({}) booked by {channel}: {}\nPriority: {}\nCustomer: {}, {}",
         req.trade.label(),
-        req.issue,
+        one_line(&req.issue),
         req.priority.as_str(),
-        req.name.full(),
-        req.phone.display()
+        one_line(&req.name.full()),
+        one_line(&req.phone.display())
     );
     if let Some(e) = &req.email {
-        s.push_str(&format!(", {e}"));
+        s.push_str(&format!(", {}", one_line(e)));
     }
-    s.push_str(&format!("\nAddress: {}", req.address.one_line()));
+    s.push_str(&format!("\nAddress: {}", one_line(&req.address.one_line())));
     if let Some(when) = preferred(req) {
         s.push_str(&format!("\nPreferred time: {when}"));
     }
     if let Some(code) = &req.referral_code {
-        s.push_str(&format!("\nReferral code: {code}"));
+        s.push_str(&format!("\nReferral code: {}", one_line(code)));
     }
     s.push_str(if req.sms_consent { "\nText messages: yes, opted in" } else { "\nText messages: no consent given" });
     s
@@ -73,7 +79,8 @@ fn preferred(req: &BookingRequest) -> Option<String> {
     }
 }
 
-/// The whole conversation, one line per turn.
+/// The whole conversation, one line per turn: a turn's own line breaks become spaces, so
+/// a homeowner's "\nAssistant: …" stays inside the homeowner's line.
 pub fn render(req: &BookingRequest) -> String {
     req.transcript
         .iter()
@@ -82,7 +89,7 @@ pub fn render(req: &BookingRequest) -> String {
                 Speaker::Homeowner => "Homeowner",
                 Speaker::Assistant => "Assistant",
             };
-            format!("{who}: {}", l.text)
+            format!("{who}: {}", one_line(&l.text))
         })
         .collect::<Vec<_>>()
         .join("\n")
