@@ -165,9 +165,22 @@ fn ambiguous_match_and_missing_window_go_to_the_office_as_bookings() {
 }
 
 #[test]
-fn validation_400_fails_with_servicetitans_message() {
+fn validation_400_on_a_create_goes_to_the_office_and_only_a_refused_booking_fails() {
+    // Call 2 is create customer: refused, the request is filed as an office booking
+    // carrying ServiceTitan's message.
     let (mut p, mut f) = scenario("new customer");
     f.faults.insert(2, Fault::Status(400, None));
+    let mut now = NOW;
+    let b = booked(&run(&mut p, &mut f, &mut now)).clone();
+    assert_eq!((f.customers.len(), f.jobs.len(), f.bookings.len()), (0, 0, 1));
+    assert_eq!(b.booking_id, f.bookings[0]["id"].as_i64());
+    let review = p.office_review().unwrap();
+    assert!(review.contains("refused the customer") && review.contains("00-test-01"), "{review}");
+    assert!(f.bookings[0]["_body"]["summary"].as_str().unwrap().starts_with("Office review: ServiceTitan refused the customer"));
+    // The office booking refused too: now it fails, with ServiceTitan's message.
+    let (mut p, mut f) = scenario("new customer");
+    f.faults.insert(2, Fault::Status(400, None));
+    f.faults.insert(3, Fault::Status(400, None));
     let mut now = NOW;
     match run(&mut p, &mut f, &mut now) {
         Outcome::Failed { message } => assert!(message.contains("injected") && message.contains("00-test-01"), "{message}"),
@@ -335,7 +348,7 @@ fn no_response_body_ever_panics() {
                         match p.next_request(now) {
                             Step::Send(r) => {
                                 let resp = if i == at {
-                                    StResponse { status, retry_after: Some(u64::MAX), body: body.to_string() }
+                                    StResponse::new(status, Some(u64::MAX), body.to_string())
                                 } else {
                                     f.handle(&r, now)
                                 };

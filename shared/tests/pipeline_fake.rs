@@ -38,6 +38,7 @@ pub fn request() -> BookingRequest {
         arrival_window: None,
         referral_code: None,
         sms_consent: false,
+        voice_consent: false,
         locale: Locale::En,
         channel: Channel::Chat,
         transcript: vec![
@@ -237,7 +238,8 @@ impl Fake {
                 }
                 let id = self.id();
                 let job = json!({"id": id, "jobNumber": format!("{id}"), "customerId": cid, "locationId": lid,
-                    "jobTypeId": body["jobTypeId"], "businessUnitId": body["businessUnitId"], "_created": now, "_body": body});
+                    "jobTypeId": body["jobTypeId"], "businessUnitId": body["businessUnitId"], "summary": body["summary"],
+                    "_created": now, "_body": body});
                 self.jobs.push(job.clone());
                 ok(job)
             }

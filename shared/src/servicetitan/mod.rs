@@ -63,7 +63,7 @@ pub struct StRequest {
 }
 
 /// What came back. `status` 0 means no response arrived (connection dropped, timeout).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct StResponse {
     /// HTTP status, or 0 for a transport failure.
     pub status: u16,
@@ -71,6 +71,29 @@ pub struct StResponse {
     pub retry_after: Option<u64>,
     /// Body text.
     pub body: String,
+}
+
+impl StResponse {
+    /// An API answer.
+    pub fn new(status: u16, retry_after: Option<u64>, body: String) -> StResponse {
+        StResponse { status, retry_after, body }
+    }
+
+    /// No response arrived (connection dropped, timeout).
+    pub fn dropped() -> StResponse {
+        StResponse::default()
+    }
+}
+
+/// Why a booking is queued: the run tells the owner at once about configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum QueueCause {
+    /// ServiceTitan is down, throttling or not answering: it will pass.
+    Unavailable,
+    /// Credentials or API scopes (token `invalid_client`, a second 401, a 403): only
+    /// the owner can fix it.
+    Configuration,
 }
 
 /// Records created for one booking.

@@ -295,6 +295,8 @@ pub struct JobOut {
     pub location_id: i64,
     /// Job type.
     pub job_type_id: i64,
+    /// The summary we wrote; its `Web reference:` line tells our job from the customer's others.
+    pub summary: String,
 }
 
 /// `BookingResponse`.

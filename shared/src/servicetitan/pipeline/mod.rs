@@ -25,10 +25,26 @@
 //! **Persistence contract for the shell:** store the pipeline after `next_request`
 //! returns [`Step::Send`] (before sending) and after every `on_response`.
 //!
-//! Errors: 400 → [`Outcome::Failed`] with ServiceTitan's message; 401 → the same call
-//! again with `fresh_token` (once); 404/409 on a write naming our ids → re-plan from the
-//! search (at most twice, then a booking for the office); 429/5xx/no response → retry
-//! after Retry-After or exponential backoff; after [`MAX_ATTEMPTS`] → [`Outcome::Queued`].
+//! Errors:
+//!
+//! | answer | what the pipeline does |
+//! |---|---|
+//! | 400 on create customer, location or job | the request goes to the office as a booking, ServiceTitan's refusal as the office-review reason |
+//! | 400 on anything else (the office booking too) | [`Outcome::Failed`] with ServiceTitan's message |
+//! | 401 | the same call again with `fresh_token` (once); a second 401 → queued, [`QueueCause::Configuration`] |
+//! | 403, or the token endpoint refusing us (`invalid_client`) | queued, [`QueueCause::Configuration`]: never a drop |
+//! | 404/409 on a write naming our ids | re-plan from the search (at most twice, then a booking for the office) |
+//! | 429/5xx/no response | retry after Retry-After or exponential backoff; after [`MAX_ATTEMPTS`] → [`Outcome::Queued`] |
+//!
+//! A job's arrival window is checked when the job is created: one that starts sooner
+//! than [`LEAD_TIME`] from now (ServiceTitan was down past it) is re-planned from the
+//! homeowner's stated preference, else the request goes to the office; it is never sent.
+//! [`BookingPipeline::give_to_office`] is how the run files an office booking after a day
+//! of failures.
+//!
+//! The job and booking summaries carry a `Web reference: W-XXXX-XXXX` line
+//! ([`crate::booking::reference`]); the look-up after a lost create-job answer takes only
+//! the job whose summary has it, never another recent job of the same customer.
 //!
 //! This file is the state machine (stages, retries, error mapping); the request for each
 //! stage is built in `requests.rs` and each answer is read in `responses.rs`.
@@ -42,9 +58,9 @@ use crate::booking::{ArrivalWindow, Attribution, BookingRequest, UnixSeconds};
 use crate::matching::{Candidate, Decision};
 use crate::site::{BookingMode, SiteConfig};
 
-use super::availability::window_for_preference;
+use super::availability::{window_for_preference, LEAD_TIME};
 use super::models::*;
-use super::{Booked, Outcome, StResponse, Step};
+use super::{Booked, Outcome, QueueCause, StResponse, Step};
 
 /// Attempts per call before the booking is queued.
 pub const MAX_ATTEMPTS: u32 = 6;
@@ -123,6 +139,16 @@ pub struct BookingPipeline {
     first_write_at: Option<UnixSeconds>,
     #[serde(default)]
     calls: u32,
+    /// Why the current queue is waiting (configuration problems are told at once).
+    #[serde(default)]
+    queue_cause: Option<QueueCause>,
+    /// Go to the office as a booking as soon as no write is unconfirmed.
+    #[serde(default)]
+    office_fallback: bool,
+    /// The window the homeowner was promised, when it passed before the job was
+    /// created and another was planned.
+    #[serde(default)]
+    replanned_from: Option<ArrivalWindow>,
 }
 
 impl BookingPipeline {
@@ -165,6 +191,9 @@ impl BookingPipeline {
             stale_customers: vec![],
             first_write_at: None,
             calls: 0,
+            queue_cause: None,
+            office_fallback: false,
+            replanned_from: None,
         }
     }
 
@@ -193,6 +222,47 @@ impl BookingPipeline {
         self.window
     }
 
+    /// The confirmed request this pipeline books.
+    pub fn request(&self) -> &BookingRequest {
+        &self.request
+    }
+
+    /// Why the booking is queued, while it is.
+    pub fn queue_cause(&self) -> Option<QueueCause> {
+        self.queued.as_ref().and(self.queue_cause)
+    }
+
+    /// The promised window, when it passed before the job was created and the job got
+    /// another (or went to the office): the office must tell the homeowner.
+    pub fn replanned_from(&self) -> Option<ArrivalWindow> {
+        self.replanned_from
+    }
+
+    /// Gives up on the job and files the request for the office (the run calls this
+    /// after a day of failures): from the next call on, unless a job already exists or
+    /// the office booking is what is already being sent. A write whose outcome is
+    /// unknown is looked up first, so a job that did get created is kept, not doubled.
+    /// Returns whether the plan changed.
+    pub fn give_to_office(&mut self, reason: String) -> bool {
+        if !self.before_job() || !self.office_possible() {
+            return false;
+        }
+        self.office_review = Some(reason);
+        self.office_fallback = true;
+        true
+    }
+
+    /// Still before the job exists (an office booking would not double anything).
+    fn before_job(&self) -> bool {
+        self.booked.job_id.is_none()
+            && !matches!(self.stage, Stage::CreateBooking | Stage::Finished(_) | Stage::CreateEstimate | Stage::JobNote { .. } | Stage::CustomerNote)
+    }
+
+    /// The site has a booking provider to file office bookings with.
+    fn office_possible(&self) -> bool {
+        self.site.booking_provider_id > 0
+    }
+
     /// The next thing to do.
     pub fn next_request(&mut self, now: UnixSeconds) -> Step {
         if let Stage::Finished(o) = &self.stage {
@@ -213,6 +283,13 @@ impl BookingPipeline {
         }
         if !self.planned {
             self.plan_window(now);
+        }
+        if self.office_fallback && !self.unconfirmed && self.before_job() {
+            self.office_fallback = false;
+            self.stage = Stage::CreateBooking;
+        }
+        if self.stage == Stage::CreateJob && !self.unconfirmed {
+            self.replan_if_passed(now);
         }
         let is_write = self.is_write();
         self.looking_up = is_write && self.unconfirmed;
@@ -237,6 +314,21 @@ impl BookingPipeline {
         }
     }
 
+    /// A window that starts too soon to reach (ServiceTitan was down past it) is never
+    /// sent: plan again from the stated preference, else give it to the office.
+    fn replan_if_passed(&mut self, now: UnixSeconds) {
+        let Some(w) = self.window else { return };
+        if w.start >= now + LEAD_TIME {
+            return;
+        }
+        self.replanned_from.get_or_insert(w);
+        self.window = window_for_preference(&self.site, self.request.preferred_time, now);
+        if self.window.is_none() {
+            self.office_review = Some("the arrival window passed before ServiceTitan took the booking".into());
+            self.stage = Stage::CreateBooking;
+        }
+    }
+
     fn is_write(&self) -> bool {
         matches!(
             self.stage,
@@ -257,10 +349,18 @@ impl BookingPipeline {
         }
         self.calls += 1;
         let status = response.status;
+        if let Some(code) = token_refusal(&response) {
+            // Nothing reached the API: the call was not applied, and only the owner can
+            // fix the credentials. Kept and retried, never failed.
+            self.not_sent();
+            let why = format!("ServiceTitan's token endpoint refused our credentials ({code}): check the client id and secret");
+            return self.queue_for_configuration(why, now);
+        }
         match status {
             200..=299 => {
                 self.attempts = 0;
                 self.refreshed = false;
+                self.queue_cause = None;
                 if self.looking_up {
                     self.on_lookup(&response.body);
                 } else {
@@ -270,13 +370,10 @@ impl BookingPipeline {
             401 => {
                 // Not applied. Refresh the token once; a second 401 is a credentials
                 // problem the office must fix: keep the booking.
-                if self.looking_up {
-                    self.looking_up = false;
-                } else {
-                    self.unconfirmed = false;
-                }
+                self.not_sent();
                 if self.refreshed {
-                    self.queue("ServiceTitan rejected our credentials twice".into(), now);
+                    self.refreshed = false;
+                    self.queue_for_configuration("ServiceTitan rejected our credentials twice".into(), now);
                 } else {
                     self.refreshed = true;
                     self.fresh_token = true;
@@ -301,6 +398,24 @@ impl BookingPipeline {
                     self.wait_until = Some(now + wait as i64);
                 }
             }
+            403 => {
+                // The app lacks a scope or the tenant revoked it: the owner's to fix.
+                self.not_sent();
+                let why = ApiError::message(&response.body, status);
+                self.queue_for_configuration(format!("ServiceTitan refused access (403), check the app's API scopes: {why}"), now);
+            }
+            400 if !self.looking_up && self.is_refusable_create() && self.office_possible() => {
+                // ServiceTitan will not take this customer, location or job as we built
+                // it; a booking for the office carries the request and the refusal.
+                self.unconfirmed = false;
+                let what = match self.stage {
+                    Stage::CreateCustomer => "customer",
+                    Stage::CreateLocation => "location",
+                    _ => "job",
+                };
+                self.office_review = Some(format!("ServiceTitan refused the {what}: {}", ApiError::message(&response.body, status)));
+                self.stage = Stage::CreateBooking;
+            }
             404 | 409 if self.looking_up => {
                 // The thing we looked in is gone: nothing of ours there.
                 self.looking_up = false;
@@ -322,13 +437,34 @@ impl BookingPipeline {
         }
     }
 
+    /// The call was not applied (401/403/token refusal): a look-up stays owed only for
+    /// an earlier write, a write handed out just now did not happen.
+    fn not_sent(&mut self) {
+        if self.looking_up {
+            self.looking_up = false;
+        } else {
+            self.unconfirmed = false;
+        }
+    }
+
+    fn is_refusable_create(&self) -> bool {
+        matches!(self.stage, Stage::CreateCustomer | Stage::CreateLocation | Stage::CreateJob)
+    }
+
+    fn queue_for_configuration(&mut self, reason: String, now: UnixSeconds) {
+        self.queue(reason, now);
+        self.queue_cause = Some(QueueCause::Configuration);
+    }
+
     fn is_stale_ids_stage(&self) -> bool {
         matches!(self.stage, Stage::CreateLocation | Stage::CreateJob | Stage::FindLocation | Stage::ListLocations { .. })
     }
 
     fn queue(&mut self, reason: String, now: UnixSeconds) {
         self.attempts = 0;
+        self.wait_until = None;
         self.queued = Some((reason, now + QUEUE_DELAY));
+        self.queue_cause = Some(QueueCause::Unavailable);
     }
 
     fn finish(&mut self, o: Outcome) {
@@ -351,4 +487,28 @@ impl BookingPipeline {
             self.stage = Stage::SearchByPhone;
         }
     }
+}
+
+/// The token endpoint's own refusal (OAuth `{"error": "invalid_client"}`), as opposed
+/// to the API's: the shell marks it with [`StResponse::from_token`]; an OAuth error body
+/// on a 400/401 is recognized too (ServiceTitan's API answers problem details instead).
+/// Returns the OAuth error code (`invalid_client`), when there is one.
+fn token_refusal(response: &StResponse) -> Option<String> {
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct OAuthError {
+        error: String,
+        title: String,
+    }
+    if !(400..500).contains(&response.status) || response.status == 429 {
+        return None;
+    }
+    let e: OAuthError = parse(&response.body).unwrap_or_default();
+    let oauth = matches!(e.error.as_str(), "invalid_client" | "unauthorized_client" | "invalid_grant") && e.title.is_empty();
+    let code = if e.error.is_empty() { format!("status {}", response.status) } else { e.error };
+    (oauth || from_token(response)).then_some(code)
+}
+
+fn from_token(_response: &StResponse) -> bool {
+    false
 }

@@ -143,7 +143,7 @@ impl BookingPipeline {
                         arrival_window_start: iso8601(w.start),
                         arrival_window_end: iso8601(w.end),
                     }],
-                    summary: transcript::cut(&transcript::summary(r), transcript::NOTE_LIMIT).to_string(),
+                    summary: self.summary_with_marker(transcript::summary(r)),
                     custom_fields,
                 };
                 self.post(format!("/jpm/v2/tenant/{t}/jobs"), &body)
@@ -172,7 +172,7 @@ impl BookingPipeline {
                 if let Some(why) = &self.office_review {
                     summary = format!("Office review: {why}.\n{summary}");
                 }
-                let summary = format!("{summary}\n\nTranscript:\n{}", transcript::render(r));
+                let summary = self.summary_with_marker(format!("{summary}\n\nTranscript:\n{}", transcript::render(r)));
                 let body = CreateBooking {
                     source: match r.channel {
                         Channel::Chat => "Web chat".into(),
@@ -183,7 +183,7 @@ impl BookingPipeline {
                     contacts: self.contacts(),
                     customer_type: "Residential".into(),
                     start: self.window.map(|w| iso8601(w.start)),
-                    summary: transcript::cut(&summary, transcript::NOTE_LIMIT).to_string(),
+                    summary,
                     campaign_id: self.campaign(),
                     business_unit_id: bu,
                     job_type_id: jt,
@@ -197,6 +197,28 @@ impl BookingPipeline {
             }
             Stage::Finished(_) => self.get(String::new(), vec![]),
         }
+    }
+
+    /// The marker line a look-up matches on ([`crate::booking::reference`]).
+    pub(super) fn marker(&self) -> String {
+        format!("Web reference: {}", crate::booking::reference(&self.idempotency_key))
+    }
+
+    /// `summary` cut to a note, any re-planned window on top and the marker on the last
+    /// line, both kept whole (a cut must never take the marker away).
+    fn summary_with_marker(&self, summary: String) -> String {
+        let marker = self.marker();
+        let head = match self.replanned_from {
+            Some(w) => format!(
+                "Arrival window re-planned: the homeowner was promised {} to {} (UTC), which passed before ServiceTitan took the booking. Please call to confirm.\n",
+                iso8601(w.start),
+                iso8601(w.end)
+            ),
+            None => String::new(),
+        };
+        let room = transcript::NOTE_LIMIT.saturating_sub(head.chars().count() + marker.chars().count() + 1);
+        let body = summary.replace(&marker, "");
+        format!("{head}{}\n{marker}", transcript::cut(body.trim_end(), room))
     }
 
     fn campaign(&self) -> i64 {

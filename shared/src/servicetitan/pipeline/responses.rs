@@ -44,9 +44,14 @@ impl BookingPipeline {
                     self.booked.location_id = Some(l.id);
                     self.stage = Stage::CreateJob;
                 }),
-            Stage::CreateJob => parse::<Page<JobOut>>(body).and_then(|p| p.data.into_iter().next()).map(|j| {
-                self.job_created(j);
-            }),
+            Stage::CreateJob => {
+                // Only the job carrying our marker is ours: the customer may have another
+                // job of the same type made in the same minutes (by the office, by phone).
+                let marker = self.marker();
+                parse::<Page<JobOut>>(body)
+                    .and_then(|p| p.data.into_iter().find(|j| j.summary.contains(&marker)))
+                    .map(|j| self.job_created(j))
+            }
             Stage::CreateEstimate => {
                 parse::<Page<EstimateOut>>(body).and_then(|p| p.data.into_iter().next()).map(|e| {
                     self.booked.estimate_id = Some(e.id);
