@@ -304,12 +304,37 @@ pub struct BookingRequest {
     /// explicit opt-in, never a default.
     #[serde(default)]
     pub sms_consent: bool,
+    /// The homeowner agreed to automated follow-up calls (the card's voice consent).
+    /// Like `sms_consent`, set only by an explicit act in the confirming stage.
+    #[serde(default)]
+    pub voice_consent: bool,
     /// Conversation language.
     pub locale: Locale,
     /// Chat or voice.
     pub channel: Channel,
     /// The whole conversation, for notes.
     pub transcript: Vec<TranscriptLine>,
+}
+
+/// Our confirmation reference for a conversation, e.g. `W-7K3Q-9D2M`: stable for the
+/// idempotency key, independent of ServiceTitan (a job number would tell a visitor how
+/// the tenant numbers its jobs and whether a job was made at all). It is written into the
+/// job and booking summaries as `Web reference: …`, which is also the marker the
+/// pipeline's look-up of a lost create-job response matches on.
+pub fn reference(idempotency_key: &str) -> String {
+    // Crockford base32 without I, L, O, U: read aloud and typed back without confusion.
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let digest = crate::signing::sha256_hex(idempotency_key.as_bytes());
+    let mut bits: u64 = u64::from_str_radix(digest.get(..16).unwrap_or("0"), 16).unwrap_or(0);
+    let mut out = String::from("W-");
+    for i in 0..8 {
+        if i == 4 {
+            out.push('-');
+        }
+        out.push(ALPHABET[(bits & 31) as usize] as char);
+        bits >>= 5;
+    }
+    out
 }
 
 /// Where the booking came from, for campaign attribution. Set by the shell from the
@@ -332,7 +357,17 @@ pub struct Attribution {
 
 #[cfg(test)]
 mod tests {
-    use super::{Locale, Trade};
+    use super::{reference, Locale, Trade};
+
+    #[test]
+    fn reference_is_stable_short_and_unambiguous() {
+        let r = reference("bw-0123456789abcdef");
+        assert_eq!(r, reference("bw-0123456789abcdef"));
+        assert_ne!(r, reference("bw-0123456789abcdeg"));
+        assert_eq!(r.len(), 11, "{r}");
+        assert!(r.starts_with("W-") && r.as_bytes()[6] == b'-', "{r}");
+        assert!(!r[2..].contains(['I', 'L', 'O', 'U']), "{r}");
+    }
 
     #[test]
     fn codes_are_the_serde_names() {

@@ -92,6 +92,10 @@ pub struct SiteConfig {
     /// Whether the widget offers windows from live availability.
     #[serde(default)]
     pub offer_availability: bool,
+    /// How far ahead a homeowner may book, in days: a picked window later than this is
+    /// refused.
+    #[serde(default = "default_horizon_days")]
+    pub booking_horizon_days: u16,
     /// Job custom field that receives the referral code, if configured.
     #[serde(default)]
     pub referral_custom_field_id: Option<i64>,
@@ -101,6 +105,11 @@ pub struct SiteConfig {
     /// Where "Session Completed" / "Qualified Abandoned Session" webhooks go.
     #[serde(default)]
     pub webhook_url: Option<String>,
+}
+
+/// Thirty days: what a homeowner books from a chat is a visit, not a season.
+fn default_horizon_days() -> u16 {
+    30
 }
 
 /// What the widget may know about a site: no ids of the tenant, no webhook URL.
@@ -131,6 +140,9 @@ pub struct PublicSiteConfig {
     pub arrival_windows: Vec<LocalWindow>,
     /// Whether to offer live availability.
     pub offer_availability: bool,
+    /// How far ahead a window may be booked, days.
+    #[serde(default = "default_horizon_days")]
+    pub booking_horizon_days: u16,
     /// URL parameter that carries a referral code.
     pub referral_param: Option<String>,
 }
@@ -193,6 +205,7 @@ impl SiteConfig {
             trades: self.trades.iter().map(|r| r.trade).collect(),
             arrival_windows: self.arrival_windows.clone(),
             offer_availability: self.offer_availability,
+            booking_horizon_days: self.booking_horizon_days,
             referral_param: self.referral_param.clone(),
         }
     }

@@ -9,15 +9,19 @@
 //! < Shall I book it?       (optional: the replies to the message before contain this)
 //! expect: outcome=booked; phone=6125550143; zip=55416; priority=Urgent
 //! ```
-//! Outcomes: booked, handoff, open (nothing booked yet). Other keys: first, last,
+//! Outcomes: booked (the confirmation card came up, and its "Book it" — sent by this
+//! runner after the last line unless the script ends on one — booked), confirming (the
+//! card is up; the runner does not press "Book it" when the expectation says so),
+//! handoff, open (nothing booked yet).
+//! Any other line that is not blank or a `#` comment fails the test with its file:line. Other keys: first, last,
 //! phone, ext, street, unit, city, state, zip, trade, kind, priority, locale, referral,
-//! emergency (yes/no), email, day (asap, today, tomorrow, weekday(0..6) from Monday),
+//! emergency (yes/no), sms and voice (consent yes/no), window (start-end), email, day (asap, today, tomorrow, weekday(0..6) from Monday),
 //! part (morning, afternoon, evening).
 //! Every conversation is also replayed from its user turns and resumed from JSON
 //! halfway: both must give the same booking.
 
 use booking_core::booking::{BookingRequest, Channel, Locale};
-use booking_core::conversation::{replay, Conversation, Effect, Event};
+use booking_core::conversation::{replay, Conversation, Effect, Event, Stage};
 use booking_core::site::PublicSiteConfig;
 
 fn site() -> PublicSiteConfig {
@@ -33,30 +37,40 @@ struct Case {
     expect: String,
 }
 
-fn parse(text: &str) -> Vec<Case> {
+fn parse(text: &str, file: &str) -> Result<Vec<Case>, String> {
     let mut cases: Vec<Case> = Vec::new();
-    for line in text.lines() {
+    for (n, line) in text.lines().enumerate() {
         let line = line.trim_end();
         if let Some(title) = line.strip_prefix("===") {
             cases.push(Case { title: title.trim().into(), channel: Channel::Chat, locale: None, steps: Vec::new(), expect: String::new() });
             continue;
         }
-        let Some(c) = cases.last_mut() else { continue };
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some(c) = cases.last_mut() else { return Err(format!("{file}:{}: a line before the first ===", n + 1)) };
         if let Some(v) = line.strip_prefix("channel:") {
-            c.channel = if v.trim() == "voice" { Channel::Voice } else { Channel::Chat };
+            c.channel = match v.trim() {
+                "voice" => Channel::Voice,
+                "chat" => Channel::Chat,
+                other => return Err(format!("{file}:{}: channel {other:?} is not chat or voice", n + 1)),
+            };
         } else if let Some(v) = line.strip_prefix("locale:") {
-            c.locale = Some(if v.trim() == "es" { Locale::Es } else { Locale::En });
+            c.locale = Some(Locale::from_code(v.trim()).ok_or_else(|| format!("{file}:{}: locale {v:?} is not en or es", n + 1))?);
         } else if let Some(v) = line.strip_prefix("> ") {
             c.steps.push((v.to_string(), Vec::new()));
         } else if let Some(v) = line.strip_prefix("< ") {
-            if let Some(s) = c.steps.last_mut() {
-                s.1.push(v.to_string());
+            match c.steps.last_mut() {
+                Some(s) => s.1.push(v.to_string()),
+                None => return Err(format!("{file}:{}: a reply expectation before any message", n + 1)),
             }
         } else if let Some(v) = line.strip_prefix("expect:") {
             c.expect = v.trim().to_string();
+        } else {
+            return Err(format!("{file}:{}: unknown directive {line:?} (use ===, channel:, locale:, >, <, expect: or #)", n + 1));
         }
     }
-    cases
+    Ok(cases)
 }
 
 fn field(b: Option<&BookingRequest>, key: &str) -> String {
@@ -78,9 +92,23 @@ fn field(b: Option<&BookingRequest>, key: &str) -> String {
         "referral" => b.referral_code.clone().unwrap_or_default(),
         "email" => b.email.clone().unwrap_or_default(),
         "issue" => b.issue.clone(),
+        "sms" => if b.sms_consent { "yes" } else { "no" }.to_string(),
+        "voice" => if b.voice_consent { "yes" } else { "no" }.to_string(),
+        "window" => b.arrival_window.map(|w| format!("{}-{}", w.start, w.end)).unwrap_or_default(),
         "day" => b.preferred_time.day.map(|d| format!("{d:?}").to_ascii_lowercase()).unwrap_or_default(),
         "part" => b.preferred_time.part.map(|d| format!("{d:?}").to_ascii_lowercase()).unwrap_or_default(),
         _ => format!("<unknown key {key}>"),
+    }
+}
+
+fn note(effects: Vec<Effect>, booking: &mut Option<BookingRequest>, handoff: &mut bool, emergency: &mut bool) {
+    for e in effects {
+        match e {
+            Effect::Book { request } => *booking = Some(request),
+            Effect::HandOff => *handoff = true,
+            Effect::Emergency => *emergency = true,
+            Effect::QualifiedAbandon { .. } | Effect::Confirm(_) => {}
+        }
     }
 }
 
@@ -92,7 +120,15 @@ fn conversation_corpus() {
     let (mut total, mut failed) = (0usize, Vec::new());
     for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "txt")) {
         let text = std::fs::read_to_string(path).expect("read");
-        for case in parse(&text) {
+        let name = path.file_name().and_then(|f| f.to_str()).unwrap_or("?");
+        let cases = match parse(&text, name) {
+            Ok(c) => c,
+            Err(e) => {
+                failed.push(e);
+                continue;
+            }
+        };
+        for case in cases {
             total += 1;
             let mut c = Conversation::new(site(), case.channel, case.locale);
             c.handle(Event::Start, 1_700_000_000);
@@ -123,16 +159,14 @@ fn conversation_corpus() {
                         }
                     }
                 }
-                for e in turn.effects {
-                    match e {
-                        Effect::Book { request } => booking = Some(request),
-                        Effect::HandOff => handoff = true,
-                        Effect::Emergency => emergency = true,
-                        Effect::QualifiedAbandon { .. } => {}
-                    }
-                }
+                note(turn.effects, &mut booking, &mut handoff, &mut emergency);
             }
-            let (_, replayed) = replay(site(), case.channel, case.locale, c.user_turns());
+            let stays_on_card = case.expect.contains("outcome=confirming");
+            if c.stage() == Stage::Confirming && !stays_on_card {
+                let turn = c.handle(Event::BookIt, 1_700_000_000 + case.steps.len() as i64 * 20);
+                note(turn.effects, &mut booking, &mut handoff, &mut emergency);
+            }
+            let (_, replayed) = replay(site(), case.channel, case.locale, c.user_turns(), 1_800_000_000);
             if replayed != booking {
                 wrong.push("replay gave a different booking".into());
             }
@@ -140,7 +174,16 @@ fn conversation_corpus() {
                 let (k, want) = pair.split_once('=').unwrap_or((pair, ""));
                 let (k, want) = (k.trim(), want.trim());
                 let got = match k {
-                    "outcome" => if booking.is_some() { "booked" } else if handoff { "handoff" } else { "open" }.to_string(),
+                    "outcome" => if booking.is_some() {
+                        "booked"
+                    } else if c.stage() == Stage::Confirming {
+                        "confirming"
+                    } else if handoff {
+                        "handoff"
+                    } else {
+                        "open"
+                    }
+                    .to_string(),
                     "emergency" => if emergency { "yes" } else { "no" }.to_string(),
                     _ => field(booking.as_ref(), k),
                 };
@@ -149,7 +192,7 @@ fn conversation_corpus() {
                 }
             }
             if !wrong.is_empty() {
-                failed.push(format!("{}: {}\n      {}", path.file_name().and_then(|f| f.to_str()).unwrap_or("?"), case.title, wrong.join("\n      ")));
+                failed.push(format!("{name}: {}\n      {}", case.title, wrong.join("\n      ")));
             }
         }
     }

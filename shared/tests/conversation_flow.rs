@@ -23,12 +23,14 @@ fn walking_skeleton_books_after_yes() {
         assert!(t.effects.is_empty(), "{m}: {t:?}");
     }
     let t = say(&mut c, "Yes", 10);
+    assert!(matches!(t.effects.first(), Some(Effect::Confirm(_))), "the yes shows the card: {t:?}");
+    let t = c.handle(Event::BookIt, 11);
     let Some(Effect::Book { request }) = t.effects.first() else { panic!("no booking: {t:?}") };
     assert_eq!(request.name.full(), "Maria Gonzalez");
     assert_eq!(request.phone.digits, "6125550143");
     assert_eq!(request.address.one_line(), "4417 W Lake St, Minneapolis, MN 55416");
     assert_eq!(request.issue, "AC not cooling");
-    let (_, again) = replay(site(), Channel::Chat, None, c.user_turns());
+    let (_, again) = replay(site(), Channel::Chat, None, c.user_turns(), 100);
     assert_eq!(again.as_ref(), Some(request));
 }
 
@@ -43,6 +45,8 @@ fn everything_at_once_reaches_the_summary() {
     let t = say(&mut c, "612 555 0110", 3);
     assert!(t.replies.last().is_some_and(|r| r.contains("(612) 555-0110")), "{t:?}");
     let t = say(&mut c, "yes", 4);
+    assert!(matches!(t.effects.first(), Some(Effect::Confirm(_))), "{t:?}");
+    let t = c.handle(Event::BookIt, 5);
     assert!(matches!(t.effects.first(), Some(Effect::Book { .. })), "{t:?}");
 }
 

@@ -3,20 +3,24 @@
 //! The homeowner talks; [`Conversation::handle`] reads each message with
 //! [`crate::extract`], keeps every detail it finds (later values replace earlier
 //! ones, so corrections just work), asks only for what is still missing, and shows a
-//! summary the homeowner can confirm or edit. On "yes" it hands the shell an
-//! [`Effect::Book`]. No clock, no randomness: the same user turns always give the same
+//! summary the homeowner can confirm or edit. On "yes" it shows the confirmation
+//! ([`Effect::Confirm`]); only "Book it" hands the shell an [`Effect::Book`]. No clock, no randomness: the same user turns always give the same
 //! booking, which is how the worker rebuilds it with [`replay`].
 //!
 //! Stages, in the office's words: *taking details* → *reading back* (summary) →
-//! *booked*, or *handed to the office* when the homeowner wants a person.
+//! *confirming* (the card: window, consents, "Book it") → *booked*, or *handed to the
+//! office* when the homeowner wants a person.
 //!
 //! This file is the state machine (events, stages, dispatch); storing details and
 //! asking for what is missing is in `details.rs`, the summary (reading back, changing a
-//! detail, booking) in `summary.rs`.
+//! detail) in `summary.rs`, the confirming stage and the homeowner's reply in `confirm.rs`.
 
+mod confirm;
 mod details;
 mod prompts;
 mod summary;
+
+pub use confirm::{reply_for, window_allowed, window_label, Act, Confirmation, OfferedWindow, MAX_WINDOWS_SHOWN};
 
 use serde::{Deserialize, Serialize};
 
@@ -30,7 +34,7 @@ use prompts::Msg;
 use summary::expecting_for;
 
 /// Version of the serialized state; bump when the shape changes.
-pub const STATE_VERSION: u32 = 2;
+pub const STATE_VERSION: u32 = 3;
 
 /// After this many unusable phone answers the homeowner is offered a person.
 pub const PHONE_TRIES_BEFORE_HANDOFF: u8 = 2;
@@ -48,18 +52,35 @@ pub enum Event {
     },
     /// The homeowner left with the conversation unfinished.
     Abandon,
-    /// The homeowner picked an arrival window offered from live availability.
+    /// The homeowner picked an arrival window on the card (checked by the core).
     ChooseWindow {
         /// The window picked.
         window: ArrivalWindow,
     },
+    /// Live availability arrived for the card. Not a homeowner turn: it only changes
+    /// which windows are offered.
+    OfferWindows {
+        /// Windows with capacity, as the worker's availability route sent them.
+        windows: Vec<ArrivalWindow>,
+    },
+    /// "Edit" on the card: back to the summary.
+    Edit,
+    /// The card's "text me updates" box.
+    SmsConsent {
+        /// Ticked.
+        given: bool,
+    },
+    /// The card's automated-call consent (follow-up calls by the voice assistant).
+    VoiceConsent {
+        /// Ticked.
+        given: bool,
+    },
+    /// "Book it".
+    BookIt,
 }
 
-/// One homeowner input, as stored for replay.
-///
-/// A picked arrival window is stored as a text turn, `Arrival window: <label>
-/// [<start>-<end>]` (the shape the widget already sends), so the struct keeps its two
-/// fields and every driver written against it still compiles.
+/// One homeowner input, as stored for replay. Card actions are stored as text turns
+/// too ([`Act`]; written by [`UserTurn::act`], read by [`Act::parse`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserTurn {
     /// Verbatim text.
@@ -68,30 +89,13 @@ pub struct UserTurn {
     pub at: UnixSeconds,
 }
 
-impl UserTurn {
-    /// The turn that records a window pick.
-    pub fn window_pick(window: ArrivalWindow, at: UnixSeconds) -> UserTurn {
-        UserTurn { text: format!("Arrival window: [{}-{}]", window.start, window.end), at }
-    }
-
-    /// The window this turn picks, if it is a window pick.
-    pub fn window(&self) -> Option<ArrivalWindow> {
-        let t = self.text.trim();
-        if !t.starts_with("Arrival window") || !t.ends_with(']') {
-            return None;
-        }
-        let inner = t.get(t.rfind('[')? + 1..t.len() - 1)?;
-        let (a, b) = inner.split_once('-')?;
-        let (start, end) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
-        (start < end).then_some(ArrivalWindow { start, end })
-    }
-}
-
 /// Something the shell must do besides showing replies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Effect {
-    /// The homeowner confirmed: submit this booking.
+    /// Show (or refresh) the confirmation card.
+    Confirm(Confirmation),
+    /// "Book it" was pressed: submit this booking.
     Book {
         /// The confirmed request.
         request: BookingRequest,
@@ -131,6 +135,8 @@ pub enum Stage {
     ReadingBack,
     /// "What should I change?" was asked.
     ChoosingChange,
+    /// The confirmation card is up: window, consents, "Book it".
+    Confirming,
     /// Booked: the shell got [`Effect::Book`].
     Booked,
     /// The homeowner was sent to the office.
@@ -151,6 +157,8 @@ struct Details {
     preferred_time: Option<PreferredTime>,
     window: Option<ArrivalWindow>,
     referral_code: Option<String>,
+    sms_consent: bool,
+    voice_consent: bool,
 }
 
 /// The conversation state. Serializes to JSON (with [`STATE_VERSION`]) so the widget
@@ -172,6 +180,9 @@ pub struct Conversation {
     /// How many times "when would you like us to come?" was asked.
     #[serde(default)]
     time_asks: u8,
+    /// Live windows the card may offer (already checked by [`window_allowed`]).
+    #[serde(default)]
+    offered: Vec<ArrivalWindow>,
     turns: Vec<UserTurn>,
     transcript: Vec<TranscriptLine>,
 }
@@ -196,6 +207,7 @@ impl Conversation {
             safety_given: false,
             abandon_reported: false,
             time_asks: 0,
+            offered: Vec::new(),
             turns: Vec::new(),
             transcript: Vec::new(),
         }
@@ -223,27 +235,23 @@ impl Conversation {
                     });
                 }
             }
+            Event::OfferWindows { windows } => self.offer_windows(windows, now, &mut turn),
             Event::ChooseWindow { window } => {
-                self.turns.push(UserTurn::window_pick(window, now));
-                if matches!(self.stage, Stage::Booked | Stage::HandedOff) {
-                    return turn;
-                }
-                self.details.window = Some(window);
-                if matches!(self.stage, Stage::ReadingBack) {
-                    self.read_back(&mut turn);
-                } else {
-                    self.say_msg(&mut turn, &Msg::WindowNoted);
-                    self.next_question(&mut turn);
-                }
+                let label = window_label(self.locale, window, self.site.utc_offset_minutes);
+                self.act(Act::Window(window), &label, now, &mut turn);
             }
+            Event::Edit => self.act(Act::Edit, "", now, &mut turn),
+            Event::SmsConsent { given } => self.act(Act::SmsConsent(given), "", now, &mut turn),
+            Event::VoiceConsent { given } => self.act(Act::VoiceConsent(given), "", now, &mut turn),
+            Event::BookIt => self.act(Act::BookIt, "", now, &mut turn),
             Event::User { text } => {
                 let text = extract::cap(&text).to_string();
-                if let Some(window) = (UserTurn { text: text.clone(), at: now }).window() {
-                    return self.handle(Event::ChooseWindow { window }, now);
-                }
                 self.turns.push(UserTurn { text: text.clone(), at: now });
                 self.transcript.push(TranscriptLine { speaker: Speaker::Homeowner, text: text.clone() });
-                self.on_text(&text, &mut turn);
+                match Act::parse(&text).filter(|a| self.accepts(*a)) {
+                    Some(act) => self.on_act(act, now, &mut turn),
+                    None => self.on_text(&text, now, &mut turn),
+                }
             }
         }
         if self.channel == Channel::Voice {
@@ -252,7 +260,28 @@ impl Conversation {
         turn
     }
 
-    fn on_text(&mut self, text: &str, turn: &mut Turn) {
+    /// A card action from a shell: stored as the homeowner's turn, then handled.
+    fn act(&mut self, act: Act, label: &str, now: UnixSeconds, turn: &mut Turn) {
+        let t = UserTurn::act(act, label, now);
+        self.transcript.push(TranscriptLine { speaker: Speaker::Homeowner, text: t.text.clone() });
+        self.turns.push(t);
+        if self.accepts(act) {
+            self.on_act(act, now, turn);
+        }
+    }
+
+    /// Card actions mean something only while the card is up; a window pick is also
+    /// taken while details are being taken (live windows shown early). Anything else is
+    /// read as words.
+    fn accepts(&self, act: Act) -> bool {
+        match self.stage {
+            Stage::Confirming => true,
+            Stage::TakingDetails | Stage::ReadingBack => matches!(act, Act::Window(_)),
+            _ => false,
+        }
+    }
+
+    fn on_text(&mut self, text: &str, now: UnixSeconds, turn: &mut Turn) {
         if matches!(self.stage, Stage::Booked | Stage::HandedOff) {
             let office = self.office();
             self.say_msg(turn, &Msg::AfterEnd { office: &office });
@@ -281,7 +310,7 @@ impl Conversation {
             Stage::ReadingBack => {
                 match ex.answer {
                     Some(Answer::Yes) if !ex.has_details() || ex.trade.is_some() && ex.phone.is_none() && ex.address.is_empty() && ex.name.is_none() => {
-                        self.book(turn);
+                        self.confirm(turn, now);
                         return;
                     }
                     Some(Answer::Change(Some(slot))) if !self.has_value_for(&ex, slot) => {
@@ -306,9 +335,19 @@ impl Conversation {
                     }
                 }
                 if matches!(ex.answer, Some(Answer::Yes)) && !ex.has_details() {
-                    self.book(turn);
+                    self.confirm(turn, now);
                     return;
                 }
+            }
+            Stage::Confirming => {
+                // Typed while the card is up: a plain yes is "Book it"; anything else is
+                // a change, read as it would be on the summary.
+                if matches!(ex.answer, Some(Answer::Yes)) && !ex.has_details() {
+                    self.on_act(Act::BookIt, now, turn);
+                    return;
+                }
+                self.stage = Stage::ReadingBack;
+                return self.on_text(text, now, turn);
             }
             _ => {}
         }
@@ -387,29 +426,22 @@ impl Conversation {
     }
 }
 
-/// Replays user turns from a fresh conversation; returns the booking they confirm, if any.
-/// The worker uses this: it never trusts structured fields from the browser.
+/// Replays user turns from a fresh conversation; returns the booking they confirm, if
+/// any. The worker uses this: it never trusts structured fields from the browser. `now`
+/// is the replaying side's clock: a turn claiming a later time is taken as said `now`, so
+/// a window is checked against a time that has really come.
 pub fn replay(
     site: PublicSiteConfig,
     channel: Channel,
     locale: Option<Locale>,
     turns: &[UserTurn],
+    now: UnixSeconds,
 ) -> (Conversation, Option<BookingRequest>) {
     let mut conversation = Conversation::new(site, channel, locale);
     let mut booking = None;
-    conversation.handle(Event::Start, turns.first().map(|t| t.at).unwrap_or(0));
+    conversation.handle(Event::Start, turns.first().map_or(0, |t| t.at.min(now)));
     for t in turns {
-        let window = t.window();
-        let event = match window {
-            Some(window) => Event::ChooseWindow { window },
-            None => Event::User { text: t.text.clone() },
-        };
-        let turn = conversation.handle(event, t.at);
-        // The widget sends the window pick after the "yes": it still belongs to the booking.
-        if let (Some(w), Some(b)) = (window, booking.as_mut()) {
-            let b: &mut BookingRequest = b;
-            b.arrival_window = Some(w);
-        }
+        let turn = conversation.handle(Event::User { text: t.text.clone() }, t.at.min(now));
         for e in turn.effects {
             if let Effect::Book { request } = e {
                 booking = Some(request);

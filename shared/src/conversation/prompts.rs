@@ -28,6 +28,10 @@ pub(crate) enum Msg<'a> {
     Booked { first_name: &'a str },
     AfterEnd { office: &'a str },
     WindowNoted,
+    WindowNotOffered,
+    CheckCard,
+    ReplyBooked { window: &'a str, reference: &'a str },
+    ReplyReceived { reference: &'a str },
     /// When to come; `again` after an answer with no day or time in it.
     AskTime { again: bool },
 }
@@ -82,7 +86,12 @@ pub(crate) fn trade_name(t: Trade, locale: Locale) -> &'static str {
     }
 }
 
-fn slot_label(s: SlotName, es: bool) -> &'static str {
+/// A summary line's label in the conversation's language.
+pub(crate) fn slot_label(s: SlotName, locale: Locale) -> &'static str {
+    slot_label_es(s, locale == Locale::Es)
+}
+
+fn slot_label_es(s: SlotName, es: bool) -> &'static str {
     match (s, es) {
         (SlotName::Problem, false) => "Problem",
         (SlotName::Name, false) => "Name",
@@ -104,7 +113,7 @@ pub(crate) fn change_choices(locale: Locale) -> Vec<String> {
     let es = locale == Locale::Es;
     [SlotName::Problem, SlotName::Name, SlotName::Phone, SlotName::Address, SlotName::Time]
         .iter()
-        .map(|s| slot_label(*s, es).to_string())
+        .map(|s| slot_label_es(*s, es).to_string())
         .collect()
 }
 
@@ -230,7 +239,7 @@ pub(crate) fn say(msg: &Msg<'_>, locale: Locale, channel: Channel) -> String {
             } else {
                 let mut s = pick(es, "Here's what I have:", "Esto es lo que tengo:");
                 for (k, v) in lines.iter() {
-                    s.push_str(&format!("\n- {}: {}", slot_label(*k, es), v));
+                    s.push_str(&format!("\n- {}: {}", slot_label_es(*k, es), v));
                 }
                 s.push('\n');
                 s.push_str(if es { "¿Lo reservo?" } else { "Shall I book it?" });
@@ -271,6 +280,20 @@ pub(crate) fn say(msg: &Msg<'_>, locale: Locale, channel: Channel) -> String {
             (true, true, true) => "Perdón, ¿qué día le conviene? Por ejemplo, mañana por la mañana, o lo antes posible.".into(),
         },
         Msg::WindowNoted => pick(es, "Got it, I've noted that arrival window.", "Anotado ese horario de llegada."),
+        Msg::WindowNotOffered => pick(
+            es,
+            "Sorry, that arrival window isn't available. Please pick one of the windows shown, or leave it to the office.",
+            "Lo siento, ese horario no está disponible. Elija uno de los horarios que se muestran, o deje que la oficina lo elija.",
+        ),
+        Msg::CheckCard => pick(es, "Please check the details and tap Book it.", "Revise los datos y toque Reservar."),
+        Msg::ReplyBooked { window, reference } => match es {
+            false => format!("You're booked for {window}. Your confirmation number is {reference}. We'll text or call if anything changes."),
+            true => format!("Su cita está reservada para {window}. Su número de confirmación es {reference}. Le avisaremos si algo cambia."),
+        },
+        Msg::ReplyReceived { reference } => match es {
+            false => format!("We have your request. Your confirmation number is {reference}. Our office will call you to schedule the visit."),
+            true => format!("Recibimos su solicitud. Su número de confirmación es {reference}. La oficina le llamará para programar la visita."),
+        },
     }
 }
 

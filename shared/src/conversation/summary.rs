@@ -6,7 +6,7 @@ use crate::booking::{Address, BookingRequest, Channel, DayPart, DayPreference, L
 use crate::extract::{AddressParts, Expecting, Extraction, SlotName};
 
 use super::prompts::{self, Msg};
-use super::{Conversation, Effect, Stage, Turn};
+use super::{Conversation, Stage, Turn};
 
 impl Conversation {
     pub(super) fn has_value_for(&self, ex: &Extraction, slot: SlotName) -> bool {
@@ -45,7 +45,7 @@ impl Conversation {
         turn.quick_replies = prompts::confirm_choices(self.locale);
     }
 
-    fn summary_lines(&self) -> Vec<(SlotName, String)> {
+    pub(super) fn summary_lines(&self) -> Vec<(SlotName, String)> {
         let d = &self.details;
         let es = self.locale == Locale::Es;
         let mut lines = Vec::new();
@@ -77,17 +77,6 @@ impl Conversation {
         lines
     }
 
-    pub(super) fn book(&mut self, turn: &mut Turn) {
-        let first = self.details.name.as_ref().map(|n| n.first.clone()).unwrap_or_default();
-        self.say_msg(turn, &Msg::Booked { first_name: &first });
-        match self.request() {
-            Some(request) => {
-                self.stage = Stage::Booked;
-                turn.effects.push(Effect::Book { request });
-            }
-            None => self.next_question(turn),
-        }
-    }
     pub(super) fn request(&self) -> Option<BookingRequest> {
         let d = &self.details;
         let a = &d.address;
@@ -106,7 +95,8 @@ impl Conversation {
             preferred_time: d.preferred_time.unwrap_or_default(),
             arrival_window: d.window,
             referral_code: d.referral_code.clone(),
-            sms_consent: false,
+            sms_consent: d.sms_consent,
+            voice_consent: d.voice_consent,
             locale: self.locale,
             channel: self.channel,
             transcript: self.transcript.clone(),

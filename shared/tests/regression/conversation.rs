@@ -1,0 +1,148 @@
+//! Regressions in the conversation's confirming stage, each named by its cause.
+
+use booking_core::booking::{ArrivalWindow, BookingRequest, Channel, Locale};
+use booking_core::conversation::{replay, reply_for, Act, Conversation, Effect, Event, UserTurn};
+use booking_core::site::{PublicSiteConfig, SiteConfig};
+use booking_core::submission::ReplyStatus;
+
+fn site() -> PublicSiteConfig {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/conversations/site.json");
+    serde_json::from_str(&std::fs::read_to_string(path).expect("site.json")).expect("site.json parses")
+}
+
+fn full_site() -> SiteConfig {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/sites/northstar.json");
+    SiteConfig::from_json(&std::fs::read_to_string(path).expect("northstar.json")).expect("valid site")
+}
+
+/// 2026-12-01 06:00 in Minneapolis (UTC-6), a Tuesday.
+const NOW: i64 = 1_764_590_400 + 365 * 86_400;
+
+/// Tomorrow's morning window (8-12 local) as the site defines it.
+fn tomorrow_morning() -> ArrivalWindow {
+    let day = (NOW - 6 * 3600).div_euclid(86_400) + 1;
+    ArrivalWindow { start: day * 86_400 + 8 * 3600 + 6 * 3600, end: day * 86_400 + 12 * 3600 + 6 * 3600 }
+}
+
+const DETAILS: [&str; 5] =
+    ["ac not cooling", "Maria Gonzalez", "612-555-0143", "4417 W Lake St, Minneapolis, MN 55416", "whenever works"];
+
+/// Replays the details, the yes, a window turn and "Book it", as the worker would at `now`.
+fn book_with(window_turn: &str, now: i64) -> Option<BookingRequest> {
+    let mut turns: Vec<UserTurn> = DETAILS.iter().map(|t| UserTurn { text: t.to_string(), at: NOW }).collect();
+    turns.push(UserTurn { text: "yes".into(), at: NOW });
+    turns.push(UserTurn { text: window_turn.into(), at: NOW });
+    turns.push(UserTurn::act(Act::BookIt, "", NOW));
+    replay(site(), Channel::Chat, Some(Locale::En), &turns, now).1
+}
+
+#[test]
+fn crafted_window_turn_ten_years_ahead_is_not_booked() {
+    let w = ArrivalWindow { start: NOW + 3 * 3600, end: NOW + 10 * 365 * 86_400 };
+    let b = book_with(&Act::Window(w).text(""), NOW).expect("still booked, without the window");
+    assert_eq!(b.arrival_window, None);
+}
+
+#[test]
+fn crafted_window_in_year_318857_never_reaches_the_request() {
+    let b = book_with("Arrival window: [9999999999999-9999999999999999]", NOW).expect("booked");
+    assert_eq!(b.arrival_window, None);
+}
+
+#[test]
+fn window_off_the_sites_hours_is_refused() {
+    let mut w = tomorrow_morning();
+    w.start -= 5 * 3600; // 3am-12pm: not one of the site's windows
+    assert_eq!(book_with(&Act::Window(w).text(""), NOW).expect("booked").arrival_window, None);
+}
+
+#[test]
+fn window_past_the_booking_horizon_is_refused() {
+    let mut w = tomorrow_morning();
+    w.start += 60 * 86_400;
+    w.end += 60 * 86_400;
+    assert_eq!(book_with(&Act::Window(w).text(""), NOW).expect("booked").arrival_window, None);
+}
+
+#[test]
+fn a_sites_own_window_tomorrow_is_booked() {
+    let w = tomorrow_morning();
+    assert_eq!(book_with(&Act::Window(w).text("Wed Dec 2, 8am–12pm"), NOW).expect("booked").arrival_window, Some(w));
+}
+
+#[test]
+fn turn_times_from_the_future_are_clamped_to_the_replaying_clock() {
+    // A browser that claims it is next year cannot make next year's windows "near".
+    let far = NOW + 300 * 86_400;
+    let day = (far - 6 * 3600).div_euclid(86_400) + 1;
+    let w = ArrivalWindow { start: day * 86_400 + 14 * 3600, end: day * 86_400 + 18 * 3600 };
+    let mut turns: Vec<UserTurn> = DETAILS.iter().map(|t| UserTurn { text: t.to_string(), at: far }).collect();
+    turns.push(UserTurn { text: "yes".into(), at: far });
+    turns.push(UserTurn::act(Act::Window(w), "", far));
+    turns.push(UserTurn::act(Act::BookIt, "", far));
+    let b = replay(site(), Channel::Chat, Some(Locale::En), &turns, NOW).1.expect("booked");
+    assert_eq!(b.arrival_window, None);
+}
+
+#[test]
+fn yes_to_the_summary_no_longer_books_without_book_it() {
+    let mut turns: Vec<UserTurn> = DETAILS.iter().map(|t| UserTurn { text: t.to_string(), at: NOW }).collect();
+    turns.push(UserTurn { text: "yes".into(), at: NOW });
+    assert_eq!(replay(site(), Channel::Chat, Some(Locale::En), &turns, NOW).1, None);
+}
+
+#[test]
+fn widget_sent_window_before_the_card_is_checked_too() {
+    let mut c = Conversation::new(site(), Channel::Chat, Some(Locale::En));
+    c.handle(Event::Start, NOW);
+    let bad = ArrivalWindow { start: NOW + 3 * 3600, end: NOW + 10 * 365 * 86_400 };
+    let t = c.handle(Event::ChooseWindow { window: bad }, NOW);
+    assert!(t.replies.iter().any(|r| r.contains("isn't available")), "{t:?}");
+}
+
+#[test]
+fn offered_windows_keep_only_bookable_ones_preference_first() {
+    let mut c = Conversation::new(site(), Channel::Chat, Some(Locale::En));
+    c.handle(Event::Start, NOW);
+    for t in ["ac not cooling", "Maria Gonzalez", "612-555-0143", "4417 W Lake St, Minneapolis, MN 55416", "tomorrow afternoon", "yes"] {
+        c.handle(Event::User { text: t.into() }, NOW);
+    }
+    let m = tomorrow_morning();
+    let afternoon = ArrivalWindow { start: m.start + 4 * 3600, end: m.end + 4 * 3600 };
+    let junk = ArrivalWindow { start: NOW + 10, end: NOW + 20 };
+    let t = c.handle(Event::OfferWindows { windows: vec![m, junk, afternoon] }, NOW);
+    let Some(Effect::Confirm(card)) = t.effects.first() else { panic!("no card: {t:?}") };
+    let offered: Vec<ArrivalWindow> = card.windows.iter().map(|w| w.window).collect();
+    assert_eq!(offered, vec![afternoon, m], "tomorrow afternoon first, junk dropped");
+    assert!(card.windows[0].label.contains("12pm–4pm"), "{:?}", card.windows[0]);
+}
+
+#[test]
+fn spanish_homeowner_reads_a_spanish_success_sentence() {
+    let mut c = Conversation::new(site(), Channel::Chat, None);
+    c.handle(Event::Start, NOW);
+    for t in ["necesito un plomero, tengo una fuga", "Ana López", "612 555 0143", "100 Main St, Minneapolis, MN 55401", "mañana por la mañana", "sí"] {
+        c.handle(Event::User { text: t.into() }, NOW);
+    }
+    let t = c.handle(Event::BookIt, NOW);
+    let Some(Effect::Book { request }) = t.effects.first() else { panic!("not booked: {t:?}") };
+    let reply = reply_for(request, &full_site(), "W-TEST-0001", NOW);
+    assert_eq!(reply.status, ReplyStatus::Booked);
+    assert!(reply.message.starts_with("Su cita está reservada para"), "{}", reply.message);
+    assert!(reply.message.contains("W-TEST-0001"));
+}
+
+#[test]
+fn reply_on_a_booking_mode_site_says_the_office_will_call() {
+    let b = book_with("Edit", NOW);
+    assert!(b.is_none(), "Edit goes back to the summary, nothing booked");
+    let mut turns: Vec<UserTurn> = DETAILS.iter().map(|t| UserTurn { text: t.to_string(), at: NOW }).collect();
+    turns.push(UserTurn { text: "yes".into(), at: NOW });
+    turns.push(UserTurn::act(Act::BookIt, "", NOW));
+    let b = replay(site(), Channel::Chat, Some(Locale::En), &turns, NOW).1.expect("booked");
+    let mut booking_site = full_site();
+    booking_site.mode = booking_core::site::BookingMode::Booking;
+    let reply = reply_for(&b, &booking_site, "W-TEST-0002", NOW);
+    assert_eq!(reply.status, ReplyStatus::Received);
+    assert!(reply.message.contains("office will call"), "{}", reply.message);
+}
