@@ -6,28 +6,32 @@
 //! Durable Object keyed by the conversation's idempotency key, which drives the
 //! sans-IO `BookingPipeline` against ServiceTitan.
 
+mod admin;
 mod booking_object;
 mod config;
 mod http;
+mod limiter;
 mod rate_limit;
 mod servicetitan_client;
 mod transcripts;
 mod webhooks;
 
 pub use booking_object::BookingObject;
+pub use limiter::SiteLimiter;
 
 use booking_core::booking::{Channel, Trade};
 use booking_core::conversation::{replay, Effect, Event};
 use booking_core::servicetitan::availability;
 use booking_core::site::SiteConfig;
-use booking_core::submission::{Submission, MAX_BODY_BYTES};
+use booking_core::submission::{Refusal, Submission, MAX_BODY_BYTES};
 use serde_json::json;
 use worker::{event, Context, Env, Method, Request, Response, Result};
 
 use crate::booking_object::Job;
 use crate::config::ServiceTitanSettings;
 use crate::http::{cors_preflight, error, json_reply, Cors};
-use crate::rate_limit::{allow, client_ip, Bucket};
+use crate::limiter::{allow, Capacity};
+use crate::rate_limit::{client_ip, Bucket};
 use crate::transcripts::Transcript;
 
 #[event(fetch)]
@@ -60,29 +64,28 @@ async fn route(mut req: Request, env: &Env) -> Result<Response> {
                 (Method::Options, _) => cors_preflight(&cors),
                 (Method::Get, ["config"]) => json_reply(200, &site.public(), &cors),
                 (Method::Post, ["bookings"]) => {
-                    if !allow(env, Bucket::Bookings, &client_ip(&req)) {
+                    // Counted per address and per site in the site's limiter object (not
+                    // per conversation: the idempotency key is the client's to choose).
+                    if !allow(env, &site.id, Bucket::Bookings, &client_ip(&req)).await {
                         return error(429, "too many requests; please wait a minute", &cors);
                     }
                     let submission = match read_submission(&mut req).await? {
                         Ok(s) => s,
-                        Err(reason) => return error(400, &reason, &cors),
+                        Err(refusal) => return error(refusal.status(), &refusal.to_string(), &cors),
                     };
-                    if !allow(env, Bucket::Session, &submission.idempotency_key) {
-                        return error(429, "this conversation was sent too often; please wait a minute", &cors);
-                    }
                     book(env, &site, submission, &cors).await
                 }
                 (Method::Post, ["abandoned"]) => {
-                    if !allow(env, Bucket::Abandoned, &client_ip(&req)) {
+                    if !allow(env, &site.id, Bucket::Abandoned, &client_ip(&req)).await {
                         return error(429, "too many requests; please wait a minute", &cors);
                     }
                     match read_submission(&mut req).await? {
                         Ok(s) => abandoned(env, &site, s, &cors).await,
-                        Err(reason) => error(400, &reason, &cors),
+                        Err(refusal) => error(refusal.status(), &refusal.to_string(), &cors),
                     }
                 }
                 (Method::Get, ["availability"]) => {
-                    if !allow(env, Bucket::Availability, &client_ip(&req)) {
+                    if !allow(env, &site.id, Bucket::Availability, &client_ip(&req)).await {
                         return error(429, "too many requests; please wait a minute", &cors);
                     }
                     let url = req.url()?;
@@ -93,23 +96,7 @@ async fn route(mut req: Request, env: &Env) -> Result<Response> {
                 _ => error(404, "no such route", &cors),
             }
         }
-        (Method::Get, ["v1", "admin", "transcripts"]) | (Method::Delete, ["v1", "admin", "transcripts"]) => {
-            if !admin_allowed(&req, env)? {
-                return error(401, "admin token required", &Cors::none());
-            }
-            let url = req.url()?;
-            let q = |k: &str| url.query_pairs().find(|(n, _)| n == k).map(|(_, v)| v.to_string());
-            let phone = q("phone").map(|p| p.chars().filter(char::is_ascii_digit).collect::<String>());
-            if req.method() == Method::Delete {
-                let Some(phone) = phone.filter(|p| p.len() == 10) else {
-                    return error(400, "say whose transcripts to delete: ?phone=<10 digits>", &Cors::none());
-                };
-                let deleted = transcripts::delete_for_phone(env, &phone).await?;
-                return json_reply(200, &json!({ "deleted": deleted }), &Cors::none());
-            }
-            let list = transcripts::list(env, q("site").as_deref(), phone.as_deref()).await?;
-            json_reply(200, &json!({ "transcripts": list }), &Cors::none())
-        }
+        (_, ["v1", "admin", rest @ ..]) => admin::route(&req, env, rest).await,
         _ => error(404, "no such route", &Cors::none()),
     }
 }
@@ -135,6 +122,7 @@ async fn book(env: &Env, site: &SiteConfig, submission: Submission, cors: &Cors)
         outcome: reply.status.clone(),
         stored_at: transcripts::now(),
         phone: Some(request.phone.digits.clone()),
+        email: request.email.clone(),
         turns: submission.turns,
         rendered: Some(booking_core::transcript::render(&request)),
     };
@@ -164,6 +152,7 @@ async fn abandoned(env: &Env, site: &SiteConfig, submission: Submission, cors: &
             outcome: "abandoned".into(),
             stored_at: transcripts::now(),
             phone: phone.as_ref().map(|p| p.digits.clone()),
+            email: email.clone(),
             turns: submission.turns.clone(),
             rendered: None,
         };
@@ -183,28 +172,48 @@ async fn abandoned(env: &Env, site: &SiteConfig, submission: Submission, cors: &
 }
 
 /// Up to three arrival windows from ServiceTitan's capacity for a trade and ZIP.
+/// Answers are shared for a few minutes per (site, trade, ZIP, hour) and cache misses
+/// are capped per site per minute in the site's limiter object, so a visitor reloading
+/// the card, or a script walking ZIP codes, cannot spend the tenant's API quota.
 async fn windows(env: &Env, site: &SiteConfig, trade: Option<String>, zip: Option<String>, cors: &Cors) -> Result<Response> {
     let trade = trade.and_then(|t| Trade::from_code(&t.to_ascii_lowercase()));
     let zip = zip.filter(|z| z.len() == 5 && z.bytes().all(|b| b.is_ascii_digit()));
-    let (Some(route), Some(zip)) = (trade.and_then(|t| site.route(t)), zip) else {
+    let (Some(trade), Some(zip)) = (trade, zip) else {
         return error(400, "give ?trade=hvac|plumbing|electrical|roofing and a 5-digit ?zip", cors);
     };
+    let Some(route) = site.route(trade) else {
+        return error(400, "give ?trade=hvac|plumbing|electrical|roofing and a 5-digit ?zip", cors);
+    };
+    let none = || json_reply(200, &json!({ "windows": [] }), cors);
     let settings = ServiceTitanSettings::from_env(env).map_err(worker::Error::from)?;
     let now = transcripts::now();
     let Some(request) =
         availability::capacity_request(site, settings.tenant_id, route.business_unit_id, route.job_type_id, &zip, now)
     else {
-        return json_reply(200, &json!({ "windows": [] }), cors);
+        return none();
     };
-    let mut sent = servicetitan_client::Sent::default();
-    let response = servicetitan_client::send(&settings, &request, &mut sent).await;
-    let windows = if response.status == 200 {
-        availability::offered_windows(site, route.business_unit_id, &response.body, now)
-    } else {
-        Vec::new()
+    let key = format!("{}:{zip}:{}", trade.code(), now / 3600);
+    let body = match limiter::capacity(env, &site.id, &key).await {
+        Capacity::Cached(body) => body,
+        // The card then offers no picker and the office confirms the time.
+        Capacity::OverBudget => return none(),
+        Capacity::Call => {
+            let mut sent = servicetitan_client::Sent::default();
+            let response = servicetitan_client::send_within(&settings, &request, &mut sent, AVAILABILITY_TIMEOUT).await;
+            if response.status != 200 {
+                return none();
+            }
+            limiter::remember(env, &site.id, &key, &response.body).await;
+            response.body
+        }
     };
-    json_reply(200, &json!({ "windows": windows }), cors)
+    // Windows are cut from the (possibly cached) answer at this moment, so a cached
+    // answer never offers a window that has since come too close.
+    json_reply(200, &json!({ "windows": availability::offered_windows(site, route.business_unit_id, &body, now) }), cors)
 }
+
+/// A homeowner looking at the card waits for the windows; past this they get none.
+const AVAILABILITY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(6);
 
 /// The iframe fallback for pages whose CSP forbids WebAssembly: the widget on our origin.
 fn frame(site: &SiteConfig) -> Result<Response> {
@@ -218,33 +227,19 @@ fn frame(site: &SiteConfig) -> Result<Response> {
     Ok(r)
 }
 
-fn admin_allowed(req: &Request, env: &Env) -> Result<bool> {
-    let Ok(token) = env.secret("ADMIN_TOKEN").map(|s| s.to_string()).or_else(|_| env.var("ADMIN_TOKEN").map(|v| v.to_string()))
-    else {
-        return Ok(false);
-    };
-    let given = req.headers().get("authorization")?.unwrap_or_default();
-    let want = format!("Bearer {token}");
-    // Length and bytes compared without early exit.
-    Ok(token.len() >= 16
-        && given.len() == want.len()
-        && given.bytes().zip(want.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0)
+async fn read_submission(req: &mut Request) -> Result<std::result::Result<Submission, Refusal>> {
+    Ok(read_limited(req).await?.and_then(|b| Submission::parse(&b)))
 }
 
-async fn read_submission(req: &mut Request) -> Result<std::result::Result<Submission, String>> {
-    Ok(read_limited(req).await?.and_then(|b| Submission::parse(&b).map_err(|r| r.0)))
-}
-
-/// Reads a body up to the limit; the error names the limit.
-async fn read_limited(req: &mut Request) -> Result<std::result::Result<Vec<u8>, String>> {
+/// Reads a body up to the limit. A declared length over it is refused unread; a
+/// chunked body (no length) is read chunk by chunk and cut as soon as it passes the
+/// limit, so an endless upload costs at most 64 KB of memory.
+async fn read_limited(req: &mut Request) -> Result<std::result::Result<Vec<u8>, Refusal>> {
     if let Some(len) = req.headers().get("content-length")?.and_then(|v| v.parse::<usize>().ok()) {
         if len > MAX_BODY_BYTES {
-            return Ok(Err(format!("body is {len} bytes; the limit is {MAX_BODY_BYTES}")));
+            return Ok(Err(Refusal::BodyTooLarge { len: Some(len), limit: MAX_BODY_BYTES }));
         }
     }
-    let bytes = req.bytes().await?;
-    if bytes.len() > MAX_BODY_BYTES {
-        return Ok(Err(format!("body is {} bytes; the limit is {MAX_BODY_BYTES}", bytes.len())));
-    }
-    Ok(Ok(bytes))
+    let body = http::read_body_within(req, MAX_BODY_BYTES).await?;
+    Ok(body.ok_or(Refusal::BodyTooLarge { len: None, limit: MAX_BODY_BYTES }))
 }

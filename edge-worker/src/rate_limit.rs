@@ -1,42 +1,68 @@
-//! Per-IP request limits, per route, in a fixed one-minute window.
+//! Request limits: the buckets, their sizes, and the fixed one-minute window that
+//! counts them. The counting itself happens in the site's `SiteLimiter` Durable Object
+//! (`limiter.rs`), so every isolate of the fleet counts into the same numbers; this
+//! module is plain data and arithmetic.
 //!
-//! Counted in the isolate's memory: cheap and good against a single noisy client.
-//! An isolate is not the whole fleet, so a deployment that needs a global limit adds
-//! Cloudflare's rate-limiting rules in front; bookings themselves are already
-//! deduplicated per conversation by the Durable Object.
+//! There is no per-conversation bucket any more: it was keyed by the idempotency key,
+//! which the browser picks, so a client that wanted to escape it sent a new key each
+//! time. One browser's stuck retry loop is already bounded by its address's
+//! `Bookings` bucket, and the conversation's Durable Object deduplicates the submits.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 
-use worker::{Date, Env, Request};
+use serde::{Deserialize, Serialize};
+use worker::{Env, Request};
 
 /// Which bucket a request counts against.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum Bucket {
     /// Booking submissions.
     Bookings,
     /// Abandonment beacons.
     Abandoned,
-    /// Availability look-ups (each costs a ServiceTitan call).
+    /// Availability look-ups (a cache miss costs a ServiceTitan call).
     Availability,
-    /// Submits of one conversation (keyed by its idempotency key, not the address):
-    /// a stuck retry loop in one browser must not hammer its Durable Object.
-    Session,
 }
 
 impl Bucket {
-    fn default_per_minute(self) -> u32 {
+    /// Per client address, per minute, before `RATE_LIMIT_MULTIPLIER`.
+    pub fn per_client(self) -> u32 {
         match self {
             Bucket::Bookings => 30,
             Bucket::Abandoned => 30,
             Bucket::Availability => 60,
-            Bucket::Session => 20,
+        }
+    }
+
+    /// Per site, all addresses together, per minute, before `RATE_LIMIT_MULTIPLIER`.
+    /// A contractor's site sees a few bookings an hour; this bounds what a crowd of
+    /// addresses can make the worker send to ServiceTitan and the owner's webhook.
+    pub fn per_site(self) -> u32 {
+        match self {
+            Bucket::Bookings => 120,
+            Bucket::Abandoned => 300,
+            // Availability's cost is capped where it is paid: ServiceTitan capacity calls.
+            Bucket::Availability => 6_000,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Bucket::Bookings => "bookings",
+            Bucket::Abandoned => "abandoned",
+            Bucket::Availability => "availability",
         }
     }
 }
 
-thread_local! {
-    static COUNTS: RefCell<HashMap<(Bucket, String), (u64, u32)>> = RefCell::new(HashMap::new());
+/// ServiceTitan capacity calls per site per minute (cache misses only), before
+/// `RATE_LIMIT_MULTIPLIER`: availability must not spend the tenant's API quota.
+pub const CAPACITY_CALLS_PER_MINUTE: u32 = 20;
+
+/// `RATE_LIMIT_MULTIPLIER` (a var) scales every limit, e.g. for tests and load tests.
+pub fn multiplier(env: &Env) -> u32 {
+    env.var("RATE_LIMIT_MULTIPLIER").ok().and_then(|v| v.to_string().parse().ok()).unwrap_or(1).max(1)
 }
 
 /// The client's address: Cloudflare sets `cf-connecting-ip`; locally it may be absent.
@@ -44,23 +70,70 @@ pub fn client_ip(req: &Request) -> String {
     req.headers().get("cf-connecting-ip").ok().flatten().unwrap_or_else(|| "local".into())
 }
 
-/// Counts one request; `false` when the client is over its limit this minute.
-/// `RATE_LIMIT_MULTIPLIER` (a var) scales every limit, e.g. for load tests.
-pub fn allow(env: &Env, bucket: Bucket, ip: &str) -> bool {
-    let scale: u32 = env.var("RATE_LIMIT_MULTIPLIER").ok().and_then(|v| v.to_string().parse().ok()).unwrap_or(1);
-    let limit = bucket.default_per_minute().saturating_mul(scale.max(1));
-    let minute = Date::now().as_millis() / 60_000;
-    COUNTS.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.len() > 10_000 {
-            // Old windows only; a flood of addresses must not grow memory without bound.
-            c.retain(|_, (m, _)| *m == minute);
+/// The counter key of a client's bucket, and of the whole site's.
+pub fn keys(bucket: Bucket, client: &str) -> (String, String) {
+    (format!("{}/{client}", bucket.name()), format!("{}/*", bucket.name()))
+}
+
+/// Counts in fixed one-minute windows, keyed by strings.
+#[derive(Default)]
+pub struct Windows {
+    counts: HashMap<String, (u64, u32)>,
+}
+
+/// Beyond this many keys, past minutes' entries are dropped: a flood of addresses
+/// must not grow memory without bound.
+const MAX_KEYS: usize = 10_000;
+
+impl Windows {
+    /// The count `key` would have this minute after one more request.
+    fn next(&self, key: &str, minute: u64) -> u32 {
+        match self.counts.get(key) {
+            Some((m, n)) if *m == minute => n.saturating_add(1),
+            _ => 1,
         }
-        let entry = c.entry((bucket, ip.to_string())).or_insert((minute, 0));
-        if entry.0 != minute {
-            *entry = (minute, 0);
+    }
+
+    fn set(&mut self, key: &str, minute: u64, n: u32) {
+        if self.counts.len() > MAX_KEYS {
+            self.counts.retain(|_, (m, _)| *m == minute);
         }
-        entry.1 += 1;
-        entry.1 <= limit
-    })
+        self.counts.insert(key.to_string(), (minute, n));
+    }
+
+    /// Counts one request against every `(key, limit)`; `false` (and nothing counted)
+    /// when any of them is full this minute, so refused requests do not eat the site's
+    /// budget on behalf of the client that was refused.
+    pub fn hit(&mut self, limits: &[(&str, u32)], minute: u64) -> bool {
+        if limits.iter().any(|(key, limit)| self.next(key, minute) > *limit) {
+            return false;
+        }
+        for (key, _) in limits {
+            let n = self.next(key, minute);
+            self.set(key, minute, n);
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_over_its_limit_is_refused_until_the_next_minute() {
+        let mut w = Windows::default();
+        assert!((0..3).all(|_| w.hit(&[("a", 3)], 7)));
+        assert!(!w.hit(&[("a", 3)], 7));
+        assert!(w.hit(&[("a", 3)], 8));
+    }
+
+    #[test]
+    fn the_site_limit_holds_across_clients_and_refusals_do_not_count() {
+        let mut w = Windows::default();
+        assert!(w.hit(&[("ip1", 1), ("site", 2)], 1));
+        assert!(!w.hit(&[("ip1", 1), ("site", 2)], 1), "ip1 is full");
+        assert!(w.hit(&[("ip2", 1), ("site", 2)], 1), "ip1's refusal did not use the site's budget");
+        assert!(!w.hit(&[("ip3", 1), ("site", 2)], 1), "the site is full for everyone");
+    }
 }

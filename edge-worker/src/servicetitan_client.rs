@@ -2,15 +2,20 @@
 //! Decisions (what to call, how to react) stay in `booking-core`.
 
 use std::cell::RefCell;
+use std::time::Duration;
 
 use booking_core::servicetitan::{StRequest, StResponse};
 use wasm_bindgen::JsValue;
-use worker::{Date, Fetch, Headers, Method, Request, RequestInit};
+use worker::{Date, Headers, Method, Request, RequestInit};
 
 use crate::config::ServiceTitanSettings;
+use crate::http::fetch_within;
 
 /// Refresh this long before ServiceTitan says the token expires.
 const TOKEN_MARGIN_MS: u64 = 60_000;
+/// How long one API call (or the token request) may take before it counts as a
+/// dropped connection (status 0: the pipeline then looks the write up before retrying).
+pub const API_TIMEOUT: Duration = Duration::from_secs(15);
 
 struct Token {
     value: String,
@@ -31,10 +36,15 @@ pub struct Sent {
     pub api: u32,
 }
 
-/// Sends one request. Never fails: a transport error becomes status 0, which the
-/// pipeline treats as "the write may or may not have happened".
+/// Sends one request. Never fails: a transport error or a timeout becomes status 0,
+/// which the pipeline treats as "the write may or may not have happened".
 pub async fn send(settings: &ServiceTitanSettings, req: &StRequest, sent: &mut Sent) -> StResponse {
-    let token = match token(settings, req.fresh_token, sent).await {
+    send_within(settings, req, sent, API_TIMEOUT).await
+}
+
+/// [`send`] with a deadline of its own (availability look-ups keep a homeowner waiting).
+pub async fn send_within(settings: &ServiceTitanSettings, req: &StRequest, sent: &mut Sent, limit: Duration) -> StResponse {
+    let token = match token(settings, req.fresh_token, sent, limit).await {
         Ok(t) => t,
         Err(resp) => return resp,
     };
@@ -60,7 +70,7 @@ pub async fn send(settings: &ServiceTitanSettings, req: &StRequest, sent: &mut S
     }
     init.with_headers(headers);
     sent.api += 1;
-    let response = exchange(&url, &init).await;
+    let response = exchange(&url, &init, limit).await;
     if response.status == 401 {
         // Whatever the pipeline decides, this token is no good.
         TOKEN.with(|t| t.borrow_mut().take());
@@ -68,19 +78,16 @@ pub async fn send(settings: &ServiceTitanSettings, req: &StRequest, sent: &mut S
     response
 }
 
-async fn exchange(url: &str, init: &RequestInit) -> StResponse {
+async fn exchange(url: &str, init: &RequestInit, limit: Duration) -> StResponse {
     let dropped = StResponse { status: 0, retry_after: None, body: String::new() };
     let Ok(request) = Request::new_with_init(url, init) else { return dropped };
-    let Ok(mut resp) = Fetch::Request(request).send().await else { return dropped };
-    let retry_after = resp.headers().get("retry-after").ok().flatten().and_then(|v| v.trim().parse().ok());
-    let status = resp.status_code();
-    match resp.text().await {
-        Ok(body) => StResponse { status, retry_after, body },
+    match fetch_within(request, limit).await {
+        Ok(r) => StResponse { status: r.status, retry_after: r.retry_after, body: r.body },
         Err(_) => dropped,
     }
 }
 
-async fn token(settings: &ServiceTitanSettings, fresh: bool, sent: &mut Sent) -> Result<String, StResponse> {
+async fn token(settings: &ServiceTitanSettings, fresh: bool, sent: &mut Sent, limit: Duration) -> Result<String, StResponse> {
     let now = Date::now().as_millis();
     if !fresh {
         let cached = TOKEN.with(|t| {
@@ -100,7 +107,7 @@ async fn token(settings: &ServiceTitanSettings, fresh: bool, sent: &mut Sent) ->
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_headers(headers).with_body(Some(JsValue::from_str(&form)));
     sent.token += 1;
-    let resp = exchange(&settings.auth_url, &init).await;
+    let resp = exchange(&settings.auth_url, &init, limit).await;
     if resp.status != 200 {
         return Err(resp);
     }

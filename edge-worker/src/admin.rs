@@ -1,0 +1,104 @@
+//! The site owner's routes under `/v1/admin/`, all behind `Authorization: Bearer
+//! <ADMIN_TOKEN>`:
+//!
+//! - `GET /v1/admin/transcripts[?site=][&phone=|&email=]`: stored transcripts.
+//! - `DELETE /v1/admin/transcripts?phone=|?email=`: a person's data, everywhere we keep
+//!   it: every transcript (all KV pages) and the Durable Object of each of their
+//!   conversations (its stored booking run, webhooks and alarm). Answers what it removed.
+//! - `GET /v1/admin/attention`: bookings that need the owner (added with the booking run).
+
+use serde_json::json;
+use wasm_bindgen::JsValue;
+use worker::{Env, Method, Request, RequestInit, Response, Result};
+
+use crate::http::{error, json_reply, Cors};
+use crate::transcripts::{self, Person};
+
+/// Answers a `/v1/admin/...` request; `path` is what follows `admin/`.
+pub async fn route(req: &Request, env: &Env, path: &[&str]) -> Result<Response> {
+    if !allowed(req, env)? {
+        return error(401, "admin token required", &Cors::none());
+    }
+    let url = req.url()?;
+    let q = |k: &str| url.query_pairs().find(|(n, _)| n == k).map(|(_, v)| v.to_string());
+    match (req.method(), path) {
+        (Method::Get, ["transcripts"]) => {
+            let person = match person(q("phone"), q("email")) {
+                Ok(p) => p,
+                Err(reason) => return error(400, reason, &Cors::none()),
+            };
+            let list = transcripts::list(env, q("site").as_deref(), person.as_ref()).await?;
+            json_reply(200, &json!({ "transcripts": list }), &Cors::none())
+        }
+        (Method::Delete, ["transcripts"]) => match person(q("phone"), q("email")) {
+            Ok(Some(p)) => forget(env, &p).await,
+            Ok(None) => error(400, "say whose data to delete: ?phone=<phone, any format> or ?email=<email>", &Cors::none()),
+            Err(reason) => error(400, reason, &Cors::none()),
+        },
+        // (Method::Get, ["attention"]) => the needs-attention list (the booking run's records).
+        _ => error(404, "no such route", &Cors::none()),
+    }
+}
+
+/// The person a query names, if any; an error when it names one unreadably.
+fn person(phone: Option<String>, email: Option<String>) -> std::result::Result<Option<Person>, &'static str> {
+    match (phone, email) {
+        (Some(_), Some(_)) => Err("give ?phone= or ?email=, not both"),
+        (Some(p), None) => Person::phone(&p).map(Some).ok_or("?phone= must be a 10-digit US number (+1 allowed)"),
+        (None, Some(e)) => Person::email(&e).map(Some).ok_or("?email= is not an email address"),
+        (None, None) => Ok(None),
+    }
+}
+
+/// Deletes a person's conversations: the Durable Object first, then the transcript,
+/// so a conversation whose object could not be reached keeps its transcript and is
+/// found again when the owner repeats the request.
+async fn forget(env: &Env, person: &Person) -> Result<Response> {
+    let found = transcripts::of_person(env, person).await?;
+    let mut sessions = Vec::new();
+    let mut failed = Vec::new();
+    for t in &found {
+        match forget_conversation(env, &t.site, &t.session).await {
+            Ok(()) => {
+                transcripts::delete(env, &t.site, &t.session).await?;
+                sessions.push(t.session.clone());
+            }
+            Err(e) => {
+                worker::console_error!("conversation {}:{} not forgotten: {e}", t.site, t.session);
+                failed.push(t.session.clone());
+            }
+        }
+    }
+    let body = json!({
+        "deleted": { "transcripts": sessions.len(), "conversations": sessions.len(), "sessions": sessions },
+        "failed": failed,
+    });
+    json_reply(if failed.is_empty() { 200 } else { 500 }, &body, &Cors::none())
+}
+
+/// Asks the conversation's `BookingObject` to delete all its storage and its alarm.
+async fn forget_conversation(env: &Env, site: &str, session: &str) -> Result<()> {
+    let stub = env.durable_object("BOOKINGS")?.id_from_name(&format!("{site}:{session}"))?.get_stub()?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(JsValue::from_str("{}")));
+    let resp = stub.fetch_with_request(Request::new_with_init("https://booking/forget", &init)?).await?;
+    match resp.status_code() {
+        200..=299 => Ok(()),
+        s => Err(worker::Error::from(format!("forget answered {s}"))),
+    }
+}
+
+/// Whether the request carries the admin token. A token shorter than 16 characters
+/// counts as unset: it would be guessable.
+fn allowed(req: &Request, env: &Env) -> Result<bool> {
+    let Ok(token) = env.secret("ADMIN_TOKEN").map(|s| s.to_string()).or_else(|_| env.var("ADMIN_TOKEN").map(|v| v.to_string()))
+    else {
+        return Ok(false);
+    };
+    let given = req.headers().get("authorization")?.unwrap_or_default();
+    let want = format!("Bearer {token}");
+    // Length and bytes compared without early exit.
+    Ok(token.len() >= 16
+        && given.len() == want.len()
+        && given.bytes().zip(want.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0)
+}
