@@ -1,10 +1,15 @@
 // Walking skeleton: a homeowner books on the contractor site (problem with a time,
-// name, phone, address, yes, Book it); the emulator ends up
-// holding exactly one customer (with the location) and one job, and the widget shows
-// that job's number.
+// name, phone, address, yes, Book it); the widget shows our reference at once, and the
+// emulator shortly ends up holding exactly one customer (with the location) and one
+// job carrying that reference.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { browser, records, requests, sayAll, ui, until, SITE_URL, OUT } from './lib.mjs';
+
+const reference = '[data-testid="bw-reference"]';
+// The worker answers once it has stored the booking, before any ServiceTitan call, so
+// the records appear shortly after the answer: poll for them.
+const eventually = (check, what) => until(check, 30_000, what);
 
 let ctx;
 // No reset: this file runs first on the fresh stack `cargo xtask test` starts, so the
@@ -33,11 +38,14 @@ test('a homeowner books a job from the contractor site', async () => {
   // The confirmation card: the summary, SMS consent, then one tap to book.
   await page.locator(ui.confirm).click();
 
-  const jobNumber = (await page.locator(ui.jobNumber).textContent({ timeout: 30_000 })).trim();
+  const ref = (await page.locator(reference).textContent({ timeout: 30_000 })).trim();
   await page.screenshot({ path: `${OUT}/booked-1280x800.png` });
-  assert.match(jobNumber, /\S/, 'the widget shows a job number');
+  assert.match(ref, /^W-[0-9A-Z]{4}-[0-9A-Z]{4}$/, 'the widget shows our reference');
 
-  const r = await records();
+  const r = await eventually(async () => {
+    const r = await records();
+    return r.jobs.some((j) => (j.summary || '').includes(`Web reference: ${ref}`)) && r;
+  }, 'the job with the reference');
   const maria = r.customers.filter((c) => c.name === 'Maria Gonzalez');
   assert.equal(maria.length, 1, 'exactly one customer named Maria Gonzalez');
   const locs = r.locations.filter((l) => l.customerId === maria[0].id);
@@ -45,7 +53,7 @@ test('a homeowner books a job from the contractor site', async () => {
     'the customer has the service location');
   const jobs = r.jobs.filter((j) => j.customerId === maria[0].id);
   assert.equal(jobs.length, 1, 'exactly one job for her');
-  assert.equal(String(jobs[0].jobNumber), jobNumber, 'the widget shows the job the emulator holds');
+  assert.match(jobs[0].summary, new RegExp(`Web reference: ${ref}`), 'the job carries the reference the widget shows');
   assert.ok(locs.some((l) => l.id === jobs[0].locationId), 'the job is at her location');
 
   const seen = (await requests()).map((q) => `${q.method} ${q.path}`);
@@ -84,12 +92,13 @@ test('a double click on "Book it" sends one booking', async () => {
   page.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/bookings')) posts += 1; });
   try {
     await page.locator(ui.confirm).dblclick();
-    await page.locator(ui.jobNumber).waitFor({ timeout: 30_000 });
+    await page.locator(reference).waitFor({ timeout: 30_000 });
     await page.waitForTimeout(500);
   } finally {
     await page.context().close();
   }
   assert.equal(posts, 1, 'one POST for a double click');
+  await eventually(async () => (await jobsForPhone('6125550191')).length > 0, 'the job');
   assert.equal((await jobsForPhone('6125550191')).length, 1, 'one job');
 });
 
@@ -104,9 +113,10 @@ test('a booking sent without network is kept and sent when the network is back',
     } finally {
       await page.context().setOffline(false);
     }
-    await page.locator(ui.jobNumber).waitFor({ timeout: 60_000 });
+    await page.locator(reference).waitFor({ timeout: 60_000 });
   } finally {
     await page.context().close();
   }
+  await eventually(async () => (await jobsForPhone('6125550192')).length > 0, 'the job');
   assert.equal((await jobsForPhone('6125550192')).length, 1, 'exactly one job once back online');
 });

@@ -1,6 +1,6 @@
 // The widget in a real browser, one fresh Chromium profile per test (clean localStorage):
-// resume after reload, Spanish, mobile/desktop layout, strict CSP, the iframe fallback,
-// an XSS corpus, keyboard-only use, axe-core, emergency and hand-off, attribution
+// resume after reload (and its expiry), Spanish, mobile/desktop layout, strict CSP, the
+// iframe fallback (which books), an XSS corpus, keyboard-only use, axe-core, emergency and hand-off, attribution
 // (UTM + referral), the events a site owner listens to, the card's windows and edits,
 // and the abandonment beacon.
 import { test } from 'node:test';
@@ -36,18 +36,31 @@ async function openWidget(page, path = '/') {
 }
 
 const AC_TOMORROW = 'My AC stopped cooling, can someone come tomorrow morning?';
+// Our confirmation reference (booking-core's booking::reference), never a ServiceTitan id.
+const REFERENCE = /^W-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/;
+const referenceEl = '[data-testid="bw-reference"]';
+const shownReference = async (page) => (await page.locator(referenceEl).textContent({ timeout: 30_000 })).trim();
+// The worker answers as soon as it has stored the booking, before any ServiceTitan call
+// (the reply cannot tell a new customer from a known one): the job appears shortly
+// after. It carries the reference as a "Web reference:" line in its summary.
+async function jobsWith(reference) {
+  return until(async () => {
+    const jobs = (await records()).jobs.filter((j) => (j.summary || '').includes(`Web reference: ${reference}`));
+    return jobs.length ? jobs : null;
+  }, 30_000, `the job with ${reference}`);
+}
 const texts = (page, sel) => page.locator(sel).allTextContents();
 const lastBot = async (page) => (await texts(page, ui.assistant)).at(-1) || '';
 
-// The whole booking conversation; returns the job number the widget shows. Each test
+// The whole booking conversation; returns the reference the widget shows. Each test
 // books a homeowner of its own (phone and address in no seed and no other test): a
-// known address with another phone is ambiguous, and the worker then only files a
-// booking request for the office ("received", no job number).
+// known address with another phone is ambiguous, and the pipeline then only files a
+// booking request for the office (the homeowner's reply is the same either way).
 async function book(page, { name, phone, address }) {
   await sayAll(page, [AC_TOMORROW, name, phone, address, 'Yes']);
   await page.locator(ui.card).waitFor({ state: 'visible' });
   await page.locator(ui.confirm).click();
-  return (await page.locator(ui.jobNumber).textContent({ timeout: 30_000 })).trim();
+  return shownReference(page);
 }
 
 test('the summary "yes" shows the card, not "all set"; one "Book it" tap books', async (t) => {
@@ -64,10 +77,14 @@ test('the summary "yes" shows the card, not "all set"; one "Book it" tap books',
   assert.equal(await page.locator('[data-testid="bw-sms-consent"]').isChecked(), false, 'SMS consent is opt-in');
   assert.match(await page.locator('[data-testid="bw-card-name"]').textContent(), /Nadia Ferris/);
   assert.match(await page.locator('[data-testid="bw-card-phone"]').textContent(), /555-0131/);
+  const answer = page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/bookings'));
   await page.locator(ui.confirm).click();
-  const job = (await page.locator(ui.jobNumber).textContent({ timeout: 30_000 })).trim();
-  assert.match(job, /^\d+$/);
-  assert.equal(await page.locator(ui.success).getAttribute('data-status'), 'booked');
+  const reply = await (await answer).json();
+  assert.match(await shownReference(page), REFERENCE);
+  assert.equal(await shownReference(page), reply.reference, "the worker's reference");
+  assert.equal(reply.jobNumber, undefined, 'no ServiceTitan number reaches the browser');
+  assert.equal(await page.locator(ui.success).getAttribute('data-status'), 'booked', 'tomorrow morning is a window');
+  assert.ok(reply.message && (await page.locator(ui.success).textContent()).includes(reply.message), "the worker's sentence");
   assert.deepEqual(errors, []);
 });
 
@@ -135,8 +152,8 @@ test('strict CSP page (no unsafe-inline) books with zero CSP violations', async 
   const { page, errors } = await withPage(t);
   const violations = await watchCsp(page);
   await openWidget(page, '/csp.html');
-  const job = await book(page, { name: 'Corinne Vale', phone: '612-555-0161', address: '1520 Hennepin Ave, Minneapolis, MN 55403' });
-  assert.match(job, /^\d+$/);
+  const reference = await book(page, { name: 'Corinne Vale', phone: '612-555-0161', address: '1520 Hennepin Ave, Minneapolis, MN 55403' });
+  assert.match(reference, REFERENCE);
   assert.equal(await page.locator('#bw-host iframe').count(), 0, 'the wasm widget, not the fallback');
   assert.deepEqual(await violations(), []);
   assert.deepEqual(errors, []);
@@ -168,6 +185,28 @@ test('CSP without wasm-unsafe-eval falls back to the worker-served iframe', asyn
   // Its close button closes the frame and returns focus to the bubble.
   await frame.locator('[data-testid="bw-close"]').click();
   await until(() => frameEl.isHidden(), 5000, 'the frame hidden');
+});
+
+test('the iframe fallback books: its same-origin POST is accepted, the job is made', async (t) => {
+  const { page, errors } = await withPage(t);
+  const posts = [];
+  page.on('response', (r) => r.request().method() === 'POST' && r.url().endsWith('/bookings') && posts.push(r));
+  await page.goto(`${SITE_URL}/csp-nowasm.html`);
+  await page.locator(ui.bubble).click();
+  const frame = page.frameLocator('#bw-host iframe');
+  await frame.locator(ui.input).waitFor({ state: 'visible', timeout: 15_000 });
+  await until(() => frame.locator(ui.input).isEnabled(), 10_000, 'the frame input');
+  await sayAll(frame, [AC_TOMORROW, 'Lorna Skye', '612-555-0165', '3345 Pleasant Ave, Minneapolis, MN 55408', 'Yes']);
+  await frame.locator(ui.card).waitFor({ state: 'visible' });
+  await frame.locator(ui.confirm).click();
+  const reference = (await frame.locator(referenceEl).textContent({ timeout: 30_000 })).trim();
+  assert.match(reference, REFERENCE);
+  assert.equal(posts.length, 1, 'one booking POST');
+  assert.ok(posts[0].url().startsWith(`${WORKER_URL}/v1/sites/northstar/bookings`), 'sent from the frame to its own origin');
+  assert.equal(posts[0].status(), 200, 'the worker accepts its own origin');
+  const jobs = await jobsWith(reference);
+  assert.equal(jobs.length, 1, 'one job with the reference');
+  assert.deepEqual(errors, []);
 });
 
 test('XSS corpus: every payload shows as text, runs nothing, adds no element', async (t) => {
@@ -278,7 +317,7 @@ test('attribution: ?ref= and utm_source reach the booking; events and dataLayer 
     if (r.method() === 'POST' && r.url().endsWith('/v1/sites/northstar/bookings')) sent = r.postDataJSON();
   });
   await openWidget(page, '/?ref=JSMITH123&utm_source=google');
-  const job = await book(page, { name: 'Harriet Quill', phone: '612-555-0162', address: '3907 Chicago Ave, Minneapolis, MN 55407' });
+  const reference = await book(page, { name: 'Harriet Quill', phone: '612-555-0162', address: '3907 Chicago Ave, Minneapolis, MN 55407' });
 
   // What the widget sent.
   assert.equal(sent.referralCode, 'JSMITH123');
@@ -286,8 +325,7 @@ test('attribution: ?ref= and utm_source reach the booking; events and dataLayer 
   assert.match(sent.pageUrl, /ref=JSMITH123/);
   assert.equal(sent.smsConsent, false);
   // What ServiceTitan got: the job with the campaign site config maps google to.
-  const r = await records();
-  const jobs = r.jobs.filter((j) => String(j.jobNumber) === job);
+  const jobs = await jobsWith(reference);
   assert.equal(jobs.length, 1);
   const site = JSON.parse(readFileSync(new URL('../../examples/sites/northstar.json', import.meta.url), 'utf8'));
   assert.equal(jobs[0].campaignId, site.campaignsByUtmSource.google, 'utm_source=google picks its campaign');
@@ -300,7 +338,8 @@ test('attribution: ?ref= and utm_source reach the booking; events and dataLayer 
   // Site-owner events, in order, without personal data; the same in dataLayer.
   const ev = await page.evaluate(() => window.__ev);
   assert.deepEqual(ev.map((e) => e[0]), ['bw:opened', 'bw:contact-captured', 'bw:booking-completed']);
-  assert.equal(ev[2][1].jobNumber, job);
+  assert.equal(ev[2][1].reference, reference);
+  assert.equal(ev[2][1].status, 'booked');
   assert.equal(ev[2][1].site, 'northstar');
   assert.doesNotMatch(JSON.stringify(ev), /Harriet|0162|Chicago Ave/);
   const dl = await page.evaluate(() => (window.dataLayer || []).map((x) => x.event));
@@ -338,10 +377,7 @@ test('the card: live arrival windows, Edit and back, SMS opt-in, a picked window
   await page.locator('[data-testid="bw-sms-consent"]').check();
   assert.equal(await page.locator('[data-testid="bw-sms-consent"]').isChecked(), true);
   await page.locator(ui.confirm).click();
-  const job = (await page.locator(ui.jobNumber).textContent({ timeout: 30_000 })).trim();
-
-  const r = await records();
-  const jobs = r.jobs.filter((j) => String(j.jobNumber) === job);
+  const jobs = await jobsWith(await shownReference(page));
   assert.equal(jobs.length, 1);
   const w = offered.windows[pick];
   const appt = jobs[0].appointments?.[0] || {};
@@ -380,5 +416,51 @@ test('leaving after giving contact details sends the abandonment beacon; the own
   assert.match(JSON.stringify(body.data.turns), /kitchen sink/);
   // Reported once: the saved conversation remembers it.
   assert.equal(await page.evaluate(() => JSON.parse(localStorage.getItem('bw:v3:northstar')).abandoned), true);
+  assert.deepEqual(errors, []);
+});
+
+// Changes fields of the saved conversation in localStorage, then reloads the page.
+async function plantSaved(page, patch) {
+  await page.evaluate((p) => {
+    const k = 'bw:v3:northstar';
+    localStorage.setItem(k, JSON.stringify({ ...JSON.parse(localStorage.getItem(k)), ...p }));
+  }, patch);
+  await page.reload();
+}
+const ago = (secs) => Math.floor(Date.now() / 1000) - secs;
+const DAY = 86_400;
+
+test('the saved conversation expires: a week-old one is dropped, a day-old finished booking too', async (t) => {
+  const { page, errors } = await withPage(t);
+  await openWidget(page);
+  await sayAll(page, ['My furnace is making a loud banging noise', 'Dana Whitfield']);
+  const saved = await page.evaluate(() => JSON.parse(localStorage.getItem('bw:v3:northstar')));
+  assert.ok(saved.savedAt > 0, 'the save says when it was made');
+  assert.equal(saved.doneAt, undefined, 'nothing is finished yet');
+
+  // Six days old: still kept, the log comes back.
+  await plantSaved(page, { savedAt: ago(6 * DAY) });
+  await page.locator(ui.input).waitFor({ state: 'visible', timeout: 15_000 });
+  await until(async () => (await page.locator(ui.homeowner).count()) === 2, 10_000, 'the six-day-old log');
+
+  // Eight days old: dropped on load; the widget starts fresh and keeps nothing.
+  await plantSaved(page, { savedAt: ago(8 * DAY) });
+  await until(() => page.evaluate(() => !!window.__bw.ms), 15_000, 'the widget mounted (a save makes it load at idle)');
+  await until(() => page.evaluate(() => localStorage.getItem('bw:v3:northstar') === null), 5000, 'the old save removed');
+  await page.locator(ui.bubble).click();
+  await until(async () => (await page.locator(ui.assistant).count()) === 1, 10_000, 'only the greeting');
+  assert.equal(await page.locator(ui.homeowner).count(), 0, 'nothing of the old conversation');
+
+  // A finished booking: its success card comes back within the day, not after it.
+  await say(page, 'My AC stopped cooling');
+  const done = { phase: 'done', open: true, done: { status: 'received', reference: 'W-TEST-0000', message: 'We have your request.' } };
+  await plantSaved(page, { ...done, doneAt: ago(3600) });
+  await page.locator('[data-testid="bw-reference"]').waitFor({ timeout: 15_000 });
+  assert.equal(await page.locator('[data-testid="bw-reference"]').textContent(), 'W-TEST-0000');
+  assert.equal(await page.locator(ui.success).getAttribute('data-status'), 'received');
+  await plantSaved(page, { ...done, doneAt: ago(DAY + 3600) });
+  await until(() => page.evaluate(() => !!window.__bw.ms), 15_000, 'the widget mounted');
+  await until(() => page.evaluate(() => localStorage.getItem('bw:v3:northstar') === null), 5000, 'the finished booking removed');
+  assert.equal(await page.locator(ui.success).count(), 0);
   assert.deepEqual(errors, []);
 });

@@ -1,6 +1,9 @@
 //! Resume after reload: what the widget keeps in localStorage and how the conversation
 //! is rebuilt from it. Separate because its shape is versioned ([`SAVE_VERSION`]) and
 //! must change only on purpose.
+//!
+//! What is kept expires ([`KEEP_SECS`], [`KEEP_DONE_SECS`]): the homeowner's words and
+//! address stay on a shared or borrowed computer only as long as they are useful.
 
 use booking_core::booking::{Channel, Locale};
 use booking_core::conversation::{Conversation, Effect, Event, UserTurn};
@@ -13,6 +16,20 @@ use crate::state::{Msg, Phase, Ui};
 /// Version of what the widget keeps in localStorage; bump when its shape changes.
 /// Version 3: the site config is kept verbatim as the worker sent it.
 const SAVE_VERSION: u32 = 3;
+
+/// A saved conversation untouched for a week is dropped on the next visit: its "tomorrow
+/// morning" no longer means anything, and it should not outlive its use.
+const KEEP_SECS: i64 = 7 * 86_400;
+
+/// A finished booking's conversation is dropped a day after the worker answered: the
+/// success card has been seen, and what remains is personal data.
+const KEEP_DONE_SECS: i64 = 86_400;
+
+/// Whether a saved state is too old to put back. `saved_at` is its last save, `done_at`
+/// when its booking was answered, if it was.
+fn expired(saved_at: i64, done_at: Option<i64>, now: i64) -> bool {
+    now - saved_at > KEEP_SECS || done_at.is_some_and(|d| now - d > KEEP_DONE_SECS)
+}
 
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
@@ -49,6 +66,8 @@ impl Ui {
             );
             let saved = Out::new()
                 .set("v", SAVE_VERSION)
+                .set("savedAt", now() as f64)
+                .opt("doneAt", s.done.is_some().then_some(s.done_at as f64))
                 .set("key", s.key.as_str())
                 .set("cfg", s.cfg_text.as_str())
                 .opt("turns", s.conv.as_ref().map(|c| json::turns_out(c.user_turns())))
@@ -75,17 +94,25 @@ impl Ui {
         };
     }
 
-    /// Puts back what [`Ui::save`] kept, if it is for this version and site.
+    /// Puts back what [`Ui::save`] kept, if it is for this version and site and not
+    /// expired; an expired one is removed.
     pub(crate) fn restore(self) -> bool {
-        let Some(text) = storage().and_then(|s| s.get_item(&self.storage_key()).ok().flatten()) else { return false };
+        let Some(store) = storage() else { return false };
+        let Some(text) = store.get_item(&self.storage_key()).ok().flatten() else { return false };
         let Some(s) = Js::parse(&text) else { return false };
         let key = s.str("key").unwrap_or_default();
         if s.int("v") != Some(SAVE_VERSION.into()) || key.len() < 8 {
             return false;
         }
+        let turns = json::turns(&s, "turns");
+        // Saves from before savedAt existed count from their last turn.
+        let saved_at = s.int("savedAt").or_else(|| turns.last().map(|t| t.at)).unwrap_or(0);
+        if expired(saved_at, s.int("doneAt"), now()) {
+            let _ = store.remove_item(&self.storage_key());
+            return false;
+        }
         let cfg_text = s.str("cfg").unwrap_or_default();
         let Some(cfg) = Js::parse(&cfg_text).and_then(|c| json::site_config(&c)) else { return false };
-        let turns = json::turns(&s, "turns");
         let phase = Phase::from_code(&s.str("phase").unwrap_or_default());
         let locale = s.str("locale").and_then(|l| Locale::from_code(&l)).unwrap_or_default();
         // Rebuild the conversation from the turns; when the card was up, stop one turn
@@ -133,6 +160,7 @@ impl Ui {
             p.phase = if phase == Phase::Sending { Phase::Queued } else { phase };
             p.pending = s.str("pending");
             p.done = done.0.is_object().then(|| json::booking_reply(&done));
+            p.done_at = s.int("doneAt").unwrap_or_else(now);
             p.error = s.str("error");
             p.contact = s.bool("contact");
             p.abandoned = s.bool("abandoned");
@@ -141,5 +169,19 @@ impl Ui {
             p.sms = s.bool("sms");
         });
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_week_old_conversation_or_a_day_old_booking_expires() {
+        let now = 1_800_000_000;
+        assert!(!expired(now - KEEP_SECS, None, now), "a week to the second is kept");
+        assert!(expired(now - KEEP_SECS - 1, None, now));
+        assert!(!expired(now - 60, Some(now - KEEP_DONE_SECS), now));
+        assert!(expired(now - 60, Some(now - KEEP_DONE_SECS - 1), now), "a finished booking goes after a day");
     }
 }

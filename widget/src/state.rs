@@ -83,6 +83,9 @@ pub(crate) struct St {
     pub(crate) card: Option<BookingRequest>,
     pub(crate) phase: Phase,
     pub(crate) done: Option<BookingReply>,
+    /// When the worker answered the booking (unix seconds): the saved conversation
+    /// expires a day after it.
+    pub(crate) done_at: i64,
     pub(crate) error: Option<String>,
     pub(crate) windows: Vec<ArrivalWindow>,
     pub(crate) pick: Option<usize>,

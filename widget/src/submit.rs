@@ -124,6 +124,7 @@ impl Ui {
             s.pending = None;
             s.card = None;
             s.done = Some(reply);
+            s.done_at = now();
             s.phase = Phase::Done;
         });
         self.save();
