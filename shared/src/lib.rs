@@ -10,6 +10,7 @@
 //! - [`conversation`]: the booking state machine.
 //! - [`matching`]: is this homeowner already a ServiceTitan customer, at which location?
 //! - [`servicetitan`]: typed API models and the sans-IO [`servicetitan::BookingPipeline`].
+//! - [`run`]: the booking run after "Book it" ([`run::BookingRun`]): pipeline, owner webhooks, give-up, attention.
 //! - [`transcript`]: transcript and summary notes.
 //! - [`signing`]: HMAC signatures for webhooks.
 //! - [`submission`]: the widget → worker wire format and its limits.
@@ -19,6 +20,7 @@ pub mod booking;
 pub mod conversation;
 pub mod extract;
 pub mod matching;
+pub mod run;
 pub mod servicetitan;
 pub mod signing;
 pub mod site;
