@@ -40,6 +40,23 @@ export const resetSandbox = () => admin('/_admin/reset', { method: 'POST' });
 export const records = () => admin('/_admin/records');
 export const requests = () => admin('/_admin/requests');
 
+// Our confirmation reference (booking-core's booking::reference, Crockford base32),
+// never a ServiceTitan id.
+export const REFERENCE = /^W-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/;
+
+// The emulator's jobs and office bookings that carry this reference (their summary has
+// a "Web reference: W-XXXX-XXXX" line), once there is at least one, polled for up to
+// `ms`: the worker answers before any ServiceTitan call, the records come after.
+export async function withReference(reference, ms = 60_000) {
+  return until(async () => {
+    const r = await records();
+    const mark = `Web reference: ${reference}`;
+    const jobs = r.jobs.filter((j) => JSON.stringify(j).includes(mark));
+    const bookings = (r.bookings || []).filter((b) => JSON.stringify(b).includes(mark));
+    return jobs.length + bookings.length ? { jobs, bookings } : null;
+  }, ms, `a job or booking with ${reference}`);
+}
+
 // The widget's parts, by data-testid (Playwright's CSS pierces the open shadow root).
 export const ui = {
   bubble: '[data-testid="bw-bubble"]',

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 import { readFileSync, readdirSync } from 'node:fs';
-import { admin, resetSandbox, records, until, WORKER_URL, SITE_URL, SECRETS } from './lib.mjs';
+import { admin, resetSandbox, records, requests, until, withReference, REFERENCE, WORKER_URL, SITE_URL, SECRETS } from './lib.mjs';
 
 const SITE = 'northstar';
 const ORIGIN = SITE_URL;
@@ -31,17 +31,24 @@ async function api(path, { method = 'GET', body, headers = {} } = {}) {
 let n = 0;
 const NAMES = ['Olivia Martin', 'Liam Nguyen', 'Emma Johnson', 'Noah Patel', 'Ava Thompson', 'Lucas Berg',
   'Mia Andersen', 'Ethan Olson', 'Sofia Larson', 'Mason Lindqvist', 'Chloe Peterson', 'Henry Swanson',
-  'Grace Nelson', 'Jack Carlson', 'Ella Hanson', 'Owen Johansen', 'Lily Gustafson', 'Leo Dahl'];
-// A fresh homeowner per test: own name, phone and idempotency key.
-function homeowner() {
+  'Grace Nelson', 'Jack Carlson', 'Ella Hanson', 'Owen Johansen', 'Lily Gustafson', 'Leo Dahl',
+  'Ruby Ekberg', 'Felix Strand', 'Nora Halvorsen', 'Axel Brandt', 'Ida Sorensen', 'Hugo Lind'];
+// The homeowner's confirming acts after the summary's "yes" (booking-core's Act turns):
+// SMS consent, then "Book it". Only "Book it" makes the conversation a booking.
+const CONFIRM = ['Text messages: yes', 'Book it'];
+// A fresh homeowner per test: own name, phone, address and idempotency key. `email`
+// is given with the name; `who` replaces name, phone and address (the seed customers).
+function homeowner({ email, who } = {}) {
   n += 1;
-  const phone = `61255502${String(10 + n).padStart(2, '0')}`;
+  const phone = who?.phone || `61255502${String(10 + n).padStart(2, '0')}`;
+  const name = who?.name || NAMES[n % NAMES.length];
+  const address = who?.address || `${1200 + n} Oak Ave S, Minneapolis, MN 55405`;
   const key = `e2e-${Date.now().toString(36)}-${n}`;
   const at = Math.floor(Date.now() / 1000);
-  const turns = ['My furnace is making a loud banging noise, can you come tomorrow afternoon', NAMES[n % NAMES.length],
-    `${phone.slice(0, 3)}-${phone.slice(3, 6)}-${phone.slice(6)}`, `${1200 + n} Oak Ave S, Minneapolis, MN 55405`, 'yes']
+  const turns = ['My furnace is making a loud banging noise, can you come tomorrow afternoon', email ? `${name}, ${email}` : name,
+    `${phone.slice(0, 3)}-${phone.slice(3, 6)}-${phone.slice(6)}`, address, 'yes', ...CONFIRM]
     .map((text, i) => ({ text, at: at + i }));
-  return { phone, key, name: NAMES[n % NAMES.length], body: { idempotencyKey: key, turns, locale: 'en', smsConsent: true } };
+  return { phone, key, name, email, body: { idempotencyKey: key, turns, locale: 'en' } };
 }
 
 async function recordsFor(phone) {
@@ -52,17 +59,32 @@ async function recordsFor(phone) {
   return { customers, jobs: r.jobs.filter((j) => ids.has(j.customerId)), bookings: (r.bookings || []).filter((b) => JSON.stringify(b).includes(phone)) };
 }
 
-// Submits until the worker says "booked" (retries, alarms), bounded.
-async function bookUntilDone(h, ms = 90_000) {
-  return until(async () => {
-    const r = await api(`/v1/sites/${SITE}/bookings`, { method: 'POST', body: h.body });
-    assert.ok([200].includes(r.status), `unexpected ${r.status} ${r.text}`);
-    if (r.json.status === 'booked') return r.json;
-    // Slower than the worker's per-conversation limit (20 a minute).
-    await new Promise((ok) => setTimeout(ok, 3_500));
-    return null;
-  }, ms, 'the booking to complete');
+// The reply contract: the answer comes as soon as the booking is stored, before any
+// ServiceTitan call, and its shape never depends on what ServiceTitan or matching found.
+function assertReply(r) {
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(Object.keys(r.json).filter((k) => k !== 'window').sort(), ['message', 'reference', 'status']);
+  assert.ok(['booked', 'received'].includes(r.json.status), r.text);
+  assert.match(r.json.reference, REFERENCE);
+  assert.match(r.json.message, /\S/);
+  assert.ok(!/servicetitan|jobNumber|customerId|validation/i.test(r.text), `no ServiceTitan internals: ${r.text}`);
+  return r.json;
 }
+
+async function submit(h) {
+  return api(`/v1/sites/${SITE}/bookings`, { method: 'POST', body: h.body });
+}
+
+// Books and waits until the run made its job (or office booking); then gives the run a
+// moment to finish its notes, so a duplicate would have had the time to appear.
+async function bookAndWait(h, ms = 90_000) {
+  const reply = assertReply(await submit(h));
+  const made = await withReference(reply.reference, ms);
+  await new Promise((ok) => setTimeout(ok, 1_500));
+  return { reply, made };
+}
+
+const auth = () => ({ authorization: `Bearer ${process.env.ADMIN_TOKEN}` });
 
 before(async () => {
   await resetSandbox();
@@ -95,15 +117,42 @@ test('health and public config carry no secrets or tenant ids', async () => {
   assert.equal(c.headers.get('access-control-allow-origin'), ORIGIN);
 });
 
+
+// A body sent chunked (no content-length), as the given pieces; `forever` keeps sending
+// 1 KB pieces until the worker stops reading.
+async function chunked(path, pieces, { forever = false, ms = 20_000 } = {}) {
+  const enc = new TextEncoder();
+  let i = 0;
+  const body = new ReadableStream({
+    pull(c) {
+      if (i < pieces.length) c.enqueue(enc.encode(pieces[i++]));
+      else if (forever) c.enqueue(enc.encode(' '.repeat(1024)));
+      else c.close();
+    },
+  });
+  const r = await fetch(`${WORKER_URL}${path}`, {
+    method: 'POST', body, duplex: 'half', headers: { origin: ORIGIN, 'content-type': 'application/json' },
+    signal: AbortSignal.timeout(ms), // a worker that kept reading would never answer
+  });
+  const text = await r.text();
+  seen.push(text);
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: r.status, json, text, headers: r.headers };
+}
+
 test('bad requests get a clear reason, never a 500', async () => {
   const good = homeowner().body;
+  const bookIt = good.turns.length - 1;
   const cases = [
     ['unknown site', `/v1/sites/nope/bookings`, { method: 'POST', body: good }, 404, /unknown site/],
     ['malformed JSON', `/v1/sites/${SITE}/bookings`, { method: 'POST', body: '{"idempotencyKey":' }, 400, /not a valid/],
-    ['oversize body', `/v1/sites/${SITE}/bookings`, { method: 'POST', body: 'x'.repeat(70_000) }, 400, /limit is 65536/],
+    ['oversize body', `/v1/sites/${SITE}/bookings`, { method: 'POST', body: 'x'.repeat(70_000) }, 413, /limit is 65536/],
     ['structured fields are refused', `/v1/sites/${SITE}/bookings`, { method: 'POST', body: { ...good, customerId: 1 } }, 400, /unknown field/],
     ['unconfirmed conversation', `/v1/sites/${SITE}/bookings`, { method: 'POST', body: { ...good, turns: good.turns.slice(0, 2) } }, 422, /did not reach/],
+    ['"yes" without "Book it" is not a booking', `/v1/sites/${SITE}/bookings`, { method: 'POST', body: { ...good, turns: good.turns.slice(0, bookIt) } }, 422, /did not reach/],
     ['other origin', `/v1/sites/${SITE}/bookings`, { method: 'POST', body: good, headers: { origin: 'https://evil.example' } }, 403, /origin/],
+    ['our host on another port is another origin', `/v1/sites/${SITE}/bookings`, { method: 'POST', body: good, headers: { origin: WORKER_URL.replace(/:(\d+)$/, (_, p) => `:${Number(p) + 1}`) } }, 403, /origin/],
     ['unknown route', `/v1/nothing`, {}, 404, /no such route/],
     ['availability without trade', `/v1/sites/${SITE}/availability?zip=55405`, {}, 400, /trade/],
   ];
@@ -114,23 +163,93 @@ test('bad requests get a clear reason, never a 500', async () => {
   }
 });
 
+test('a chunked body over 64 KB is cut while it is read (413), one under it is read whole', async () => {
+  // Endless: the answer can only come if the worker stops reading at the limit.
+  const endless = await chunked(`/v1/sites/${SITE}/bookings`, ['{"idempotencyKey":"chunked-1","turns":[], "pad":"'], { forever: true });
+  assert.equal(endless.status, 413, endless.text);
+  assert.match(endless.json.error, /limit is 65536/);
+  const h = homeowner();
+  const text = JSON.stringify(h.body);
+  const pieces = [];
+  for (let i = 0; i < text.length; i += 97) pieces.push(text.slice(i, i + 97));
+  const whole = await chunked(`/v1/sites/${SITE}/bookings`, pieces);
+  assertReply(whole);
+});
+
+test('the iframe fallback: a POST from the worker\'s own origin is accepted (same-origin, no CORS headers)', async () => {
+  const h = homeowner();
+  const r = await api(`/v1/sites/${SITE}/bookings`, { method: 'POST', body: h.body, headers: { origin: WORKER_URL } });
+  const reply = assertReply(r);
+  assert.equal(r.headers.get('access-control-allow-origin'), null, 'same-origin needs no CORS grant');
+  await withReference(reply.reference);
+  const frame = await api(`/v1/sites/${SITE}/frame?page=${encodeURIComponent(SITE_URL)}`, { headers: { origin: WORKER_URL } });
+  assert.equal(frame.status, 200);
+  assert.match(frame.headers.get('content-security-policy'), /connect-src 'self'/);
+});
+
+test('the reply comes before any ServiceTitan call: 3 s of latency on every call does not delay it', async () => {
+  await admin('/_admin/faults', { method: 'DELETE' });
+  await admin('/_admin/faults', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'latencyMs', ms: 3_000 }) });
+  const h = homeowner();
+  try {
+    const t0 = Date.now();
+    const reply = assertReply(await submit(h));
+    assert.ok(Date.now() - t0 < 2_500, `answered in ${Date.now() - t0} ms`);
+    assert.equal(reply.status, 'booked', '"tomorrow afternoon" is a window on a job-mode site');
+    assert.ok(reply.window && reply.window.end > reply.window.start, 'the promised window');
+    await withReference(reply.reference, 120_000);
+  } finally {
+    await admin('/_admin/faults', { method: 'DELETE' });
+  }
+});
+
+test('no existence leak: a new, an existing and an ambiguous homeowner get the same reply', async () => {
+  // Seed customer 5001 (Erik Johansson, 612-555-0111, 3120 Bryant Ave S); the same
+  // address with a stranger's phone and name is ambiguous and goes to the office.
+  const known = homeowner({ who: { name: 'Erik Johansson', phone: '6125550111', address: '3120 Bryant Ave S, Minneapolis, MN 55408' } });
+  const ambiguous = homeowner({ who: { name: 'Tove Bryant', phone: '6125550299', address: '3120 Bryant Ave S, Minneapolis, MN 55408' } });
+  const fresh = homeowner();
+  const replies = [];
+  for (const h of [fresh, known, ambiguous]) {
+    const t0 = Date.now();
+    const r = await submit(h);
+    replies.push({ reply: assertReply(r), ms: Date.now() - t0 });
+  }
+  const [a, b, c] = replies.map((x) => x.reply);
+  for (const other of [b, c]) {
+    assert.equal(other.status, a.status);
+    const sentence = (x) => x.message.replace(x.reference, 'W-REF');
+    assert.equal(sentence(other), sentence(a), 'the same sentence, but for the reference');
+    assert.notEqual(other.reference, a.reference);
+    assert.deepEqual(other.window, a.window, 'the same promised window');
+  }
+  // What ServiceTitan got differs; the homeowner could not see it.
+  const knownMade = await withReference(b.reference);
+  assert.ok(knownMade.jobs.every((j) => j.customerId === 5001), 'the known customer\'s job is on their record');
+  await withReference(a.reference);
+  await withReference(c.reference);
+});
+
 test('a double submit books once', async () => {
   const h = homeowner();
-  const first = await bookUntilDone(h);
-  const second = await bookUntilDone(h);
-  assert.equal(second.jobNumber, first.jobNumber);
+  const { reply } = await bookAndWait(h);
+  const again = assertReply(await submit(h));
+  assert.deepEqual(again, reply, 'the same answer');
+  await new Promise((ok) => setTimeout(ok, 1_500));
   const r = await recordsFor(h.phone);
   assert.equal(r.customers.length, 1);
   assert.equal(r.jobs.length, 1);
-  assert.match(r.jobs[0].summary, /Text messages: yes/, 'the SMS opt-in reaches the job the office reads');
+  assert.match(r.jobs[0].summary, /Text messages: yes/, 'the SMS opt-in (a turn) reaches the job the office reads');
+  assert.match(r.jobs[0].summary, new RegExp(`Web reference: ${reply.reference}`));
 });
 
 test('five concurrent submits of one conversation book once', async () => {
   const h = homeowner();
-  const replies = await Promise.all([1, 2, 3, 4, 5].map(() => api(`/v1/sites/${SITE}/bookings`, { method: 'POST', body: h.body })));
-  for (const r of replies) assert.equal(r.status, 200, r.text);
-  const done = await bookUntilDone(h);
-  for (const r of replies.filter((x) => x.json.status === 'booked')) assert.equal(r.json.jobNumber, done.jobNumber);
+  const replies = await Promise.all([1, 2, 3, 4, 5].map(() => submit(h)));
+  const refs = new Set(replies.map((r) => assertReply(r).reference));
+  assert.equal(refs.size, 1, 'one reference');
+  await withReference([...refs][0]);
+  await new Promise((ok) => setTimeout(ok, 1_500));
   const r = await recordsFor(h.phone);
   assert.equal(r.customers.length, 1, 'one customer');
   assert.equal(r.jobs.length, 1, 'one job');
@@ -157,8 +276,8 @@ for (const [what, faults] of FAULTS) {
     }
     const h = homeowner();
     try {
-      const done = await bookUntilDone(h);
-      assert.match(done.jobNumber, /\S/);
+      const { made } = await bookAndWait(h);
+      assert.equal(made.jobs.length, 1, 'the job carries our reference');
     } finally {
       await admin('/_admin/faults', { method: 'DELETE' });
     }
@@ -168,21 +287,19 @@ for (const [what, faults] of FAULTS) {
   });
 }
 
-test('ServiceTitan down: the homeowner hears "received", an alarm books it later', async () => {
+test('ServiceTitan down: the homeowner hears the same reply at once, an alarm books it later', async () => {
   await admin('/_admin/faults', { method: 'DELETE' });
-  // Every API call fails four times in a row (500s carry no Retry-After): the pipeline
-  // backs off 2, 4, 8, 16 s; past a short wait the Durable Object answers and an alarm
-  // carries on.
+  // Every API call fails four times in a row (500s carry no Retry-After): the run backs
+  // off and the Durable Object's alarm carries on.
   await admin('/_admin/faults', { method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ kind: 'status', status: 500, count: 4, match: { pathContains: '/tenant/' } }) });
   const h = homeowner();
   try {
-    const first = await api(`/v1/sites/${SITE}/bookings`, { method: 'POST', body: h.body });
-    assert.equal(first.status, 200);
-    assert.equal(first.json.status, 'received', 'kept, not lost, while ServiceTitan fails');
-    assert.ok(!first.text.includes('500') && !/servicetitan/i.test(first.text), 'no ServiceTitan internals reach the browser');
-    const done = await bookUntilDone(h, 120_000);
-    assert.match(done.jobNumber, /\S/);
+    const first = await submit(h);
+    const reply = assertReply(first);
+    assert.ok(!first.text.includes('500'), 'no ServiceTitan status reaches the browser');
+    const { jobs } = await withReference(reply.reference, 120_000);
+    assert.equal(jobs.length, 1);
   } finally {
     await admin('/_admin/faults', { method: 'DELETE' });
   }
@@ -202,56 +319,111 @@ test('"Qualified Abandoned Session" webhook when contact details were given', { 
   assert.equal(body.data.phone, h.phone);
 });
 
-test('ServiceTitan refuses the job (400): the homeowner hears "received", the owner gets "booking.failed"', { skip: !process.env.WEBHOOK_PORT }, async () => {
+test('ServiceTitan refuses the job (400): the same reply, an office booking with our reference, the owner told', { skip: !process.env.WEBHOOK_PORT }, async () => {
   await admin('/_admin/faults', { method: 'DELETE' });
   await admin('/_admin/faults', { method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ kind: 'status', status: 400, count: 1, match: { method: 'POST', pathContains: '/jobs' } }) });
   const h = homeowner();
   let reply;
   try {
-    reply = await api(`/v1/sites/${SITE}/bookings`, { method: 'POST', body: h.body });
+    reply = assertReply(await submit(h));
+    const { bookings } = await until(async () => {
+      const made = await withReference(reply.reference);
+      return made.bookings.length ? made : null;
+    }, 60_000, 'the office booking');
+    assert.equal(bookings.length, 1, 'filed for the office, not lost');
   } finally {
     await admin('/_admin/faults', { method: 'DELETE' });
   }
-  assert.equal(reply.status, 200);
-  assert.equal(reply.json.status, 'received', 'the homeowner is not shown ServiceTitan\'s refusal');
-  assert.ok(!/validation|servicetitan|400/i.test(reply.text), 'no ServiceTitan internals reach the browser');
-  const hook = await until(() => hooks.find((x) => x.body.includes(h.key) && x.body.includes('booking.failed')), 30_000, 'the booking.failed webhook');
-  const body = JSON.parse(hook.body);
-  assert.equal(body.event, 'booking.failed');
-  assert.match(body.data.transcript, /furnace/, 'the owner gets the transcript to call back');
+  const hook = await until(() => hooks.find((x) => x.body.includes(h.key)), 30_000, 'the owner\'s webhook');
+  assert.match(JSON.parse(hook.body).data.transcript, /furnace/, 'the owner gets the transcript to call back');
 });
 
-test('transcripts: admin only, listed and deleted by phone', async () => {
+test('transcripts: admin only; deleting by phone (+1 format) removes transcripts and conversations', async () => {
   const h = homeowner();
-  await bookUntilDone(h);
+  const { reply } = await bookAndWait(h);
   assert.equal((await api('/v1/admin/transcripts')).status, 401);
-  const token = process.env.ADMIN_TOKEN;
-  assert.ok(token, 'the test stack sets ADMIN_TOKEN');
-  const auth = { authorization: `Bearer ${token}` };
-  const list = await api(`/v1/admin/transcripts?phone=${h.phone}`, { headers: auth });
+  assert.equal((await api(`/v1/admin/transcripts?phone=${h.phone}`, { method: 'DELETE' })).status, 401);
+  assert.ok(process.env.ADMIN_TOKEN, 'the test stack sets ADMIN_TOKEN');
+  const list = await api(`/v1/admin/transcripts?phone=${h.phone}`, { headers: auth() });
   assert.equal(list.status, 200);
   assert.equal(list.json.transcripts.length, 1);
   assert.ok(list.json.transcripts[0].turns.some((t) => t.text.includes('furnace')));
-  const del = await api(`/v1/admin/transcripts?phone=${h.phone}`, { method: 'DELETE', headers: auth });
-  assert.equal(del.json.deleted, 1);
-  const again = await api(`/v1/admin/transcripts?phone=${h.phone}`, { headers: auth });
+  const plusOne = `+1 (${h.phone.slice(0, 3)}) ${h.phone.slice(3, 6)}-${h.phone.slice(6)}`;
+  const del = await api(`/v1/admin/transcripts?phone=${encodeURIComponent(plusOne)}`, { method: 'DELETE', headers: auth() });
+  assert.equal(del.status, 200, del.text);
+  assert.deepEqual(del.json.deleted, { transcripts: 1, conversations: 1, sessions: [h.key] });
+  const again = await api(`/v1/admin/transcripts?phone=${h.phone}`, { headers: auth() });
   assert.equal(again.json.transcripts.length, 0);
+  const twice = await api(`/v1/admin/transcripts?phone=${h.phone}`, { method: 'DELETE', headers: auth() });
+  assert.deepEqual(twice.json.deleted, { transcripts: 0, conversations: 0, sessions: [] }, 'nothing left to delete');
+  assert.match(reply.reference, REFERENCE);
+  const bad = await api('/v1/admin/transcripts?phone=555-0143', { method: 'DELETE', headers: auth() });
+  assert.equal(bad.status, 400);
+  assert.match(bad.json.error, /10-digit/);
+});
+
+test('transcripts: deleting by email (any case) removes that person\'s, and only theirs', async () => {
+  const email = `tess.${Date.now().toString(36)}@example.com`;
+  const h = homeowner({ email });
+  const other = homeowner();
+  await bookAndWait(h);
+  await bookAndWait(other);
+  const listed = await api(`/v1/admin/transcripts?email=${encodeURIComponent(email)}`, { headers: auth() });
+  assert.equal(listed.json.transcripts.length, 1);
+  assert.equal(listed.json.transcripts[0].email, email);
+  const del = await api(`/v1/admin/transcripts?email=${encodeURIComponent(email.toUpperCase())}`, { method: 'DELETE', headers: auth() });
+  assert.equal(del.status, 200, del.text);
+  assert.deepEqual(del.json.deleted, { transcripts: 1, conversations: 1, sessions: [h.key] });
+  assert.equal((await api(`/v1/admin/transcripts?email=${encodeURIComponent(email)}`, { headers: auth() })).json.transcripts.length, 0);
+  assert.equal((await api(`/v1/admin/transcripts?phone=${other.phone}`, { headers: auth() })).json.transcripts.length, 1, 'another person\'s stays');
 });
 
 test('signed "Session Completed" webhook, retried after a failed delivery', { skip: !process.env.WEBHOOK_PORT }, async () => {
   const h = homeowner();
   failHookFor = h.key;
   const t0 = Date.now();
-  const done = await bookUntilDone(h);
+  const { reply } = await bookAndWait(h);
   const hook = await until(() => hooks.find((x) => x.body.includes(h.key)), 30_000, 'the webhook');
   assert.ok(hook.at - t0 >= 9_000, 'the first delivery failed and the retry came about 10 s later');
   const body = JSON.parse(hook.body);
   assert.equal(body.event, 'session.completed');
-  assert.equal(body.data.records.jobNumber, done.jobNumber);
+  assert.ok(hook.body.includes(reply.reference), 'the owner sees the reference the homeowner was given');
   const [, t, v1] = hook.headers['x-booking-signature'].match(/^t=(\d+),v1=([0-9a-f]{64})$/);
   const want = createHmac('sha256', process.env.WEBHOOK_SECRET).update(`${t}.${hook.body}`).digest('hex');
   assert.equal(v1, want, 'HMAC-SHA256 over "<t>.<body>"');
+});
+
+// The limits below live in the site's SiteLimiter Durable Object. wrangler dev runs one
+// isolate, so "shared across isolates" cannot be shown here; what is shown is the
+// object's behaviour: counts that a client cannot reset, a capacity cache, a budget.
+
+test('availability: the same trade and ZIP within minutes costs one ServiceTitan call', async () => {
+  const zip = '55411';
+  const capacityCalls = async () => (await requests()).filter((r) => r.path.includes('/capacity') && JSON.stringify(r.body || '').includes('1001')).length;
+  const before = await capacityCalls();
+  const first = await api(`/v1/sites/${SITE}/availability?trade=hvac&zip=${zip}`);
+  assert.equal(first.status, 200, first.text);
+  assert.ok(first.json.windows.length > 0, 'the emulator has capacity');
+  const second = await api(`/v1/sites/${SITE}/availability?trade=hvac&zip=${zip}`);
+  assert.deepEqual(second.json.windows, first.json.windows, 'the cached answer');
+  const calls = (await capacityCalls()) - before;
+  assert.ok(calls <= 1 + (new Date().getMinutes() === 0 ? 1 : 0), `${calls} capacity calls for two look-ups`);
+});
+
+test('availability: capacity calls are capped per site per minute (20 x RATE_LIMIT_MULTIPLIER)', async () => {
+  const before = (await requests()).filter((r) => r.path.includes('/capacity')).length;
+  // 401 different ZIPs: more than twice the budget of 200, so even a minute boundary
+  // inside the loop (a fresh budget) leaves look-ups that were not sent.
+  let empty = 0;
+  for (let i = 0; i < 401; i += 1) {
+    const r = await api(`/v1/sites/${SITE}/availability?trade=plumbing&zip=${String(56000 + i)}`);
+    assert.equal(r.status, 200, r.text);
+    if (r.json.windows.length === 0) empty += 1;
+  }
+  const calls = (await requests()).filter((r) => r.path.includes('/capacity')).length - before;
+  assert.ok(calls <= 400, `${calls} capacity calls for 401 look-ups`);
+  assert.ok(empty >= 1, 'over the budget the card gets no windows (the office confirms the time)');
 });
 
 test('per-IP rate limit answers 429', async () => {
@@ -264,6 +436,16 @@ test('per-IP rate limit answers 429', async () => {
     limited = r.status === 429;
   }
   assert.ok(limited, 'a request over the limit was refused with 429');
+});
+
+test('the bookings limit is not per conversation: a new idempotency key each time does not escape it', async () => {
+  // Bookings: 300 a minute per address here. Each request names a new conversation.
+  let limited = false;
+  for (let i = 0; i < 700 && !limited; i += 1) {
+    const r = await api(`/v1/sites/${SITE}/bookings`, { method: 'POST', body: { idempotencyKey: `escape-${i}-${Date.now()}`, turns: [] } });
+    limited = r.status === 429;
+  }
+  assert.ok(limited, 'fresh keys were refused with 429 once the address was over its limit');
 });
 
 test('no secret appears in any worker response or in the widget bundle', async () => {
