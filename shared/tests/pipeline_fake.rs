@@ -1,7 +1,7 @@
 //! A small in-process ServiceTitan for pipeline tests: state, fault injection, a
 //! virtual clock and a driver loop (quinn-proto style: no sockets, no sleeps).
 //! Included by `pipeline.rs` and `openapi.rs` with `#[path]`.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::collections::BTreeMap;
 
@@ -330,4 +330,146 @@ pub fn run(p: &mut BookingPipeline, fake: &mut Fake, now: &mut i64) -> Outcome {
         }
     }
     panic!("pipeline did not finish");
+}
+
+// ---- The booking run against the fake: ServiceTitan, the owner's webhook receiver and
+// KV, all in-process, with the same virtual clock.
+
+use booking_core::run::{Action, Attention, BookingRun, Delivery, DeliveryResult, Record};
+
+/// The owner's webhook URL in run tests.
+pub const HOOK_URL: &str = "https://owner.example/hooks";
+
+/// How ServiceTitan answers while it is "down" (or misconfigured): `None` = normally.
+pub type Outage = Box<dyn Fn(i64, &StRequest) -> Option<StResponse>>;
+/// How the owner's receiver answers the n-th attempt (0-based) at `now`.
+pub type Receiver = Box<dyn Fn(usize, i64) -> DeliveryResult>;
+
+/// One conversation's run with everything around it.
+pub struct World {
+    pub run: BookingRun,
+    pub st: Fake,
+    pub now: i64,
+    pub outage: Outage,
+    pub receiver: Receiver,
+    /// Every delivery attempt: (time, delivery, answer).
+    pub attempts: Vec<(i64, Delivery, DeliveryResult)>,
+    /// Every record written, in order.
+    pub records: Vec<Record>,
+    /// KV's attention entry for this conversation.
+    pub attention: Option<Attention>,
+    /// Requests sent while down.
+    pub refused: usize,
+}
+
+/// The northstar site with a webhook URL.
+pub fn hooked_site() -> SiteConfig {
+    let mut s = site();
+    s.webhook_url = Some(HOOK_URL.into());
+    s
+}
+
+/// A JSON error body like ServiceTitan's.
+pub fn st_error(status: u16, title: &str) -> StResponse {
+    err(status, title)
+}
+
+impl World {
+    /// A run for `site`, not yet submitted; ServiceTitan up, the receiver answering 200.
+    pub fn new(site: SiteConfig) -> World {
+        World {
+            run: BookingRun::new(site, 123, "chat-7f3c2a".into(), NOW),
+            st: Fake::new(),
+            now: NOW,
+            outage: Box::new(|_, _| None),
+            receiver: Box::new(|_, _| DeliveryResult::Delivered),
+            attempts: vec![],
+            records: vec![],
+            attention: None,
+            refused: 0,
+        }
+    }
+
+    /// ServiceTitan answers 503 to everything before `until`.
+    pub fn down_until(&mut self, until: i64) {
+        self.outage = Box::new(move |now, _| (now < until).then(|| err(503, "Service Unavailable")));
+    }
+
+    /// Drives the run until it is idle or wants to sleep past `until`. Like the Durable
+    /// Object, it stores (serializes) the run after every step.
+    pub fn drive_until(&mut self, until: i64) {
+        for _ in 0..100_000 {
+            let action = self.run.next_action(self.now);
+            self.store();
+            match action {
+                Action::Send(req) => {
+                    let resp = match (self.outage)(self.now, &req) {
+                        Some(r) => {
+                            self.st.log.push(req.clone());
+                            self.refused += 1;
+                            r
+                        }
+                        None => self.st.handle(&req, self.now),
+                    };
+                    self.now += 1;
+                    self.run.on_response(resp, self.now);
+                }
+                Action::Deliver(d) => {
+                    let n = self.attempts.iter().filter(|(_, x, _)| x.id == d.id).count();
+                    let answer = (self.receiver)(n, self.now);
+                    self.attempts.push((self.now, d.clone(), answer));
+                    self.run.on_delivery(&d.id, answer, self.now);
+                }
+                Action::Record(r) => {
+                    match &r {
+                        Record::Attention(a) => self.attention = Some(a.clone()),
+                        Record::AttentionCleared { .. } => self.attention = None,
+                        _ => {}
+                    }
+                    self.records.push(r);
+                    self.run.on_recorded(self.now);
+                }
+                Action::WakeAt(t) => {
+                    assert!(t > self.now, "a wake-up must move forward");
+                    if t > until {
+                        return;
+                    }
+                    self.now = t;
+                }
+                Action::Idle => return,
+            }
+            self.store();
+        }
+        panic!("the run never settled");
+    }
+
+    /// Drives until idle (a week and a day at most).
+    pub fn drive(&mut self) {
+        self.drive_until(self.now + 8 * 86400);
+    }
+
+    fn store(&mut self) {
+        let stored = serde_json::to_string(&self.run).expect("run serializes");
+        self.run = serde_json::from_str(&stored).expect("run deserializes");
+    }
+
+    /// Events of the accepted deliveries, in order.
+    pub fn delivered(&self) -> Vec<&'static str> {
+        self.attempts.iter().filter(|(_, _, a)| *a == DeliveryResult::Delivered).map(|(_, d, _)| d.event.as_str()).collect()
+    }
+
+    /// The body of the first accepted delivery of `event`.
+    pub fn body_of(&self, event: &str) -> Value {
+        let (_, d, _) = self
+            .attempts
+            .iter()
+            .find(|(_, d, a)| d.event.as_str() == event && *a == DeliveryResult::Delivered)
+            .unwrap_or_else(|| panic!("no {event} delivered: {:?}", self.delivered()));
+        serde_json::from_str(&d.body).expect("JSON body")
+    }
+
+    /// The final outcome record.
+    pub fn outcome(&self) -> Option<&Record> {
+        self.records.iter().rev().find(|r| matches!(r, Record::Outcome { .. }))
+    }
 }

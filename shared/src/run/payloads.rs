@@ -12,9 +12,9 @@ use super::{AbandonReport, MismatchReport};
 
 /// Site, session and reference.
 pub(super) struct Context<'a> {
-    pub site: &'a str,
-    pub session: &'a str,
-    pub reference: &'a str,
+    pub(super) site: &'a str,
+    pub(super) session: &'a str,
+    pub(super) reference: &'a str,
 }
 
 impl Context<'_> {
@@ -30,7 +30,7 @@ impl Context<'_> {
     }
 
     /// `session.completed`: the records, and why it went to the office if it did.
-    pub fn completed(&self, request: &BookingRequest, records: &Booked, office_review: Option<&str>, window: Option<ArrivalWindow>) -> Value {
+    pub(super) fn completed(&self, request: &BookingRequest, records: &Booked, office_review: Option<&str>, window: Option<ArrivalWindow>) -> Value {
         let mut v = self.booking(request);
         v["records"] = json!(records);
         v["officeReview"] = json!(office_review);
@@ -39,7 +39,7 @@ impl Context<'_> {
     }
 
     /// `booking.failed`: why, and whether the run is still trying.
-    pub fn failed(&self, request: &BookingRequest, reason: &str, retrying_until: Option<i64>) -> Value {
+    pub(super) fn failed(&self, request: &BookingRequest, reason: &str, retrying_until: Option<i64>) -> Value {
         let mut v = self.booking(request);
         v["reason"] = json!(reason);
         v["retrying"] = json!(retrying_until.is_some());
@@ -48,7 +48,7 @@ impl Context<'_> {
     }
 
     /// `booking.needs_attention` about a booking.
-    pub fn attention(&self, request: &BookingRequest, cause: Cause, reason: &str) -> Value {
+    pub(super) fn attention(&self, request: &BookingRequest, cause: Cause, reason: &str) -> Value {
         let mut v = self.booking(request);
         v["cause"] = json!(cause);
         v["reason"] = json!(reason);
@@ -56,7 +56,7 @@ impl Context<'_> {
     }
 
     /// `session.qualified_abandoned`.
-    pub fn abandoned(&self, report: &AbandonReport) -> Value {
+    pub(super) fn abandoned(&self, report: &AbandonReport) -> Value {
         let mut v = self.base();
         v["name"] = json!(report.name);
         v["phone"] = json!(report.phone);
@@ -67,7 +67,7 @@ impl Context<'_> {
     }
 
     /// `booking.needs_attention` for a conversation that did not replay.
-    pub fn mismatch(&self, report: &MismatchReport) -> Value {
+    pub(super) fn mismatch(&self, report: &MismatchReport) -> Value {
         let mut v = self.base();
         v["cause"] = json!(Cause::ReplayMismatch);
         v["reason"] = json!(report.reason);
