@@ -5,13 +5,15 @@
 //! - `DELETE /v1/admin/transcripts?phone=|?email=`: a person's data, everywhere we keep
 //!   it: every transcript (all KV pages) and the Durable Object of each of their
 //!   conversations (its stored booking run, webhooks and alarm). Answers what it removed.
-//! - `GET /v1/admin/attention`: bookings that need the owner (added with the booking run).
+//! - `GET /v1/admin/attention[?site=]`: bookings that need the owner: refused, given up,
+//!   configuration problems, replay mismatches, webhooks not delivered (the booking run's
+//!   `Record::Attention`, stored by `attention.rs`).
 
 use serde_json::json;
-use wasm_bindgen::JsValue;
-use worker::{Env, Method, Request, RequestInit, Response, Result};
+use worker::{Env, Method, Request, Response, Result};
 
 use crate::http::{error, json_reply, Cors};
+use crate::{attention, booking_object};
 use crate::transcripts::{self, Person};
 
 /// Answers a `/v1/admin/...` request; `path` is what follows `admin/`.
@@ -35,7 +37,10 @@ pub async fn route(req: &Request, env: &Env, path: &[&str]) -> Result<Response> 
             Ok(None) => error(400, "say whose data to delete: ?phone=<phone, any format> or ?email=<email>", &Cors::none()),
             Err(reason) => error(400, reason, &Cors::none()),
         },
-        // (Method::Get, ["attention"]) => the needs-attention list (the booking run's records).
+        (Method::Get, ["attention"]) => {
+            let list = attention::list(env, q("site").as_deref()).await?;
+            json_reply(200, &json!({ "attention": list }), &Cors::none())
+        }
         _ => error(404, "no such route", &Cors::none()),
     }
 }
@@ -58,8 +63,8 @@ async fn forget(env: &Env, person: &Person) -> Result<Response> {
     let mut sessions = Vec::new();
     let mut failed = Vec::new();
     for t in &found {
-        match forget_conversation(env, &t.site, &t.session).await {
-            Ok(()) => {
+        match booking_object::forget(env, &t.site, &t.session).await {
+            Ok(_) => {
                 transcripts::delete(env, &t.site, &t.session).await?;
                 sessions.push(t.session.clone());
             }
@@ -74,18 +79,6 @@ async fn forget(env: &Env, person: &Person) -> Result<Response> {
         "failed": failed,
     });
     json_reply(if failed.is_empty() { 200 } else { 500 }, &body, &Cors::none())
-}
-
-/// Asks the conversation's `BookingObject` to delete all its storage and its alarm.
-async fn forget_conversation(env: &Env, site: &str, session: &str) -> Result<()> {
-    let stub = env.durable_object("BOOKINGS")?.id_from_name(&format!("{site}:{session}"))?.get_stub()?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(JsValue::from_str("{}")));
-    let resp = stub.fetch_with_request(Request::new_with_init("https://booking/forget", &init)?).await?;
-    match resp.status_code() {
-        200..=299 => Ok(()),
-        s => Err(worker::Error::from(format!("forget answered {s}"))),
-    }
 }
 
 /// Whether the request carries the admin token. A token shorter than 16 characters

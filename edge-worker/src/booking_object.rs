@@ -1,44 +1,77 @@
-//! One Durable Object per conversation, named `{site}:{idempotency key}`.
+//! One Durable Object per conversation, named `{site}:{idempotency key}`: it stores,
+//! sends and sets alarms; every decision is `booking_core::run::BookingRun`'s.
 //!
 //! Durable Objects give one single-threaded owner per key, so double clicks and
-//! concurrent submits of the same conversation meet in one place. The pipeline is
-//! stored before every send and after every response (booking-core's persistence
-//! contract), so a crash at any point resumes without a second record. When
-//! ServiceTitan stays down the request stays stored and alarms retry it for up to a
-//! day; then the site owner is told. Outgoing webhooks are retried from here too.
+//! concurrent submits of the same conversation meet in one place. The run lives in
+//! memory (one `RefCell`, never borrowed across an `await`) and is stored after every
+//! change, before and after every send (booking-core's persistence contract), so a
+//! crash at any point resumes without a second record. Whatever goes wrong inside
+//! `fetch` or `alarm`, the alarm is armed again before the error is returned.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use booking_core::booking::{Attribution, BookingRequest};
-use booking_core::servicetitan::{BookingPipeline, Outcome, Step};
+use booking_core::run::{AbandonReport, Action, BookingRun, Delivery, DeliveryResult, MismatchReport, Record};
 use booking_core::submission::BookingReply;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
-use worker::{durable_object, Date, Delay, DurableObject, Env, Method, Request, RequestInit, Response, Result, State};
+use worker::{durable_object, Date, DurableObject, Env, Method, Request, RequestInit, Response, Result, State};
 
 use crate::config::{self, ServiceTitanSettings};
 use crate::servicetitan_client::{self, Sent};
-use crate::webhooks::{self, Delivery};
+use crate::{attention, outbound};
 
-/// How long a homeowner's request may wait for ServiceTitan before we answer
-/// "received" and carry on in the background.
-const ANSWER_WITHIN_MS: u64 = 20_000;
-/// Waits shorter than this are slept through instead of set as an alarm.
-const SLEEP_UNDER_SECS: i64 = 3;
-/// After this long without success the booking is given up and the site owner told.
-const GIVE_UP_AFTER_SECS: i64 = 24 * 3600;
+/// One invocation drives the run at most this long, then hands over to the next alarm
+/// (a Durable Object invocation must not run unbounded).
+const DRIVE_FOR_MS: u64 = 20_000;
+/// After an error inside `fetch` or `alarm`, try again this much later.
+const REARM_AFTER_ERROR_MS: i64 = 60_000;
 
-/// What the worker hands the object: a booking already replayed and confirmed.
+/// What the worker hands the object: a booking already replayed and confirmed, and the
+/// homeowner's answer (decided by booking-core from the request alone).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Job {
+pub(crate) struct Job {
     /// Site id.
-    pub site_id: String,
+    pub(crate) site_id: String,
     /// The conversation's idempotency key.
-    pub idempotency_key: String,
+    pub(crate) idempotency_key: String,
     /// The confirmed request.
-    pub request: BookingRequest,
+    pub(crate) request: BookingRequest,
     /// Campaign attribution.
-    pub attribution: Attribution,
+    pub(crate) attribution: Attribution,
+    /// The answer for the homeowner; the first one stored wins.
+    pub(crate) reply: BookingReply,
+}
+
+/// Something for a conversation's object besides a booking.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub(crate) enum Notice {
+    /// The homeowner left after giving contact details.
+    Abandoned {
+        /// Site id.
+        site_id: String,
+        /// Idempotency key.
+        idempotency_key: String,
+        /// What to report.
+        report: AbandonReport,
+    },
+    /// The turns did not replay to a booking (e.g. a cached old widget after a deploy).
+    Mismatch {
+        /// Site id.
+        site_id: String,
+        /// Idempotency key.
+        idempotency_key: String,
+        /// What to report.
+        report: MismatchReport,
+    },
+}
+
+/// Which conversation this object is (for the records it writes).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Names {
+    site: String,
+    session: String,
 }
 
 fn stub(env: &Env, site: &str, key: &str) -> Result<worker::Stub> {
@@ -51,16 +84,28 @@ async fn call(stub: worker::Stub, path: &str, body: String) -> Result<Response> 
     stub.fetch_with_request(Request::new_with_init(&format!("https://booking{path}"), &init)?).await
 }
 
-/// Sends a job to its object and returns the homeowner's answer.
-pub async fn submit(env: &Env, job: &Job) -> Result<BookingReply> {
-    let mut resp = call(stub(env, &job.site_id, &job.idempotency_key)?, "/run", serde_json::to_string(job)?).await?;
+/// Hands a job to its object; returns the homeowner's answer (the first one stored).
+pub(crate) async fn submit(env: &Env, job: &Job) -> Result<BookingReply> {
+    let mut resp = call(stub(env, &job.site_id, &job.idempotency_key)?, "/submit", serde_json::to_string(job)?).await?;
     resp.json().await
 }
 
-/// Queues a "Qualified Abandoned Session" webhook, unless this conversation booked.
-pub async fn abandon(env: &Env, site: &str, key: &str, payload: serde_json::Value) -> Result<()> {
-    call(stub(env, site, key)?, "/abandon", payload.to_string()).await?;
+/// Tells a conversation's object about an abandonment or a replay mismatch.
+pub(crate) async fn notify(env: &Env, notice: &Notice) -> Result<()> {
+    let (site, key) = match notice {
+        Notice::Abandoned { site_id, idempotency_key, .. } | Notice::Mismatch { site_id, idempotency_key, .. } => {
+            (site_id, idempotency_key)
+        }
+    };
+    call(stub(env, site, key)?, "/notice", serde_json::to_string(notice)?).await?;
     Ok(())
+}
+
+/// Deletes everything a conversation's object holds (a person's deletion request).
+/// Returns whether it held anything.
+pub(crate) async fn forget(env: &Env, site: &str, key: &str) -> Result<bool> {
+    let mut resp = call(stub(env, site, key)?, "/forget", String::new()).await?;
+    Ok(resp.json::<bool>().await.unwrap_or(false))
 }
 
 fn now() -> i64 {
@@ -72,221 +117,187 @@ fn now() -> i64 {
 pub struct BookingObject {
     state: State,
     env: Env,
-    running: Cell<bool>,
+    run: RefCell<Option<BookingRun>>,
+    loaded: Cell<bool>,
+    driving: Cell<bool>,
 }
 
 impl DurableObject for BookingObject {
     fn new(state: State, env: Env) -> Self {
-        BookingObject { state, env, running: Cell::new(false) }
+        BookingObject { state, env, run: RefCell::new(None), loaded: Cell::new(false), driving: Cell::new(false) }
     }
 
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let storage = self.state.storage();
-        if req.path() == "/abandon" {
-            let payload: serde_json::Value = req.json().await?;
-            if storage.get::<Job>("job").await?.is_none() && storage.get::<bool>("abandon-sent").await?.is_none() {
-                storage.put("abandon-sent", true).await?;
-                let site = payload["site"].as_str().and_then(|s| config::site(&self.env, s));
-                if let Some(url) = site.and_then(|s| s.webhook_url) {
-                    self.queue_webhook(Delivery::new(url, "session.qualified_abandoned", payload, now())).await?;
-                }
-            }
-            return Response::ok("ok");
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        let result = self.answer(req).await;
+        if result.is_err() {
+            self.rearm().await;
         }
-        // Claimed before the first await: a concurrent submit of the same conversation
-        // must never start a second pipeline run from the same stored state.
-        if self.running.get() {
-            return Response::from_json(&self.wait_for_reply().await?);
-        }
-        self.running.set(true);
-        let result = self.run_submit(req).await;
-        self.running.set(false);
-        let reply = result?;
-        self.schedule().await?;
-        Response::from_json(&reply)
+        result
     }
 
     async fn alarm(&self) -> Result<Response> {
-        if !self.running.get() {
-            self.running.set(true);
-            let result = match self.state.storage().get::<BookingReply>("reply").await {
-                Ok(None) => self.drive_inner().await.map(|_| ()),
-                Ok(Some(_)) => Ok(()),
-                Err(e) => Err(e),
-            };
-            self.running.set(false);
-            result?;
+        let result = self.drive().await;
+        if let Err(e) = &result {
+            worker::console_error!("booking run alarm failed: {e}");
+            self.rearm().await;
         }
-        self.deliver_due_webhooks().await?;
-        self.schedule().await?;
-        Response::ok("ok")
+        result.map(|_| Response::ok("ok"))?
     }
 }
 
 impl BookingObject {
-    /// A submit, with `running` held: answer a finished booking, or start and drive one.
-    async fn run_submit(&self, mut req: Request) -> Result<BookingReply> {
+    async fn answer(&self, mut req: Request) -> Result<Response> {
+        match req.path().as_str() {
+            "/submit" => {
+                let job: Job = req.json().await?;
+                let reply = self.accept(job).await?;
+                Response::from_json(&reply)
+            }
+            "/notice" => {
+                let notice: Notice = req.json().await?;
+                self.take_notice(notice).await?;
+                Response::ok("ok")
+            }
+            "/forget" => {
+                let held = self.load().await?;
+                self.state.storage().delete_all().await?;
+                self.state.storage().delete_alarm().await?;
+                *self.run.borrow_mut() = None;
+                Response::from_json(&held)
+            }
+            _ => Response::error("no such path", 404),
+        }
+    }
+
+    /// Stores the job and its answer, then lets the alarm drive the run: the answer
+    /// never waits for ServiceTitan, so its timing tells nothing about the records.
+    async fn accept(&self, job: Job) -> Result<BookingReply> {
         let storage = self.state.storage();
         if let Some(reply) = storage.get::<BookingReply>("reply").await? {
             return Ok(reply);
         }
-        if storage.get::<BookingPipeline>("pipeline").await?.is_none() {
-            let job: Job = req.json().await?;
-            let site = config::site(&self.env, &job.site_id).ok_or_else(|| worker::Error::from("unknown site"))?;
-            let settings = ServiceTitanSettings::from_env(&self.env).map_err(worker::Error::from)?;
-            let pipeline = BookingPipeline::new(
-                job.request.clone(),
-                site,
-                job.attribution.clone(),
-                job.idempotency_key.clone(),
-                settings.tenant_id,
-            );
-            storage.put("job", &job).await?;
-            storage.put("created_at", now()).await?;
-            storage.put("pipeline", &pipeline).await?;
-        }
-        self.drive_inner().await
+        self.ensure_run(&job.site_id, &job.idempotency_key).await?;
+        self.with_run(|run| run.submit(job.request.clone(), job.attribution.clone(), now()));
+        self.save().await?;
+        storage.put("reply", &job.reply).await?;
+        storage.set_alarm(1).await?;
+        Ok(job.reply)
     }
 
-    async fn wait_for_reply(&self) -> Result<BookingReply> {
-        let start = Date::now().as_millis();
-        while Date::now().as_millis() < start + ANSWER_WITHIN_MS {
-            Delay::from(std::time::Duration::from_millis(100)).await;
-            if let Some(reply) = self.state.storage().get::<BookingReply>("reply").await? {
-                return Ok(reply);
+    async fn take_notice(&self, notice: Notice) -> Result<()> {
+        match notice {
+            Notice::Abandoned { site_id, idempotency_key, report } => {
+                self.ensure_run(&site_id, &idempotency_key).await?;
+                self.with_run(|run| run.abandon(report, now()));
             }
-            if !self.running.get() {
-                break;
+            Notice::Mismatch { site_id, idempotency_key, report } => {
+                self.ensure_run(&site_id, &idempotency_key).await?;
+                self.with_run(|run| run.replay_mismatch(report, now()));
             }
         }
-        Ok(received())
+        self.save().await?;
+        self.state.storage().set_alarm(1).await
     }
 
-    /// Runs the pipeline until it finishes, must wait, or the homeowner has waited long enough.
-    /// Callers hold `running`.
-    async fn drive_inner(&self) -> Result<BookingReply> {
-        let storage = self.state.storage();
-        let Some(mut pipeline) = storage.get::<BookingPipeline>("pipeline").await? else {
-            return Ok(received());
-        };
-        let settings = ServiceTitanSettings::from_env(&self.env).map_err(worker::Error::from)?;
-        let started = Date::now().as_millis();
-        let mut sent = Sent::default();
-        loop {
-            let t = now();
-            match pipeline.next_request(t) {
-                Step::Send(request) => {
-                    // Stored before sending: a crash now resumes knowing the write may exist.
-                    storage.put("pipeline", &pipeline).await?;
-                    let response = servicetitan_client::send(&settings, &request, &mut sent).await;
-                    pipeline.on_response(response, now());
-                    storage.put("pipeline", &pipeline).await?;
-                }
-                Step::Wait { until } => {
-                    let wait = (until - t).max(0);
-                    let waited = Date::now().as_millis() - started;
-                    if wait <= SLEEP_UNDER_SECS && waited + (wait as u64) * 1000 < ANSWER_WITHIN_MS {
-                        Delay::from(std::time::Duration::from_millis(wait as u64 * 1000)).await;
-                        continue;
-                    }
-                    storage.put("retry_at", until).await?;
-                    return Ok(received());
-                }
-                Step::Done(Outcome::Queued { reason, retry_at }) => {
-                    let created: i64 = storage.get("created_at").await?.unwrap_or(t);
-                    if t - created < GIVE_UP_AFTER_SECS {
-                        storage.put("retry_at", retry_at).await?;
-                        return Ok(received());
-                    }
-                    return self.finish(Outcome::Failed { message: format!("gave up after 24 hours: {reason}") }).await;
-                }
-                Step::Done(outcome) => return self.finish(outcome).await,
-            }
-            if Date::now().as_millis() - started > ANSWER_WITHIN_MS {
-                storage.put("retry_at", now() + 1).await?;
-                return Ok(received());
+    /// Loads the stored run once per object instance. Returns whether there is one.
+    async fn load(&self) -> Result<bool> {
+        if !self.loaded.get() {
+            let stored = self.state.storage().get::<BookingRun>("run").await?;
+            if !self.loaded.get() {
+                *self.run.borrow_mut() = stored;
+                self.loaded.set(true);
             }
         }
+        Ok(self.run.borrow().is_some())
     }
 
-    /// Records the final outcome and tells the site owner.
-    async fn finish(&self, outcome: Outcome) -> Result<BookingReply> {
-        let storage = self.state.storage();
-        let reply = reply_for(&outcome);
-        storage.put("outcome", &outcome).await?;
-        storage.put("reply", &reply).await?;
-        let _ = storage.delete("retry_at").await?;
-        if let Some(job) = storage.get::<Job>("job").await? {
-            if let Some(url) = config::site(&self.env, &job.site_id).and_then(|s| s.webhook_url) {
-                let (event, payload) = webhooks::for_outcome(&job, &outcome);
-                self.queue_webhook(Delivery::new(url, event, payload, now())).await?;
-            }
-        }
-        Ok(reply)
-    }
-
-    async fn queue_webhook(&self, delivery: Delivery) -> Result<()> {
-        let storage = self.state.storage();
-        let mut queue: Vec<Delivery> = storage.get("webhooks").await?.unwrap_or_default();
-        queue.push(delivery);
-        // Delivered from the alarm, so a slow receiver never delays the homeowner's answer.
-        storage.put("webhooks", &queue).await?;
-        self.schedule().await
-    }
-
-    async fn deliver_due_webhooks(&self) -> Result<()> {
-        let storage = self.state.storage();
-        let queue: Vec<Delivery> = storage.get("webhooks").await?.unwrap_or_default();
-        if queue.is_empty() {
+    async fn ensure_run(&self, site_id: &str, key: &str) -> Result<()> {
+        if self.load().await? {
             return Ok(());
         }
-        let secret = webhooks::secret(&self.env);
-        let mut left = Vec::new();
-        for d in queue {
-            if d.due > now() {
-                left.push(d);
-                continue;
-            }
-            if let Some(next) = webhooks::deliver(d, &secret).await {
-                left.push(next);
-            }
-        }
-        storage.put("webhooks", &left).await
+        let site = config::site(&self.env, site_id).ok_or_else(|| worker::Error::from("unknown site"))?;
+        let settings = ServiceTitanSettings::from_env(&self.env).map_err(worker::Error::from)?;
+        let run = BookingRun::new(site, settings.tenant_id, key.to_string(), now());
+        let names = Names { site: site_id.to_string(), session: key.to_string() };
+        self.state.storage().put("names", &names).await?;
+        self.run.borrow_mut().get_or_insert(run);
+        Ok(())
     }
 
-    /// One alarm per object: the earliest of the pipeline retry and webhook retries.
-    async fn schedule(&self) -> Result<()> {
-        let storage = self.state.storage();
-        let retry: Option<i64> = storage.get("retry_at").await?;
-        let hooks: Vec<Delivery> = storage.get("webhooks").await?.unwrap_or_default();
-        let next = hooks.iter().map(|d| d.due).chain(retry).min();
-        match next {
-            Some(at) => storage.set_alarm(((at - now()).max(1)) * 1000).await,
+    fn with_run<R>(&self, f: impl FnOnce(&mut BookingRun) -> R) -> Option<R> {
+        self.run.borrow_mut().as_mut().map(f)
+    }
+
+    async fn save(&self) -> Result<()> {
+        let run = self.run.borrow().clone();
+        match run {
+            Some(run) => self.state.storage().put("run", &run).await,
             None => Ok(()),
         }
     }
-}
 
-fn received() -> BookingReply {
-    BookingReply {
-        status: "received".into(),
-        job_number: None,
-        message: "We have your request. Our office will confirm your appointment shortly.".into(),
+    /// Does what the run asks until it waits, is idle, or this invocation has run long
+    /// enough. A second caller while one drives only returns: the first sees its change.
+    async fn drive(&self) -> Result<()> {
+        if !self.load().await? || self.driving.get() {
+            return Ok(());
+        }
+        self.driving.set(true);
+        let result = self.drive_loop().await;
+        self.driving.set(false);
+        result
     }
-}
 
-fn reply_for(outcome: &Outcome) -> BookingReply {
-    match outcome {
-        Outcome::Booked(b) => match &b.job_number {
-            Some(n) => BookingReply {
-                status: "booked".into(),
-                job_number: Some(n.clone()),
-                message: format!("You're booked. Your job number is {n}."),
-            },
-            // Booking modes: the office converts the booking and calls to confirm.
-            None => received(),
-        },
-        // ServiceTitan refused it; the office has the transcript and will call.
-        _ => received(),
+    async fn drive_loop(&self) -> Result<()> {
+        let started = Date::now().as_millis();
+        let settings = ServiceTitanSettings::from_env(&self.env).map_err(worker::Error::from)?;
+        let mut sent = Sent::default();
+        loop {
+            if Date::now().as_millis() - started > DRIVE_FOR_MS {
+                return self.state.storage().set_alarm(1).await;
+            }
+            let Some(action) = self.with_run(|run| run.next_action(now())) else { return Ok(()) };
+            match action {
+                Action::Send(request) => {
+                    self.save().await?;
+                    let response = servicetitan_client::send(&settings, &request, &mut sent).await;
+                    self.with_run(|run| run.on_response(response, now()));
+                }
+                Action::Deliver(delivery) => {
+                    self.save().await?;
+                    let result = self.deliver(&delivery).await;
+                    self.with_run(|run| run.on_delivery(&delivery.id, result, now()));
+                }
+                Action::Record(record) => {
+                    self.record(&record).await?;
+                    self.with_run(|run| run.on_recorded(now()));
+                }
+                Action::WakeAt(at) => {
+                    self.save().await?;
+                    return self.state.storage().set_alarm(((at - now()).max(0)) * 1000 + 1).await;
+                }
+                Action::Idle => return self.save().await,
+            }
+            self.save().await?;
+        }
+    }
+
+    async fn deliver(&self, d: &Delivery) -> DeliveryResult {
+        let secret = outbound::webhook_secret(&self.env);
+        if secret.is_empty() {
+            return DeliveryResult::NotSigned;
+        }
+        outbound::post_signed(d, &secret).await
+    }
+
+    async fn record(&self, record: &Record) -> Result<()> {
+        let names: Names = self.state.storage().get("names").await?.unwrap_or_default();
+        attention::store(&self.env, &names.site, &names.session, record).await
+    }
+
+    async fn rearm(&self) {
+        if let Err(e) = self.state.storage().set_alarm(REARM_AFTER_ERROR_MS).await {
+            worker::console_error!("could not re-arm the booking alarm: {e}");
+        }
     }
 }

@@ -14,20 +14,22 @@ mod limiter;
 mod rate_limit;
 mod servicetitan_client;
 mod transcripts;
-mod webhooks;
+mod attention;
+mod outbound;
 
 pub use booking_object::BookingObject;
 pub use limiter::SiteLimiter;
 
 use booking_core::booking::{Channel, Trade};
-use booking_core::conversation::{replay, Effect, Event};
+use booking_core::conversation::{replay, reply_for, Conversation, Effect, Event};
+use booking_core::run::{AbandonReport, MismatchReport};
 use booking_core::servicetitan::availability;
 use booking_core::site::SiteConfig;
 use booking_core::submission::{Refusal, Submission, MAX_BODY_BYTES};
 use serde_json::json;
 use worker::{event, Context, Env, Method, Request, Response, Result};
 
-use crate::booking_object::Job;
+use crate::booking_object::{Job, Notice};
 use crate::config::ServiceTitanSettings;
 use crate::http::{cors_preflight, error, json_reply, Cors};
 use crate::limiter::{allow, Capacity};
@@ -101,30 +103,33 @@ async fn route(mut req: Request, env: &Env) -> Result<Response> {
     }
 }
 
-/// Bookings: replay, keep the transcript, hand the job to its Durable Object.
+/// Bookings: replay, keep the transcript, hand the job to its Durable Object. The answer
+/// is booking-core's, from the request alone, so it is the same for every match.
 async fn book(env: &Env, site: &SiteConfig, submission: Submission, cors: &Cors) -> Result<Response> {
-    let (conversation, booking) = replay(site.public(), Channel::Chat, submission.locale, &submission.turns);
-    let Some(mut request) = booking else {
-        return error(422, "the conversation did not reach a confirmed booking", cors);
+    let now = transcripts::now();
+    let (_, booking) = replay(site.public(), Channel::Chat, submission.locale, &submission.turns, now);
+    let Some(request) = booking else {
+        return mismatch(env, site, submission, cors).await;
     };
-    drop(conversation);
-    request.sms_consent = submission.sms_consent;
+    let reference = booking_core::booking::reference(&submission.idempotency_key);
     let job = Job {
         site_id: site.id.clone(),
         idempotency_key: submission.idempotency_key.clone(),
         request: request.clone(),
         attribution: submission.attribution(),
+        reply: reply_for(&request, site, &reference, now),
     };
     let reply = booking_object::submit(env, &job).await?;
     let transcript = Transcript {
         site: site.id.clone(),
         session: submission.idempotency_key,
-        outcome: reply.status.clone(),
-        stored_at: transcripts::now(),
+        outcome: reply.status.code().into(),
+        stored_at: now,
         phone: Some(request.phone.digits.clone()),
         email: request.email.clone(),
         turns: submission.turns,
         rendered: Some(booking_core::transcript::render(&request)),
+        final_outcome: None,
     };
     if let Err(e) = transcripts::store(env, &transcript).await {
         // The booking matters more than its copy of the transcript.
@@ -133,40 +138,62 @@ async fn book(env: &Env, site: &SiteConfig, submission: Submission, cors: &Cors)
     json_reply(200, &reply, cors)
 }
 
+/// Turns that do not replay to a booking (a cached old widget after a deploy, or a
+/// forged body): the transcript is kept and the owner told, and the homeowner is asked
+/// to call, so nothing they said is lost.
+async fn mismatch(env: &Env, site: &SiteConfig, submission: Submission, cors: &Cors) -> Result<Response> {
+    let (conversation, _) = replay(site.public(), Channel::Chat, submission.locale, &submission.turns, transcripts::now());
+    let stage = conversation.stage();
+    let contact = abandon_report(conversation, &submission).unwrap_or_default();
+    let report = MismatchReport {
+        reason: format!("the turns replay to the {stage:?} stage, not to a booking (a cached old widget, or an altered body)"),
+        name: contact.name,
+        phone: contact.phone,
+        email: contact.email,
+        turns: submission.turns.clone(),
+        page_url: submission.page_url.clone(),
+    };
+    let notice = Notice::Mismatch { site_id: site.id.clone(), idempotency_key: submission.idempotency_key, report };
+    booking_object::notify(env, &notice).await?;
+    error(422, "the conversation did not reach a confirmed booking; please call the office", cors)
+}
+
+/// What an abandonment would report, when contact details were given.
+fn abandon_report(mut conversation: Conversation, submission: &Submission) -> Option<AbandonReport> {
+    let last = submission.turns.last().map_or(0, |t| t.at);
+    conversation.handle(Event::Abandon, last).effects.into_iter().find_map(|e| match e {
+        Effect::QualifiedAbandon { phone, email, name } if phone.is_some() || email.is_some() => Some(AbandonReport {
+            name: name.map(|n| n.full()),
+            phone: phone.map(|p| p.digits),
+            email,
+            turns: submission.turns.clone(),
+            page_url: submission.page_url.clone(),
+        }),
+        _ => None,
+    })
+}
+
 /// Abandonment beacons: keep the transcript when contact details were given.
 async fn abandoned(env: &Env, site: &SiteConfig, submission: Submission, cors: &Cors) -> Result<Response> {
-    let (mut conversation, booking) = replay(site.public(), Channel::Chat, submission.locale, &submission.turns);
+    let (conversation, booking) = replay(site.public(), Channel::Chat, submission.locale, &submission.turns, transcripts::now());
     if booking.is_some() {
         return json_reply(202, &json!({ "ok": true }), cors);
     }
-    let last = submission.turns.last().map(|t| t.at).unwrap_or(0);
-    let turn = conversation.handle(Event::Abandon, last);
-    let contact = turn.effects.into_iter().find_map(|e| match e {
-        Effect::QualifiedAbandon { phone, email, name } if phone.is_some() || email.is_some() => Some((name, phone, email)),
-        _ => None,
-    });
-    if let Some((name, phone, email)) = contact {
+    if let Some(report) = abandon_report(conversation, &submission) {
         let t = Transcript {
             site: site.id.clone(),
             session: submission.idempotency_key.clone(),
             outcome: "abandoned".into(),
             stored_at: transcripts::now(),
-            phone: phone.as_ref().map(|p| p.digits.clone()),
-            email: email.clone(),
+            phone: report.phone.clone(),
+            email: report.email.clone(),
             turns: submission.turns.clone(),
             rendered: None,
+            final_outcome: None,
         };
         transcripts::store(env, &t).await?;
-        let payload = json!({
-            "site": site.id,
-            "session": submission.idempotency_key,
-            "name": name.map(|n| n.full()),
-            "phone": phone.map(|p| p.digits),
-            "email": email,
-            "turns": submission.turns,
-            "pageUrl": submission.page_url,
-        });
-        booking_object::abandon(env, &site.id, &submission.idempotency_key, payload).await?;
+        let notice = Notice::Abandoned { site_id: site.id.clone(), idempotency_key: submission.idempotency_key, report };
+        booking_object::notify(env, &notice).await?;
     }
     json_reply(202, &json!({ "ok": true }), cors)
 }

@@ -36,6 +36,10 @@ pub struct Transcript {
     pub turns: Vec<UserTurn>,
     /// Rendered transcript (summary + conversation), when a booking was confirmed.
     pub rendered: Option<String>,
+    /// How the booking run ended (the run's `Record::Outcome`), once it has: what the
+    /// office got, beside `outcome` (what the homeowner was told).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_outcome: Option<serde_json::Value>,
 }
 
 /// Metadata listed without reading values: enough to find a person's sessions.
@@ -173,6 +177,11 @@ pub async fn list(env: &Env, site: Option<&str>, person: Option<&Person>) -> Res
 pub async fn of_person(env: &Env, person: &Person) -> Result<Vec<Transcript>> {
     let kv = env.kv("TRANSCRIPTS")?;
     Ok(find(&kv, None, Some(person), usize::MAX).await?.into_iter().map(|(_, t)| t).collect())
+}
+
+/// One session's transcript, if stored.
+pub async fn get(env: &Env, site: &str, session: &str) -> Result<Option<Transcript>> {
+    Ok(env.kv("TRANSCRIPTS")?.get(&key(site, session)).json::<Transcript>().await?)
 }
 
 /// Deletes one session's transcript.

@@ -205,6 +205,16 @@ pub enum ReplyStatus {
     Received,
 }
 
+impl ReplyStatus {
+    /// The serde name: "booked" or "received".
+    pub fn code(self) -> &'static str {
+        match self {
+            ReplyStatus::Booked => "booked",
+            ReplyStatus::Received => "received",
+        }
+    }
+}
+
 /// What the worker answers a booking submission with. Never carries ServiceTitan
 /// internals or whether the homeowner was already a customer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
