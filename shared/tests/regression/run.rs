@@ -1,0 +1,159 @@
+//! Regression tests for the booking run and the pipeline (issue 12, item 4), each named
+//! by the cause of the bug it pins. Included from `tests/regression.rs`.
+
+#[path = "../pipeline_fake.rs"]
+mod fake;
+
+use booking_core::booking::*;
+use booking_core::run::*;
+use booking_core::servicetitan::availability::LEAD_TIME;
+use booking_core::servicetitan::{parse_iso8601, Outcome, QueueCause, StResponse, Step};
+use fake::*;
+use serde_json::json;
+
+fn queued_cause(p: &mut booking_core::servicetitan::BookingPipeline, answer: StResponse) -> (Option<QueueCause>, Outcome) {
+    let mut now = NOW;
+    let Step::Send(_) = p.next_request(now) else { panic!() };
+    now += 1;
+    p.on_response(answer, now);
+    let Step::Done(o) = p.next_request(now) else { panic!("not queued at once") };
+    (p.queue_cause(), o)
+}
+
+#[test]
+fn st_refusing_the_job_failed_the_booking_instead_of_filing_it_for_the_office() {
+    let mut w = World::new(hooked_site());
+    w.st.seed("Gonzalez, Maria", "(612) 555-0143", "4417 West Lake Street", "55416-2201");
+    w.run.submit(request(), Attribution::default(), NOW);
+    // Existing customer: search (0), list locations (1), create job (2) refused.
+    w.st.faults.insert(2, Fault::Status(400, None));
+    w.drive();
+    assert_eq!(w.run.finished(), Some(FinalStatus::FiledForOffice));
+    assert_eq!((w.st.jobs.len(), w.st.bookings.len()), (0, 1));
+    let summary = w.st.bookings[0]["_body"]["summary"].as_str().unwrap();
+    assert!(summary.starts_with("Office review: ServiceTitan refused the job: injected"), "{summary}");
+    assert_eq!(w.delivered(), ["session.completed"]);
+    assert!(w.body_of("session.completed")["data"]["officeReview"].as_str().unwrap().contains("refused the job"));
+}
+
+#[test]
+fn token_invalid_client_was_a_permanent_failure() {
+    let mut p = pipeline(request(), site());
+    let answer = StResponse::new(400, None, r#"{"error":"invalid_client"}"#.into());
+    let (cause, outcome) = queued_cause(&mut p, answer);
+    assert_eq!(cause, Some(QueueCause::Configuration));
+    assert!(matches!(&outcome, Outcome::Queued { reason, .. } if reason.contains("invalid_client")), "{outcome:?}");
+}
+
+#[test]
+fn api_403_was_a_permanent_failure() {
+    let mut p = pipeline(request(), site());
+    let (cause, outcome) = queued_cause(&mut p, st_error(403, "Forbidden"));
+    assert_eq!(cause, Some(QueueCause::Configuration));
+    assert!(matches!(&outcome, Outcome::Queued { reason, .. } if reason.contains("403")), "{outcome:?}");
+}
+
+#[test]
+fn window_that_passed_during_an_outage_was_sent_to_servicetitan() {
+    // Picked: today 14:00-18:00Z (08:00-12:00 local); ServiceTitan down until after it starts.
+    let picked = ArrivalWindow { start: NOW + 2 * 3600, end: NOW + 6 * 3600 };
+    for (name, preference) in [
+        ("re-planned from the preference", PreferredTime { day: Some(DayPreference::Tomorrow), part: Some(DayPart::Morning) }),
+        ("no preference: office booking", PreferredTime::default()),
+    ] {
+        let mut req = request();
+        req.arrival_window = Some(picked);
+        req.preferred_time = preference;
+        let mut w = World::new(hooked_site());
+        w.run.submit(req, Attribution::default(), NOW);
+        w.down_until(NOW + 3 * 3600);
+        w.drive();
+        for job in &w.st.jobs {
+            let start = parse_iso8601(job["_body"]["appointments"][0]["start"].as_str().unwrap()).unwrap();
+            assert!(start >= job["_created"].as_i64().unwrap() + LEAD_TIME, "{name}: a passed window was sent");
+        }
+        let a = w.attention.clone().unwrap_or_else(|| panic!("{name}: the office must call the homeowner"));
+        assert!(a.issues.iter().any(|i| i.cause == Cause::WindowReplanned), "{name}: {a:?}");
+        assert!(w.delivered().contains(&"booking.needs_attention"), "{name}");
+        if preference.day.is_some() {
+            assert_eq!(w.run.finished(), Some(FinalStatus::Booked), "{name}");
+            let summary = w.st.jobs[0]["_body"]["summary"].as_str().unwrap();
+            assert!(summary.starts_with("Arrival window re-planned"), "{name}: {summary}");
+        } else {
+            assert_eq!(w.run.finished(), Some(FinalStatus::FiledForOffice), "{name}");
+            assert_eq!(w.st.jobs.len(), 0, "{name}");
+        }
+    }
+}
+
+#[test]
+fn lost_create_job_response_took_the_customers_other_job() {
+    for (how, fault) in [("applied, answer lost", Fault::Lost), ("not applied, no answer", Fault::Status(0, None))] {
+        let mut f = Fake::new();
+        let (c, l) = f.seed("Gonzalez, Maria", "(612) 555-0143", "4417 West Lake Street", "55416-2201");
+        // The office phoned in another job for the same customer, type and place a moment ago.
+        f.jobs.push(json!({"id": 1, "jobNumber": "1", "customerId": c, "locationId": l, "jobTypeId": 2001,
+            "summary": "Phoned in: furnace tune-up", "_created": NOW, "_body": {}}));
+        // Existing customer: search (0), list locations (1), create job (2).
+        f.faults.insert(2, fault);
+        let mut p = pipeline(request(), site());
+        let mut now = NOW;
+        let Outcome::Booked(b) = run(&mut p, &mut f, &mut now) else { panic!("{how}") };
+        assert_eq!(f.jobs.len(), 2, "{how}: ours and the office's, no third");
+        let ours = &f.jobs[1];
+        assert_eq!(b.job_id, ours["id"].as_i64(), "{how}: booked the office's job");
+        let marker = format!("Web reference: {}", reference("chat-7f3c2a"));
+        assert!(ours["summary"].as_str().unwrap().contains(&marker), "{how}");
+        assert!(f.notes.iter().all(|(kind, id, _)| kind != "jobs" || Some(*id) == b.job_id), "{how}: notes on another job");
+    }
+}
+
+#[test]
+fn webhook_queued_during_an_in_flight_delivery_was_overwritten() {
+    let mut w = World::new(hooked_site());
+    w.run.abandon(AbandonReport { phone: Some("6125550143".into()), ..Default::default() }, NOW);
+    let Action::Deliver(first) = w.run.next_action(NOW) else { panic!() };
+    // While the abandonment is being posted, the worker reports a replay mismatch.
+    w.run.replay_mismatch(MismatchReport { reason: "old widget".into(), ..Default::default() }, NOW);
+    w.run.on_delivery(&first.id, DeliveryResult::Delivered, NOW + 1);
+    w.now = NOW + 1;
+    w.drive();
+    assert_eq!(first.event, WebhookEvent::SessionQualifiedAbandoned);
+    assert_eq!(w.delivered(), ["booking.needs_attention"], "the second webhook was kept");
+    assert_ne!(w.attempts[0].1.id, first.id);
+}
+
+#[test]
+fn replay_mismatch_stored_nothing_and_told_nobody() {
+    let mut w = World::new(hooked_site());
+    w.run.replay_mismatch(MismatchReport { reason: "did not replay".into(), ..Default::default() }, NOW);
+    w.drive();
+    assert!(matches!(w.records.first(), Some(Record::Mismatch(m)) if m.reason == "did not replay"));
+    assert_eq!(w.delivered(), ["booking.needs_attention"]);
+    assert!(w.attention.is_some());
+}
+
+#[test]
+fn empty_webhook_secret_sent_webhooks_unsigned() {
+    let mut w = World::new(hooked_site());
+    w.run.submit(request(), Attribution::default(), NOW);
+    w.receiver = Box::new(|_, _| DeliveryResult::NotSigned);
+    w.drive_until(NOW + 3600);
+    assert!(w.attempts.iter().all(|(_, _, a)| *a == DeliveryResult::NotSigned));
+    assert_eq!(w.run.pending_webhooks(), [WebhookEvent::SessionCompleted]);
+    assert!(w.attention.unwrap().issues.iter().any(|i| i.cause == Cause::WebhooksUnsigned));
+}
+
+#[test]
+fn final_outcome_never_reached_the_stored_transcript() {
+    let mut w = World::new(hooked_site());
+    w.run.submit(request(), Attribution::default(), NOW);
+    w.drive();
+    match w.outcome() {
+        Some(Record::Outcome { status: FinalStatus::Booked, reference: r, records: Some(b), .. }) => {
+            assert_eq!(r, &reference("chat-7f3c2a"));
+            assert!(b.job_id.is_some());
+        }
+        o => panic!("{o:?}"),
+    }
+}
