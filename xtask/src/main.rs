@@ -1,7 +1,8 @@
 //! `cargo xtask <command>`: the project's own commands. See README.md.
 //!
 //! - `demo`: install what is missing, build, start emulator + worker + contractor site.
-//! - `test`: native tests, wasm builds, browser end-to-end; ends with `N passed, N failed`.
+//! - `test`: tidy, native tests, wasm builds, browser end-to-end; ends with `N passed, N failed`.
+//! - `tidy`: only the invariant checks (formatting, lints, booking-core's no-I/O rule, storage keys).
 //! - `build`: only build the widget, the worker and the emulator.
 
 mod bench;
@@ -11,6 +12,7 @@ mod fuzz;
 mod serve;
 mod stack;
 mod test;
+mod tidy;
 mod tools;
 
 use std::path::PathBuf;
@@ -40,11 +42,12 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo::run(&args[1..]),
         Some("test") => test::run(&args[1..]),
+        Some("tidy") => tidy::run(&args[1..]),
         Some("build") => bundle::all(),
         Some("bench") => bench::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <demo|test|build|bench|fuzz [N]>");
+            eprintln!("usage: cargo xtask <demo|test|tidy|build|bench|fuzz [N]>");
             return ExitCode::from(2);
         }
     };

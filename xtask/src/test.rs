@@ -1,5 +1,6 @@
 //! `cargo xtask test`: every test, one summary line.
 //!
+//! 0. tidy (`cargo xtask tidy`: rustfmt, clippy, booking-core's no-I/O rule, storage keys),
 //! 1. native tests of the whole workspace (`cargo test`),
 //! 2. release wasm builds of the widget and the worker,
 //! 3. browser end-to-end tests (tests/e2e, node's test runner driving Debian's Chromium)
@@ -9,7 +10,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use crate::stack::{self, Credentials, Ports, Target};
-use crate::{bundle, root, tools, Fail};
+use crate::{bundle, root, tidy, tools, Fail};
 
 #[derive(Default)]
 struct Tally {
@@ -63,17 +64,26 @@ fn count_tap(lines: &[String], tally: &mut Tally) {
     }
 }
 
-/// Runs the suite. `--no-e2e` skips the browser part, `--no-native` the cargo tests,
-/// `--only NAME` runs only the browser test files whose name contains NAME (handy while
-/// working on the widget or the worker; CI runs everything).
-pub fn run(args: &[String]) -> Result<(), Fail> {
+/// Runs the suite. `--no-e2e` skips the browser part, `--no-native` the cargo tests and
+/// tidy, `--no-tidy` tidy alone, `--only NAME` runs only the browser test files whose name
+/// contains NAME (handy while working on the widget or the worker; CI runs everything).
+pub(crate) fn run(args: &[String]) -> Result<(), Fail> {
     let e2e = !args.iter().any(|a| a == "--no-e2e");
     let native = !args.iter().any(|a| a == "--no-native");
+    let tidy = native && !args.iter().any(|a| a == "--no-tidy");
     let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
     let mut tally = Tally::default();
     tools::ensure_build_tools()?;
     if e2e {
         tools::ensure_chromium()?;
+    }
+
+    if tidy {
+        println!("xtask: tidy");
+        for p in tidy::problems() {
+            println!("tidy: {p}");
+            tally.broken_steps.push(format!("tidy: {p}"));
+        }
     }
 
     if native {
