@@ -7,6 +7,7 @@ mod fake;
 
 use booking_core::booking::*;
 use booking_core::run::*;
+use booking_core::servicetitan::StResponse;
 use fake::*;
 
 fn submitted(site: booking_core::site::SiteConfig) -> World {
@@ -176,8 +177,9 @@ fn refused_job_and_refused_office_booking_fails_with_attention_and_booking_faile
 
 #[test]
 fn configuration_problems_are_told_once_retried_and_cleared() {
-    let cases: [(&str, fn() -> booking_core::servicetitan::StResponse); 2] = [
-        ("token invalid_client", || booking_core::servicetitan::StResponse::new(400, None, r#"{"error":"invalid_client"}"#.into())),
+    type Answer = fn() -> StResponse;
+    let cases: [(&str, Answer); 2] = [
+        ("token invalid_client", || StResponse::new(400, None, r#"{"error":"invalid_client"}"#.into())),
         ("403 scopes", || st_error(403, "Forbidden")),
     ];
     for (name, answer) in cases {

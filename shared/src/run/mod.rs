@@ -395,7 +395,7 @@ impl BookingRun {
         let replanned = p.replanned_from();
         let (window, office) = (p.window().filter(|_| records.job_id.is_some()), p.office_review().map(str::to_string));
         let data = self.context().completed(p.request(), &records, office.as_deref(), window);
-        let reason = office.clone();
+        let reason = office;
         self.phase = Phase::Done(status);
         self.attention.retrying_until = None;
         self.records.push(Record::Outcome { status, reference: self.reference.clone(), records: Some(records), reason, window, at: now });

@@ -38,11 +38,14 @@ fn st_refusing_the_job_failed_the_booking_instead_of_filing_it_for_the_office() 
 
 #[test]
 fn token_invalid_client_was_a_permanent_failure() {
-    let mut p = pipeline(request(), site());
-    let answer = StResponse::new(400, None, r#"{"error":"invalid_client"}"#.into());
-    let (cause, outcome) = queued_cause(&mut p, answer);
-    assert_eq!(cause, Some(QueueCause::Configuration));
-    assert!(matches!(&outcome, Outcome::Queued { reason, .. } if reason.contains("invalid_client")), "{outcome:?}");
+    // RFC 6749 allows 400 or 401; the emulator (like ServiceTitan) answers 401.
+    for status in [400, 401] {
+        let mut p = pipeline(request(), site());
+        let body = r#"{"error":"invalid_client","error_description":"unknown client or wrong secret"}"#;
+        let (cause, outcome) = queued_cause(&mut p, StResponse::new(status, None, body.into()));
+        assert_eq!(cause, Some(QueueCause::Configuration), "{status}");
+        assert!(matches!(&outcome, Outcome::Queued { reason, .. } if reason.contains("invalid_client")), "{status}: {outcome:?}");
+    }
 }
 
 #[test]

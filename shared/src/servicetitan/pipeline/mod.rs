@@ -32,7 +32,7 @@
 //! | 400 on create customer, location or job | the request goes to the office as a booking, ServiceTitan's refusal as the office-review reason |
 //! | 400 on anything else (the office booking too) | [`Outcome::Failed`] with ServiceTitan's message |
 //! | 401 | the same call again with `fresh_token` (once); a second 401 → queued, [`QueueCause::Configuration`] |
-//! | 403, or the token endpoint refusing us (`invalid_client`) | queued, [`QueueCause::Configuration`]: never a drop |
+//! | 403, or the token endpoint refusing us (an OAuth error body such as `invalid_client`, on 400 or 401) | queued, [`QueueCause::Configuration`]: never a drop |
 //! | 404/409 on a write naming our ids | re-plan from the search (at most twice, then a booking for the office) |
 //! | 429/5xx/no response | retry after Retry-After or exponential backoff; after [`MAX_ATTEMPTS`] → [`Outcome::Queued`] |
 //!
@@ -489,10 +489,10 @@ impl BookingPipeline {
     }
 }
 
-/// The token endpoint's own refusal (OAuth `{"error": "invalid_client"}`), as opposed
-/// to the API's: the shell marks it with [`StResponse::from_token`]; an OAuth error body
-/// on a 400/401 is recognized too (ServiceTitan's API answers problem details instead).
-/// Returns the OAuth error code (`invalid_client`), when there is one.
+/// The token endpoint's own refusal, as opposed to the API's: an OAuth error body
+/// (RFC 6749 §5.2, `{"error": "invalid_client", ...}`, on a 400 or 401) where the API
+/// answers problem details (`title`). The call itself was never sent. Returns the OAuth
+/// error code.
 fn token_refusal(response: &StResponse) -> Option<String> {
     #[derive(Deserialize, Default)]
     #[serde(default)]
@@ -504,11 +504,6 @@ fn token_refusal(response: &StResponse) -> Option<String> {
         return None;
     }
     let e: OAuthError = parse(&response.body).unwrap_or_default();
-    let oauth = matches!(e.error.as_str(), "invalid_client" | "unauthorized_client" | "invalid_grant") && e.title.is_empty();
-    let code = if e.error.is_empty() { format!("status {}", response.status) } else { e.error };
-    (oauth || from_token(response)).then_some(code)
-}
-
-fn from_token(_response: &StResponse) -> bool {
-    false
+    let code = !e.error.is_empty() && e.error.len() <= 64 && e.error.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    (code && e.title.is_empty()).then_some(e.error)
 }
