@@ -7,27 +7,36 @@
 //!   Keys: first, last, phone, ext, email, number, street, unit, city, state, zip, trade,
 //!   issue, kind, urgency, day, part, referral, answer, person, correction, language,
 //!   phone_problem, and `none` (no slot at all).
-//! Lines starting with # are comments.
+//!
+//! Lines starting with # are comments. Anything else that is not a case (an unknown
+//! channel, question or key) fails the test with its file:line, so a typo cannot turn a
+//! case into one that checks nothing.
 
 use booking_core::booking::{DayPart, DayPreference};
 use booking_core::extract::{extract, Answer, Emergency, Expecting, Extraction, Urgency};
 
-fn expecting(s: &str) -> Expecting {
-    match s {
+/// What we had just asked, as the corpus writes it; `None` for a word not in the list.
+fn expecting(s: &str) -> Option<Expecting> {
+    Some(match s {
+        "-" => Expecting::Anything,
         "problem" => Expecting::Problem,
         "name" => Expecting::Name,
         "phone" => Expecting::Phone,
         "address" => Expecting::Address,
         "time" => Expecting::Time,
         "confirm" => Expecting::Confirmation,
-        _ => Expecting::Anything,
-    }
+        _ => return None,
+    })
 }
 
-/// The extracted value of one key, as the corpus writes it.
-fn value(ex: &Extraction, key: &str) -> String {
+/// Every key `value` knows, for the error on an unknown one.
+const KEYS: &str = "first, last, phone, ext, email, number, street, unit, city, state, zip, trade, issue, kind, \
+                    urgency, day, part, referral, answer, person, correction, language, phone_problem, none";
+
+/// The extracted value of one key, as the corpus writes it; `None` for an unknown key.
+fn value(ex: &Extraction, key: &str) -> Option<String> {
     let s = |o: Option<&str>| o.unwrap_or("").to_string();
-    match key {
+    Some(match key {
         "first" => s(ex.name.as_ref().map(|n| n.first.as_str())),
         "last" => s(ex.name.as_ref().map(|n| n.last.as_str())),
         "phone" => s(ex.phone.as_ref().map(|p| p.digits.as_str())),
@@ -79,8 +88,8 @@ fn value(ex: &Extraction, key: &str) -> String {
         "correction" => if ex.correction { "yes" } else { "no" }.into(),
         "language" => ex.language.map(|l| format!("{l:?}").to_ascii_lowercase()).unwrap_or_default(),
         "phone_problem" => ex.phone_problem.map(|p| format!("{p:?}")).unwrap_or_default(),
-        _ => format!("<unknown key {key}>"),
-    }
+        _ => return None,
+    })
 }
 
 #[test]
@@ -98,12 +107,23 @@ fn utterance_corpus() {
                 continue;
             }
             let cols: Vec<&str> = line.splitn(4, " | ").collect();
-            let [_channel, asked, said, expect] = cols.as_slice() else {
+            let [channel, asked, said, expect] = cols.as_slice() else {
                 failed.push(format!("{file}:{}: malformed line (need 4 columns split by ' | ')", n + 1));
                 continue;
             };
+            if !matches!(channel.trim(), "chat" | "voice") {
+                failed.push(format!("{file}:{}: channel {channel:?} is not chat or voice", n + 1));
+                continue;
+            }
+            let Some(asked) = expecting(asked.trim()) else {
+                failed.push(format!(
+                    "{file}:{}: asked {asked:?} is not one of -, problem, name, phone, address, time, confirm",
+                    n + 1
+                ));
+                continue;
+            };
             total += 1;
-            let ex = extract(said, expecting(asked.trim()));
+            let ex = extract(said, asked);
             let mut wrong = Vec::new();
             for pair in expect.split(';').map(str::trim).filter(|p| !p.is_empty()) {
                 if pair == "none" {
@@ -113,7 +133,10 @@ fn utterance_corpus() {
                     continue;
                 }
                 let (k, want) = pair.split_once('=').unwrap_or((pair, ""));
-                let got = value(&ex, k.trim());
+                let Some(got) = value(&ex, k.trim()) else {
+                    wrong.push(format!("unknown key {:?} (the keys: {KEYS})", k.trim()));
+                    continue;
+                };
                 if got != want.trim() {
                     wrong.push(format!("{}: got {got:?}, want {:?}", k.trim(), want.trim()));
                 }

@@ -18,17 +18,85 @@ fn show(d: &Decision) -> String {
     }
 }
 
+/// Keys in `given` that the type read into `parsed` does not have (a typo such as
+/// "phone" for "phones" would otherwise be dropped by serde and the case would test less
+/// than it says). A key absent from `parsed` is fine only when its value is empty.
+fn unknown_keys(given: &Value, parsed: &Value, at: &str, out: &mut Vec<String>) {
+    let empty = |v: &Value| match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    };
+    match (given, parsed) {
+        (Value::Object(g), Value::Object(p)) => {
+            for (k, v) in g {
+                match p.get(k) {
+                    Some(pv) => unknown_keys(v, pv, &format!("{at}.{k}"), out),
+                    None if empty(v) => {}
+                    None => out.push(format!("{at}.{k}")),
+                }
+            }
+        }
+        (Value::Array(g), Value::Array(p)) => {
+            for (i, (gv, pv)) in g.iter().zip(p).enumerate() {
+                unknown_keys(gv, pv, &format!("{at}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The forms `show` writes: an expectation in another form can never match.
+fn known_expectation(e: &str) -> bool {
+    let w: Vec<&str> = e.split(' ').collect();
+    let id = |s: &str| s.parse::<i64>().is_ok();
+    match w.as_slice() {
+        ["new"] | ["ambiguous"] => true,
+        ["existing", c, "new"] => id(c),
+        ["existing", c, "loc", l] => id(c) && id(l),
+        _ => false,
+    }
+}
+
 #[test]
 fn match_cases() {
     let file = data("tests/data/matching/cases.json");
     let cases = file["cases"].as_array().unwrap();
     assert!(cases.len() >= 80, "only {} cases", cases.len());
     let mut failures = vec![];
-    for c in cases {
-        let h: Homeowner = serde_json::from_value(c["homeowner"].clone()).unwrap();
-        let cands: Vec<Candidate> = serde_json::from_value(c["candidates"].clone()).unwrap();
+    for (i, c) in cases.iter().enumerate() {
+        let at = format!("cases.json case {i} ({})", c["note"]);
+        let keys: Vec<&String> = c.as_object().map(|o| o.keys().collect()).unwrap_or_default();
+        if let Some(k) = keys.iter().find(|k| !["note", "homeowner", "candidates", "expect"].contains(&k.as_str())) {
+            failures.push(format!("{at}: unknown key {k:?} (a case has note, homeowner, candidates, expect)"));
+            continue;
+        }
+        let expect = c["expect"].as_str().unwrap_or("");
+        if !known_expectation(expect) {
+            failures.push(format!("{at}: expect {expect:?} is not new, ambiguous, \"existing N new\" or \"existing N loc M\""));
+            continue;
+        }
+        let (h, cands) = match (
+            serde_json::from_value::<Homeowner>(c["homeowner"].clone()),
+            serde_json::from_value::<Vec<Candidate>>(c["candidates"].clone()),
+        ) {
+            (Ok(h), Ok(cands)) => (h, cands),
+            (Err(e), _) | (_, Err(e)) => {
+                failures.push(format!("{at}: {e}"));
+                continue;
+            }
+        };
+        let mut unknown = Vec::new();
+        unknown_keys(&c["homeowner"], &serde_json::to_value(&h).unwrap(), "homeowner", &mut unknown);
+        unknown_keys(&c["candidates"], &serde_json::to_value(&cands).unwrap(), "candidates", &mut unknown);
+        if !unknown.is_empty() {
+            failures.push(format!("{at}: unknown keys {unknown:?} (see Homeowner and Candidate in matching/mod.rs)"));
+            continue;
+        }
         let got = show(&decide(&h, &cands));
-        if got != c["expect"].as_str().unwrap() {
+        if got != expect {
             failures.push(format!("{}: expected {}, got {got}", c["note"], c["expect"]));
         }
     }
@@ -88,4 +156,15 @@ fn normalizers_never_panic() {
             let _ = same_place(&addr(a), &addr(b));
         }
     }
+}
+
+#[test]
+fn a_mistyped_case_is_refused_not_half_run() {
+    let given = serde_json::json!({"name": "Maria Gonzalez", "phones": ["612-555-0143"], "emial": "maria@example.net", "address": {"street": "1 Main St", "city": "Minneapolis", "state": "MN", "zip": "55416", "appt": "2"}});
+    let parsed = serde_json::to_value(serde_json::from_value::<Homeowner>(given.clone()).unwrap()).unwrap();
+    let mut unknown = Vec::new();
+    unknown_keys(&given, &parsed, "homeowner", &mut unknown);
+    assert_eq!(unknown, ["homeowner.address.appt", "homeowner.emial"]);
+    assert!(known_expectation("existing 100 loc 1000") && known_expectation("existing 7 new") && known_expectation("new"));
+    assert!(!known_expectation("existing 100") && !known_expectation("Ambiguous") && !known_expectation("existing x new"));
 }
