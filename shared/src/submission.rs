@@ -112,12 +112,6 @@ impl Refusal {
             Refusal::NotJson(_) | Refusal::BadKey | Refusal::NoTurns => 400,
         }
     }
-
-    /// The message for the browser (the `Display` text). Kept while the worker moves
-    /// from the old `Refusal(String)`'s `.0` to `to_string()`.
-    pub fn message(&self) -> String {
-        self.to_string()
-    }
 }
 
 impl std::fmt::Display for Refusal {
