@@ -4,3 +4,9 @@
 
 #[path = "regression/conversation.rs"]
 mod conversation;
+
+#[path = "regression/run.rs"]
+mod run;
+
+#[path = "regression/text.rs"]
+mod text;

@@ -37,7 +37,7 @@
 //! | 429/5xx/no response | retry after Retry-After or exponential backoff; after [`MAX_ATTEMPTS`] → [`Outcome::Queued`] |
 //!
 //! A job's arrival window is checked when the job is created: one that starts sooner
-//! than [`LEAD_TIME`] from now (ServiceTitan was down past it) is re-planned from the
+//! than [`STILL_REACHABLE`] from now (ServiceTitan was down past it) is re-planned from the
 //! homeowner's stated preference, else the request goes to the office; it is never sent.
 //! [`BookingPipeline::give_to_office`] is how the run files an office booking after a day
 //! of failures.
@@ -58,10 +58,14 @@ use crate::booking::{ArrivalWindow, Attribution, BookingRequest, UnixSeconds};
 use crate::matching::{Candidate, Decision};
 use crate::site::{BookingMode, SiteConfig};
 
-use super::availability::{window_for_preference, LEAD_TIME};
+use super::availability::window_for_preference;
 use super::models::*;
 use super::{Booked, Outcome, QueueCause, StResponse, Step};
 
+/// A promised window that starts at least this far ahead is still booked as promised.
+/// Smaller than the offering lead time ([`super::availability::LEAD_TIME`]) on purpose: a window picked at the
+/// edge of the lead time must not be re-planned a minute later in normal operation.
+pub const STILL_REACHABLE: i64 = 15 * 60;
 /// Attempts per call before the booking is queued.
 pub const MAX_ATTEMPTS: u32 = 6;
 /// Longest backoff between attempts, seconds.
@@ -318,7 +322,7 @@ impl BookingPipeline {
     /// sent: plan again from the stated preference, else give it to the office.
     fn replan_if_passed(&mut self, now: UnixSeconds) {
         let Some(w) = self.window else { return };
-        if w.start >= now + LEAD_TIME {
+        if w.start >= now + STILL_REACHABLE {
             return;
         }
         self.replanned_from.get_or_insert(w);
