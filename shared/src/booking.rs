@@ -277,8 +277,13 @@ pub struct TranscriptLine {
 /// A confirmed request for service: everything the pipeline needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BookingRequest {
-    /// The homeowner's name.
+    /// The homeowner's name; for a business, the contact person's.
     pub name: PersonName,
+    /// The business the request is for ("Northside Dental", "Rosa's Deli"), when the
+    /// caller speaks for one: the customer is then created as `Commercial` under this
+    /// name, with the person as the contact.
+    #[serde(default)]
+    pub business: Option<String>,
     /// Best phone number (mobile preferred).
     pub phone: Phone,
     /// Email, if given.

@@ -20,6 +20,7 @@ pub fn site() -> SiteConfig {
 
 pub fn request() -> BookingRequest {
     BookingRequest {
+        business: None,
         name: PersonName { first: "Maria".into(), last: "Gonzalez".into() },
         phone: Phone { digits: "6125550143".into(), extension: None },
         email: Some("maria@example.net".into()),

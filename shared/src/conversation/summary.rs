@@ -84,6 +84,7 @@ impl Conversation {
             return None;
         }
         Some(BookingRequest {
+            business: None,
             name: d.name.clone()?,
             phone: d.phone.clone()?,
             email: d.email.clone(),
