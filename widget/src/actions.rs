@@ -1,10 +1,11 @@
-//! What the homeowner's actions do (open, send, edit, start over, switch language) and
-//! what the worker's answers to the config and availability routes do. Every decision
-//! about the conversation is booking-core's; this module feeds it events and shows its
-//! turns. It calls `net` with plain URLs and bodies and acts on the answers itself.
+//! What the homeowner's actions do (open, send, a tap on the card, start over, switch
+//! language) and what the worker's answers to the config and availability routes do.
+//! Every decision about the conversation is booking-core's, the card's included: this
+//! module feeds it events, shows its turns and acts on its effects. It calls `net` with
+//! plain URLs and bodies and acts on the answers itself.
 
-use booking_core::booking::{BookingRequest, Channel, Locale};
-use booking_core::conversation::{Conversation, Effect, Event, Turn};
+use booking_core::booking::{Channel, Locale};
+use booking_core::conversation::{Confirmation, Conversation, Effect, Event, Stage, Turn};
 use booking_core::submission::{MAX_TURNS, MAX_TURN_BYTES};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -55,23 +56,24 @@ impl Ui {
         }
     }
 
-    /// `GET /availability`, when the site offers live arrival windows.
-    pub(crate) fn availability(self, r: &BookingRequest) {
-        if !self.st(|s| s.cfg.as_ref().is_some_and(|c| c.offer_availability)) {
+    /// `GET /availability` for the card, when booking-core wants live windows and the
+    /// card has none yet. They go back to booking-core, which decides what to offer.
+    pub(crate) fn fetch_windows(self) {
+        let Some(url) = self.st(|s| {
+            let c = s.card.as_ref().filter(|c| s.phase == Phase::Card && c.wants_availability && c.windows.is_empty())?;
+            let zip: String = js_sys::encode_uri_component(&c.request.address.zip).into();
+            Some(format!("{}?trade={}&zip={zip}", net::route(&s.api, &s.site, "availability"), c.request.trade.code()))
+        }) else {
             return;
-        }
-        let zip: String = js_sys::encode_uri_component(&r.address.zip).into();
-        let url = format!("{}?trade={}&zip={zip}", self.url("availability"), r.trade.code());
+        };
         net::fetch(
             url,
             None,
             Box::new(move |a| {
                 let Some(j) = a.and_then(|a| a.text).and_then(|t| Js::parse(&t)) else { return };
-                self.set(|s| {
-                    if s.phase == Phase::Card {
-                        s.windows = json::windows(&j, "windows");
-                    }
-                });
+                if self.st(|s| s.phase) == Phase::Card {
+                    self.handle(Event::OfferWindows { windows: json::windows(&j, "windows") });
+                }
             }),
         );
     }
@@ -85,7 +87,7 @@ impl Ui {
             s.locale = c.locale();
             s.conv = Some(c);
         });
-        self.apply(turn, None);
+        self.apply(turn);
     }
 
     pub(crate) fn open_panel(self) {
@@ -114,28 +116,32 @@ impl Ui {
         focus("bw-input");
     }
 
+    /// Whether the conversation has as many turns as the worker takes; then the
+    /// homeowner is sent to the phone.
+    fn at_limit(self) -> bool {
+        let Some(turns) = self.st(|s| s.conv.as_ref().map(|c| c.user_turns().len())) else { return true };
+        if turns < MAX_TURNS {
+            return false;
+        }
+        self.push("note", t(self.l(), K::Limit).into());
+        self.set(|s| s.handoff = true);
+        true
+    }
+
     /// The homeowner sent `text` (typed or a quick reply).
     pub(crate) fn send(self, text: String) {
         let text = clip(text.trim(), MAX_TURN_BYTES);
-        if text.is_empty() || self.st(|s| s.phase) != Phase::Chat {
-            return;
-        }
-        let Some(turns) = self.st(|s| s.conv.as_ref().map(|c| c.user_turns().len())) else { return };
-        if turns >= MAX_TURNS {
-            self.push("note", t(self.l(), K::Limit).into());
-            self.set(|s| s.handoff = true);
+        if text.is_empty() || self.st(|s| s.phase) != Phase::Chat || self.at_limit() {
             return;
         }
         self.push("user", text.clone());
         if let Some(i) = by_id("bw-input").and_then(|i| i.dyn_into::<web_sys::HtmlInputElement>().ok()) {
             i.set_value("");
         }
-        let mut before = None;
         let mut turn = Turn::default();
         self.set(|s| {
             s.quick.clear();
             if let Some(c) = &mut s.conv {
-                before = Some(c.clone());
                 turn = c.handle(Event::User { text }, now());
             }
         });
@@ -144,48 +150,58 @@ impl Ui {
         // the reply carries a safety message.
         let urgent = turn.effects.iter().any(|e| matches!(e, Effect::Emergency));
         if urgent {
-            self.apply(turn, before);
+            self.apply(turn);
         } else {
             self.set(|s| s.typing = true);
             later(
                 450,
                 Box::new(move || {
                     self.set(|s| s.typing = false);
-                    self.apply(turn, before);
+                    self.apply(turn);
                 }),
             );
         }
     }
 
-    /// Shows a turn's replies and acts on its effects.
-    fn apply(self, turn: Turn, before: Option<Conversation>) {
-        let mut replies = turn.replies;
-        if turn.effects.iter().any(|e| matches!(e, Effect::Book { .. })) {
-            // booking-core's last line here says "you're all set", which is only true once
-            // the worker has the booking: the card asks for the one "Book it" tap instead,
-            // and the success card says it when the POST has succeeded.
-            replies.pop();
+    /// A tap on the card (a window, the SMS box, Edit, "Book it"). booking-core writes
+    /// it as the homeowner's turn and answers; taps after "Book it" are ignored.
+    pub(crate) fn card_act(self, event: Event) {
+        if self.st(|s| s.phase) == Phase::Card && !self.at_limit() {
+            self.handle(event);
         }
-        for r in replies {
+    }
+
+    /// Hands booking-core an event and shows its answer at once.
+    fn handle(self, event: Event) {
+        if let Some(turn) = self.st(|s| s.conv.as_mut().map(|c| c.handle(event, now()))) {
+            self.apply(turn);
+        }
+    }
+
+    /// Shows a turn's replies and acts on its effects.
+    fn apply(self, turn: Turn) {
+        for r in turn.replies {
             self.push("bot", r);
         }
         self.set(|s| s.quick = turn.quick_replies);
+        // Edit (or a change typed on a resumed card) left the confirming stage: the card goes.
+        let confirming = self.st(|s| s.conv.as_ref().is_some_and(|c| c.stage() == Stage::Confirming));
+        if !confirming && self.st(|s| s.phase) == Phase::Card {
+            self.set(|s| {
+                s.card = None;
+                s.phase = Phase::Chat;
+            });
+            self.focus_input();
+        }
         for e in turn.effects {
             match e {
-                Effect::Book { request } => {
-                    self.availability(&request);
-                    self.set(|s| {
-                        s.before_yes = before.clone();
-                        s.pick = None;
-                        s.windows.clear();
-                        s.card = Some(request);
-                        s.phase = Phase::Card;
-                        s.quick.clear();
-                    });
-                }
+                Effect::Confirm(c) => self.show_card(c),
+                // Only "Book it" yields this; the submission is the conversation's turns.
+                Effect::Book { .. } => self.submit(),
                 Effect::HandOff => self.set(|s| s.handoff = true),
                 Effect::Emergency => self.set(|s| s.emergency = true),
-                _ => {}
+                // Reported on leaving (`submit`), not while chatting.
+                Effect::QualifiedAbandon { .. } => {}
             }
         }
         if !self.st(|s| s.contact) && self.qualified().is_some() {
@@ -195,30 +211,17 @@ impl Ui {
         self.save();
     }
 
-    /// What booking-core says an abandonment now would report, if anything.
-    pub(crate) fn qualified(self) -> Option<Effect> {
-        let mut c = self.st(|s| s.conv.clone())?;
-        c.handle(Event::Abandon, now())
-            .effects
-            .into_iter()
-            .find(|e| matches!(e, Effect::QualifiedAbandon { .. }))
-    }
-
-    /// "Edit" on the confirmation card: back to the state before the confirming answer.
-    pub(crate) fn edit(self) {
-        if self.st(|s| s.phase) != Phase::Card {
-            return;
-        }
+    /// booking-core's confirmation card, shown or refreshed.
+    fn show_card(self, c: Confirmation) {
+        let first = self.st(|s| s.card.is_none());
         self.set(|s| {
-            if let Some(c) = s.before_yes.clone() {
-                s.conv = Some(c);
-            }
-            s.card = None;
-            s.phase = Phase::Chat;
+            s.card = Some(c);
+            s.phase = Phase::Card;
+            s.quick.clear();
         });
-        self.push("note", t(self.l(), K::EditHint).into());
-        self.save();
-        self.focus_input();
+        if first {
+            self.fetch_windows();
+        }
     }
 
     /// "Start over" after a booking or a failure: a new conversation and key.
@@ -231,16 +234,12 @@ impl Ui {
             s.emergency = false;
             s.handoff = false;
             s.card = None;
-            s.before_yes = None;
             s.phase = Phase::Chat;
             s.pending = None;
             s.done = None;
             s.error = None;
             s.contact = false;
             s.abandoned = false;
-            s.windows.clear();
-            s.pick = None;
-            s.sms = false;
         });
         self.start();
         self.save();

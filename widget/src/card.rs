@@ -1,12 +1,14 @@
-//! The cards in the message log: the confirmation card (summary, SMS consent, arrival
-//! windows) and what follows "Book it" (queued, success, failure). Separate because
-//! this is the one place the homeowner's details are shown back to them.
+//! The cards in the message log: the confirmation card (booking-core's
+//! [`Confirmation`]: lines, arrival windows, SMS consent) and what follows "Book it"
+//! (queued, the worker's answer, failure). Separate because this is the one place the
+//! homeowner's details are shown back to them.
 
-use booking_core::booking::{BookingRequest, Phone};
+use booking_core::booking::Phone;
+use booking_core::conversation::Confirmation;
 use booking_core::submission::ReplyStatus;
 use leptos::prelude::*;
 
-use crate::i18n::{self, t, K};
+use crate::i18n::{t, K};
 use crate::state::{Phase, St};
 
 /// A phone number as people read it: "(612) 555-0143".
@@ -25,23 +27,19 @@ pub(crate) fn chip(testid: &'static str, act: &'static str, i: usize, pressed: O
     }
 }
 
-/// The confirmation card: a summary to check, SMS consent, optional arrival windows.
-pub(crate) fn card(s: &St, r: &BookingRequest) -> impl IntoView {
+/// The confirmation card, as booking-core gave it: the lines to check (in the
+/// conversation's language), the arrival windows it offers, SMS consent. Each control
+/// is a `data-act` the view hands back to booking-core as an event.
+pub(crate) fn card(s: &St, c: &Confirmation) -> impl IntoView {
     let l = s.locale;
-    let name = format!("{} {}", r.name.first, r.name.last).trim().to_string();
-    let a = &r.address;
-    let unit = a.unit.as_deref().map(|u| format!(" {u}")).unwrap_or_default();
-    let address = format!("{}{unit}, {}, {} {}", a.street, a.city, a.state, a.zip);
-    let phone = r.phone.display();
     let sending = s.phase != Phase::Card;
-    let off = s.cfg.as_ref().map_or(0, |c| c.utc_offset_minutes);
-    let windows = (!s.windows.is_empty()).then(|| {
+    let windows = (!c.windows.is_empty()).then(|| {
         view! {
             <fieldset data-testid="bw-window-picker">
                 <legend>{t(l, K::Windows)}</legend>
                 <div class="wins">
-                    {s.windows.iter().enumerate().take(6).map(|(i, w)| {
-                        chip("bw-window", "win", i, Some(s.pick == Some(i)), i18n::window_label(l, w.start, w.end, off))
+                    {c.windows.iter().enumerate().map(|(i, w)| {
+                        chip("bw-window", "win", i, Some(c.picked == Some(w.window)), w.label.clone())
                     }).collect_view()}
                 </div>
             </fieldset>
@@ -51,14 +49,14 @@ pub(crate) fn card(s: &St, r: &BookingRequest) -> impl IntoView {
         <div class="card" data-testid="bw-confirm-card" role="group" aria-labelledby="bw-card-title">
             <h3 id="bw-card-title">{t(l, K::CardTitle)}</h3>
             <dl>
-                <dt>{t(l, K::Issue)}</dt><dd data-testid="bw-card-issue">{r.issue.clone()}</dd>
-                <dt>{t(l, K::Name)}</dt><dd data-testid="bw-card-name">{name}</dd>
-                <dt>{t(l, K::Phone)}</dt><dd data-testid="bw-card-phone">{phone}</dd>
-                <dt>{t(l, K::Address)}</dt><dd data-testid="bw-card-address">{address}</dd>
+                {c.lines.iter().map(|(label, value)| view! {
+                    <dt>{label.clone()}</dt><dd data-testid="bw-card-line">{value.clone()}</dd>
+                }).collect_view()}
             </dl>
             {windows}
             <label>
-                <input type="checkbox" data-testid="bw-sms-consent" data-act="sms" prop:checked=s.sms />
+                <input type="checkbox" data-testid="bw-sms-consent" data-act="sms" prop:checked=c.request.sms_consent
+                    disabled=sending />
                 <span>{t(l, K::Sms)}</span>
             </label>
             <div class="row">

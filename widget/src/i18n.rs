@@ -17,10 +17,6 @@ pub(crate) enum K {
     Book,
     Edit,
     Sms,
-    Name,
-    Phone,
-    Address,
-    Issue,
     Emergency,
     Booked,
     Reference,
@@ -28,7 +24,6 @@ pub(crate) enum K {
     Queued,
     Sending,
     Failed,
-    EditHint,
     Connecting,
     NoConfig,
     Windows,
@@ -54,10 +49,6 @@ pub(crate) fn t(l: Locale, k: K) -> &'static str {
         K::Book => if es { "Reservar" } else { "Book it" },
         K::Edit => if es { "Editar" } else { "Edit" },
         K::Sms => if es { "Envíenme mensajes de texto sobre esta visita" } else { "Text me updates about this visit" },
-        K::Name => if es { "Nombre" } else { "Name" },
-        K::Phone => if es { "Teléfono" } else { "Phone" },
-        K::Address => if es { "Dirección" } else { "Address" },
-        K::Issue => if es { "Problema" } else { "Problem" },
         K::Emergency => {
             if es {
                 "Si huele a gas, suena una alarma de CO o hay peligro, salga de la casa y llame al 911. Luego llámenos:"
@@ -83,13 +74,6 @@ pub(crate) fn t(l: Locale, k: K) -> &'static str {
                 "We couldn't send your request. Please call us."
             }
         }
-        K::EditHint => {
-            if es {
-                "¿Qué le gustaría cambiar? (por ejemplo: «el teléfono es 612-555-0110»)"
-            } else {
-                "What would you like to change? (for example: \"my phone is 612-555-0110\")"
-            }
-        }
         K::Connecting => if es { "Conectando…" } else { "Connecting…" },
         K::NoConfig => {
             if es {
@@ -109,69 +93,5 @@ pub(crate) fn t(l: Locale, k: K) -> &'static str {
         K::Restart => if es { "Empezar de nuevo" } else { "Start over" },
         K::OtherLang => if es { "English" } else { "Español" },
         K::Suggestions => if es { "Respuestas sugeridas" } else { "Suggested replies" },
-    }
-}
-
-const DAYS_EN: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const DAYS_ES: [&str; 7] = ["dom", "lun", "mar", "mié", "jue", "vie", "sáb"];
-const MONTHS_EN: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-const MONTHS_ES: [&str; 12] = ["ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic"];
-
-/// (weekday 0=Sunday, month 0-11, day, hour, minute) of a unix time shifted to local.
-fn civil(t: i64, offset_min: i32) -> (usize, usize, u32, u32, u32) {
-    let s = t + i64::from(offset_min) * 60;
-    let days = s.div_euclid(86_400);
-    let secs = s.rem_euclid(86_400);
-    let weekday = (days + 4).rem_euclid(7) as usize;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as usize;
-    (weekday, m - 1, d, (secs / 3600) as u32, ((secs % 3600) / 60) as u32)
-}
-
-fn clock(l: Locale, h: u32, m: u32) -> String {
-    if l == Locale::Es {
-        return format!("{h}:{m:02}");
-    }
-    let (h12, ap) = match h {
-        0 => (12, "am"),
-        1..=11 => (h, "am"),
-        12 => (12, "pm"),
-        _ => (h - 12, "pm"),
-    };
-    if m == 0 {
-        format!("{h12}{ap}")
-    } else {
-        format!("{h12}:{m:02}{ap}")
-    }
-}
-
-/// "Tue Nov 25, 8am–12pm" in the site's local time.
-pub(crate) fn window_label(l: Locale, start: i64, end: i64, offset_min: i32) -> String {
-    let (wd, mo, d, h, mi) = civil(start, offset_min);
-    let (_, _, _, h2, mi2) = civil(end, offset_min);
-    let (days, months) = if l == Locale::Es { (DAYS_ES, MONTHS_ES) } else { (DAYS_EN, MONTHS_EN) };
-    if l == Locale::Es {
-        format!("{} {d} {}, {}–{}", days[wd], months[mo], clock(l, h, mi), clock(l, h2, mi2))
-    } else {
-        format!("{} {} {d}, {}–{}", days[wd], months[mo], clock(l, h, mi), clock(l, h2, mi2))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats_a_window_in_local_time() {
-        // 2025-11-25 14:00 UTC = 8:00 CST.
-        assert_eq!(window_label(Locale::En, 1_764_079_200, 1_764_093_600, -360), "Tue Nov 25, 8am–12pm");
-        assert_eq!(window_label(Locale::Es, 1_764_079_200, 1_764_093_600, -360), "mar 25 nov, 8:00–12:00");
     }
 }

@@ -121,15 +121,14 @@ pub(crate) fn site_config(j: &Js) -> Option<PublicSiteConfig> {
     })
 }
 
-/// `POST /bookings`' answer. Anything unreadable is "received": the worker has it.
+/// `POST /bookings`' answer. Anything unreadable is "received": the worker has it. The
+/// promised window is left out: the worker's sentence already says it.
 pub(crate) fn booking_reply(j: &Js) -> BookingReply {
-    let window = j.get("window");
     BookingReply {
         status: if j.str("status").as_deref() == Some("booked") { ReplyStatus::Booked } else { ReplyStatus::Received },
         reference: j.str("reference").unwrap_or_default(),
         message: j.str("message").unwrap_or_default(),
-        window: Some(ArrivalWindow { start: window.int("start").unwrap_or(0), end: window.int("end").unwrap_or(0) })
-            .filter(|w| w.start < w.end),
+        window: None,
     }
 }
 
@@ -145,7 +144,6 @@ pub(crate) fn booking_reply_out(r: &BookingReply) -> Out {
         .set("status", status_code(r.status))
         .set("reference", r.reference.as_str())
         .set("message", r.message.as_str())
-        .opt("window", r.window.map(|w| Out::new().set("start", w.start as f64).set("end", w.end as f64)))
 }
 
 pub(crate) fn turns_out(turns: &[UserTurn]) -> JsValue {
@@ -164,8 +162,4 @@ pub(crate) fn windows(j: &Js, key: &str) -> Vec<ArrivalWindow> {
         .iter()
         .filter_map(|w| Some(ArrivalWindow { start: w.int("start")?, end: w.int("end")? }))
         .collect()
-}
-
-pub(crate) fn windows_out(ws: &[ArrivalWindow]) -> JsValue {
-    array(ws.iter().map(|w| Out::new().set("start", w.start as f64).set("end", w.end as f64)))
 }

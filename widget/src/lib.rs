@@ -11,9 +11,9 @@
 //! `inner_html`.
 //!
 //! Modules, each using only those after it (no cycle): `view` and `card` (the panel,
-//! rendered whole from the state, and its cards, one click handler); `submit` (what
-//! leaves the browser: the booking and the abandonment report); `actions` (what the
-//! homeowner's actions and the worker's config and availability answers do); `saved`
+//! rendered whole from the state, and its cards, one click handler); `actions` (what the
+//! homeowner's actions and the worker's config and availability answers do); `submit`
+//! (what leaves the browser: the booking and the abandonment report); `saved`
 //! (resume after reload); `state` (the one state struct and the `Ui` handle); `events`
 //! (the host page's CustomEvents and `dataLayer`, from plain values); `net` (fetch and
 //! beacons: bytes in, bytes out); `json` (JSON through the browser's `JSON`); `dom`

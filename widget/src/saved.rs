@@ -6,7 +6,7 @@
 //! address stay on a shared or borrowed computer only as long as they are useful.
 
 use booking_core::booking::{Channel, Locale};
-use booking_core::conversation::{Conversation, Effect, Event, UserTurn};
+use booking_core::conversation::{Confirmation, Conversation, Effect, Event, UserTurn};
 use booking_core::site::PublicSiteConfig;
 
 use crate::dom::now;
@@ -35,14 +35,20 @@ fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
 }
 
-/// The conversation the widget had after these turns (booking-core is deterministic).
-fn rebuild(cfg: &PublicSiteConfig, locale: Locale, turns: &[UserTurn]) -> Conversation {
+/// The conversation the widget had after these turns (booking-core is deterministic;
+/// the card's taps are turns too), and the last confirmation card it showed.
+fn rebuild(cfg: &PublicSiteConfig, locale: Locale, turns: &[UserTurn]) -> (Conversation, Option<Confirmation>) {
     let mut c = Conversation::new(cfg.clone(), Channel::Chat, Some(locale));
+    let mut card = None;
     c.handle(Event::Start, turns.first().map_or_else(now, |t| t.at));
     for t in turns {
-        c.handle(Event::User { text: t.text.clone() }, t.at);
+        for e in c.handle(Event::User { text: t.text.clone() }, t.at).effects {
+            if let Effect::Confirm(shown) = e {
+                card = Some(shown);
+            }
+        }
     }
-    c
+    (c, card)
 }
 
 impl Ui {
@@ -82,10 +88,7 @@ impl Ui {
                 .opt("done", s.done.as_ref().map(json::booking_reply_out))
                 .opt("error", s.error.as_deref())
                 .set("contact", s.contact)
-                .set("abandoned", s.abandoned)
-                .set("windows", json::windows_out(&s.windows))
-                .opt("pick", s.pick.map(|p| p as u32))
-                .set("sms", s.sms);
+                .set("abandoned", s.abandoned);
             Some(saved.text())
         });
         let _ = match text {
@@ -115,27 +118,13 @@ impl Ui {
         let Some(cfg) = Js::parse(&cfg_text).and_then(|c| json::site_config(&c)) else { return false };
         let phase = Phase::from_code(&s.str("phase").unwrap_or_default());
         let locale = s.str("locale").and_then(|l| Locale::from_code(&l)).unwrap_or_default();
-        // Rebuild the conversation from the turns; when the card was up, stop one turn
-        // short (that is the state "Edit" returns to) and take the card from the last one.
-        let n = turns.len();
-        let mut c = rebuild(&cfg, locale, &turns[..n.saturating_sub(1)]);
-        let mut before = None;
-        let mut card = None;
-        // The card is up (or being sent) in these phases; after "Done" it is gone.
-        let card_up = !matches!(phase, Phase::Chat | Phase::Done);
-        if let Some(last) = turns.last() {
-            if card_up {
-                before = Some(c.clone());
-            }
-            let turn = c.handle(Event::User { text: last.text.clone() }, last.at);
-            if card_up {
-                for e in turn.effects {
-                    if let Effect::Book { request } = e {
-                        card = Some(request);
-                    }
-                }
-            }
-        }
+        // The card is up (or being sent) in these phases; after "Done" it is gone. It
+        // is the last one booking-core showed while replaying.
+        let (c, card) = rebuild(&cfg, locale, &turns);
+        let card = card.filter(|_| !matches!(phase, Phase::Chat | Phase::Done));
+        // A card the turns no longer bring up (booking-core changed under a saved
+        // conversation) would leave the input disabled: back to the chat.
+        let phase = if phase == Phase::Card && card.is_none() { Phase::Chat } else { phase };
         let msgs: Vec<Msg> = s
             .list("msgs")
             .iter()
@@ -148,7 +137,6 @@ impl Ui {
             p.cfg = Some(cfg);
             p.locale = c.locale();
             p.conv = Some(c);
-            p.before_yes = before;
             p.card = card;
             p.next_id = msgs.iter().map(|m| m.id + 1).max().unwrap_or(0);
             p.msgs = msgs;
@@ -164,9 +152,6 @@ impl Ui {
             p.error = s.str("error");
             p.contact = s.bool("contact");
             p.abandoned = s.bool("abandoned");
-            p.windows = json::windows(&s, "windows");
-            p.pick = s.int("pick").map(|p| p as usize);
-            p.sms = s.bool("sms");
         });
         true
     }

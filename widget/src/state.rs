@@ -4,8 +4,8 @@
 
 use std::cell::{Cell, RefCell};
 
-use booking_core::booking::{ArrivalWindow, BookingRequest, Locale};
-use booking_core::conversation::Conversation;
+use booking_core::booking::Locale;
+use booking_core::conversation::{Confirmation, Conversation};
 use booking_core::site::PublicSiteConfig;
 use booking_core::submission::BookingReply;
 use leptos::prelude::*;
@@ -79,20 +79,16 @@ pub(crate) struct St {
     pub(crate) open: bool,
     pub(crate) emergency: bool,
     pub(crate) handoff: bool,
-    /// The confirmation card's booking, while it is up.
-    pub(crate) card: Option<BookingRequest>,
+    /// The confirmation card as booking-core last showed it (`Effect::Confirm`), while
+    /// it is up and while its booking is being sent.
+    pub(crate) card: Option<Confirmation>,
     pub(crate) phase: Phase,
     pub(crate) done: Option<BookingReply>,
     /// When the worker answered the booking (unix seconds): the saved conversation
     /// expires a day after it.
     pub(crate) done_at: i64,
     pub(crate) error: Option<String>,
-    pub(crate) windows: Vec<ArrivalWindow>,
-    pub(crate) pick: Option<usize>,
-    pub(crate) sms: bool,
     pub(crate) conv: Option<Conversation>,
-    /// The conversation before the answer that brought up the card ("Edit" returns to it).
-    pub(crate) before_yes: Option<Conversation>,
     /// The submission body, kept until the worker has it.
     pub(crate) pending: Option<String>,
     pub(crate) inflight: bool,

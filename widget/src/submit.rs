@@ -2,12 +2,12 @@
 //! qualified-abandonment report. Separate from the chat state because this is the
 //! widget → worker contract (`booking_core::submission`); `net` only moves the bytes.
 
-use booking_core::conversation::UserTurn;
+use booking_core::conversation::{Effect, Event};
 use booking_core::submission::{BookingReply, Utm, MAX_FIELD_BYTES};
 use wasm_bindgen::prelude::*;
 
 use crate::dom::{clip, later, now};
-use crate::i18n::{self, t, K};
+use crate::i18n::{t, K};
 use crate::json::{self, Js, Out};
 use crate::net;
 use crate::state::{Phase, Ui};
@@ -36,25 +36,20 @@ impl Ui {
         (utm, referral)
     }
 
-    /// "Book it": builds the submission once, keeps it, and sends it.
-    pub(crate) fn confirm(self) {
-        // The phase flips before any await: a double click finds Sending and does nothing.
+    /// booking-core said book (after "Book it"): builds the submission once from the
+    /// conversation's turns, keeps it, and sends it. The widget writes no turn itself.
+    pub(crate) fn submit(self) {
+        // The phase flips before any await: a second tap finds Sending and does nothing.
         if self.st(|s| s.phase) != Phase::Card {
             return;
         }
-        let mut turns: Vec<UserTurn> = self.st(|s| s.conv.as_ref().map(|c| c.user_turns().to_vec()).unwrap_or_default());
-        let picked = self.st(|s| Some((*s.windows.get(s.pick?)?, s.cfg.as_ref()?.utc_offset_minutes)));
-        if let Some((w, off)) = picked {
-            let label = i18n::window_label(self.l(), w.start, w.end, off);
-            turns.push(UserTurn { text: format!("Arrival window: {label} [{}-{}]", w.start, w.end), at: now() });
-        }
+        let turns = self.st(|s| json::turns_out(s.conv.as_ref().map_or(&[], |c| c.user_turns())));
         let (utm, referral_code) = self.attribution();
         // booking_core::submission::Submission, as the worker parses it.
         let body = Out::new()
             .set("idempotencyKey", self.st(|s| s.key.clone()))
-            .set("turns", json::turns_out(&turns))
+            .set("turns", turns)
             .set("locale", self.l().code())
-            .set("smsConsent", self.st(|s| s.sms))
             .set("pageUrl", clip(&self.st(|s| s.page_url.clone()), MAX_FIELD_BYTES))
             .set(
                 "utm",
@@ -141,6 +136,15 @@ impl Ui {
         self.save();
     }
 
+    /// What booking-core says an abandonment now would report, if anything.
+    pub(crate) fn qualified(self) -> Option<Effect> {
+        let mut c = self.st(|s| s.conv.clone())?;
+        c.handle(Event::Abandon, now())
+            .effects
+            .into_iter()
+            .find(|e| matches!(e, Effect::QualifiedAbandon { .. }))
+    }
+
     /// Reports a qualified abandonment once, with `sendBeacon` (it survives page unload).
     pub(crate) fn abandon(self) {
         if self.st(|s| s.abandoned || !matches!(s.phase, Phase::Chat | Phase::Card)) {
@@ -149,11 +153,11 @@ impl Ui {
         if self.qualified().is_none() {
             return;
         }
-        let turns = self.st(|s| s.conv.as_ref().map(|c| c.user_turns().to_vec()).unwrap_or_default());
+        let turns = self.st(|s| json::turns_out(s.conv.as_ref().map_or(&[], |c| c.user_turns())));
         // `POST /abandoned`: the same shape as a submission, without the booking's extras.
         let body = Out::new()
             .set("idempotencyKey", self.st(|s| s.key.clone()))
-            .set("turns", json::turns_out(&turns))
+            .set("turns", turns)
             .set("locale", self.l().code())
             .set("pageUrl", clip(&self.st(|s| s.page_url.clone()), MAX_FIELD_BYTES))
             .text();

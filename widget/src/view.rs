@@ -4,6 +4,7 @@
 //! than one closure type per button. The cards are in `card`.
 
 use booking_core::booking::Locale;
+use booking_core::conversation::Event;
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -42,6 +43,8 @@ pub(crate) fn app(site: String, api: String, page_url: String, frame: bool, open
     if ui.st(|s| s.pending.is_some() && matches!(s.phase, Phase::Queued | Phase::Sending)) {
         ui.post_booking();
     }
+    // A resumed card has lost its live windows (they are not turns): ask again.
+    ui.fetch_windows();
     // Back online: send a queued booking. Leaving (pagehide, tab hidden): report a
     // qualified abandonment. One closure for the three (one copy of the listener glue).
     let on_window = Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| match ev.type_().as_str() {
@@ -99,15 +102,17 @@ fn act(ui: Ui, ev: &leptos::ev::MouseEvent) {
             ui.focus_input();
         }
         "win" => {
-            let i = arg();
-            ui.set(|s| s.pick = if s.pick == i { None } else { i });
+            let pick = ui.st(|s| Some(s.card.as_ref()?.windows.get(arg()?)?.window));
+            if let Some(window) = pick {
+                ui.card_act(Event::ChooseWindow { window });
+            }
         }
         "sms" => {
-            let on = el.dyn_ref::<web_sys::HtmlInputElement>().is_some_and(|i| i.checked());
-            ui.set(|s| s.sms = on);
+            let given = el.dyn_ref::<web_sys::HtmlInputElement>().is_some_and(|i| i.checked());
+            ui.card_act(Event::SmsConsent { given });
         }
-        "confirm" => ui.confirm(),
-        "edit" => ui.edit(),
+        "confirm" => ui.card_act(Event::BookIt),
+        "edit" => ui.card_act(Event::Edit),
         "restart" => ui.restart(),
         _ => {}
     }
@@ -218,7 +223,7 @@ fn panel(frame: bool, s: &St) -> impl IntoView {
                     tabindex="0" aria-label=business>
                     {msgs}
                     {connecting}
-                    {s.card.as_ref().map(|r| card(s, r))}
+                    {s.card.as_ref().map(|c| card(s, c))}
                     {status(s)}
                     {typing}
                 </div>
