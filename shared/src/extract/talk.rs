@@ -50,7 +50,8 @@ const NOT_NAME: &str = "a|an|the|my|our|your|not|so|really|about|for|regarding|c
     has|can|could|would|will|to|of|be|been|get|got|still|also|too|all|good|great|fine|cold|hot|warm|home|house|\
     today|tomorrow|morning|afternoon|evening|asap|now|person|human|someone|representative|agent|book|it's|its|me|\
     la|el|mi|de|con|un|una|y|es|está|no|cambiar|teléfono|nombre|dirección|when|where|why|how|if|done|back|up|down|\
-    smell|gas|sparks|flooding|time|day";
+    smell|gas|sparks|flooding|time|day|nobody|somebody|anybody|everyone|everybody|someone|anyone|\
+    first|second|third|last|next|tenant|owner|manager|landlord|renter|dueño|inquilino";
 
 fn name_word(w: &Word) -> bool {
     let n = w.norm.as_str();
@@ -99,37 +100,86 @@ fn name_from<'a>(ws: &'a [Word], i: usize, used: &[usize]) -> Vec<&'a Word> {
 }
 
 const CUES: &[&[&str]] = &[
-    &["my", "name", "is"], &["my", "name's"], &["name", "is"], &["name's"], &["this", "is"], &["i'm"],
-    &["i", "am"], &["me", "llamo"], &["mi", "nombre", "es"], &["soy"], &["name:"], &["name"], &["it's"],
-    &["it", "is"], &["call", "me"],
+    &["my", "name", "is"], &["my", "name's"], &["my", "names"], &["name", "is"], &["name's"], &["names"],
+    &["this", "is"], &["i'm"], &["i", "am"], &["me", "llamo"], &["mi", "nombre", "es"], &["soy"], &["name:"],
+    &["name"], &["it's"], &["its"], &["it", "is"], &["call", "me"],
 ];
+
+/// Words after "I'm" that say how or where the homeowner is, not who ("im home all
+/// day", "i'm pretty sure"): "im dave" is a name, these are not.
+const NOT_AFTER_IM: &str = "sure|home|afraid|worried|available|free|busy|new|located|stuck|sick|tired|away|pretty|\
+    told|glad|happy|unable|able|concerned|scared|currently|usually|only|off|renting|outside|inside|upstairs|\
+    downstairs|local|nearby|near|close|retired|disabled|elderly|alone|pregnant|desperate|frustrated|confused|\
+    stressed|ready|sorry|fine|good|well|late|early|gone|leaving|back|calling|writing|texting|interested|the|\
+    el|la|de|del|un|una|nuevo|nueva|dueño|dueña|inquilino|inquilina";
+
+/// Greetings that may come before "it's dave" / "dave here".
+const GREETING: &str = "hi|hey|hello|hola|yo|morning|buenas|good";
+
+/// Where a cue may start: at the beginning, after a greeting, or after a break.
+fn opens_phrase(ws: &[Word], k: usize) -> bool {
+    let Some(p) = k.checked_sub(1).and_then(|p| ws.get(p)) else { return true };
+    p.brk || (k <= 2 && text::listed(GREETING, &p.norm))
+}
+
+/// The words a cue ("my name is", "soy") introduces, if they read as a name: name words
+/// that end at a break, the end, or a word that is clearly not a name ("i'm at 4417…",
+/// "this is urgent" are not names).
+fn after_cue<'a>(ws: &'a [Word], cue: &[&str], k: usize, expecting: Expecting, used: &[usize]) -> Option<Vec<&'a Word>> {
+    let first = cue.first().copied().unwrap_or("");
+    let im = matches!(first, "i'm" | "i");
+    // "it's …", "call me …", "name …": only when we asked, or right after a greeting
+    // ("hey its mike").
+    let weak = matches!(first, "it's" | "its" | "it" | "call" | "name");
+    if weak && expecting != Expecting::Name && !(first != "name" && k > 0 && opens_phrase(ws, k) && k <= 2) {
+        return None;
+    }
+    let start = k + cue.len();
+    let words = name_from(ws, start, used);
+    let end = start + words.len();
+    let clean_end = ws.get(end).is_none_or(|w| !name_word(w)) || words.last().is_some_and(|w| w.brk);
+    if words.is_empty() || !clean_end {
+        return None;
+    }
+    if im && expecting != Expecting::Name {
+        // "im dave at 22 oak st": one word is a name unless it says how they are.
+        let said = words.first().map_or("", |w| w.norm.as_str());
+        if text::listed(NOT_AFTER_IM, said) || !opens_phrase(ws, k) {
+            return None;
+        }
+    }
+    Some(words)
+}
+
+/// "dave here", "Rosa Diaz here." at the start of a message or after a greeting.
+fn here_intro<'a>(ws: &'a [Word], used: &[usize]) -> Option<Vec<&'a Word>> {
+    let at = ws.iter().position(|w| w.norm == "here")?;
+    let here = ws.get(at)?;
+    let after = ws.get(at + 1);
+    if !(here.brk || after.is_none_or(|w| text::listed(NOT_NAME, &w.norm))) {
+        return None;
+    }
+    let start = usize::from(ws.first().is_some_and(|w| text::listed(GREETING, &w.norm) && !w.brk && at > 1));
+    let words = name_from(ws, start, used);
+    (!words.is_empty() && words.len() <= 2 && start + words.len() == at && opens_phrase(ws, start)).then_some(words)
+}
 
 pub(super) fn name(ws: &[Word], padded: &Padded<'_>, expecting: Expecting, ex: &Extraction, used: &[usize]) -> Option<PersonName> {
     let _ = padded;
     // A cue: "my name is …", "this is …", "soy …"; "it's …" only when we asked.
     for cue in CUES {
-        let weak = matches!(cue.first(), Some(&"it's") | Some(&"it") | Some(&"i'm") | Some(&"i") | Some(&"call") | Some(&"name"));
-        if weak && expecting != Expecting::Name && !matches!(cue.first(), Some(&"i'm") | Some(&"i")) {
-            continue;
-        }
         for k in 0..ws.len() {
             let hit = cue.iter().enumerate().all(|(j, c)| ws.get(k + j).is_some_and(|w| w.norm == *c));
             if !hit {
                 continue;
             }
-            let start = k + cue.len();
-            let words = name_from(ws, start, used);
-            // "i'm at 4417…", "this is urgent": the cue must be followed by name words that
-            // end at a break, the end, or something that is clearly not a name.
-            let end = start + words.len();
-            let clean_end = ws.get(end).is_none_or(|w| !name_word(w)) || words.last().is_some_and(|w| w.brk);
-            if !words.is_empty() && clean_end && (cue.len() > 1 || !weak || words.len() >= 1) {
-                if matches!(cue.first(), Some(&"i'm") | Some(&"i")) && expecting != Expecting::Name && words.len() < 2 {
-                    continue;
-                }
+            if let Some(words) = after_cue(ws, cue, k, expecting, used) {
                 return person(&words);
             }
         }
+    }
+    if let Some(words) = here_intro(ws, used) {
+        return person(&words);
     }
     if expecting == Expecting::Name {
         // "Robinson, Dan"
