@@ -17,7 +17,7 @@ use crate::{attention, booking_object};
 use crate::transcripts::{self, Person};
 
 /// Answers a `/v1/admin/...` request; `path` is what follows `admin/`.
-pub async fn route(req: &Request, env: &Env, path: &[&str]) -> Result<Response> {
+pub(crate) async fn route(req: &Request, env: &Env, path: &[&str]) -> Result<Response> {
     if !allowed(req, env)? {
         return error(401, "admin token required", &Cors::none());
     }

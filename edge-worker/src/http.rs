@@ -12,14 +12,14 @@ use serde_json::json;
 use worker::{AbortController, Delay, Fetch, Headers, Request, Response, Result};
 
 /// The CORS decision for one request.
-pub struct Cors {
+pub(crate) struct Cors {
     origin: Option<String>,
     refused: bool,
 }
 
 impl Cors {
     /// No CORS headers (same-origin tools, errors before a site is known).
-    pub fn none() -> Cors {
+    pub(crate) fn none() -> Cors {
         Cors { origin: None, refused: false }
     }
 
@@ -28,7 +28,7 @@ impl Cors {
     /// neither do same-origin ones: the iframe fallback (`/v1/sites/{site}/frame`) runs
     /// the widget on the worker's own origin, and its POSTs carry that origin, which no
     /// site lists (every one of them was refused with 403 before).
-    pub fn for_request(req: &Request, allowed: &[String]) -> Result<Cors> {
+    pub(crate) fn for_request(req: &Request, allowed: &[String]) -> Result<Cors> {
         let origin = req.headers().get("origin")?;
         let own = req.url()?.origin().ascii_serialization();
         Ok(match origin {
@@ -40,7 +40,7 @@ impl Cors {
     }
 
     /// Whether the origin is not allowed.
-    pub fn refused(&self) -> bool {
+    pub(crate) fn refused(&self) -> bool {
         self.refused
     }
 
@@ -57,7 +57,7 @@ impl Cors {
 }
 
 /// A JSON response with CORS applied.
-pub fn json_reply<T: Serialize>(status: u16, body: &T, cors: &Cors) -> Result<Response> {
+pub(crate) fn json_reply<T: Serialize>(status: u16, body: &T, cors: &Cors) -> Result<Response> {
     let mut r = Response::from_json(body)?.with_status(status);
     cors.apply(r.headers_mut())?;
     r.headers_mut().set("cache-control", "no-store")?;
@@ -65,30 +65,30 @@ pub fn json_reply<T: Serialize>(status: u16, body: &T, cors: &Cors) -> Result<Re
 }
 
 /// `{"error": reason}` with a status.
-pub fn error(status: u16, reason: &str, cors: &Cors) -> Result<Response> {
+pub(crate) fn error(status: u16, reason: &str, cors: &Cors) -> Result<Response> {
     json_reply(status, &json!({ "error": reason }), cors)
 }
 
 /// Answers a CORS preflight.
-pub fn cors_preflight(cors: &Cors) -> Result<Response> {
+pub(crate) fn cors_preflight(cors: &Cors) -> Result<Response> {
     let mut r = Response::empty()?.with_status(204);
     cors.apply(r.headers_mut())?;
     Ok(r)
 }
 
 /// What came back from an outgoing fetch that finished in time.
-pub struct Fetched {
+pub(crate) struct Fetched {
     /// HTTP status.
-    pub status: u16,
+    pub(crate) status: u16,
     /// Retry-After in seconds, when sent as a number.
-    pub retry_after: Option<u64>,
+    pub(crate) retry_after: Option<u64>,
     /// The body as text.
-    pub body: String,
+    pub(crate) body: String,
 }
 
 /// Why an outgoing fetch gave no answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FetchFailure {
+pub(crate) enum FetchFailure {
     /// No status and body within the deadline; the request was aborted.
     TimedOut,
     /// The connection failed (DNS, refused, reset, unreadable body).
@@ -98,7 +98,7 @@ pub enum FetchFailure {
 /// Sends a request and reads its whole body, or gives up after `limit` and aborts it.
 /// A hung ServiceTitan or webhook receiver would otherwise hold a Durable Object's
 /// alarm (and the homeowner's availability look-up) until the runtime kills it.
-pub async fn fetch_within(request: Request, limit: Duration) -> std::result::Result<Fetched, FetchFailure> {
+pub(crate) async fn fetch_within(request: Request, limit: Duration) -> std::result::Result<Fetched, FetchFailure> {
     let controller = AbortController::default();
     let signal = controller.signal();
     let exchange = async move {
@@ -136,7 +136,7 @@ async fn first<T>(work: impl Future<Output = T>, deadline: impl Future<Output = 
 /// The request body, read chunk by chunk; `None` as soon as it passes `limit` bytes
 /// (the rest is never read: the stream is cancelled). `Content-Length` can be absent
 /// (chunked) or wrong, so only the bytes that actually arrive are counted.
-pub async fn read_body_within(req: &Request, limit: usize) -> Result<Option<Vec<u8>>> {
+pub(crate) async fn read_body_within(req: &Request, limit: usize) -> Result<Option<Vec<u8>>> {
     use wasm_bindgen::JsCast;
     use worker::js_sys::{Reflect, Uint8Array};
     use worker::wasm_bindgen_futures::JsFuture;

@@ -28,7 +28,7 @@ const CAPACITY_FRESH_SECS: i64 = 300;
 const CAPACITY_ENTRIES: usize = 256;
 
 /// Counts one request of `client` against `bucket` on `site`; `false` when over a limit.
-pub async fn allow(env: &Env, site: &str, bucket: Bucket, client: &str) -> bool {
+pub(crate) async fn allow(env: &Env, site: &str, bucket: Bucket, client: &str) -> bool {
     let scale = multiplier(env);
     let hit = Hit {
         bucket,
@@ -46,7 +46,7 @@ pub async fn allow(env: &Env, site: &str, bucket: Bucket, client: &str) -> bool 
 }
 
 /// What to do for an availability look-up.
-pub enum Capacity {
+pub(crate) enum Capacity {
     /// ServiceTitan's answer from the last few minutes (the body of the capacity call).
     Cached(String),
     /// Call ServiceTitan (counted against the site's budget), then [`remember`].
@@ -56,7 +56,7 @@ pub enum Capacity {
 }
 
 /// The cached capacity answer for `key` (trade, ZIP, hour) on `site`, or leave to call.
-pub async fn capacity(env: &Env, site: &str, key: &str) -> Capacity {
+pub(crate) async fn capacity(env: &Env, site: &str, key: &str) -> Capacity {
     let ask = json!({ "key": key, "budget": CAPACITY_CALLS_PER_MINUTE.saturating_mul(multiplier(env)) });
     match call(env, site, "/capacity", &ask).await {
         Ok(v) => match (v["cached"].as_str(), v["call"].as_bool()) {
@@ -72,7 +72,7 @@ pub async fn capacity(env: &Env, site: &str, key: &str) -> Capacity {
 }
 
 /// Keeps a successful capacity answer for the next few minutes.
-pub async fn remember(env: &Env, site: &str, key: &str, body: &str) {
+pub(crate) async fn remember(env: &Env, site: &str, key: &str, body: &str) {
     if let Err(e) = call(env, site, "/capacity/put", &json!({ "key": key, "body": body })).await {
         worker::console_error!("capacity answer not cached: {e}");
     }

@@ -16,7 +16,7 @@ use worker::{Env, Request};
 /// Which bucket a request counts against.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub enum Bucket {
+pub(crate) enum Bucket {
     /// Booking submissions.
     Bookings,
     /// Abandonment beacons.
@@ -27,7 +27,7 @@ pub enum Bucket {
 
 impl Bucket {
     /// Per client address, per minute, before `RATE_LIMIT_MULTIPLIER`.
-    pub fn per_client(self) -> u32 {
+    pub(crate) fn per_client(self) -> u32 {
         match self {
             Bucket::Bookings => 30,
             Bucket::Abandoned => 30,
@@ -38,7 +38,7 @@ impl Bucket {
     /// Per site, all addresses together, per minute, before `RATE_LIMIT_MULTIPLIER`.
     /// A contractor's site sees a few bookings an hour; this bounds what a crowd of
     /// addresses can make the worker send to ServiceTitan and the owner's webhook.
-    pub fn per_site(self) -> u32 {
+    pub(crate) fn per_site(self) -> u32 {
         match self {
             Bucket::Bookings => 120,
             Bucket::Abandoned => 300,
@@ -58,26 +58,26 @@ impl Bucket {
 
 /// ServiceTitan capacity calls per site per minute (cache misses only), before
 /// `RATE_LIMIT_MULTIPLIER`: availability must not spend the tenant's API quota.
-pub const CAPACITY_CALLS_PER_MINUTE: u32 = 20;
+pub(crate) const CAPACITY_CALLS_PER_MINUTE: u32 = 20;
 
 /// `RATE_LIMIT_MULTIPLIER` (a var) scales every limit, e.g. for tests and load tests.
-pub fn multiplier(env: &Env) -> u32 {
+pub(crate) fn multiplier(env: &Env) -> u32 {
     env.var("RATE_LIMIT_MULTIPLIER").ok().and_then(|v| v.to_string().parse().ok()).unwrap_or(1).max(1)
 }
 
 /// The client's address: Cloudflare sets `cf-connecting-ip`; locally it may be absent.
-pub fn client_ip(req: &Request) -> String {
+pub(crate) fn client_ip(req: &Request) -> String {
     req.headers().get("cf-connecting-ip").ok().flatten().unwrap_or_else(|| "local".into())
 }
 
 /// The counter key of a client's bucket, and of the whole site's.
-pub fn keys(bucket: Bucket, client: &str) -> (String, String) {
+pub(crate) fn keys(bucket: Bucket, client: &str) -> (String, String) {
     (format!("{}/{client}", bucket.name()), format!("{}/*", bucket.name()))
 }
 
 /// Counts in fixed one-minute windows, keyed by strings.
 #[derive(Default)]
-pub struct Windows {
+pub(crate) struct Windows {
     counts: HashMap<String, (u64, u32)>,
 }
 
@@ -104,7 +104,7 @@ impl Windows {
     /// Counts one request against every `(key, limit)`; `false` (and nothing counted)
     /// when any of them is full this minute, so refused requests do not eat the site's
     /// budget on behalf of the client that was refused.
-    pub fn hit(&mut self, limits: &[(&str, u32)], minute: u64) -> bool {
+    pub(crate) fn hit(&mut self, limits: &[(&str, u32)], minute: u64) -> bool {
         if limits.iter().any(|(key, limit)| self.next(key, minute) > *limit) {
             return false;
         }

@@ -15,7 +15,7 @@ use crate::http::fetch_within;
 const TOKEN_MARGIN_MS: u64 = 60_000;
 /// How long one API call (or the token request) may take before it counts as a
 /// dropped connection (status 0: the pipeline then looks the write up before retrying).
-pub const API_TIMEOUT: Duration = Duration::from_secs(15);
+pub(crate) const API_TIMEOUT: Duration = Duration::from_secs(15);
 
 struct Token {
     value: String,
@@ -29,21 +29,21 @@ thread_local! {
 
 /// Counts of what this isolate sent, for the bench.
 #[derive(Default, Clone, Copy)]
-pub struct Sent {
+pub(crate) struct Sent {
     /// Token requests.
-    pub token: u32,
+    pub(crate) token: u32,
     /// API calls.
-    pub api: u32,
+    pub(crate) api: u32,
 }
 
 /// Sends one request. Never fails: a transport error or a timeout becomes status 0,
 /// which the pipeline treats as "the write may or may not have happened".
-pub async fn send(settings: &ServiceTitanSettings, req: &StRequest, sent: &mut Sent) -> StResponse {
+pub(crate) async fn send(settings: &ServiceTitanSettings, req: &StRequest, sent: &mut Sent) -> StResponse {
     send_within(settings, req, sent, API_TIMEOUT).await
 }
 
 /// [`send`] with a deadline of its own (availability look-ups keep a homeowner waiting).
-pub async fn send_within(settings: &ServiceTitanSettings, req: &StRequest, sent: &mut Sent, limit: Duration) -> StResponse {
+pub(crate) async fn send_within(settings: &ServiceTitanSettings, req: &StRequest, sent: &mut Sent, limit: Duration) -> StResponse {
     let token = match token(settings, req.fresh_token, sent, limit).await {
         Ok(t) => t,
         Err(resp) => return resp,

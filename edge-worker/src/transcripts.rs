@@ -17,29 +17,29 @@ const LIST_LIMIT: usize = 1000;
 /// What is stored per session.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Transcript {
+pub(crate) struct Transcript {
     /// Site id.
-    pub site: String,
+    pub(crate) site: String,
     /// The conversation's idempotency key.
-    pub session: String,
+    pub(crate) session: String,
     /// "booked", "received", "abandoned".
-    pub outcome: String,
+    pub(crate) outcome: String,
     /// Unix seconds when stored.
-    pub stored_at: i64,
+    pub(crate) stored_at: i64,
     /// Phone digits, when given (for deletion on request).
-    pub phone: Option<String>,
+    pub(crate) phone: Option<String>,
     /// Email, when given (for deletion on request). Absent in transcripts stored
     /// before it was kept.
     #[serde(default)]
-    pub email: Option<String>,
+    pub(crate) email: Option<String>,
     /// The homeowner's turns.
-    pub turns: Vec<UserTurn>,
+    pub(crate) turns: Vec<UserTurn>,
     /// Rendered transcript (summary + conversation), when a booking was confirmed.
-    pub rendered: Option<String>,
+    pub(crate) rendered: Option<String>,
     /// How the booking run ended (the run's `Record::Outcome`), once it has: what the
     /// office got, beside `outcome` (what the homeowner was told).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub final_outcome: Option<serde_json::Value>,
+    pub(crate) final_outcome: Option<serde_json::Value>,
 }
 
 /// Metadata listed without reading values: enough to find a person's sessions.
@@ -52,7 +52,7 @@ struct Meta {
 
 /// Whose transcripts, normalized so any way of writing it finds the same ones.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Person {
+pub(crate) enum Person {
     /// Ten digits, no country code.
     Phone(String),
     /// Lowercase, trimmed.
@@ -62,7 +62,7 @@ pub enum Person {
 impl Person {
     /// A phone in any format: "+1 (612) 555-0143", "16125550143", "612.555.0143".
     /// `None` unless it comes to ten digits (after dropping a leading country code 1).
-    pub fn phone(text: &str) -> Option<Person> {
+    pub(crate) fn phone(text: &str) -> Option<Person> {
         let digits: String = text.chars().filter(char::is_ascii_digit).collect();
         let ten = match digits.len() {
             11 if digits.starts_with('1') => digits.get(1..)?.to_string(),
@@ -73,7 +73,7 @@ impl Person {
     }
 
     /// An email, compared without case.
-    pub fn email(text: &str) -> Option<Person> {
+    pub(crate) fn email(text: &str) -> Option<Person> {
         let e = text.trim().to_lowercase();
         (e.len() >= 3 && e.contains('@')).then_some(Person::Email(e))
     }
@@ -108,7 +108,7 @@ fn key(site: &str, session: &str) -> String {
 }
 
 /// Stores (or replaces) a session's transcript.
-pub async fn store(env: &Env, t: &Transcript) -> Result<()> {
+pub(crate) async fn store(env: &Env, t: &Transcript) -> Result<()> {
     let kv = env.kv("TRANSCRIPTS")?;
     let days = env
         .var("TRANSCRIPT_RETENTION_DAYS")
@@ -166,7 +166,7 @@ async fn find(kv: &KvStore, site: Option<&str>, person: Option<&Person>, limit: 
 }
 
 /// Lists transcripts, optionally only a site's or a person's (oldest first, at most 1,000).
-pub async fn list(env: &Env, site: Option<&str>, person: Option<&Person>) -> Result<Vec<Transcript>> {
+pub(crate) async fn list(env: &Env, site: Option<&str>, person: Option<&Person>) -> Result<Vec<Transcript>> {
     let kv = env.kv("TRANSCRIPTS")?;
     let mut out: Vec<Transcript> = find(&kv, site, person, LIST_LIMIT).await?.into_iter().map(|(_, t)| t).collect();
     out.sort_by_key(|t| t.stored_at);
@@ -174,24 +174,24 @@ pub async fn list(env: &Env, site: Option<&str>, person: Option<&Person>) -> Res
 }
 
 /// Every transcript of this person, across all sites and pages.
-pub async fn of_person(env: &Env, person: &Person) -> Result<Vec<Transcript>> {
+pub(crate) async fn of_person(env: &Env, person: &Person) -> Result<Vec<Transcript>> {
     let kv = env.kv("TRANSCRIPTS")?;
     Ok(find(&kv, None, Some(person), usize::MAX).await?.into_iter().map(|(_, t)| t).collect())
 }
 
 /// One session's transcript, if stored.
-pub async fn get(env: &Env, site: &str, session: &str) -> Result<Option<Transcript>> {
+pub(crate) async fn get(env: &Env, site: &str, session: &str) -> Result<Option<Transcript>> {
     Ok(env.kv("TRANSCRIPTS")?.get(&key(site, session)).json::<Transcript>().await?)
 }
 
 /// Deletes one session's transcript.
-pub async fn delete(env: &Env, site: &str, session: &str) -> Result<()> {
+pub(crate) async fn delete(env: &Env, site: &str, session: &str) -> Result<()> {
     env.kv("TRANSCRIPTS")?.delete(&key(site, session)).await?;
     Ok(())
 }
 
 /// Now, Unix seconds.
-pub fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     (Date::now().as_millis() / 1000) as i64
 }
 
