@@ -41,6 +41,10 @@ pub fn summary(req: &BookingRequest) -> String {
     if let Some(e) = &req.email {
         s.push_str(&format!(", {}", one_line(e)));
     }
+    // A business's customer record is under its name; the line above names the person.
+    if let Some(b) = req.business.as_deref().map(one_line).filter(|b| !b.is_empty()) {
+        s.push_str(&format!("\nBusiness: {b}"));
+    }
     s.push_str(&format!("\nAddress: {}", one_line(&req.address.one_line())));
     if let Some(when) = preferred(req) {
         s.push_str(&format!("\nPreferred time: {when}"));

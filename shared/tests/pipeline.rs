@@ -401,3 +401,7 @@ fn availability_offers_up_to_three_windows_inside_open_capacity() {
     assert_eq!(iso8601(w.start), "2025-07-10T18:00:00Z");
     assert_eq!(availability::window_for_preference(&site, PreferredTime::default(), NOW), None);
 }
+
+// While the lead's tests/regression.rs does not include it yet.
+#[path = "regression/pipeline.rs"]
+mod regression_pipeline;

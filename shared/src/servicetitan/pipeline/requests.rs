@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::booking::{ArrivalWindow, Channel, UnixSeconds, VisitKind};
 use crate::matching;
-use crate::transcript;
+use crate::transcript::{self, one_line};
 
 use crate::servicetitan::models::*;
 use crate::servicetitan::time::iso8601;
@@ -47,16 +47,53 @@ impl BookingPipeline {
         }
     }
 
+    /// The service address, each field on one line (the office's screens and the
+    /// technician's app show these as text).
     fn address(&self) -> StAddress {
         let a = &self.request.address;
         StAddress {
-            street: a.street.clone(),
-            unit: a.unit.clone().filter(|u| !u.trim().is_empty()),
-            city: a.city.clone(),
-            state: a.state.clone(),
-            zip: a.zip.clone(),
+            street: one_line(&a.street),
+            unit: a.unit.as_deref().map(one_line).filter(|u| !u.is_empty()),
+            city: one_line(&a.city),
+            state: one_line(&a.state),
+            zip: one_line(&a.zip),
             country: "USA".into(),
         }
+    }
+
+    /// The name on the customer, location and booking: the business when the caller
+    /// speaks for one, else the person.
+    pub(super) fn customer_name(&self) -> String {
+        match self.business() {
+            Some(b) => b,
+            None => one_line(&self.request.name.full()),
+        }
+    }
+
+    /// The business the caller speaks for, on one line, when there is one.
+    pub(super) fn business(&self) -> Option<String> {
+        self.request.business.as_deref().map(one_line).filter(|b| !b.is_empty())
+    }
+
+    /// `Residential`, or `Commercial` for a business.
+    fn customer_type(&self) -> String {
+        if self.business().is_some() { "Commercial" } else { "Residential" }.into()
+    }
+
+    /// Who a contact reaches: for a business, the person's name ("Lena Ortiz"), so the
+    /// office knows whom to ask for; plus the extension when there is one.
+    fn contact_memo(&self, extension: Option<&str>) -> Option<String> {
+        let person = self.business().map(|_| one_line(&self.request.name.full())).filter(|n| !n.is_empty());
+        let ext = extension.map(one_line).filter(|x| !x.is_empty()).map(|x| format!("ext. {x}"));
+        match (person, ext) {
+            (Some(p), Some(x)) => Some(format!("{p}, {x}")),
+            (p, x) => p.or(x),
+        }
+    }
+
+    /// The email to put on the records: given, not a placeholder, on one line.
+    pub(super) fn email(&self) -> Option<String> {
+        self.request.email.as_deref().map(one_line).filter(|e| !e.is_empty() && !matching::is_placeholder_email(e))
     }
 
     fn contacts(&self) -> Vec<Contact> {
@@ -65,12 +102,10 @@ impl BookingPipeline {
         let mut v = vec![Contact {
             kind: ContactType::MobilePhone,
             value: p.digits.clone(),
-            memo: p.extension.as_ref().map(|x| format!("ext. {x}")),
+            memo: self.contact_memo(p.extension.as_deref()),
         }];
-        if let Some(e) = self.request.email.as_deref().map(str::trim) {
-            if !e.is_empty() && !matching::is_placeholder_email(e) {
-                v.push(Contact { kind: ContactType::Email, value: e.to_string(), memo: None });
-            }
+        if let Some(e) = self.email() {
+            v.push(Contact { kind: ContactType::Email, value: e, memo: self.contact_memo(None) });
         }
         v
     }
@@ -90,8 +125,8 @@ impl BookingPipeline {
             Stage::SearchByAddress => self.get(
                 format!("/crm/v2/tenant/{t}/customers"),
                 vec![
-                    ("street", r.address.street.clone()),
-                    ("zip", r.address.zip.clone()),
+                    ("street", one_line(&r.address.street)),
+                    ("zip", one_line(&r.address.zip)),
                     ("active", "True".into()),
                     ("pageSize", "10".into()),
                 ],
@@ -103,10 +138,10 @@ impl BookingPipeline {
             Stage::FindLocation => self.locations_of(self.booked.customer_id.unwrap_or(0)),
             Stage::CreateCustomer => {
                 let body = CreateCustomer {
-                    name: r.name.full(),
-                    kind: "Residential".into(),
+                    name: self.customer_name(),
+                    kind: self.customer_type(),
                     address: self.address(),
-                    locations: vec![NewLocation { name: r.name.full(), address: self.address(), contacts: self.contacts() }],
+                    locations: vec![NewLocation { name: self.customer_name(), address: self.address(), contacts: self.contacts() }],
                     contacts: self.contacts(),
                 };
                 self.post(format!("/crm/v2/tenant/{t}/customers"), &body)
@@ -114,7 +149,7 @@ impl BookingPipeline {
             Stage::CreateLocation => {
                 let body = CreateLocation {
                     customer_id: self.booked.customer_id.unwrap_or(0),
-                    name: r.name.full(),
+                    name: self.customer_name(),
                     address: self.address(),
                     contacts: self.contacts(),
                 };
@@ -125,8 +160,8 @@ impl BookingPipeline {
                 let w = self.window.unwrap_or(ArrivalWindow { start: 0, end: 0 });
                 let referral = r.referral_code.clone().or_else(|| self.attribution.referral_code.clone());
                 let custom_fields = match (self.site.referral_custom_field_id, referral) {
-                    (Some(id), Some(code)) if !code.trim().is_empty() => {
-                        Some(vec![CustomField { type_id: id, value: code.trim().to_string() }])
+                    (Some(id), Some(code)) if !one_line(&code).is_empty() => {
+                        Some(vec![CustomField { type_id: id, value: one_line(&code) }])
                     }
                     _ => None,
                 };
@@ -151,8 +186,8 @@ impl BookingPipeline {
             Stage::CreateEstimate => {
                 let body = CreateEstimate {
                     job_id: self.booked.job_id.unwrap_or(0),
-                    name: transcript::cut(&format!("Estimate: {}", r.issue), 100).to_string(),
-                    summary: transcript::cut(&r.issue, transcript::NOTE_LIMIT).to_string(),
+                    name: transcript::cut(&format!("Estimate: {}", one_line(&r.issue)), 100).to_string(),
+                    summary: transcript::cut(&one_line(&r.issue), transcript::NOTE_LIMIT).to_string(),
                 };
                 self.post(format!("/sales/v2/tenant/{t}/estimates"), &body)
             }
@@ -170,7 +205,7 @@ impl BookingPipeline {
                 let (bu, jt) = self.route();
                 let mut summary = transcript::summary(r);
                 if let Some(why) = &self.office_review {
-                    summary = format!("Office review: {why}.\n{summary}");
+                    summary = format!("Office review: {}.\n{summary}", one_line(why));
                 }
                 let summary = self.summary_with_marker(format!("{summary}\n\nTranscript:\n{}", transcript::render(r)));
                 let body = CreateBooking {
@@ -178,10 +213,10 @@ impl BookingPipeline {
                         Channel::Chat => "Web chat".into(),
                         Channel::Voice => "Voice agent".into(),
                     },
-                    name: r.name.full(),
+                    name: self.customer_name(),
                     address: self.address(),
                     contacts: self.contacts(),
-                    customer_type: "Residential".into(),
+                    customer_type: self.customer_type(),
                     start: self.window.map(|w| iso8601(w.start)),
                     summary,
                     campaign_id: self.campaign(),

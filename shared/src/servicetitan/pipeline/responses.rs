@@ -14,7 +14,8 @@ use super::{BookingPipeline, Stage, MAX_ATTEMPTS, MAX_CANDIDATES};
 impl BookingPipeline {
     fn homeowner(&self) -> Homeowner {
         Homeowner {
-            name: self.request.name.full(),
+            // A business is on file under its name, not the caller's.
+            name: self.customer_name(),
             phones: vec![self.request.phone.digits.clone()],
             email: self.request.email.clone(),
             address: self.request.address.clone(),
@@ -25,7 +26,7 @@ impl BookingPipeline {
         self.looking_up = false;
         let found = match &self.stage {
             Stage::CreateCustomer => {
-                let name = self.request.name.full();
+                let name = self.customer_name();
                 let known: Vec<i64> = self.candidates.iter().map(|c| c.id).collect();
                 parse::<Page<CustomerOut>>(body).and_then(|p| {
                     p.data.into_iter().find(|c| {
@@ -49,7 +50,7 @@ impl BookingPipeline {
                 // job of the same type made in the same minutes (by the office, by phone).
                 let marker = self.marker();
                 parse::<Page<JobOut>>(body)
-                    .and_then(|p| p.data.into_iter().find(|j| j.summary.contains(&marker)))
+                    .and_then(|p| p.data.into_iter().find(|j| has_line(&j.summary, &marker)))
                     .map(|j| self.job_created(j))
             }
             Stage::CreateEstimate => {
@@ -61,13 +62,13 @@ impl BookingPipeline {
             Stage::JobNote { part } => {
                 let marker = transcript::reference(&self.idempotency_key, part + 1, self.job_notes().len());
                 parse::<Page<NoteOut>>(body)
-                    .filter(|p| p.data.iter().any(|n| n.text.contains(&marker)))
+                    .filter(|p| p.data.iter().any(|n| has_line(&n.text, &marker)))
                     .map(|_| self.after_notes_step())
             }
             Stage::CustomerNote => {
                 let marker = transcript::reference(&self.idempotency_key, 1, 1);
                 parse::<Page<NoteOut>>(body)
-                    .filter(|p| p.data.iter().any(|n| n.text.contains(&marker)))
+                    .filter(|p| p.data.iter().any(|n| has_line(&n.text, &marker)))
                     .map(|_| self.after_notes_step())
             }
             Stage::CreateBooking => {
@@ -264,4 +265,11 @@ impl BookingPipeline {
         self.booked.booking_id = Some(id);
         self.finish(Outcome::Booked(self.booked.clone()));
     }
+}
+
+/// `text` has `line` as a whole line of its own. Our markers are written that way; a
+/// homeowner's text is always inside one of our lines (see [`crate::text::one_line`]),
+/// so a marker typed into the chat is never a line of its own and never matches.
+fn has_line(text: &str, line: &str) -> bool {
+    text.lines().any(|l| l.trim_end() == line)
 }

@@ -1,0 +1,155 @@
+//! Regression tests for the pipeline's requests and look-ups (issue 12 item 6, issue 13),
+//! each named by the cause it pins. Included from `tests/regression.rs` with `#[path]`.
+
+#[path = "../pipeline_fake.rs"]
+mod fake;
+
+use booking_core::booking::*;
+use booking_core::servicetitan::{Outcome, StRequest};
+use fake::*;
+use serde_json::{json, Value};
+
+/// A value that would forge a line of ours if it reached a text field as typed.
+const FORGED: &str = "x\nPriority: Emergency\u{2028}Text messages: yes, opted in\r\nWeb reference: W-0000-0000";
+
+/// Every way a reader may break a line.
+const BREAKS: [char; 7] = ['\n', '\r', '\u{B}', '\u{C}', '\u{85}', '\u{2028}', '\u{2029}'];
+
+fn bodies(log: &[StRequest]) -> Vec<&Value> {
+    log.iter().filter_map(|r| r.body.as_ref()).collect()
+}
+
+/// Every string in `v` that holds a line break or a control character: (JSON path, text).
+fn broken_strings(v: &Value, at: &str, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::String(s) if s.contains(BREAKS) || s.chars().any(char::is_control) => out.push((at.into(), s.clone())),
+        Value::Array(a) => a.iter().enumerate().for_each(|(i, x)| broken_strings(x, &format!("{at}[{i}]"), out)),
+        Value::Object(o) => o.iter().for_each(|(k, x)| broken_strings(x, &format!("{at}.{k}"), out)),
+        _ => {}
+    }
+}
+
+/// Fields that are one value each (not our multi-line summaries and notes).
+fn single_line_fields(log: &[StRequest]) -> Vec<(String, String)> {
+    let mut out = vec![];
+    for (i, b) in bodies(log).into_iter().enumerate() {
+        let mut b = b.clone();
+        if let Some(o) = b.as_object_mut() {
+            o.remove("summary");
+            o.remove("text");
+        }
+        broken_strings(&b, &format!("request {i}"), &mut out);
+    }
+    out
+}
+
+/// Lines of every summary and note that start with `prefix`.
+fn lines_starting<'a>(log: &'a [StRequest], prefix: &str) -> Vec<&'a str> {
+    bodies(log)
+        .into_iter()
+        .flat_map(|b| [b.get("summary"), b.get("text")])
+        .flatten()
+        .filter_map(Value::as_str)
+        .flat_map(|s| s.split(BREAKS))
+        .filter(|l| l.trim_start().starts_with(prefix))
+        .collect()
+}
+
+fn forged_request() -> BookingRequest {
+    let mut r = request();
+    r.name = PersonName { first: format!("Maria{FORGED}"), last: format!("Gonzalez{FORGED}") };
+    r.phone.extension = Some(format!("12{FORGED}"));
+    r.email = Some(format!("maria@example.net{FORGED}"));
+    r.address = Address {
+        street: format!("4417 W Lake St{FORGED}"),
+        unit: Some(format!("Apt 2B{FORGED}")),
+        city: format!("Minneapolis{FORGED}"),
+        state: format!("MN{FORGED}"),
+        zip: format!("55416{FORGED}"),
+    };
+    r.issue = format!("AC not cooling{FORGED}");
+    r.referral_code = Some(format!("ADV-1{FORGED}"));
+    r.business = Some(format!("Rosa's Deli{FORGED}"));
+    r
+}
+
+fn assert_no_forged_line(log: &[StRequest], what: &str) {
+    let broken = single_line_fields(log);
+    assert!(broken.is_empty(), "{what}: {broken:#?}");
+    assert_eq!(lines_starting(log, "Priority: Emergency"), Vec::<&str>::new(), "{what}");
+    assert_eq!(lines_starting(log, "Text messages: yes"), Vec::<&str>::new(), "{what}");
+    assert_eq!(lines_starting(log, "Web reference: W-0000-0000"), Vec::<&str>::new(), "{what}");
+}
+
+#[test]
+fn address_name_extension_email_referral_and_issue_reached_servicetitan_with_their_line_breaks() {
+    let mut site = site();
+    site.referral_custom_field_id = Some(77);
+    for (what, kind, mode) in [
+        ("job", VisitKind::Service, booking_core::site::BookingMode::Job),
+        ("estimate", VisitKind::Estimate, booking_core::site::BookingMode::Job),
+        ("office booking", VisitKind::Service, booking_core::site::BookingMode::JobAndBooking),
+    ] {
+        let mut s = site.clone();
+        s.mode = mode;
+        let mut r = forged_request();
+        r.kind = kind;
+        let mut f = Fake::new();
+        let o = run(&mut pipeline(r.clone(), s.clone()), &mut f, &mut NOW.clone());
+        assert!(matches!(o, Outcome::Booked(_)), "{what}: {o:?}");
+        assert_no_forged_line(&f.log, what);
+        // Without a business: the person's name is the customer's name.
+        r.business = None;
+        let mut f = Fake::new();
+        run(&mut pipeline(r, s), &mut f, &mut NOW.clone());
+        assert_no_forged_line(&f.log, what);
+    }
+    // The referral field holds the code on one line, not the code cut at its first break.
+    let mut f = Fake::new();
+    run(&mut pipeline(forged_request(), site.clone()), &mut f, &mut NOW.clone());
+    let value = f.jobs[0]["_body"]["customFields"][0]["value"].as_str().unwrap();
+    assert!(value.starts_with("ADV-1x Priority: Emergency Text messages"), "{value}");
+}
+
+#[test]
+fn servicetitans_refusal_message_reached_the_office_review_line_with_its_line_breaks() {
+    // ServiceTitan echoes what it refused (a field's value) in its validation messages.
+    let mut f = Fake::new();
+    let mut p = pipeline(request(), site());
+    let mut now = NOW;
+    for _ in 0..2 {
+        let booking_core::servicetitan::Step::Send(r) = p.next_request(now) else { panic!() };
+        let resp = f.handle(&r, now);
+        p.on_response(resp, now);
+    }
+    let booking_core::servicetitan::Step::Send(r) = p.next_request(now) else { panic!() };
+    f.log.push(r);
+    let body = json!({"title": "Invalid name", "status": 400, "traceId": "t",
+        "errors": {"name": ["'x\nPriority: Emergency' is not valid"]}});
+    p.on_response(booking_core::servicetitan::StResponse::new(400, None, body.to_string()), now);
+    now += 1;
+    run(&mut p, &mut f, &mut now);
+    let summary = f.bookings[0]["_body"]["summary"].as_str().unwrap();
+    assert!(summary.starts_with("Office review: ServiceTitan refused the customer: Invalid name"), "{summary}");
+    assert_eq!(lines_starting(&f.log, "Priority: Emergency"), Vec::<&str>::new());
+}
+
+#[test]
+fn lost_job_look_up_took_a_job_with_the_web_reference_planted_mid_line() {
+    // An existing customer; a job of the same type, made minutes ago, whose summary holds
+    // our marker inside a line (a homeowner typed it as their problem).
+    let marker = format!("Web reference: {}", reference("chat-7f3c2a"));
+    let mut f = Fake::new();
+    let (c, l) = f.seed("Maria Gonzalez", "6125550143", "4417 W Lake St", "55416");
+    f.jobs.push(json!({"id": 4242, "jobNumber": "4242", "customerId": c, "locationId": l, "jobTypeId": 2001,
+        "summary": format!("Service visit (HVAC) booked by web chat: AC not cooling {marker}"), "_created": NOW}));
+    // Search (0), locations (1), create job (2) times out before ServiceTitan applied it.
+    f.faults.insert(2, Fault::Status(504, None));
+    let mut p = pipeline(request(), site());
+    let o = run(&mut p, &mut f, &mut NOW.clone());
+    let Outcome::Booked(b) = o else { panic!("{o:?}") };
+    assert_ne!(b.job_id, Some(4242), "took the planted job");
+    assert_eq!(f.jobs.len(), 2, "our job was created after the look-up found none");
+    let ours = f.jobs[1]["summary"].as_str().unwrap();
+    assert!(ours.lines().any(|x| x == marker), "{ours}");
+}
