@@ -207,6 +207,13 @@ fn all_requests() -> Vec<StRequest> {
     let mut f = Fake::new();
     f.faults.insert(1, Fault::Lost);
     go(&mut pipeline(request(), s), &mut f);
+    // A business, as a job and as an office booking.
+    let mut r = request();
+    r.business = Some("Northside Dental".into());
+    go(&mut pipeline(r.clone(), site.clone()), &mut Fake::new());
+    let mut s = site.clone();
+    s.mode = BookingMode::Booking;
+    go(&mut pipeline(r, s), &mut Fake::new());
     // Availability.
     out.push(availability::capacity_request(&site, 123, 1001, 2001, "55416-1234", NOW).unwrap());
     out

@@ -402,6 +402,89 @@ fn availability_offers_up_to_three_windows_inside_open_capacity() {
     assert_eq!(availability::window_for_preference(&site, PreferredTime::default(), NOW), None);
 }
 
+fn contacts_of(body: &serde_json::Value) -> Vec<(String, String, Option<String>)> {
+    body.as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["type"].as_str().unwrap().into(), c["value"].as_str().unwrap().into(), c["memo"].as_str().map(Into::into)))
+        .collect()
+}
+
+fn body_to(f: &Fake, path_end: &str) -> serde_json::Value {
+    f.log.iter().find(|r| r.path.ends_with(path_end) && r.body.is_some()).unwrap().body.clone().unwrap()
+}
+
+#[test]
+fn the_email_given_in_the_chat_is_an_email_contact_on_the_customer_and_its_location() {
+    let email = ("Email".to_string(), "maria@example.net".to_string(), None);
+    let (mut p, mut f) = scenario("new customer");
+    run(&mut p, &mut f, &mut NOW.clone());
+    let c = body_to(&f, "/customers");
+    assert!(contacts_of(&c["contacts"]).contains(&email), "{c}");
+    assert!(contacts_of(&c["locations"][0]["contacts"]).contains(&email), "{c}");
+    // A second property of an existing customer: the new location carries it.
+    let (mut p, mut f) = scenario("existing customer, new property");
+    run(&mut p, &mut f, &mut NOW.clone());
+    assert!(contacts_of(&body_to(&f, "/locations")["contacts"]).contains(&email));
+    // And the office booking.
+    let (mut p, mut f) = scenario("booking mode");
+    run(&mut p, &mut f, &mut NOW.clone());
+    assert!(contacts_of(&f.bookings[0]["_body"]["contacts"]).contains(&email));
+    // A placeholder is not an email.
+    let mut r = request();
+    r.email = Some("none@none.com".into());
+    let mut f = Fake::new();
+    run(&mut pipeline(r, site()), &mut f, &mut NOW.clone());
+    assert!(contacts_of(&body_to(&f, "/customers")["contacts"]).iter().all(|(t, _, _)| t != "Email"));
+}
+
+fn business_request() -> BookingRequest {
+    let mut r = request();
+    r.business = Some("Northside Dental".into());
+    r.name = PersonName { first: "Lena".into(), last: "Ortiz".into() };
+    r.phone.extension = Some("4".into());
+    r
+}
+
+#[test]
+fn a_business_is_a_commercial_customer_under_its_name_with_the_person_in_the_contact_memo() {
+    let mut f = Fake::new();
+    let mut p = pipeline(business_request(), site());
+    booked(&run(&mut p, &mut f, &mut NOW.clone()));
+    let c = body_to(&f, "/customers");
+    assert_eq!(c["type"], "Commercial");
+    assert_eq!(c["name"], "Northside Dental");
+    assert_eq!(c["locations"][0]["name"], "Northside Dental");
+    let contacts = contacts_of(&c["contacts"]);
+    assert_eq!(contacts[0], ("MobilePhone".into(), "6125550143".into(), Some("Lena Ortiz, ext. 4".into())));
+    assert_eq!(contacts[1], ("Email".into(), "maria@example.net".into(), Some("Lena Ortiz".into())));
+    let summary = f.jobs[0]["summary"].as_str().unwrap();
+    assert!(summary.contains("\nCustomer: Lena Ortiz, (612) 555-0143 ext. 4") && summary.contains("\nBusiness: Northside Dental\n"), "{summary}");
+    // The office booking is commercial too.
+    let mut site = site();
+    site.mode = BookingMode::Booking;
+    let mut f = Fake::new();
+    run(&mut pipeline(business_request(), site), &mut f, &mut NOW.clone());
+    let b = &f.bookings[0]["_body"];
+    assert_eq!((b["customerType"].as_str(), b["name"].as_str()), (Some("Commercial"), Some("Northside Dental")));
+    // A person is residential, with no memo but the extension.
+    let (mut p, mut f) = scenario("new customer");
+    run(&mut p, &mut f, &mut NOW.clone());
+    let c = body_to(&f, "/customers");
+    assert_eq!((c["type"].as_str(), c["name"].as_str()), (Some("Residential"), Some("Maria Gonzalez")));
+    assert_eq!(contacts_of(&c["contacts"])[0].2, None);
+}
+
+#[test]
+fn a_business_already_on_file_is_found_under_its_name() {
+    let mut f = Fake::new();
+    f.seed("Northside Dental", "6125550143", "4417 W Lake St", "55416");
+    let mut p = pipeline(business_request(), site());
+    let b = booked(&run(&mut p, &mut f, &mut NOW.clone())).clone();
+    assert_eq!(f.customers.len(), 1);
+    assert_eq!(b.customer_id, f.customers[0]["id"].as_i64());
+}
+
 // While the lead's tests/regression.rs does not include it yet.
 #[path = "regression/pipeline.rs"]
 mod regression_pipeline;
