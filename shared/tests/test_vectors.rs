@@ -66,7 +66,7 @@ fn pattern(v: &Value) -> String {
 #[test]
 fn usaddress_hand_labeled() {
     let all = load("us-addresses-labeled.json");
-    let mut by_kind: BTreeMap<String, [usize; 6]> = BTreeMap::new(); // n, number, street, unit, zip, all4
+    let mut by_kind: BTreeMap<String, [usize; 8]> = BTreeMap::new(); // n, number, street, unit, zip, all4, city, state
     let mut fails: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for v in &all {
         let text = v["text"].as_str().unwrap_or("");
@@ -83,8 +83,14 @@ fn usaddress_hand_labeled() {
         // restore it ("01241"), so compare without leading zeros.
         let ok_zip = got.zip.as_deref().unwrap_or("").trim_start_matches('0') == want_zip.trim_start_matches('0');
         let all4 = ok_number && ok_street && ok_unit && ok_zip;
+        // City and state are not in the all-four bar but must not get worse: counted
+        // where the labels have them.
+        let want_city = norm(v["parts"]["PlaceName"].as_str().unwrap_or(""));
+        let want_state = norm(v["parts"]["StateName"].as_str().unwrap_or(""));
+        let ok_city = norm(got.city.as_deref().unwrap_or("")) == want_city;
+        let ok_state = want_state.len() != 2 || norm(got.state.as_deref().unwrap_or("")) == want_state;
         let e = by_kind.entry(kind.clone()).or_default();
-        for (i, ok) in [true, ok_number, ok_street, ok_unit, ok_zip, all4].into_iter().enumerate() {
+        for (i, ok) in [true, ok_number, ok_street, ok_unit, ok_zip, all4, ok_city, ok_state].into_iter().enumerate() {
             if let Some(slot) = e.get_mut(i) {
                 *slot += usize::from(ok);
             }
@@ -111,11 +117,11 @@ fn usaddress_hand_labeled() {
         }
     }
     let pct = |a: usize, n: usize| 100.0 * a as f64 / n.max(1) as f64;
-    println!("address accuracy per field (number / street / unit / ZIP / all four):");
-    for (kind, [n, num, st, unit, zip, all4]) in &by_kind {
+    println!("address accuracy per field (number / street / unit / ZIP / all four; city, state):");
+    for (kind, [n, num, st, unit, zip, all4, city, state]) in &by_kind {
         println!(
-            "  {kind:14} n={n:4}  number {:5.1}%  street {:5.1}%  unit {:5.1}%  zip {:5.1}%  all four {:5.1}%",
-            pct(*num, *n), pct(*st, *n), pct(*unit, *n), pct(*zip, *n), pct(*all4, *n)
+            "  {kind:14} n={n:4}  number {:5.1}%  street {:5.1}%  unit {:5.1}%  zip {:5.1}%  all four {:5.1}% ({all4})  city {:5.1}%  state {:5.1}%",
+            pct(*num, *n), pct(*st, *n), pct(*unit, *n), pct(*zip, *n), pct(*all4, *n), pct(*city, *n), pct(*state, *n)
         );
     }
     let [n, .., all4] = by_kind.get("hand-labeled").copied().unwrap_or_default();

@@ -14,7 +14,9 @@ mod phone;
 mod talk;
 mod words;
 
-pub use address::AddressParts;
+pub use address::{state_for_zip, AddressParts};
+/// The USPS tables addresses are read by, shared with `crate::matching`.
+pub(crate) use address::tables as usps;
 pub use need::{Emergency, Urgency};
 pub use phone::{nanp_problem, PhoneProblem};
 pub use talk::{Answer, SlotName};

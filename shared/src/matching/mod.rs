@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::booking::Address;
 
 pub use address::{same_place, PlaceKey};
-pub use name::{compare_names, NameMatch};
+pub use name::{business_key, compare_names, is_business_name, NameMatch};
 pub use phone::{is_placeholder_email, normalize_phone, prefer_mobile};
 
 /// The homeowner as the conversation gave them.

@@ -1,4 +1,6 @@
-//! Names: "Last, First", case, punctuation, suffixes, households, nicknames.
+//! Names: "Last, First", case, punctuation, suffixes, households, nicknames; business
+//! names through their abbreviations ("Northside Property Mgmt LLC" = "Northside
+//! Property Management").
 
 use crate::text;
 
@@ -76,8 +78,62 @@ fn first_names_agree(a: &str, b: &str) -> bool {
     NICKNAMES.iter().any(|(n, f)| (a == *n && b == *f) || (a == *f && b == *n))
 }
 
+/// Words that make a name a business's: legal forms and the abbreviations business
+/// names are stored with.
+const BUSINESS_WORDS: &str = "llc|inc|incorporated|ltd|corp|corporation|co|company|pllc|llp|lp|pc|plc|mgmt|mgt|management|\
+    svc|svcs|services|service|assn|assoc|association|associates|bros|brothers|intl|international|grp|group|\
+    holdings|properties|property|enterprises|partners|realty|hoa|condominium|condominiums|apartments|dental|clinic|\
+    restaurant|deli|cafe|church|school|plumbing|heating|cooling|electric|hvac";
+/// Abbreviations spelled out, `short=long`.
+const BUSINESS_ABBREVIATIONS: &str = "mgmt=management|mgt=management|svc=service|svcs=services|assn=association|\
+    assoc=association|bros=brothers|intl=international|grp=group|co=company|corp=corporation|&=and|mfg=manufacturing|\
+    ctr=center|dept=department|apts=apartments|condo=condominium|condos=condominiums|prop=property|props=properties";
+/// Legal forms a business is filed under, ignored at the end of its name: "Acme
+/// Heating Co., Inc." = "Acme Heating".
+const LEGAL_FORMS: &str = "llc|inc|incorporated|ltd|limited|corporation|company|pllc|llp|lp|pc|plc";
+
+/// Lowercase business words, punctuation dropped inside a word ("A.B.C." → "abc",
+/// "Joe's" → "joes"), "&" a word of its own.
+fn business_words(raw: &str) -> Vec<String> {
+    let mut spaced = String::with_capacity(raw.len() + 4);
+    for c in raw.chars() {
+        match c {
+            '&' | '+' => spaced.push_str(" & "),
+            c if text::is_letter_or_digit(c) => text::push_lower(&mut spaced, c),
+            c if c.is_whitespace() || c == ',' || c == '-' || c == '/' => spaced.push(' '),
+            _ => {}
+        }
+    }
+    spaced.split_whitespace().map(|w| text::lookup(BUSINESS_ABBREVIATIONS, w).unwrap_or(w).to_string()).collect()
+}
+
+/// True when the name reads as a business's: "Acme Heating Svcs Inc", "Northside
+/// Dental". "Bob & Mary Smith" is a household, not a business.
+pub fn is_business_name(raw: &str) -> bool {
+    business_words(raw).iter().any(|w| text::listed(BUSINESS_WORDS, w))
+}
+
+/// The comparable key of a business name: abbreviations spelled out, a leading "The"
+/// and trailing legal forms dropped, words joined ("ABC Plumbing" = "A.B.C. Plumbing").
+pub fn business_key(raw: &str) -> String {
+    let mut words = business_words(raw);
+    while words.last().is_some_and(|w| text::listed(LEGAL_FORMS, w)) && words.len() > 1 {
+        words.pop();
+    }
+    if words.first().is_some_and(|w| w == "the") && words.len() > 1 {
+        words.remove(0);
+    }
+    words.concat()
+}
+
 /// Compares the homeowner's name with a stored customer name.
 pub fn compare_names(homeowner: &str, stored: &str) -> NameMatch {
+    // A business on either side is compared as a business, never by its "last name"
+    // ("Acme Co" and "Bob Co" share only a legal form).
+    if is_business_name(homeowner) || is_business_name(stored) {
+        let (h, s) = (business_key(homeowner), business_key(stored));
+        return if !h.is_empty() && h == s { NameMatch::Full } else { NameMatch::None };
+    }
     let (h, s) = (name_key(homeowner), name_key(stored));
     if h.last.is_empty() || s.last.is_empty() {
         return NameMatch::None;
@@ -95,5 +151,43 @@ pub fn compare_names(homeowner: &str, stored: &str) -> NameMatch {
         NameMatch::Full
     } else {
         NameMatch::LastOnly
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn business_names_compare_through_abbreviations_and_punctuation() {
+        for (a, b) in [
+            ("Northside Property Mgmt LLC", "Northside Property Management"),
+            ("Acme Heating Svcs, Inc.", "ACME HEATING SERVICES"),
+            ("Lakeview Homeowners Assn", "Lakeview Homeowners Association"),
+            ("Smith & Sons Plumbing Co.", "Smith and Sons Plumbing Company"),
+            ("A.B.C. Deli", "ABC Deli LLC"),
+            ("Joe's Cafe", "Joes Cafe"),
+            ("The Corner Deli", "Corner Deli, Inc."),
+        ] {
+            assert_eq!(compare_names(a, b), NameMatch::Full, "{a} vs {b}");
+        }
+        for (a, b) in [
+            ("Northside Dental", "Southside Dental LLC"),
+            ("Acme Co", "Bob Co"),
+            ("Northside Property Mgmt", "Northside Property Management Group"),
+            ("Smith Plumbing Co", "John Smith"),
+            ("Inc", "LLC"),
+        ] {
+            assert_eq!(compare_names(a, b), NameMatch::None, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn households_are_not_businesses() {
+        assert!(!is_business_name("Bob & Mary Smith"));
+        assert!(!is_business_name("Maria and Jose Gonzalez"));
+        assert!(!is_business_name("Mary N Smith"));
+        assert!(is_business_name("Northside Dental"));
+        assert_eq!(compare_names("Bob Smith", "Bob & Mary Smith"), NameMatch::Full);
     }
 }
