@@ -155,16 +155,13 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         let first = region.is_empty();
         // "Wind and Fire Dr", "C AND N Smith Mill Rd": "and" inside a name that a
         // strong suffix ends within a few words.
-        let and_in_name = w.norm == "and"
-            && !first
-            && (1..=4).any(|d| words.get(j + d).is_some_and(|x| is(x, STRONG_SUFFIX)))
-            && (1..4).all(|d| words.get(j + d - 1).is_none_or(|x| !x.brk) && words.get(j + d).is_none_or(|x| !is(x, CHATTER) && !all_digits(x)));
+        let and_in_name = !first && and_in_name(words, j);
         // "13th Ave No St Petersburg", "21st ave no. ste 130": "No" after a street type is North.
-        let north = clean(&w.norm) == "no" && region.last().and_then(|&k| words.get(k)).is_some_and(|p| is(p, STRONG_SUFFIX) && !p.brk) && words.get(j + 1).is_none_or(|n| !n.norm.bytes().any(|b| b.is_ascii_digit()));
+        let north = region.last().is_some_and(|&k| no_is_north(words, k, j));
         // "Truck and Trailer Way": a unit word right before a street type is a name.
         let name_before_type = w.norm.len() >= 4 && !w.brk && words.get(j + 1).is_some_and(|n| is(n, STRONG_SUFFIX) && !suite_st(words, j + 1) && words.get(j + 2).is_none_or(|x| !all_digits(x)));
         // "U.S. Highway No. 130": "No." between a road type and its number.
-        let route_no = clean(&w.norm) == "no" && region.last().and_then(|&k| words.get(k)).is_some_and(|p| is(p, ROUTE) && !p.brk) && words.get(j + 1).is_some_and(route_number);
+        let route_no = region.last().is_some_and(|&k| no_before_route_number(words, k, j));
         // "W. Taylor (m/c 525) rm. 128": a note in parentheses is skipped.
         if !first && w.raw.starts_with('(') {
             let close = (j..j + 6).find(|&k| words.get(k).is_some_and(|x| x.raw.trim_end_matches([',', '.']).ends_with(')')));
@@ -186,8 +183,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         // "Grant Trace St. Simons Island": St before a saint's name starts the city.
         let saint = matches!(clean(&w.norm), "st" | "saint") && words.get(j + 1).is_some_and(|n| is(n, SAINTS)) && !words.get(j + 2).is_some_and(|n| is(n, STRONG_SUFFIX));
         // "P.O. Box 5000", "RR 1 Box 297": a mailbox, not the street.
-        let mailbox = matches!(clean(&w.norm), "p.o" | "po" | "pob" | "rr" | "box") && words.get(j + 1).is_some_and(|n| all_digits(n) || clean(&n.norm) == "box")
-            || clean(&w.norm) == "p" && words.get(j + 1).is_some_and(|n| clean(&n.norm) == "o");
+        let mailbox = mailbox_at(words, j);
         if !first && (region.len() >= 2 && saint || mailbox) {
             broke_at_saint = saint;
             break;

@@ -58,3 +58,34 @@ pub(super) fn later_zip(words: &[Word], used: &[usize], k: usize) -> Option<usiz
 }
 
 
+
+/// "Wind and Fire Dr", "C AND N Smith Mill Rd": "and" inside a name that a strong
+/// suffix ends within a few words (not "Main St and my phone is…").
+pub(super) fn and_in_name(words: &[Word], j: usize) -> bool {
+    words.get(j).is_some_and(|w| w.norm == "and")
+        && (1..=4).any(|d| words.get(j + d).is_some_and(|x| is(x, STRONG_SUFFIX)))
+        && (1..4).all(|d| words.get(j + d - 1).is_none_or(|x| !x.brk) && words.get(j + d).is_none_or(|x| !is(x, CHATTER) && !all_digits(x)))
+}
+
+/// "13th Ave No St Petersburg", "21st ave no. ste 130": "No" right after a street type
+/// (word `prev`) is North, not a unit's "No." — unless a number follows.
+pub(super) fn no_is_north(words: &[Word], prev: usize, j: usize) -> bool {
+    words.get(j).is_some_and(|w| clean(&w.norm) == "no")
+        && words.get(prev).is_some_and(|p| is(p, STRONG_SUFFIX) && !p.brk)
+        && words.get(j + 1).is_none_or(|n| !n.norm.bytes().any(|b| b.is_ascii_digit()))
+}
+
+/// "U.S. Highway No. 130": "No." between a road type (word `prev`) and its number.
+pub(super) fn no_before_route_number(words: &[Word], prev: usize, j: usize) -> bool {
+    words.get(j).is_some_and(|w| clean(&w.norm) == "no")
+        && words.get(prev).is_some_and(|p| is(p, ROUTE) && !p.brk)
+        && words.get(j + 1).is_some_and(route_number)
+}
+
+/// "P.O. Box 5000", "RR 1 Box 297", "P O Box 12": a mailbox starts here, not more street.
+pub(super) fn mailbox_at(words: &[Word], j: usize) -> bool {
+    let Some(w) = words.get(j) else { return false };
+    let next = words.get(j + 1);
+    matches!(clean(&w.norm), "p.o" | "po" | "pob" | "rr" | "box") && next.is_some_and(|n| all_digits(n) || clean(&n.norm) == "box")
+        || clean(&w.norm) == "p" && next.is_some_and(|n| clean(&n.norm) == "o")
+}
