@@ -207,6 +207,11 @@ fn all_requests() -> Vec<StRequest> {
     let mut f = Fake::new();
     f.faults.insert(1, Fault::Lost);
     go(&mut pipeline(request(), s), &mut f);
+    // Contacts listed: the email on file decides.
+    let mut f = Fake::new();
+    let (c, _) = f.seed("Gonzalez, Rosa", "6125559999", "4417 W Lake St", "55416");
+    f.seed_contact(c, "Email", "maria@example.net");
+    go(&mut pipeline(request(), site.clone()), &mut f);
     // A business, as a job and as an office booking.
     let mut r = request();
     r.business = Some("Northside Dental".into());

@@ -41,12 +41,18 @@ fn scenario(name: &str) -> (BookingPipeline, Fake) {
             f.seed("Kevin Park", "6125550143", "9 Oak Ct", "55402");
         }
         "no window" => req.preferred_time = PreferredTime::default(),
+        "email on file at the address" => {
+            // Another phone, the same last name at the same address: ambiguous, unless the
+            // email on file is the homeowner's (RULES.md: phone or email).
+            let (c, _) = f.seed("Gonzalez, Rosa", "6125559999", "4417 W Lake St", "55416");
+            f.seed_contact(c, "Email", "Maria@Example.net");
+        }
         other => panic!("unknown scenario {other}"),
     }
     (pipeline(req, site), f)
 }
 
-const SCENARIOS: [&str; 8] = [
+const SCENARIOS: [&str; 9] = [
     "new customer",
     "existing customer",
     "existing customer, new property",
@@ -55,12 +61,13 @@ const SCENARIOS: [&str; 8] = [
     "job+booking mode",
     "ambiguous",
     "no window",
+    "email on file at the address",
 ];
 
 #[test]
 fn calls_per_scenario() {
     // The numbers the report and ARCHITECTURE.md quote.
-    let expected = [6, 5, 6, 6, 2, 7, 3, 2];
+    let expected = [6, 5, 6, 6, 2, 7, 3, 2, 7];
     let mut report = vec![];
     for (name, want) in SCENARIOS.iter().zip(expected) {
         let (mut p, mut f) = scenario(name);
@@ -483,6 +490,57 @@ fn a_business_already_on_file_is_found_under_its_name() {
     let b = booked(&run(&mut p, &mut f, &mut NOW.clone())).clone();
     assert_eq!(f.customers.len(), 1);
     assert_eq!(b.customer_id, f.customers[0]["id"].as_i64());
+}
+
+/// (what, setup, contacts listed, decision is Existing).
+#[test]
+fn contacts_are_listed_only_when_the_email_rule_can_change_the_decision() {
+    type Setup = fn(&mut Fake, &mut BookingRequest);
+    let cases: [(&str, Setup, usize, bool); 6] = [
+        ("same address and last name, email on file", |f, _| {
+            let (c, _) = f.seed("Gonzalez, Rosa", "6125559999", "4417 W Lake St", "55416");
+            f.seed_contact(c, "Email", "maria@example.net");
+        }, 1, true),
+        ("same address and last name, another email", |f, _| {
+            let (c, _) = f.seed("Gonzalez, Rosa", "6125559999", "4417 W Lake St", "55416");
+            f.seed_contact(c, "Email", "rosa@example.net");
+        }, 1, false),
+        ("same address and last name, no email given", |f, r| {
+            r.email = None;
+            let (c, _) = f.seed("Gonzalez, Rosa", "6125559999", "4417 W Lake St", "55416");
+            f.seed_contact(c, "Email", "maria@example.net");
+        }, 0, false),
+        ("placeholder email given", |f, r| {
+            r.email = Some("noemail@gmail.com".into());
+            let (c, _) = f.seed("Gonzalez, Rosa", "6125559999", "4417 W Lake St", "55416");
+            f.seed_contact(c, "Email", "noemail@gmail.com");
+        }, 0, false),
+        ("phone, name and place match: the email cannot matter", |f, _| {
+            f.seed("Maria Gonzalez", "6125550143", "4417 W Lake St", "55416");
+        }, 0, true),
+        ("two phone matches tied: the email breaks the tie", |f, _| {
+            f.seed("Maria Gonzalez", "6125550143", "4417 W Lake St", "55416");
+            let (c, _) = f.seed("Maria Gonzalez", "6125550143", "4417 W Lake St", "55416");
+            f.seed_contact(c, "Email", "maria@example.net");
+        }, 2, true),
+    ];
+    for (what, setup, listed, existing) in cases {
+        let mut f = Fake::new();
+        let mut r = request();
+        setup(&mut f, &mut r);
+        let mut p = pipeline(r, site());
+        booked(&run(&mut p, &mut f, &mut NOW.clone()));
+        let n = f.log.iter().filter(|q| q.path.ends_with("/contacts")).count();
+        assert_eq!(n, listed, "{what}: contacts listed");
+        assert_eq!(matches!(p.decision(), Some(Decision::Existing { .. })), existing, "{what}: {:?}", p.decision());
+    }
+    // The tie broken by the email goes to the customer who has it.
+    let mut f = Fake::new();
+    f.seed("Maria Gonzalez", "6125550143", "4417 W Lake St", "55416");
+    let (c, _) = f.seed("Maria Gonzalez", "6125550143", "4417 W Lake St", "55416");
+    f.seed_contact(c, "Email", "maria@example.net");
+    let mut p = pipeline(request(), site());
+    assert_eq!(booked(&run(&mut p, &mut f, &mut NOW.clone())).customer_id, Some(c));
 }
 
 // While the lead's tests/regression.rs does not include it yet.

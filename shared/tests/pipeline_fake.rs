@@ -117,9 +117,17 @@ impl Fake {
         let (c, l) = (self.id(), self.id());
         let addr = json!({"street": street, "city": "Minneapolis", "state": "MN", "zip": zip, "country": "USA"});
         self.customers.push(json!({"id": c, "name": name, "active": true, "address": addr, "type": "Residential",
-            "_phones": [phone], "_created": 0}));
+            "_phones": [phone], "_created": 0, "_contacts": [{"id": c * 10, "type": "MobilePhone", "value": phone, "memo": null}]}));
         self.locations.push(json!({"id": l, "customerId": c, "active": true, "name": name, "address": addr}));
         (c, l)
+    }
+
+    /// Adds a contact (`Email`, `Phone`, ...) to a customer.
+    pub fn seed_contact(&mut self, customer: i64, kind: &str, value: &str) {
+        let id = self.id();
+        if let Some(c) = self.customers.iter_mut().find(|c| c["id"] == customer) {
+            c["_contacts"].as_array_mut().unwrap().push(json!({"id": id, "type": kind, "value": value, "memo": null}));
+        }
     }
 
     pub fn handle(&mut self, req: &StRequest, now: i64) -> StResponse {
@@ -206,13 +214,20 @@ impl Fake {
                     self.locations.push(loc.clone());
                     out_locs.push(loc);
                 }
-                let cust = json!({"id": c, "name": name, "active": true, "address": addr, "type": "Residential",
-                    "_phones": phones, "_created": now});
+                let cust = json!({"id": c, "name": name, "active": true, "address": addr, "type": body["type"],
+                    "_phones": phones, "_created": now, "_contacts": body["contacts"]});
                 self.customers.push(cust.clone());
                 let mut out = cust;
                 out["locations"] = Value::Array(out_locs);
                 out["contacts"] = json!([]);
                 ok(out)
+            }
+            (Method::Get, "crm", ["customers", id, "contacts"]) => {
+                let id: i64 = id.parse().unwrap_or(-1);
+                match self.customers.iter().find(|c| c["id"] == id) {
+                    Some(c) => StResponse { status: 200, retry_after: None, body: page(c["_contacts"].as_array().cloned().unwrap_or_default()) },
+                    None => err(404, "Customer not found"),
+                }
             }
             (Method::Get, "crm", ["locations"]) => {
                 let cid: i64 = Self::q(req, "customerId").and_then(|x| x.parse().ok()).unwrap_or(-1);

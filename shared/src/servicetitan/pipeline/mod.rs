@@ -8,6 +8,7 @@
 //! | search by phone | `GET /crm/v2/tenant/{t}/customers?phone=` | always (booking mode: only to tell the office "first-time client") |
 //! | search by address | `GET …/customers?street=&zip=` | job modes, no phone hit |
 //! | list locations | `GET …/locations?customerId=` | once per candidate (at most 3) |
+//! | list contacts | `GET …/customers/{id}/contacts` | only when the homeowner gave an email and whether a candidate has it would change the decision (see below) |
 //! | create customer | `POST …/customers` (location + contacts inline) | decision New |
 //! | add location | `POST …/locations` | decision Existing at a new property |
 //! | create job | `POST /jpm/v2/tenant/{t}/jobs` (one appointment) | job modes |
@@ -15,6 +16,26 @@
 //! | job notes | `POST …/jobs/{id}/notes` | summary + transcript, split at [`transcript::NOTE_LIMIT`](crate::transcript::NOTE_LIMIT) |
 //! | customer note | `POST /crm/v2/tenant/{t}/customers/{id}/notes` | summary |
 //! | create booking | `POST …/booking-provider/{bp}/bookings` (`externalId` = idempotency key) | booking / job+booking modes, ambiguous match, no arrival window |
+//!
+//! Calls per scenario (`tests/pipeline.rs` `calls_per_scenario` asserts these):
+//!
+//! | scenario | calls |
+//! |---|---|
+//! | new customer | 6: search by phone, search by address, create customer, create job, job note, customer note |
+//! | existing customer, known property | 5: search by phone, list locations, create job, job note, customer note |
+//! | existing customer, new property | 6: as above plus add location |
+//! | quote request (existing customer) | 6: as known property plus create estimate |
+//! | booking mode | 2: search by phone, create booking |
+//! | job + booking mode (new customer) | 7: new customer plus create booking |
+//! | ambiguous match | 3: search by phone, list locations, create booking |
+//! | no arrival window | 2: search by phone, create booking |
+//! | same address and last name, the homeowner's email on file | 7: search by phone, search by address, list locations, **list contacts**, create job, notes |
+//!
+//! Contacts are listed only when the homeowner gave a (non-placeholder) email and some
+//! candidate having it would change the decision (alone or with other candidates:
+//! at most 3 candidates, so at most 7 what-ifs, no call). A phone hit with name and
+//! place already matching, any booking without an email, and a new customer cost
+//! nothing extra; a tie between duplicates costs one call per tied candidate.
 //!
 //! Exactly-once: a write whose outcome is unknown (no response, 5xx, or the pipeline
 //! was stored after `next_request` handed the write out and never saw the answer) is
@@ -83,6 +104,9 @@ enum Stage {
     SearchByPhone,
     SearchByAddress,
     ListLocations { candidate: usize },
+    /// A candidate's contacts, when whether its email is the homeowner's would change
+    /// the decision (the email rule of `matching/RULES.md`).
+    ListContacts { candidate: usize },
     CreateCustomer,
     /// Find the location of a customer we created (response lost) or add one.
     FindLocation,
@@ -109,6 +133,9 @@ pub struct BookingPipeline {
     candidates: Vec<Candidate>,
     #[serde(default)]
     decision: Option<Decision>,
+    /// Candidates whose contacts were listed (their emails and phones are known).
+    #[serde(default)]
+    contacts_listed: Vec<i64>,
     /// Set once, on the first `next_request`: the appointment for the job, or `None`
     /// when there is neither a chosen window nor a stated preference.
     #[serde(default)]
@@ -181,6 +208,7 @@ impl BookingPipeline {
             booked: Booked::default(),
             candidates: vec![],
             decision: None,
+            contacts_listed: vec![],
             window: None,
             planned: false,
             office_review: None,
@@ -461,7 +489,10 @@ impl BookingPipeline {
     }
 
     fn is_stale_ids_stage(&self) -> bool {
-        matches!(self.stage, Stage::CreateLocation | Stage::CreateJob | Stage::FindLocation | Stage::ListLocations { .. })
+        matches!(
+            self.stage,
+            Stage::CreateLocation | Stage::CreateJob | Stage::FindLocation | Stage::ListLocations { .. } | Stage::ListContacts { .. }
+        )
     }
 
     fn queue(&mut self, reason: String, now: UnixSeconds) {
@@ -482,6 +513,7 @@ impl BookingPipeline {
         }
         self.booked.location_id = None;
         self.candidates.clear();
+        self.contacts_listed.clear();
         self.decision = None;
         self.replans += 1;
         if self.replans > MAX_REPLANS {

@@ -136,6 +136,10 @@ impl BookingPipeline {
                 self.locations_of(id)
             }
             Stage::FindLocation => self.locations_of(self.booked.customer_id.unwrap_or(0)),
+            Stage::ListContacts { candidate } => {
+                let id = self.candidates.get(*candidate).map(|c| c.id).unwrap_or(0);
+                self.get(format!("/crm/v2/tenant/{t}/customers/{id}/contacts"), vec![("pageSize", "50".into())])
+            }
             Stage::CreateCustomer => {
                 let body = CreateCustomer {
                     name: self.customer_name(),

@@ -111,7 +111,7 @@ impl BookingPipeline {
                 self.candidates = self.to_candidates(page.data, false);
                 self.candidates.truncate(MAX_CANDIDATES);
                 if self.candidates.is_empty() {
-                    self.decide();
+                    self.decide_or_list_contacts();
                 } else {
                     self.stage = Stage::ListLocations { candidate: 0 };
                 }
@@ -135,8 +135,19 @@ impl BookingPipeline {
                 if candidate + 1 < self.candidates.len() {
                     self.stage = Stage::ListLocations { candidate: candidate + 1 };
                 } else {
-                    self.decide();
+                    self.decide_or_list_contacts();
                 }
+            }
+            Stage::ListContacts { candidate } => {
+                let Some(page) = parse::<Page<ContactOut>>(body) else { return self.malformed() };
+                if let Some(c) = self.candidates.get_mut(candidate) {
+                    let (emails, phones): (Vec<ContactOut>, Vec<ContactOut>) =
+                        page.data.into_iter().filter(|x| x.kind != "Fax").partition(|x| x.kind == "Email");
+                    c.emails = emails.into_iter().map(|x| x.value).collect();
+                    c.phones = phones.into_iter().map(|x| x.value).collect();
+                    self.contacts_listed.push(c.id);
+                }
+                self.decide_or_list_contacts();
             }
             Stage::FindLocation => {
                 let Some(page) = parse::<Page<LocationOut>>(body) else { return self.malformed() };
@@ -214,6 +225,37 @@ impl BookingPipeline {
             .collect()
     }
 
+    /// Decides, unless a candidate's contacts could change the decision: then lists them
+    /// first. Only the email rule needs contacts (a phone hit is known from the search),
+    /// so without an email, or when no candidate's email could matter, no call is made.
+    fn decide_or_list_contacts(&mut self) {
+        match self.contacts_that_matter() {
+            Some(candidate) => self.stage = Stage::ListContacts { candidate },
+            None => self.decide(),
+        }
+    }
+
+    /// The first candidate, contacts not yet listed, whose having the homeowner's email
+    /// (alone or with other such candidates) would give another decision than not.
+    fn contacts_that_matter(&self) -> Option<usize> {
+        let email = self.email()?;
+        let h = self.homeowner();
+        let unknown: Vec<usize> =
+            (0..self.candidates.len()).filter(|&i| !self.contacts_listed.contains(&self.candidates[i].id)).collect();
+        let now = same_kind(&matching::decide(&h, &self.candidates));
+        // At most MAX_CANDIDATES unknowns: at most 7 subsets, smallest first.
+        let mut subsets: Vec<u32> = (1..1u32 << unknown.len()).collect();
+        subsets.sort_by_key(|m| m.count_ones());
+        subsets.into_iter().find_map(|mask| {
+            let mut what_if = self.candidates.clone();
+            let picked: Vec<usize> = unknown.iter().enumerate().filter(|(b, _)| mask & (1 << b) != 0).map(|(_, &i)| i).collect();
+            for &i in &picked {
+                what_if[i].emails.push(email.clone());
+            }
+            (same_kind(&matching::decide(&h, &what_if)) != now).then(|| picked[0])
+        })
+    }
+
     fn decide(&mut self) {
         let d = matching::decide(&self.homeowner(), &self.candidates);
         match &d {
@@ -272,4 +314,14 @@ impl BookingPipeline {
 /// so a marker typed into the chat is never a line of its own and never matches.
 fn has_line(text: &str, line: &str) -> bool {
     text.lines().any(|l| l.trim_end() == line)
+}
+
+/// A decision with the ambiguity's wording left out: two ambiguous decisions both go to
+/// the office, so telling them apart is not worth a call.
+fn same_kind(d: &Decision) -> Option<(i64, LocationMatch)> {
+    match d {
+        Decision::Existing { customer, location } => Some((*customer, *location)),
+        Decision::New => Some((0, LocationMatch::New)),
+        Decision::Ambiguous { .. } => None,
+    }
 }
