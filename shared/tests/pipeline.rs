@@ -543,6 +543,45 @@ fn contacts_are_listed_only_when_the_email_rule_can_change_the_decision() {
     assert_eq!(booked(&run(&mut p, &mut f, &mut NOW.clone())).customer_id, Some(c));
 }
 
+#[test]
+fn the_chosen_window_is_rechecked_against_live_capacity_before_booking() {
+    use booking_core::servicetitan::availability::{recheck, WindowCheck};
+    use booking_core::servicetitan::iso8601;
+    let site = site();
+    // Site windows (UTC-6): morning 14-18Z, afternoon 18-22Z, evening 22-01Z.
+    let at = |d: i64, h: i64| NOW - 12 * 3600 + d * 86400 + h * 3600;
+    let tue_morning = ArrivalWindow { start: at(1, 14), end: at(1, 18) };
+    let tue_afternoon = ArrivalWindow { start: at(1, 18), end: at(1, 22) };
+    let mon_afternoon = ArrivalWindow { start: at(0, 18), end: at(0, 22) };
+    let slice = |s: i64, e: i64, open: f64, bu: i64| {
+        serde_json::json!({"start": iso8601(s), "end": iso8601(e), "businessUnitIds": [bu], "totalAvailability": 4.0,
+            "openAvailability": open, "technicians": [], "isExceedingIdealBookingPercentage": false})
+    };
+    let body = |slices: Vec<serde_json::Value>| serde_json::json!({"timeStamp": iso8601(NOW), "availabilities": slices}).to_string();
+    let cases: Vec<(&str, ArrivalWindow, String, i64, WindowCheck)> = vec![
+        ("still open", tue_morning, body(vec![slice(at(1, 14), at(1, 18), 1.0, 1001)]), NOW, WindowCheck::Still),
+        ("taken, the afternoon is open", tue_morning,
+            body(vec![slice(at(1, 14), at(1, 18), 0.0, 1001), slice(at(1, 18), at(1, 22), 2.0, 1001)]), NOW,
+            WindowCheck::Moved(tue_afternoon)),
+        ("taken, only an earlier window is open: never moved earlier", tue_afternoon,
+            body(vec![slice(at(1, 14), at(1, 18), 2.0, 1001)]), NOW, WindowCheck::Gone),
+        ("open for another business unit only", tue_morning, body(vec![slice(at(1, 14), at(1, 18), 3.0, 9999)]), NOW,
+            WindowCheck::Gone),
+        ("nothing open at all", tue_morning, body(vec![]), NOW, WindowCheck::Gone),
+        ("picked at the edge of the lead time, booked 50 minutes before it starts", mon_afternoon,
+            body(vec![slice(at(0, 18), at(0, 22), 1.0, 1001)]), at(0, 18) - 50 * 60, WindowCheck::Still),
+        ("too close to reach (10 minutes), the next is offered", mon_afternoon,
+            body(vec![slice(at(0, 14), at(2, 0), 1.0, 1001)]), at(0, 18) - 10 * 60,
+            WindowCheck::Moved(ArrivalWindow { start: at(0, 22), end: at(1, 1) })),
+        ("capacity unreadable: kept", tue_morning, "<html>".into(), NOW, WindowCheck::Still),
+        ("past what the query covers: kept", ArrivalWindow { start: at(20, 14), end: at(20, 18) }, body(vec![]), NOW,
+            WindowCheck::Still),
+    ];
+    for (what, window, capacity, now, want) in cases {
+        assert_eq!(recheck(&site, 1001, window, &capacity, now), want, "{what}");
+    }
+}
+
 // While the lead's tests/regression.rs does not include it yet.
 #[path = "regression/pipeline.rs"]
 mod regression_pipeline;

@@ -59,27 +59,77 @@ fn local_day(site: &SiteConfig, t: UnixSeconds) -> i64 {
 /// Up to three site windows that overlap open capacity for `business_unit`, earliest
 /// first, starting at least [`LEAD_TIME`] after `now`. A malformed body gives none.
 pub fn offered_windows(site: &SiteConfig, business_unit: i64, body: &str, now: UnixSeconds) -> Vec<ArrivalWindow> {
-    let Some(cap) = parse::<CapacityOut>(body) else { return vec![] };
-    let open: Vec<(i64, i64)> = cap
-        .availabilities
-        .iter()
-        .filter(|a| a.open_availability > 0.0 && !a.is_exceeding_ideal_booking_percentage)
-        .filter(|a| a.business_unit_ids.is_empty() || a.business_unit_ids.contains(&business_unit))
-        .filter_map(|a| Some((parse_iso8601(&a.start)?, parse_iso8601(&a.end)?)))
-        .collect();
+    let Some(open) = open_slices(business_unit, body) else { return vec![] };
+    let mut out = open_windows(site, &open, now);
+    out.truncate(MAX_OFFERED);
+    out
+}
+
+/// The capacity slices (start, end) open for booking for `business_unit`; `None` when
+/// the body cannot be read.
+fn open_slices(business_unit: i64, body: &str) -> Option<Vec<(i64, i64)>> {
+    let cap = parse::<CapacityOut>(body)?;
+    Some(
+        cap.availabilities
+            .iter()
+            .filter(|a| a.open_availability > 0.0 && !a.is_exceeding_ideal_booking_percentage)
+            .filter(|a| a.business_unit_ids.is_empty() || a.business_unit_ids.contains(&business_unit))
+            .filter_map(|a| Some((parse_iso8601(&a.start)?, parse_iso8601(&a.end)?)))
+            .collect(),
+    )
+}
+
+fn overlaps_open(open: &[(i64, i64)], w: ArrivalWindow) -> bool {
+    open.iter().any(|(s, e)| *s < w.end && *e > w.start)
+}
+
+/// Every site window over the next [`DAYS_AHEAD`] days that overlaps open capacity and
+/// starts at least [`LEAD_TIME`] after `now`, earliest first.
+fn open_windows(site: &SiteConfig, open: &[(i64, i64)], now: UnixSeconds) -> Vec<ArrivalWindow> {
     let first = local_day(site, now);
     let mut out = Vec::new();
     for day in first..=first + DAYS_AHEAD {
         for (_, w) in windows_on(site, day) {
-            if w.start >= now + LEAD_TIME && open.iter().any(|(s, e)| *s < w.end && *e > w.start) && !out.contains(&w) {
+            if w.start >= now + LEAD_TIME && overlaps_open(open, w) && !out.contains(&w) {
                 out.push(w);
-                if out.len() == MAX_OFFERED {
-                    return out;
-                }
             }
         }
     }
     out
+}
+
+/// The chosen window, re-checked against live capacity right before booking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowCheck {
+    /// Still open: book it as promised.
+    Still,
+    /// Taken meanwhile: this is the next open window after it; book that and tell the
+    /// homeowner.
+    Moved(ArrivalWindow),
+    /// Taken, and nothing open after it: book without a window, the office confirms.
+    Gone,
+}
+
+/// Re-checks `window` (the one the homeowner chose) against a fresh capacity answer
+/// (the body of [`capacity_request`]) just before booking.
+///
+/// Still when it overlaps open capacity and starts at least
+/// [`STILL_REACHABLE`](super::pipeline::STILL_REACHABLE) from now (not the offering lead
+/// time: a window picked at the edge of it stays bookable a minute later), and also when
+/// capacity cannot tell: an unreadable body, or a window past the [`DAYS_AHEAD`] the
+/// query covers (no news is no reason to move a homeowner). Otherwise the first open
+/// window that starts after the chosen one's start ([`WindowCheck::Moved`]), never an
+/// earlier one (a homeowner who chose Thursday did so for a reason), else Gone.
+pub fn recheck(site: &SiteConfig, business_unit: i64, window: ArrivalWindow, body: &str, now: UnixSeconds) -> WindowCheck {
+    let Some(open) = open_slices(business_unit, body) else { return WindowCheck::Still };
+    let reachable = window.start >= now + super::pipeline::STILL_REACHABLE;
+    if window.start > now + DAYS_AHEAD * 86400 || (reachable && overlaps_open(&open, window)) {
+        return WindowCheck::Still;
+    }
+    match open_windows(site, &open, now).into_iter().find(|w| w.start > window.start) {
+        Some(w) => WindowCheck::Moved(w),
+        None => WindowCheck::Gone,
+    }
 }
 
 fn part_name(p: DayPart) -> &'static str {
