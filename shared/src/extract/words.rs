@@ -104,6 +104,7 @@ const TYPOS: &str = "stret=street|streat=street|sreet=street|steet=street|stree=
     electricain=electrician|electrican=electrician|elctrician=electrician|electic=electric|outlit=outlet|\
     brakers=breakers|braker=breaker|sparkes=sparks|tommorow=tomorrow|tomorow=tomorrow|tommorrow=tomorrow|\
     tmrw=tomorrow|tmr=tomorrow|tmw=tomorrow|2morrow=tomorrow|tonite=tonight|mornin=morning|afternon=afternoon|\
+    walkin=walk-in|walkins=walk-ins|reachin=reach-in|\
     evenin=evening|phne=phone|numbr=number|nmber=number|emial=email|e-mail=email|adress=address|addres=address|\
     adres=address|roff=roof|rooff=roof|shingels=shingles|guter=gutter|gutters=gutters|brokn=broken|broke=broken|\
     workin=working|wokring=working|coolin=cooling|colling=cooling|blowin=blowing|heatin=heating|basment=basement|\
@@ -113,14 +114,23 @@ const TYPOS: &str = "stret=street|streat=street|sreet=street|steet=street|stree=
     direccion=dirección";
 
 /// Fixes a lowercase word: the typo table, then one-edit matches against the words
-/// that decide a trade, so "thermostst" still means HVAC.
+/// that decide a trade, so "thermostst" still means HVAC. A one-edit match keeps the
+/// first letter (people rarely mistype it, and "parking", "turning", "seating",
+/// "pooling" are words of their own, one edit from "sparking", "burning", "heating",
+/// "cooling"), and never touches a real word that is one edit from a key word.
 pub(crate) fn fix_typo(w: &str) -> String {
     if let Some(fixed) = text::lookup(TYPOS, w) {
         return fixed.to_string();
     }
-    if w.len() >= 6 && w.bytes().all(|b| b.is_ascii_lowercase()) {
+    let fixable = w.len() >= 6 && w.bytes().all(|b| b.is_ascii_lowercase());
+    if fixable && !text::listed(REAL_WORDS, w) && !text::listed(KEY_WORDS, w) {
         for v in text::entries(KEY_WORDS) {
-            if v.len() + 1 >= w.len() && w.len() + 1 >= v.len() && v != w && one_edit(w, v) {
+            if v.len() + 1 >= w.len()
+                && w.len() + 1 >= v.len()
+                && v != w
+                && v.as_bytes().first() == w.as_bytes().first()
+                && one_edit(w, v)
+            {
                 return v.to_string();
             }
         }
@@ -135,6 +145,13 @@ const KEY_WORDS: &str = "plumber|plumbing|furnace|thermostat|electrician|electri
     gutter|flooding|flooded|burning|carbon|monoxide|cooling|heating|conditioner|conditioning|basement|ceiling|\
     clogged|drain|faucet|disposal|person|someone|representative|emergency|apartment|number|address|referral|\
     estimate|replace|install|broken";
+
+/// Words one edit from a [`KEY_WORDS`] entry that share its first letter and mean
+/// something else: "the fence is leaning", "cooking smells", "the room is heated".
+const REAL_WORDS: &str = "leaning|leaping|leading|leaving|leasing|cooking|cooping|coiling|coaling|cowling|heated|\
+    header|healer|heading|healing|hearing|heaping|heaving|heather|burying|burring|sparing|sparkling|sparky|mourning|\
+    avenge|gutted|carton|parson|pearson|perdon|outlay|outset|instill|broker|brokers|clogger|flooring|plumbed|\
+    plumper|shingled";
 
 /// True when `a` becomes `b` by one insertion, deletion, substitution or swap.
 fn one_edit(a: &str, b: &str) -> bool {
@@ -330,5 +347,16 @@ mod tests {
         assert_eq!(fix_typo("stret"), "street");
         assert_eq!(fix_typo("thermostst"), "thermostat");
         assert_eq!(fix_typo("plumer"), "plumber");
+    }
+
+    /// "parking lot lights are out" was read as "sparking lot lights": a one-edit fix
+    /// that changed the first letter turned a real word into an emergency word.
+    #[test]
+    fn typo_fix_keeps_the_first_letter_and_real_words() {
+        for real in ["parking", "turning", "seating", "pooling", "leaning", "leaving", "cooking", "heated", "breaker"] {
+            assert_eq!(fix_typo(real), real);
+        }
+        assert_eq!(fix_typo("sparkng"), "sparking");
+        assert_eq!(fix_typo("coolng"), "cooling");
     }
 }
