@@ -8,13 +8,15 @@
 //! > My AC stopped cooling  (what the homeowner says, one line per message)
 //! < Shall I book it?       (optional: the replies to the message before contain this)
 //! expect: outcome=booked; phone=6125550143; zip=55416; priority=Urgent
+//! never: What state          (no reply in the whole conversation contains this)
+//! card: Problema: Calentador (the last confirmation card has a `label: value` line containing this)
 //! ```
 //! Outcomes: booked (the confirmation card came up, and its "Book it" — sent by this
 //! runner after the last line unless the script ends on one — booked), confirming (the
 //! card is up; the runner does not press "Book it" when the expectation says so),
 //! handoff, open (nothing booked yet).
 //! Any other line that is not blank or a `#` comment fails the test with its file:line. Other keys: first, last,
-//! phone, ext, street, unit, city, state, zip, trade, kind, priority, locale, referral,
+//! phone, ext, street, unit, city, state, zip, business, trade, kind, priority, locale, referral,
 //! emergency (yes/no), sms and voice (consent yes/no), window (start-end), email, day (asap, today, tomorrow, weekday(0..6) from Monday),
 //! part (morning, afternoon, evening).
 //! Every conversation is also replayed from its user turns and resumed from JSON
@@ -35,6 +37,8 @@ struct Case {
     locale: Option<Locale>,
     steps: Vec<(String, Vec<String>)>,
     expect: String,
+    never: Vec<String>,
+    card: Vec<String>,
 }
 
 fn parse(text: &str, file: &str) -> Result<Vec<Case>, String> {
@@ -42,7 +46,7 @@ fn parse(text: &str, file: &str) -> Result<Vec<Case>, String> {
     for (n, line) in text.lines().enumerate() {
         let line = line.trim_end();
         if let Some(title) = line.strip_prefix("===") {
-            cases.push(Case { title: title.trim().into(), channel: Channel::Chat, locale: None, steps: Vec::new(), expect: String::new() });
+            cases.push(Case { title: title.trim().into(), channel: Channel::Chat, locale: None, steps: Vec::new(), expect: String::new(), never: Vec::new(), card: Vec::new() });
             continue;
         }
         if line.trim().is_empty() || line.starts_with('#') {
@@ -66,8 +70,12 @@ fn parse(text: &str, file: &str) -> Result<Vec<Case>, String> {
             }
         } else if let Some(v) = line.strip_prefix("expect:") {
             c.expect = v.trim().to_string();
+        } else if let Some(v) = line.strip_prefix("never:") {
+            c.never.push(v.trim().to_string());
+        } else if let Some(v) = line.strip_prefix("card:") {
+            c.card.push(v.trim().to_string());
         } else {
-            return Err(format!("{file}:{}: unknown directive {line:?} (use ===, channel:, locale:, >, <, expect: or #)", n + 1));
+            return Err(format!("{file}:{}: unknown directive {line:?} (use ===, channel:, locale:, >, <, expect:, never:, card: or #)", n + 1));
         }
     }
     Ok(cases)
@@ -85,6 +93,7 @@ fn field(b: Option<&BookingRequest>, key: &str) -> String {
         "city" => b.address.city.clone(),
         "state" => b.address.state.clone(),
         "zip" => b.address.zip.clone(),
+        "business" => b.business.clone().unwrap_or_default(),
         "trade" => b.trade.label().to_ascii_lowercase(),
         "kind" => format!("{:?}", b.kind).to_ascii_lowercase(),
         "priority" => b.priority.as_str().to_string(),
@@ -101,13 +110,23 @@ fn field(b: Option<&BookingRequest>, key: &str) -> String {
     }
 }
 
-fn note(effects: Vec<Effect>, booking: &mut Option<BookingRequest>, handoff: &mut bool, emergency: &mut bool) {
+#[derive(Default)]
+struct Seen {
+    booking: Option<BookingRequest>,
+    handoff: bool,
+    emergency: bool,
+    /// The last card's lines, as `label: value`.
+    card: Vec<String>,
+}
+
+fn note(effects: Vec<Effect>, seen: &mut Seen) {
     for e in effects {
         match e {
-            Effect::Book { request } => *booking = Some(request),
-            Effect::HandOff => *handoff = true,
-            Effect::Emergency => *emergency = true,
-            Effect::QualifiedAbandon { .. } | Effect::Confirm(_) => {}
+            Effect::Book { request } => seen.booking = Some(request),
+            Effect::HandOff => seen.handoff = true,
+            Effect::Emergency => seen.emergency = true,
+            Effect::Confirm(c) => seen.card = c.lines.iter().map(|(k, v)| format!("{k}: {v}")).collect(),
+            Effect::QualifiedAbandon { .. } => {}
         }
     }
 }
@@ -132,7 +151,8 @@ fn conversation_corpus() {
             total += 1;
             let mut c = Conversation::new(site(), case.channel, case.locale);
             c.handle(Event::Start, 1_700_000_000);
-            let (mut booking, mut handoff, mut emergency) = (None, false, false);
+            let mut seen = Seen::default();
+            let mut said_all = Vec::new();
             let mut wrong = Vec::new();
             let half = case.steps.len() / 2;
             let mut resumed = None;
@@ -159,13 +179,26 @@ fn conversation_corpus() {
                         }
                     }
                 }
-                note(turn.effects, &mut booking, &mut handoff, &mut emergency);
+                said_all.extend(turn.replies.iter().cloned());
+                note(turn.effects, &mut seen);
             }
             let stays_on_card = case.expect.contains("outcome=confirming");
             if c.stage() == Stage::Confirming && !stays_on_card {
                 let turn = c.handle(Event::BookIt, 1_700_000_000 + case.steps.len() as i64 * 20);
-                note(turn.effects, &mut booking, &mut handoff, &mut emergency);
+                said_all.extend(turn.replies.iter().cloned());
+                note(turn.effects, &mut seen);
             }
+            for n in &case.never {
+                if let Some(r) = said_all.iter().find(|r| r.contains(n.as_str())) {
+                    wrong.push(format!("a reply contains {n:?}: {r:?}"));
+                }
+            }
+            for want in &case.card {
+                if !seen.card.iter().any(|l| l.contains(want.as_str())) {
+                    wrong.push(format!("no card line contains {want:?}; card: {:?}", seen.card));
+                }
+            }
+            let Seen { booking, handoff, emergency, .. } = seen;
             let (_, replayed) = replay(site(), case.channel, case.locale, c.user_turns(), 1_800_000_000);
             if replayed != booking {
                 wrong.push("replay gave a different booking".into());

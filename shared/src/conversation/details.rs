@@ -41,7 +41,12 @@ impl Conversation {
         if let Some(r) = &ex.referral_code {
             d.referral_code = Some(r.clone());
         }
+        if let Some(b) = &ex.business {
+            d.business = Some(b.clone());
+        }
+        d.commercial |= ex.commercial || ex.business.is_some();
         merge_address(&mut d.address, &ex.address);
+        fill_state(&mut d.address);
         // The site must book this trade.
         if let Some(t) = d.trade.filter(|t| !self.site.trades.is_empty() && !self.site.trades.contains(t)) {
             d.trade = None;
@@ -106,12 +111,17 @@ impl Conversation {
             }
         } else if d.name.is_none() {
             (Msg::AskName { first_issue: None }, Expecting::Name)
+        } else if d.commercial && d.business.is_none() && !self.business_asked {
+            // "our deli", "I manage the building": the customer is the business; ask its
+            // name once ("no" is an answer).
+            self.business_asked = true;
+            (Msg::AskBusiness, Expecting::Business)
         } else if d.phone.is_none() {
             (Msg::AskPhone { first_name: "" }, Expecting::Phone)
         } else if a.street.is_none() || a.number.is_none() {
             (Msg::AskAddress, Expecting::Address)
-        } else if a.city.is_none() || a.state.is_none() || a.zip.is_none() {
-            (Msg::AskAddressRest { have_zip: a.zip.is_some(), have_city: a.city.is_some(), have_state: a.state.is_some() }, Expecting::Address)
+        } else if let Some(rest) = self.address_rest() {
+            (rest, Expecting::Address)
         } else if d.preferred_time.is_none() && d.window.is_none() && d.priority == Priority::Urgent {
             // An emergency: as soon as possible, without asking.
             self.details.preferred_time = Some(PreferredTime { day: Some(DayPreference::Asap), part: None });
@@ -147,6 +157,43 @@ impl Conversation {
     }
 }
 
+impl Conversation {
+    /// What is still missing after the street, as one question, or `None`. The state is
+    /// never asked when there is a ZIP (its prefix says the state, [`fill_state`]); with
+    /// no ZIP we ask for the ZIP, not the state. The city is asked unless the ZIP is
+    /// known ([`Conversation::known_zip`]).
+    fn address_rest(&self) -> Option<Msg<'static>> {
+        let a = &self.details.address;
+        let need_city = a.city.is_none() && !self.known_zip();
+        let need_zip = a.zip.is_none();
+        // A ZIP whose prefix is no state's (a typo): ask the state rather than guess.
+        let need_state = a.state.is_none() && !need_zip;
+        (need_city || need_zip || need_state).then_some(Msg::AskAddressRest {
+            have_zip: !need_zip,
+            have_city: !need_city,
+            have_state: !need_state,
+        })
+    }
+
+    /// A known ZIP is one on the site's service-area list: the contractor named it, so it
+    /// is real, served, and the office knows where it is. Then the city is not asked; if
+    /// the homeowner never says it, the request carries the ZIP's city as empty and the
+    /// summary reads "…, MN 55416" (ServiceTitan's address needs a city string: the
+    /// pipeline sends what it has, and the office sees the ZIP). A site without a list
+    /// knows no ZIP, so the city is asked.
+    pub(super) fn known_zip(&self) -> bool {
+        let area = &self.site.service_area_zips;
+        self.details.address.zip.as_deref().is_some_and(|zip| area.iter().any(|z| z.trim() == zip))
+    }
+}
+
+/// The state from the ZIP's prefix when the homeowner did not say it: "55416" is MN.
+fn fill_state(a: &mut AddressParts) {
+    if a.state.is_none() {
+        a.state = a.zip.as_deref().and_then(extract::state_for_zip).map(str::to_string);
+    }
+}
+
 /// New address parts replace old ones; a new street starts a new address but keeps
 /// the city/state/ZIP unless those were given too.
 fn merge_address(have: &mut AddressParts, new: &AddressParts) {
@@ -165,6 +212,10 @@ fn merge_address(have: &mut AddressParts, new: &AddressParts) {
     }
     if new.zip.is_some() {
         have.zip = new.zip.clone();
+        // A new ZIP without a state: the old state may be the old ZIP's.
+        if new.state.is_none() {
+            have.state = None;
+        }
     }
 }
 

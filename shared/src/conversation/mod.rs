@@ -159,6 +159,12 @@ struct Details {
     referral_code: Option<String>,
     sms_consent: bool,
     voice_consent: bool,
+    /// The business the caller speaks for; `name` is then the contact person.
+    #[serde(default)]
+    business: Option<String>,
+    /// The place is a business or a managed property (named or not yet).
+    #[serde(default)]
+    commercial: bool,
 }
 
 /// The conversation state. Serializes to JSON (with [`STATE_VERSION`]) so the widget
@@ -180,6 +186,9 @@ pub struct Conversation {
     /// How many times "when would you like us to come?" was asked.
     #[serde(default)]
     time_asks: u8,
+    /// "What's the name of the business?" was asked (once: "no" is an answer).
+    #[serde(default)]
+    business_asked: bool,
     /// Live windows the card may offer (already checked by [`window_allowed`]).
     #[serde(default)]
     offered: Vec<ArrivalWindow>,
@@ -207,6 +216,7 @@ impl Conversation {
             safety_given: false,
             abandon_reported: false,
             time_asks: 0,
+            business_asked: false,
             offered: Vec::new(),
             turns: Vec::new(),
             transcript: Vec::new(),
@@ -288,11 +298,16 @@ impl Conversation {
             return;
         }
         let ex = extract::extract(text, self.asked);
-        if !self.locale_fixed && self.turns.len() == 1 {
-            if let Some(l) = ex.language.filter(|l| self.site.locales.contains(l)) {
-                self.locale = l;
+        // The language is the first message's that is clearly one ("Hola", "mi aire no
+        // enfría"): every reply from this one on is in it. A message that says nothing
+        // of its language ("612 555 0143") leaves the choice open.
+        if !self.locale_fixed {
+            if let Some(l) = ex.language {
+                if self.site.locales.contains(&l) {
+                    self.locale = l;
+                }
+                self.locale_fixed = true;
             }
-            self.locale_fixed = true;
         }
         if ex.wants_person {
             self.hand_off(turn);
@@ -309,8 +324,18 @@ impl Conversation {
         match self.stage {
             Stage::ReadingBack => {
                 match ex.answer {
-                    Some(Answer::Yes) if !ex.has_details() || ex.trade.is_some() && ex.phone.is_none() && ex.address.is_empty() && ex.name.is_none() => {
+                    // "yes" alone, or repeating what the summary says, books; "yes, but
+                    // it's the furnace" changes it and reads the summary again (below).
+                    Some(Answer::Yes) if !self.changes_anything(&ex) && !ex.but => {
                         self.confirm(turn, now);
+                        return;
+                    }
+                    Some(Answer::Yes) if !ex.has_details() => {
+                        // "yes, but…" with nothing we could read: ask what to change.
+                        self.stage = Stage::ChoosingChange;
+                        self.asked = Expecting::Anything;
+                        self.say_msg(turn, &Msg::WhatToChange);
+                        turn.quick_replies = prompts::change_choices(self.locale);
                         return;
                     }
                     Some(Answer::Change(Some(slot))) if !self.has_value_for(&ex, slot) => {
@@ -349,10 +374,23 @@ impl Conversation {
                 self.stage = Stage::ReadingBack;
                 return self.on_text(text, now, turn);
             }
+            Stage::TakingDetails => {
+                // "change the phone" while another question is open: ask for it again.
+                if let Some(Answer::Change(Some(slot))) = ex.answer {
+                    if self.has_slot(slot) && !self.has_value_for(&ex, slot) && expecting_for(slot) != self.asked {
+                        return self.ask_again(slot, turn);
+                    }
+                }
+            }
             _ => {}
         }
+        let before = (self.stage == Stage::TakingDetails).then(|| self.details.clone());
+        let asked = self.asked;
         if !self.take(&ex, text, turn) {
             return;
+        }
+        if let Some(before) = before {
+            self.acknowledge_changes(&before, asked, turn);
         }
         self.next_question(turn);
     }
@@ -374,6 +412,10 @@ impl Conversation {
         self.forget(slot);
         if slot == SlotName::Time {
             self.time_asks = 1;
+        } else if self.asked == Expecting::Time {
+            // Asked "when?" and told to change something else: "when?" comes back as it
+            // was asked, not as a missed answer.
+            self.time_asks = self.time_asks.saturating_sub(1);
         }
         self.stage = Stage::TakingDetails;
         self.asked = expecting_for(slot);

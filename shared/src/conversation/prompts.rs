@@ -16,6 +16,9 @@ pub(crate) enum Msg<'a> {
     AskName { first_issue: Option<&'a str> },
     AskPhone { first_name: &'a str },
     AskAddress,
+    AskBusiness,
+    /// A known detail replaced while another question was open.
+    Changed { slot: SlotName, value: &'a str },
     AskAddressRest { have_zip: bool, have_city: bool, have_state: bool },
     PhoneInvalid { problem: PhoneProblem, offer_person: bool, office: &'a str },
     NoPhoneHeard { offer_person: bool, office: &'a str },
@@ -99,12 +102,34 @@ fn slot_label_es(s: SlotName, es: bool) -> &'static str {
         (SlotName::Email, false) => "Email",
         (SlotName::Address, false) => "Address",
         (SlotName::Time, false) => "When",
+        (SlotName::Business, false) => "Business",
+        (SlotName::Business, true) => "Empresa",
         (SlotName::Problem, true) => "Problema",
         (SlotName::Name, true) => "Nombre",
         (SlotName::Phone, true) => "Teléfono",
         (SlotName::Email, true) => "Correo",
         (SlotName::Address, true) => "Dirección",
         (SlotName::Time, true) => "Cuándo",
+    }
+}
+
+/// "the phone", "el teléfono": a detail as a sentence names it.
+fn slot_noun(s: SlotName, es: bool) -> &'static str {
+    match (s, es) {
+        (SlotName::Problem, false) => "the problem",
+        (SlotName::Name, false) => "the name",
+        (SlotName::Phone, false) => "the phone",
+        (SlotName::Email, false) => "the email",
+        (SlotName::Address, false) => "the address",
+        (SlotName::Time, false) => "the time",
+        (SlotName::Business, false) => "the business",
+        (SlotName::Problem, true) => "el problema",
+        (SlotName::Name, true) => "el nombre",
+        (SlotName::Phone, true) => "el teléfono",
+        (SlotName::Email, true) => "el correo",
+        (SlotName::Address, true) => "la dirección",
+        (SlotName::Time, true) => "la hora",
+        (SlotName::Business, true) => "el negocio",
     }
 }
 
@@ -175,6 +200,11 @@ pub(crate) fn say(msg: &Msg<'_>, locale: Locale, channel: Channel) -> String {
             if voice { "What's the address where you need the service, with the ZIP code?" } else { "What's the service address? Street, city and ZIP." },
             if voice { "¿Cuál es la dirección del servicio, con el código postal?" } else { "¿Cuál es la dirección del servicio? Calle, ciudad y código postal." },
         ),
+        Msg::AskBusiness => pick(es, "What's the name of the business or property?", "¿Cómo se llama el negocio o la propiedad?"),
+        Msg::Changed { slot, value } => {
+            let what = slot_noun(*slot, es);
+            if es { format!("Entendido, cambié {what} a {value}.") } else { format!("Got it, I changed {what} to {value}.") }
+        }
         Msg::AskAddressRest { have_zip, have_city, have_state } => {
             let mut need = Vec::new();
             if !have_city {
@@ -260,6 +290,8 @@ pub(crate) fn say(msg: &Msg<'_>, locale: Locale, channel: Channel) -> String {
             (SlotName::Email, true) => "Bien. ¿Cuál es el correo correcto?".into(),
             (SlotName::Address, true) => "Bien. ¿Cuál es la dirección correcta?".into(),
             (SlotName::Time, true) => "Bien. ¿Cuándo le conviene? Por ejemplo, mañana por la mañana.".into(),
+            (SlotName::Business, false) => "Okay. What's the name of the business?".into(),
+            (SlotName::Business, true) => "Bien. ¿Cómo se llama el negocio?".into(),
         },
         Msg::Booked { first_name } => match es {
             false => format!("You're all set, {first_name}. We've got your request and the office will confirm your arrival window shortly."),

@@ -17,7 +17,7 @@ mod words;
 pub use address::{state_for_zip, AddressParts};
 /// The USPS tables addresses are read by, shared with `crate::matching`.
 pub(crate) use address::tables as usps;
-pub use need::{Emergency, Urgency};
+pub use need::{issue_label, Emergency, Urgency};
 pub use phone::{nanp_problem, PhoneProblem};
 pub use talk::{Answer, SlotName};
 
@@ -48,6 +48,8 @@ pub enum Expecting {
     Time,
     /// Yes or no to the summary.
     Confirmation,
+    /// The name of the business the caller speaks for.
+    Business,
 }
 
 /// Everything found in one utterance.
@@ -83,6 +85,13 @@ pub struct Extraction {
     pub correction: bool,
     /// The language the text looks like, if it is clear.
     pub language: Option<Locale>,
+    /// The business the caller speaks for ("this is Lena from Northside Dental").
+    pub business: Option<String>,
+    /// The place is a business or a managed property ("our deli", "I manage the
+    /// building", "tenant in unit 2"), named or not.
+    pub commercial: bool,
+    /// "but", "pero", "except": a yes with a reservation is not a plain yes.
+    pub but: bool,
 }
 
 impl Extraction {
@@ -95,6 +104,7 @@ impl Extraction {
             || self.trade.is_some()
             || self.preferred_time.is_some()
             || self.referral_code.is_some()
+            || self.business.is_some()
     }
 }
 
@@ -138,12 +148,18 @@ pub fn extract(text: &str, expecting: Expecting) -> Extraction {
         answer: talk::answer(&ws, &padded),
         wants_person: talk::wants_person(&padded),
         correction: talk::correction(&padded),
-        language: talk::language(&padded),
+        language: need::language(&padded),
         name: None,
+        business: talk::business(&ws),
+        commercial: talk::commercial(&padded),
+        but: talk::but(&padded),
     };
     ex.name = talk::name(&ws, &padded, expecting, &ex, &found_phone.used_words);
     if ex.answer.is_some() && ex.name.is_some() && expecting != Expecting::Name {
         ex.name = None;
+    }
+    if expecting == Expecting::Business && ex.business.is_none() && !ex.has_details() && ex.answer.is_none() {
+        ex.business = talk::business_answer(&ws, &padded);
     }
     ex
 }

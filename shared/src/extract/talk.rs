@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::need::{find_phrase, Padded};
 use super::words::Word;
 use super::{Expecting, Extraction};
-use crate::booking::{DayPart, DayPreference, Locale, PersonName, PreferredTime};
+use crate::booking::{DayPart, DayPreference, PersonName, PreferredTime};
 use crate::text;
 
 /// A detail of the summary the homeowner can change.
@@ -24,6 +24,8 @@ pub enum SlotName {
     Address,
     /// Preferred time.
     Time,
+    /// The business the caller speaks for.
+    Business,
 }
 
 /// An answer to a yes/no question.
@@ -232,6 +234,90 @@ pub(super) fn name(ws: &[Word], padded: &Padded<'_>, expecting: Expecting, ex: &
     None
 }
 
+/// Words that make a phrase a business's name ("Northside Dental", "Rosa's Deli",
+/// "Oak Street Apartments").
+const BUSINESS_WORDS: &str = "dental|dentist|dentistry|orthodontics|clinic|medical|deli|restaurant|cafe|café|coffee|\
+    bakery|bar|pub|grill|pizza|pizzeria|diner|kitchen|bistro|tavern|cantina|taqueria|brewery|brewing|foods|market|\
+    grocery|shop|store|salon|spa|barbershop|gym|fitness|church|school|academy|daycare|office|offices|hotel|motel|inn|\
+    apartments|apts|properties|property|management|mgmt|realty|group|llc|inc|co|corp|company|associates|partners|\
+    services|svcs|center|centre|plaza|mall|warehouse|plant|factory|studio|bank|pharmacy|auto|motors|garage|law|\
+    insurance|vet|veterinary|hospital|chiropractic|boutique|cleaners|laundromat|laundry|liquor|condos|hoa|\
+    association|assn|restaurante|tienda|clínica|clinica|oficina|panadería|panaderia|taller|iglesia|escuela|salón";
+
+/// Where a business is named: "Lena from Northside Dental", "calling for Rosa's Deli".
+const BUSINESS_CUES: &str = "from|with|at|for|de|del";
+
+/// A business's name after a cue ("this is Lena from Northside Dental"): up to five
+/// words to a break or the end, with a business word in them.
+pub(super) fn business(ws: &[Word]) -> Option<String> {
+    for (k, w) in ws.iter().enumerate() {
+        if w.brk || !text::listed(BUSINESS_CUES, &w.norm) {
+            continue;
+        }
+        let mut words = Vec::new();
+        for n in ws.iter().skip(k + 1).take(5) {
+            let ok = n.norm.chars().next().is_some_and(|c| text::is_letter(c) || c.is_ascii_digit() || c == '&')
+                && !text::listed("the|my|our|a|an|la|el|mi|nuestro|nuestra", &n.norm);
+            if !ok {
+                break;
+            }
+            words.push(n);
+            if n.brk {
+                break;
+            }
+        }
+        // The phrase ends on its business word ("Northside Dental, our AC…"), so "from
+        // the store" or "at 22 Oak St" are not names.
+        let last = words.iter().rposition(|n| text::listed(BUSINESS_WORDS, n.norm.trim_end_matches('.')));
+        if let Some(last) = last {
+            let phrase = words.get(..=last).unwrap_or(&[]);
+            let raw = phrase.iter().map(|n| n.raw.as_str()).collect::<Vec<_>>().join(" ");
+            if phrase.len() >= 2 || phrase.first().is_some_and(|n| n.raw.chars().next().is_some_and(text::is_upper)) {
+                return Some(business_name(&raw));
+            }
+        }
+    }
+    None
+}
+
+/// Said of the place: it is a business or a managed property, named or not.
+const COMMERCIAL: &str = "our deli|our restaurant|our store|our shop|our office|our building|our warehouse|our church|\
+    our school|our salon|our clinic|our cafe|our bar|our bakery|our business|our kitchen|my deli|my restaurant|my store|\
+    my business|my salon|my clinic|my cafe|my bakery|i manage|we manage|property manager|property management|\
+    building manager|manage the building|manage a building|landlord|tenant in|tenants|my tenant|our tenant|\
+    commercial|rooftop unit|walk-in|walk in cooler|walk in freezer|reach-in|ice machine|mi negocio|nuestro negocio|\
+    mi tienda|nuestra tienda|mi restaurante|nuestro restaurante|nuestra oficina|administro|el edificio|inquilino";
+
+pub(super) fn commercial(padded: &Padded<'_>) -> bool {
+    has(padded, COMMERCIAL)
+}
+
+/// Said when asked for the business's name and there is none.
+const NO_BUSINESS: &str = "none|no|nope|n/a|na|home|house|residential|residence|just me|personal|private|my home|\
+    my house|ninguno|ninguna|casa|mi casa|particular|no hay|not a business|no business";
+
+/// The answer to "what's the name of the business?": their words without "it's",
+/// unless they say there is none.
+pub(super) fn business_answer(ws: &[Word], padded: &Padded<'_>) -> Option<String> {
+    if has(padded, NO_BUSINESS) && ws.len() <= 4 {
+        return None;
+    }
+    const LEAD: &str = "it's|its|it|is|called|we're|we|are|this|the|name|es|se|llama|somos|it's called";
+    let skip = ws.iter().take_while(|w| text::listed(LEAD, &w.norm)).count();
+    let raw = ws.iter().skip(skip).map(|w| w.raw.as_str()).collect::<Vec<_>>().join(" ");
+    (!raw.trim().is_empty()).then(|| business_name(&raw))
+}
+
+/// A business name as typed: "northside dental" → "Northside Dental"; "ACME Co" kept.
+pub(crate) fn business_name(t: &str) -> String {
+    let t = t.split_whitespace().take(8).collect::<Vec<_>>().join(" ");
+    let t = t.trim_end_matches(['.', '!', ',', '?']);
+    if t.chars().any(text::is_upper) {
+        return t.to_string();
+    }
+    t.split(' ').map(text::capitalize).collect::<Vec<_>>().join(" ")
+}
+
 pub(super) fn email(ws: &[Word]) -> Option<String> {
     for (i, w) in ws.iter().enumerate() {
         let n = w.norm.trim_end_matches('.');
@@ -374,6 +460,8 @@ pub(super) fn slot_named(padded: &Padded<'_>) -> Option<SlotName> {
         Some(SlotName::Phone)
     } else if has(padded, "email|correo") {
         Some(SlotName::Email)
+    } else if has(padded, "business|company|empresa|negocio|compañía|compania") {
+        Some(SlotName::Business)
     } else if has(padded, "name|nombre|spelling|spelled") {
         Some(SlotName::Name)
     } else if has(padded, "address|street|zip|apt|unit|city|dirección|direccion|calle") {
@@ -397,7 +485,9 @@ pub(super) fn answer(ws: &[Word], padded: &Padded<'_>) -> Option<Answer> {
         text::entries(list).any(|p| {
             let n = p.split(' ').count();
             let phrase = ws.iter().take(n).map(|w| w.norm.as_str()).collect::<Vec<_>>().join(" ");
-            phrase == p && (ws.len() <= n + 3 || ws.get(n - 1).is_some_and(|w| w.brk))
+            // "yes, …", "yes but …", "yes and my cell is …": the answer, then more.
+            let then = ws.get(n).is_some_and(|w| text::listed("but|and|pero|y|also|though|también", &w.norm));
+            phrase == p && (ws.len() <= n + 3 || then || ws.get(n - 1).is_some_and(|w| w.brk))
         })
     };
     if lead(NO) {
@@ -423,24 +513,10 @@ pub(super) fn wants_person(padded: &Padded<'_>) -> bool {
     (talk && someone) || has(padded, "real person|a human|representative|operator|live agent|representante|una persona|human please|person please")
 }
 
-pub(super) fn correction(padded: &Padded<'_>) -> bool {
-    has(padded, "sorry|actually|i meant|correction|oops|my bad|wait|perdón|perdon|disculpa|en realidad|quise decir|instead")
+pub(super) fn but(padded: &Padded<'_>) -> bool {
+    has(padded, "but|except|however|although|also|pero|excepto|menos|sino|también|tambien")
 }
 
-pub(super) fn language(padded: &Padded<'_>) -> Option<Locale> {
-    const ES: &str = "hola|necesito|tengo|mi|mis|el|los|las|del|que|por|favor|gracias|está|funciona|aire|calentador|\
-        fuga|nombre|llamo|soy|dirección|teléfono|casa|una|con|para|sí|buenos|buenas|días|ayuda|agua|se|es|muy|\
-        no funciona|quiero|hay|mañana|calle|plomero|techo|luz|olor|la|en|huele|cocina";
-    const EN: &str = "hi|hello|my|the|is|i|need|have|it|not|and|to|with|please|thanks|this|name|for|at|stopped|working|\
-        of|our|we|broken|leaking|street|yes";
-    let es = text::entries(ES).filter(|w| find_phrase(padded, w).is_some()).count()
-        + usize::from(padded.contains(['ñ', '¿', '¡']));
-    let en = text::entries(EN).filter(|w| find_phrase(padded, w).is_some()).count();
-    if es >= 2 && es > en {
-        Some(Locale::Es)
-    } else if en >= 2 && en > es {
-        Some(Locale::En)
-    } else {
-        None
-    }
+pub(super) fn correction(padded: &Padded<'_>) -> bool {
+    has(padded, "sorry|actually|i meant|correction|oops|my bad|wait|perdón|perdon|disculpa|en realidad|quise decir|instead")
 }
