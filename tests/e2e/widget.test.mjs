@@ -36,6 +36,8 @@ async function openWidget(page, path = '/') {
 }
 
 const AC_TOMORROW = 'My AC stopped cooling, can someone come tomorrow morning?';
+const texts = (page, sel) => page.locator(sel).allTextContents();
+const lastBot = async (page) => (await texts(page, ui.assistant)).at(-1) || '';
 const referenceEl = '[data-testid="bw-reference"]';
 const shownReference = async (page) => (await page.locator(referenceEl).textContent({ timeout: 30_000 })).trim();
 // The worker answers as soon as it has stored the booking, before any ServiceTitan call

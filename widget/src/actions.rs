@@ -184,15 +184,6 @@ impl Ui {
             self.push("bot", r);
         }
         self.set(|s| s.quick = turn.quick_replies);
-        // Edit (or a change typed on a resumed card) left the confirming stage: the card goes.
-        let confirming = self.st(|s| s.conv.as_ref().is_some_and(|c| c.stage() == Stage::Confirming));
-        if !confirming && self.st(|s| s.phase) == Phase::Card {
-            self.set(|s| {
-                s.card = None;
-                s.phase = Phase::Chat;
-            });
-            self.focus_input();
-        }
         for e in turn.effects {
             match e {
                 Effect::Confirm(c) => self.show_card(c),
@@ -203,6 +194,16 @@ impl Ui {
                 // Reported on leaving (`submit`), not while chatting.
                 Effect::QualifiedAbandon { .. } => {}
             }
+        }
+        // Edit left the confirming stage without booking (`submit` has moved a booked
+        // card on to Sending): the card goes, the chat is back.
+        let confirming = self.st(|s| s.conv.as_ref().is_some_and(|c| c.stage() == Stage::Confirming));
+        if !confirming && self.st(|s| s.phase) == Phase::Card {
+            self.set(|s| {
+                s.card = None;
+                s.phase = Phase::Chat;
+            });
+            self.focus_input();
         }
         if !self.st(|s| s.contact) && self.qualified().is_some() {
             self.st(|s| s.contact = true);
