@@ -219,6 +219,11 @@ fn all_requests() -> Vec<StRequest> {
     let mut s = site.clone();
     s.mode = BookingMode::Booking;
     go(&mut pipeline(r, s), &mut Fake::new());
+    // An abandoned chat's office booking: no address, an email only.
+    let mut r = request();
+    r.phone = Phone::default();
+    r.address = Address::default();
+    go(&mut BookingPipeline::abandoned_chat(r, site.clone(), "chat-1".into(), 123), &mut Fake::new());
     // Availability.
     out.push(availability::capacity_request(&site, 123, 1001, 2001, "55416-1234", NOW).unwrap());
     out

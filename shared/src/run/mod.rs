@@ -35,6 +35,7 @@
 //! | a webhook is refused for a day | dropped, [`Cause::WebhookUndelivered`] |
 //! | the shell has no signing secret ([`DeliveryResult::NotSigned`]) | the delivery is held (never sent unsigned), [`Cause::WebhooksUnsigned`] |
 //! | `abandon` before `submit` | `session.qualified_abandoned` once; a later `submit` cancels it if no attempt was made; after `submit` it is ignored |
+//! | `abandon` with a phone or email and a problem, on a site with a booking provider | also an office booking in ServiceTitan ("Abandoned chat", the transcript; `externalId` = [`abandoned_external_id`](crate::servicetitan::pipeline::abandoned_external_id)), once; a `submit` before its first call drops it, one already sent is finished (looked up, never doubled) before the booking; refused or not taken within [`RETRY_FOR`]: dropped (the webhook told the owner) |
 //! | `replay_mismatch` | [`Record::Mismatch`], `booking.needs_attention`, [`Cause::ReplayMismatch`] |
 //!
 //! Without a `webhook_url` on the site nothing is delivered; records and attention
@@ -46,7 +47,10 @@ mod webhooks;
 
 use serde::{Deserialize, Serialize};
 
-use crate::booking::{reference, ArrivalWindow, Attribution, BookingRequest, UnixSeconds};
+use crate::booking::{
+    reference, Address, ArrivalWindow, Attribution, BookingRequest, Channel, Locale, PersonName, Phone, Priority, PreferredTime,
+    Speaker, Trade, TranscriptLine, UnixSeconds, VisitKind,
+};
 use crate::conversation::UserTurn;
 use crate::servicetitan::{iso8601, Booked, BookingPipeline, Outcome, QueueCause, StRequest, StResponse, Step};
 use crate::site::SiteConfig;
@@ -141,6 +145,64 @@ pub struct AbandonReport {
     pub turns: Vec<UserTurn>,
     /// The page the widget was on.
     pub page_url: Option<String>,
+    /// The problem, as the conversation condensed it ("AC not cooling"); without one
+    /// the office gets no booking (only the webhook).
+    #[serde(default)]
+    pub issue: Option<String>,
+    /// The trade, when the conversation found it (else the site's first).
+    #[serde(default)]
+    pub trade: Option<Trade>,
+    /// The address, as far as it was given.
+    #[serde(default)]
+    pub address: Option<Address>,
+    /// The business the caller speaks for, if any.
+    #[serde(default)]
+    pub business: Option<String>,
+    /// The whole conversation, both sides (else the homeowner's turns alone are used).
+    #[serde(default)]
+    pub transcript: Vec<TranscriptLine>,
+    /// The conversation's language.
+    #[serde(default)]
+    pub locale: Locale,
+}
+
+impl AbandonReport {
+    /// A phone or an email, and a problem: worth a call back from the office.
+    fn qualified(&self) -> bool {
+        let given = |v: &Option<String>| v.as_deref().is_some_and(|x| !x.trim().is_empty());
+        (given(&self.phone) || given(&self.email)) && given(&self.issue)
+    }
+
+    /// The request the office booking is built from.
+    fn request(&self, site: &SiteConfig) -> BookingRequest {
+        let name = self.name.as_deref().unwrap_or("").trim();
+        let (first, last) = name.split_once(' ').unwrap_or((name, ""));
+        let first = if first.is_empty() { "Website visitor" } else { first };
+        let transcript = if self.transcript.is_empty() {
+            self.turns.iter().map(|t| TranscriptLine { speaker: Speaker::Homeowner, text: t.text.clone() }).collect()
+        } else {
+            self.transcript.clone()
+        };
+        BookingRequest {
+            name: PersonName { first: first.into(), last: last.trim().into() },
+            business: self.business.clone(),
+            phone: Phone { digits: self.phone.clone().unwrap_or_default(), extension: None },
+            email: self.email.clone(),
+            address: self.address.clone().unwrap_or_default(),
+            trade: self.trade.or(site.trades.first().map(|r| r.trade)).unwrap_or(Trade::Hvac),
+            kind: VisitKind::Service,
+            issue: self.issue.clone().unwrap_or_default(),
+            priority: Priority::Normal,
+            preferred_time: PreferredTime::default(),
+            arrival_window: None,
+            referral_code: None,
+            sms_consent: false,
+            voice_consent: false,
+            locale: self.locale,
+            channel: Channel::Chat,
+            transcript,
+        }
+    }
 }
 
 /// The worker could not rebuild a confirmed booking from the submitted turns.
@@ -188,6 +250,18 @@ pub struct BookingRun {
     /// The pipeline is not asked before then (queued, or the hourly schedule).
     hold_until: Option<UnixSeconds>,
     abandoned: bool,
+    /// The office booking for a qualified abandonment, while it is being filed.
+    #[serde(default)]
+    abandoned_chat: Option<BookingPipeline>,
+    /// Its pipeline is not asked before then (queued).
+    #[serde(default)]
+    abandoned_hold: Option<UnixSeconds>,
+    /// The abandoned chat's booking id, once ServiceTitan has it.
+    #[serde(default)]
+    abandoned_booking: Option<i64>,
+    /// The last [`Action::Send`] was the abandoned chat's.
+    #[serde(default)]
+    abandoned_in_flight: bool,
     mismatched: bool,
     outbox: Outbox,
     /// Records to hand out, oldest first.
@@ -220,6 +294,10 @@ impl BookingRun {
             pipeline: None,
             hold_until: None,
             abandoned: false,
+            abandoned_chat: None,
+            abandoned_hold: None,
+            abandoned_booking: None,
+            abandoned_in_flight: false,
             mismatched: false,
             outbox: Outbox::default(),
             records: vec![],
@@ -242,6 +320,9 @@ impl BookingRun {
         self.phase = Phase::Booking;
         // They booked after all: an abandonment not yet tried would be wrong news.
         self.outbox.cancel_unsent(WebhookEvent::SessionQualifiedAbandoned);
+        if self.abandoned_chat.as_ref().is_some_and(|p| !p.started()) {
+            self.abandoned_chat = None;
+        }
     }
 
     /// The homeowner left with contact details given: `session.qualified_abandoned`,
@@ -253,6 +334,16 @@ impl BookingRun {
         self.abandoned = true;
         let data = self.context().abandoned(&report);
         self.queue(WebhookEvent::SessionQualifiedAbandoned, data, now);
+        if report.qualified() && self.site.booking_provider_id > 0 {
+            let request = report.request(&self.site);
+            let p = BookingPipeline::abandoned_chat(request, self.site.clone(), self.idempotency_key.clone(), self.tenant_id);
+            self.abandoned_chat = Some(p);
+        }
+    }
+
+    /// The abandoned chat's office booking id, once ServiceTitan has it.
+    pub fn abandoned_booking(&self) -> Option<i64> {
+        self.abandoned_booking
     }
 
     /// The submitted turns did not replay into a booking: the transcript is stored
@@ -303,6 +394,10 @@ impl BookingRun {
         if let Some(r) = self.records.first() {
             return Action::Record(r.clone());
         }
+        let abandoned_wake = match self.drive_abandoned_chat(now) {
+            Ok(req) => return Action::Send(req),
+            Err(wake) => wake,
+        };
         let pipeline_wake = match self.drive_pipeline(now) {
             Ok(req) => return Action::Send(req),
             Err(wake) => wake,
@@ -314,7 +409,7 @@ impl BookingRun {
         if let Some(d) = self.outbox.next(now) {
             return Action::Deliver(d);
         }
-        match pipeline_wake.into_iter().chain(self.outbox.wake()).min() {
+        match pipeline_wake.into_iter().chain(abandoned_wake).chain(self.outbox.wake()).min() {
             Some(t) => Action::WakeAt(t.max(now + 1)),
             None => Action::Idle,
         }
@@ -323,6 +418,12 @@ impl BookingRun {
     /// The answer to the last [`Action::Send`].
     pub fn on_response(&mut self, response: StResponse, now: UnixSeconds) {
         let ok = (200..300).contains(&response.status);
+        if std::mem::take(&mut self.abandoned_in_flight) {
+            if let Some(p) = self.abandoned_chat.as_mut() {
+                p.on_response(response, now);
+            }
+            return;
+        }
         let Some(p) = self.pipeline.as_mut() else { return };
         p.on_response(response, now);
         if ok && self.attention.clear(|c| c == Cause::Configuration, now) {
@@ -355,6 +456,38 @@ impl BookingRun {
     pub fn on_recorded(&mut self, _now: UnixSeconds) {
         if !self.records.is_empty() {
             self.records.remove(0);
+        }
+    }
+
+    /// The abandoned chat's office booking: a request to send, or when it next wants to
+    /// be asked. It goes before the booking pipeline: once it has sent anything it is
+    /// finished first, so a write it made is looked up, not left half done.
+    fn drive_abandoned_chat(&mut self, now: UnixSeconds) -> Result<StRequest, Option<UnixSeconds>> {
+        if let Some(t) = self.abandoned_hold.filter(|t| now < *t) {
+            return Err(Some(t));
+        }
+        self.abandoned_hold = None;
+        let Some(p) = self.abandoned_chat.as_mut() else { return Err(None) };
+        match p.next_request(now) {
+            Step::Send(req) => {
+                self.abandoned_in_flight = true;
+                Ok(req)
+            }
+            Step::Wait { until } => Err(Some(until)),
+            Step::Done(Outcome::Queued { retry_at, .. }) if now < self.created_at + RETRY_FOR => {
+                self.abandoned_hold = Some(retry_at);
+                Err(Some(retry_at))
+            }
+            Step::Done(Outcome::Booked(b)) => {
+                self.abandoned_booking = b.booking_id;
+                self.abandoned_chat = None;
+                Err(None)
+            }
+            // Refused, or not taken within a week: the webhook told the owner.
+            Step::Done(_) => {
+                self.abandoned_chat = None;
+                Err(None)
+            }
         }
     }
 

@@ -157,11 +157,12 @@ pub struct CreateBooking {
     pub source: String,
     /// Homeowner's name.
     pub name: String,
-    /// Service address.
-    pub address: StAddress,
+    /// Service address, when known.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub address: Option<StAddress>,
     /// Phone and email.
     pub contacts: Vec<Contact>,
-    /// Residential.
+    /// Residential or Commercial.
     pub customer_type: String,
     /// Preferred start, when known.
     #[serde(skip_serializing_if = "Option::is_none", default)]

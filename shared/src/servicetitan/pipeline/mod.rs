@@ -180,6 +180,9 @@ pub struct BookingPipeline {
     /// created and another was planned.
     #[serde(default)]
     replanned_from: Option<ArrivalWindow>,
+    /// A qualified abandonment filed for the office (see [`BookingPipeline::abandoned_chat`]).
+    #[serde(default)]
+    abandoned_chat: bool,
 }
 
 impl BookingPipeline {
@@ -226,7 +229,36 @@ impl BookingPipeline {
             queue_cause: None,
             office_fallback: false,
             replanned_from: None,
+            abandoned_chat: false,
         }
+    }
+
+    /// A pipeline that only files a booking for the office (booking provider) for a
+    /// homeowner who left after giving a phone or email and a problem: no search, no
+    /// customer, no job. The summary starts "Abandoned chat"; its `externalId` is
+    /// [`abandoned_external_id`] (not the idempotency key itself: a later booking of
+    /// the same conversation looks its own booking up by that key and must not take
+    /// this one for it).
+    pub fn abandoned_chat(request: BookingRequest, site: SiteConfig, idempotency_key: String, tenant_id: i64) -> BookingPipeline {
+        let mut p = BookingPipeline::new(request, site, Attribution::default(), idempotency_key, tenant_id);
+        p.abandoned_chat = true;
+        p.planned = true;
+        p.stage = Stage::CreateBooking;
+        p
+    }
+
+    /// The `externalId` this pipeline's booking carries.
+    pub(super) fn external_id(&self) -> String {
+        if self.abandoned_chat {
+            abandoned_external_id(&self.idempotency_key)
+        } else {
+            self.idempotency_key.clone()
+        }
+    }
+
+    /// Whether a request was ever handed out (a write may exist).
+    pub fn started(&self) -> bool {
+        self.calls > 0 || self.unconfirmed
     }
 
     /// The idempotency key this pipeline books under.
@@ -523,6 +555,11 @@ impl BookingPipeline {
             self.stage = Stage::SearchByPhone;
         }
     }
+}
+
+/// The `externalId` of a conversation's abandoned-chat booking.
+pub fn abandoned_external_id(idempotency_key: &str) -> String {
+    format!("{idempotency_key}:abandoned")
 }
 
 /// The token endpoint's own refusal, as opposed to the API's: an OAuth error body

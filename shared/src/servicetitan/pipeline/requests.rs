@@ -98,12 +98,12 @@ impl BookingPipeline {
 
     fn contacts(&self) -> Vec<Contact> {
         let p = &self.request.phone;
-        // The conversation keeps the homeowner's best number, mobile preferred.
-        let mut v = vec![Contact {
-            kind: ContactType::MobilePhone,
-            value: p.digits.clone(),
-            memo: self.contact_memo(p.extension.as_deref()),
-        }];
+        // The conversation keeps the homeowner's best number, mobile preferred. (An
+        // abandoned chat may have left only an email.)
+        let mut v = vec![];
+        if !p.digits.is_empty() {
+            v.push(Contact { kind: ContactType::MobilePhone, value: p.digits.clone(), memo: self.contact_memo(p.extension.as_deref()) });
+        }
         if let Some(e) = self.email() {
             v.push(Contact { kind: ContactType::Email, value: e, memo: self.contact_memo(None) });
         }
@@ -211,6 +211,9 @@ impl BookingPipeline {
                 if let Some(why) = &self.office_review {
                     summary = format!("Office review: {}.\n{summary}", one_line(why));
                 }
+                if self.abandoned_chat {
+                    summary = format!("Abandoned chat: the homeowner left before booking. Please call them back.\n{summary}");
+                }
                 let summary = self.summary_with_marker(format!("{summary}\n\nTranscript:\n{}", transcript::render(r)));
                 let body = CreateBooking {
                     source: match r.channel {
@@ -218,7 +221,8 @@ impl BookingPipeline {
                         Channel::Voice => "Voice agent".into(),
                     },
                     name: self.customer_name(),
-                    address: self.address(),
+                    // Optional here, and an abandoned chat may not have reached it.
+                    address: Some(self.address()).filter(|a| !a.street.is_empty()),
                     contacts: self.contacts(),
                     customer_type: self.customer_type(),
                     start: self.window.map(|w| iso8601(w.start)),
@@ -229,7 +233,7 @@ impl BookingPipeline {
                     priority: r.priority.as_str().into(),
                     is_first_time_client: self.candidates.is_empty() && self.booked.customer_id.is_none(),
                     is_send_confirmation_email: false,
-                    external_id: self.idempotency_key.clone(),
+                    external_id: self.external_id(),
                 };
                 let bp = self.site.booking_provider_id;
                 self.post(format!("/crm/v2/tenant/{t}/booking-provider/{bp}/bookings"), &body)
@@ -307,7 +311,7 @@ impl BookingPipeline {
             ),
             Stage::CreateBooking => self.get(
                 format!("/crm/v2/tenant/{t}/booking-provider/{}/bookings", self.site.booking_provider_id),
-                vec![("externalId", self.idempotency_key.clone())],
+                vec![("externalId", self.external_id())],
             ),
             _ => self.request_for_stage(),
         }

@@ -72,7 +72,7 @@ impl BookingPipeline {
                     .map(|_| self.after_notes_step())
             }
             Stage::CreateBooking => {
-                let key = self.idempotency_key.clone();
+                let key = self.external_id();
                 parse::<Page<BookingOut>>(body)
                     .and_then(|p| p.data.into_iter().find(|b| b.external_id.as_deref() == Some(&key)))
                     .map(|b| self.booking_created(b.id))
