@@ -68,6 +68,7 @@ fn usaddress_hand_labeled() {
     let all = load("us-addresses-labeled.json");
     let mut by_kind: BTreeMap<String, [usize; 8]> = BTreeMap::new(); // n, number, street, unit, zip, all4, city, state
     let mut fails: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let (mut extra_n, mut extra_ok) = (0, 0);
     for v in &all {
         let text = v["text"].as_str().unwrap_or("");
         let kind = v["kind"].as_str().unwrap_or("?").to_string();
@@ -79,6 +80,15 @@ fn usaddress_hand_labeled() {
         let ok_number = norm(got.number.as_deref().unwrap_or("")) == want_number;
         let ok_street = norm(got.street.as_deref().unwrap_or("")) == want_street;
         let ok_unit = norm(got.unit.as_deref().unwrap_or("")).replace(' ', "") == want_unit;
+        // Building, department, mailbox (SubaddressType/Identifier, BuildingName) are
+        // not the unit: the parser reports them as `extra`; not in the all-four bar,
+        // counted where the labels have one.
+        let want_extra = joined(v, &["SubaddressType", "SubaddressIdentifier", "BuildingName"]).replace(' ', "");
+        let got_extra = norm(got.extra.as_deref().unwrap_or("")).replace(' ', "");
+        if !want_extra.is_empty() && kind == "hand-labeled" {
+            extra_n += 1;
+            extra_ok += usize::from(got_extra == want_extra);
+        }
         // "MA 1241": the labels keep a ZIP whose leading zero a spreadsheet ate; we
         // restore it ("01241"), so compare without leading zeros.
         let ok_zip = got.zip.as_deref().unwrap_or("").trim_start_matches('0') == want_zip.trim_start_matches('0');
@@ -97,8 +107,8 @@ fn usaddress_hand_labeled() {
         }
         if !all4 && kind == "hand-labeled" {
             fails.entry(pattern(v)).or_default().push(format!(
-                "{text:?}\n      got number={:?} street={:?} unit={:?} zip={:?}\n      want number={want_number:?} street={want_street:?} unit={want_unit:?} zip={want_zip:?}",
-                got.number, got.street, got.unit, got.zip
+                "{text:?}\n      got number={:?} street={:?} unit={:?} zip={:?} extra={:?}\n      want number={want_number:?} street={want_street:?} unit={want_unit:?} zip={want_zip:?} extra={want_extra:?}",
+                got.number, got.street, got.unit, got.zip, got.extra
             ));
         }
     }
@@ -124,7 +134,8 @@ fn usaddress_hand_labeled() {
             pct(*num, *n), pct(*st, *n), pct(*unit, *n), pct(*zip, *n), pct(*all4, *n), pct(*city, *n), pct(*state, *n)
         );
     }
-    let [n, .., all4] = by_kind.get("hand-labeled").copied().unwrap_or_default();
+    println!("  hand-labeled building/department/mailbox as extra: {:.1}% ({extra_ok} of {extra_n})", pct(extra_ok, extra_n));
+    let [n, _, _, _, _, all4, ..] = by_kind.get("hand-labeled").copied().unwrap_or_default();
     // The acceptance bar is 90% (1087 of 1207; we are at 1088); this guards it (see the
     // pattern table printed above for what is left).
     assert!(pct(all4, n) >= 90.0, "hand-labeled all-four accuracy {:.1}% fell below 90.0%", pct(all4, n));

@@ -16,8 +16,13 @@ pub struct AddressParts {
     pub number: Option<String>,
     /// Street without the number, "W Lake St".
     pub street: Option<String>,
-    /// Unit as said, "Apt 2B".
+    /// Unit as said, "Apt 2B", "Suite 300", "2nd Floor".
     pub unit: Option<String>,
+    /// A building, department, mailbox or building name said with the address that is
+    /// not the unit: "Bldg C-2", "PMB 175", "Dept 301", "Tower Place". The booking
+    /// carries it with the unit ("Bldg C-2, Suite 100"): see [`AddressParts::unit_line`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra: Option<String>,
     /// City.
     pub city: Option<String>,
     /// Two-letter state, uppercase.
@@ -31,6 +36,38 @@ impl AddressParts {
     pub fn is_empty(&self) -> bool {
         *self == AddressParts::default()
     }
+
+    /// What goes on the address's second line: the building (or department, mailbox)
+    /// then the unit, "Bldg C-2, Suite 100"; either alone; None when neither was said.
+    pub fn unit_line(&self) -> Option<String> {
+        match (&self.extra, &self.unit) {
+            (Some(e), Some(u)) => Some(format!("{e}, {u}")),
+            (Some(x), None) | (None, Some(x)) => Some(x.clone()),
+            (None, None) => None,
+        }
+    }
+}
+
+/// "Bldg C-2" then "Dept 301": `extra` collects them in the order said.
+fn add_extra(parts: &mut AddressParts, said: &str) {
+    let said = said.trim_matches([',', ' ']);
+    if said.is_empty() {
+        return;
+    }
+    match parts.extra.as_mut() {
+        Some(e) => {
+            e.push_str(", ");
+            e.push_str(said);
+        }
+        None => parts.extra = Some(said.to_string()),
+    }
+}
+
+/// "Bldg C-2", "PMB 175", "Dept. 301", "Bld-A": a unit-shaped text whose designator
+/// names a building, department or mailbox, which the USPS does not count as the unit.
+fn subaddress_unit(unit: &str) -> bool {
+    let first = unit.split([' ', '-', '#']).next().unwrap_or("");
+    text::listed(SUBADDRESS, text::lowercase(first.trim_end_matches(['.', ','])).as_str())
 }
 
 mod rules;
@@ -363,10 +400,18 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         while pair(b, SUBADDRESS) {
             b -= 2;
         }
-        if pair(b, UNIT_BEFORE_ID) && (b == 2 || words.get(b - 3).is_some_and(|x| x.brk)) {
+        let unit_first = pair(b, UNIT_BEFORE_ID) && (b == 2 || words.get(b - 3).is_some_and(|x| x.brk));
+        if unit_first {
             if let (Some(t), Some(x)) = (words.get(b - 2), words.get(b - 1)) {
-                parts.unit = Some(format!("{} {}", t.raw, x.raw));
+                parts.unit = Some(format!("{} {}", t.raw, x.raw)).filter(|u| !subaddress_unit(u));
             }
+        }
+        // "Bldg 5, Suite 200, 7000 Peachtree Dunwoody Rd": the building is `extra`.
+        let start = if unit_first { b - 2 } else { b };
+        if b < i && (start == 0 || words.get(start - 1).is_some_and(|x| x.brk)) {
+            let from = if parts.unit.is_some() { b } else { start };
+            let said: Vec<&str> = words.get(from..i).unwrap_or(&[]).iter().map(|w| w.raw.trim_end_matches(',')).collect();
+            add_extra(&mut parts, &said.join(" "));
         }
     }
     if region.len() > end + 1 && parts.city.is_none() && parts.zip.is_none() {
@@ -396,17 +441,112 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
 fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, after_comma: bool, after_suffix: bool) -> (i32, usize) {
     let mut score = 0;
     let free = |k: usize| !used.contains(&k);
-    // Building or department first ("Bldg 300, Suite 615"): skipped, not the unit.
+    // Building or department first ("Bldg 300, Suite 615"): kept as `extra`, not the unit.
     while let (Some(w), Some(n)) = (words.get(i).filter(|_| free(i)), words.get(i + 1).filter(|_| free(i + 1))) {
         let id_ok = n.norm.len() <= 6 && n.norm.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') && is_zip(n).is_none();
-        if !(is(w, SUBADDRESS) && id_ok && words.get(i + 2).is_some_and(|x| is(x, UNIT_BEFORE_ID) || x.norm.starts_with('#') || glued_unit(x) || suite_st(words, i + 2))) {
+        // "Medical Park Tower 5 Suite 704": a numbered tower is a building too.
+        let building = is(w, SUBADDRESS) || is(w, "tower|twr");
+        if !(building && id_ok && words.get(i + 2).is_some_and(|x| is(x, UNIT_BEFORE_ID) || x.norm.starts_with('#') || glued_unit(x) || suite_st(words, i + 2))) {
             break;
         }
+        add_extra(parts, &format!("{} {}", w.raw.trim_end_matches(','), n.raw.trim_end_matches(',')));
         i += 2;
     }
-    // Unit.
+    // Unit; a building, department or mailbox said where the unit goes ("Bldg C-2",
+    // "PMB 175", "Dept 528 4th Floor") is `extra`, and the unit may follow it.
+    for _ in 0..3 {
+        let (s, next) = unit_from(words, used, i, parts, after_comma, after_suffix);
+        score += s;
+        i = next;
+        if !parts.unit.as_deref().is_some_and(subaddress_unit) {
+            break;
+        }
+        if let Some(u) = parts.unit.take() {
+            add_extra(parts, &u);
+        }
+    }
+    // City: up to four words of letters before a state or ZIP (or a comma at the end).
+    let city_start = i;
+    let mut k = i;
+    let mut city_end = None;
+    while let Some(w) = words.get(k) {
+        if !free(k) || k - city_start >= 4 {
+            break;
+        }
+        if k > city_start && (state_at(words, k).is_some() || is_zip(w).is_some()) {
+            city_end = Some(k);
+            break;
+        }
+        if !w.norm.chars().all(|c| text::is_letter(c) || c == '.' || c == '\'' || c == '-') || is(w, CHATTER) {
+            break;
+        }
+        k += 1;
+        if w.brk {
+            let after = words.get(k);
+            if after.is_none() || after.is_some_and(|a| state_at(words, k).is_some() || is_zip(a).is_some()) || after_comma {
+                city_end = Some(k);
+            }
+            break;
+        }
+        if words.get(k).is_none() && after_comma {
+            city_end = Some(k);
+        }
+    }
+    // A state right away (no city) is fine too: "…, MN 55416".
+    if let Some(ce) = city_end {
+        let city_words: Vec<Word> = words.get(city_start..ce).unwrap_or(&[]).to_vec();
+        // A lone state word with no ZIP after it is the state, not a city.
+        let only_state = city_words.len() == 1 && state_at(words, city_start).is_some() && ce == city_start + 1 && words.get(ce).is_none_or(|w| is_zip(w).is_none());
+        if !city_words.is_empty() && !only_state {
+            parts.city = Some(tidy(&city_words));
+            score += 1;
+            i = ce;
+        }
+    }
+    if let Some((code, n)) = state_at(words, i).filter(|_| free(i)) {
+        parts.state = Some(code);
+        score += 1;
+        i += n;
+    }
+    if let Some(z) = words.get(i).filter(|_| free(i)).and_then(is_zip) {
+        // "client code 28502 chicago il 60686": a later ZIP after a city and state wins.
+        let (z, at) = match later_zip(words, used, i) {
+            Some(k) => (words.get(k).and_then(is_zip).unwrap_or(z), k),
+            None => (z, i),
+        };
+        parts.zip = Some(z);
+        score += 2;
+        i = at + 1;
+    } else if let Some(w) = words.get(i).filter(|w| parts.state.is_some() && w.norm.len() == 4 && w.norm.bytes().all(|b| b.is_ascii_digit())) {
+        // "MA 1241": a spreadsheet ate the leading zero.
+        parts.zip = Some(format!("0{}", w.norm));
+        score += 1;
+        i += 1;
+    } else {
+        // The ZIP further on ("Memphis TN, TN 38103", a typo in the state): the last
+        // ZIP-shaped word within a few words.
+        let found = (i..(i + 9).min(words.len())).rev().find(|&k| free(k) && words.get(k).and_then(is_zip).is_some());
+        if let Some(k) = found {
+            parts.zip = words.get(k).and_then(is_zip);
+            score += 1;
+            i = k + 1;
+        }
+    }
+    (score, i)
+}
+
+/// The unit at word `i` ("Apt 2B", "# 3 South", "9th Floor Room 905"), set in
+/// `parts.unit` when none is set yet. Returns (score, next index).
+fn unit_from(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, after_comma: bool, after_suffix: bool) -> (i32, usize) {
+    let mut score = 0;
+    let free = |k: usize| !used.contains(&k);
     if after_suffix || i.checked_sub(1).and_then(|p| words.get(p)).is_some_and(|p| p.brk) {
-        i = past_building(words, used, i);
+        let unit_at = past_building(words, used, i);
+        if unit_at > i {
+            let name: Vec<&str> = words.get(i..unit_at).unwrap_or(&[]).iter().map(|w| w.raw.as_str()).collect();
+            add_extra(parts, &name.join(" "));
+        }
+        i = unit_at;
     }
     if let (Some(w), true) = (words.get(i), free(i)) {
         let next = words.get(i + 1).filter(|_| free(i + 1));
@@ -509,73 +649,6 @@ fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, 
         }
         if parts.unit.is_some() {
             score += 1;
-        }
-    }
-    // City: up to four words of letters before a state or ZIP (or a comma at the end).
-    let city_start = i;
-    let mut k = i;
-    let mut city_end = None;
-    while let Some(w) = words.get(k) {
-        if !free(k) || k - city_start >= 4 {
-            break;
-        }
-        if k > city_start && (state_at(words, k).is_some() || is_zip(w).is_some()) {
-            city_end = Some(k);
-            break;
-        }
-        if !w.norm.chars().all(|c| text::is_letter(c) || c == '.' || c == '\'' || c == '-') || is(w, CHATTER) {
-            break;
-        }
-        k += 1;
-        if w.brk {
-            let after = words.get(k);
-            if after.is_none() || after.is_some_and(|a| state_at(words, k).is_some() || is_zip(a).is_some()) || after_comma {
-                city_end = Some(k);
-            }
-            break;
-        }
-        if words.get(k).is_none() && after_comma {
-            city_end = Some(k);
-        }
-    }
-    // A state right away (no city) is fine too: "…, MN 55416".
-    if let Some(ce) = city_end {
-        let city_words: Vec<Word> = words.get(city_start..ce).unwrap_or(&[]).to_vec();
-        // A lone state word with no ZIP after it is the state, not a city.
-        let only_state = city_words.len() == 1 && state_at(words, city_start).is_some() && ce == city_start + 1 && words.get(ce).is_none_or(|w| is_zip(w).is_none());
-        if !city_words.is_empty() && !only_state {
-            parts.city = Some(tidy(&city_words));
-            score += 1;
-            i = ce;
-        }
-    }
-    if let Some((code, n)) = state_at(words, i).filter(|_| free(i)) {
-        parts.state = Some(code);
-        score += 1;
-        i += n;
-    }
-    if let Some(z) = words.get(i).filter(|_| free(i)).and_then(is_zip) {
-        // "client code 28502 chicago il 60686": a later ZIP after a city and state wins.
-        let (z, at) = match later_zip(words, used, i) {
-            Some(k) => (words.get(k).and_then(is_zip).unwrap_or(z), k),
-            None => (z, i),
-        };
-        parts.zip = Some(z);
-        score += 2;
-        i = at + 1;
-    } else if let Some(w) = words.get(i).filter(|w| parts.state.is_some() && w.norm.len() == 4 && w.norm.bytes().all(|b| b.is_ascii_digit())) {
-        // "MA 1241": a spreadsheet ate the leading zero.
-        parts.zip = Some(format!("0{}", w.norm));
-        score += 1;
-        i += 1;
-    } else {
-        // The ZIP further on ("Memphis TN, TN 38103", a typo in the state): the last
-        // ZIP-shaped word within a few words.
-        let found = (i..(i + 9).min(words.len())).rev().find(|&k| free(k) && words.get(k).and_then(is_zip).is_some());
-        if let Some(k) = found {
-            parts.zip = words.get(k).and_then(is_zip);
-            score += 1;
-            i = k + 1;
         }
     }
     (score, i)

@@ -27,9 +27,9 @@ pub(crate) const DIRS: &str = "n|s|e|w|ne|nw|se|sw|north|south|east|west|northea
     s.e";
 /// Unit designators said before the unit's id: "Apt 2B", "Suite 100".
 pub(crate) const UNIT_BEFORE_ID: &str = "apt|apartment|unit|ste|suite|#|fl|floor|bldg|building|rm|room|lot|space|spc|trlr|\
-    trailer|dept|ph|penthouse|pmb|apto|depto|departamento|interior|int|no|num|flr|flat|condo";
+    trailer|dept|ph|penthouse|pmb|apto|depto|departamento|interior|int|no|num|flr|flat|condo|bld|blg|msc";
 /// Building, department and mailbox designators: not the unit ("Bldg 300, Suite 615").
-pub(crate) const SUBADDRESS: &str = "bldg|building|bld|dept|pmb|msc";
+pub(crate) const SUBADDRESS: &str = "bldg|building|bld|blg|dept|pmb|msc";
 /// Unit designators said after the id: "2nd Floor".
 pub(crate) const UNIT_AFTER_ID: &str = "floor|fl|flr|level|lvl|piso";
 /// Units with no id: "Basement", "Rear".
