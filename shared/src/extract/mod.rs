@@ -158,8 +158,12 @@ pub fn extract(text: &str, expecting: Expecting) -> Extraction {
     if ex.answer.is_some() && ex.name.is_some() && expecting != Expecting::Name {
         ex.name = None;
     }
-    if expecting == Expecting::Business && ex.business.is_none() && !ex.has_details() && ex.answer.is_none() {
-        ex.business = talk::business_answer(&ws, &padded);
+    if expecting == Expecting::Business && ex.business.is_none() {
+        // "Rosa's Deli" answers "what's the business called?": a name, not a person's.
+        ex.name = None;
+        if !ex.has_details() && ex.answer.is_none() {
+            ex.business = talk::business_answer(&ws, &padded);
+        }
     }
     ex
 }
