@@ -256,14 +256,18 @@ fn a_delivery_lost_in_flight_is_handed_out_again() {
 }
 
 fn qualified_report() -> AbandonReport {
-    AbandonReport {
+    abandon_report()
+}
+
+fn chat() -> AbandonedChat {
+    AbandonedChat {
         issue: Some("AC not cooling".into()),
         trade: Some(Trade::Hvac),
         transcript: vec![
             TranscriptLine { speaker: Speaker::Homeowner, text: "My AC stopped blowing cold air".into() },
             TranscriptLine { speaker: Speaker::Assistant, text: "Sorry to hear that. What's your name?".into() },
         ],
-        ..abandon_report()
+        ..Default::default()
     }
 }
 
@@ -271,8 +275,8 @@ fn qualified_report() -> AbandonReport {
 fn a_qualified_abandonment_is_an_office_booking_in_servicetitan_once() {
     // No webhook receiver: the office still hears of it.
     let mut w = World::new(site());
-    w.run.abandon(qualified_report(), NOW);
-    w.run.abandon(qualified_report(), NOW + 1);
+    w.run.abandon_to_office(qualified_report(), chat(), NOW);
+    w.run.abandon_to_office(qualified_report(), chat(), NOW + 1);
     w.drive();
     assert_eq!(w.st.bookings.len(), 1);
     assert_eq!(w.run.abandoned_booking(), w.st.bookings[0]["id"].as_i64());
@@ -288,30 +292,31 @@ fn a_qualified_abandonment_is_an_office_booking_in_servicetitan_once() {
     assert!(w.attempts.is_empty() && w.run.finished().is_none());
     // With a webhook too: both.
     let mut w = World::new(hooked_site());
-    w.run.abandon(qualified_report(), NOW);
+    w.run.abandon_to_office(qualified_report(), chat(), NOW);
     w.drive();
     assert_eq!((w.delivered(), w.st.bookings.len()), (vec!["session.qualified_abandoned"], 1));
 }
 
 #[test]
 fn abandonments_that_do_not_reach_the_office() {
-    let cases: [(&str, AbandonReport, i64); 4] = [
-        ("no problem given", abandon_report(), 7),
-        ("no phone or email", AbandonReport { phone: None, ..qualified_report() }, 7),
-        ("blank phone", AbandonReport { phone: Some(" ".into()), ..qualified_report() }, 7),
-        ("no booking provider", qualified_report(), 0),
+    let cases: [(&str, AbandonReport, AbandonedChat, i64); 5] = [
+        ("no problem given", abandon_report(), AbandonedChat::default(), 7),
+        ("blank problem", abandon_report(), AbandonedChat { issue: Some(" ".into()), ..chat() }, 7),
+        ("no phone or email", AbandonReport { phone: None, ..qualified_report() }, chat(), 7),
+        ("blank phone", AbandonReport { phone: Some(" ".into()), ..qualified_report() }, chat(), 7),
+        ("no booking provider", qualified_report(), chat(), 0),
     ];
-    for (what, report, provider) in cases {
+    for (what, report, chat, provider) in cases {
         let mut s = site();
         s.booking_provider_id = provider;
         let mut w = World::new(s);
-        w.run.abandon(report, NOW);
+        w.run.abandon_to_office(report, chat, NOW);
         w.drive();
         assert!(w.st.log.is_empty(), "{what}");
     }
     // An email alone is enough; it is the only contact.
     let mut w = World::new(site());
-    w.run.abandon(AbandonReport { phone: None, email: Some("maria@example.net".into()), ..qualified_report() }, NOW);
+    w.run.abandon_to_office(AbandonReport { phone: None, email: Some("maria@example.net".into()), ..qualified_report() }, chat(), NOW);
     w.drive();
     let contacts = &w.st.bookings[0]["_body"]["contacts"];
     assert_eq!(contacts, &serde_json::json!([{"type": "Email", "value": "maria@example.net"}]));
@@ -320,7 +325,7 @@ fn abandonments_that_do_not_reach_the_office() {
 #[test]
 fn a_submit_before_the_abandoned_chat_was_filed_leaves_only_the_booking() {
     let mut w = World::new(site());
-    w.run.abandon(qualified_report(), NOW);
+    w.run.abandon_to_office(qualified_report(), chat(), NOW);
     w.run.submit(request(), Attribution::default(), NOW + 1);
     w.drive();
     assert_eq!(w.run.finished(), Some(FinalStatus::Booked));
@@ -332,13 +337,13 @@ fn a_submit_before_the_abandoned_chat_was_filed_leaves_only_the_booking() {
 fn the_abandoned_chat_waits_out_an_outage_and_a_lost_answer_is_looked_up_not_doubled() {
     let mut w = World::new(site());
     w.down_until(NOW + 3 * 3600);
-    w.run.abandon(qualified_report(), NOW);
+    w.run.abandon_to_office(qualified_report(), chat(), NOW);
     w.drive();
     assert_eq!(w.st.bookings.len(), 1);
     assert!(w.now >= NOW + 3 * 3600);
     let mut w = World::new(site());
     w.st.faults.insert(0, Fault::Lost);
-    w.run.abandon(qualified_report(), NOW);
+    w.run.abandon_to_office(qualified_report(), chat(), NOW);
     // Submitted while the abandoned chat's answer was lost: it is finished first.
     let Action::Send(r) = w.run.next_action(w.now) else { panic!() };
     let resp = w.st.handle(&r, w.now);

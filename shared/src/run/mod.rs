@@ -35,7 +35,7 @@
 //! | a webhook is refused for a day | dropped, [`Cause::WebhookUndelivered`] |
 //! | the shell has no signing secret ([`DeliveryResult::NotSigned`]) | the delivery is held (never sent unsigned), [`Cause::WebhooksUnsigned`] |
 //! | `abandon` before `submit` | `session.qualified_abandoned` once; a later `submit` cancels it if no attempt was made; after `submit` it is ignored |
-//! | `abandon` with a phone or email and a problem, on a site with a booking provider | also an office booking in ServiceTitan ("Abandoned chat", the transcript; `externalId` = [`abandoned_external_id`](crate::servicetitan::pipeline::abandoned_external_id)), once; a `submit` before its first call drops it, one already sent is finished (looked up, never doubled) before the booking; refused or not taken within [`RETRY_FOR`]: dropped (the webhook told the owner) |
+//! | `abandon_to_office` with a phone or email and a problem, on a site with a booking provider | also an office booking in ServiceTitan ("Abandoned chat", the transcript; `externalId` = [`abandoned_external_id`](crate::servicetitan::pipeline::abandoned_external_id)), once; a `submit` before its first call drops it, one already sent is finished (looked up, never doubled) before the booking; refused or not taken within [`RETRY_FOR`]: dropped (the webhook told the owner) |
 //! | `replay_mismatch` | [`Record::Mismatch`], `booking.needs_attention`, [`Cause::ReplayMismatch`] |
 //!
 //! Without a `webhook_url` on the site nothing is delivered; records and attention
@@ -145,49 +145,52 @@ pub struct AbandonReport {
     pub turns: Vec<UserTurn>,
     /// The page the widget was on.
     pub page_url: Option<String>,
+}
+
+/// What else the conversation knew when the homeowner left, for the office booking of a
+/// qualified abandonment ([`BookingRun::abandon_to_office`]). Apart from
+/// [`AbandonReport`] so the shells that build reports keep compiling; every field is
+/// optional on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AbandonedChat {
     /// The problem, as the conversation condensed it ("AC not cooling"); without one
     /// the office gets no booking (only the webhook).
-    #[serde(default)]
     pub issue: Option<String>,
     /// The trade, when the conversation found it (else the site's first).
-    #[serde(default)]
     pub trade: Option<Trade>,
     /// The address, as far as it was given.
-    #[serde(default)]
     pub address: Option<Address>,
     /// The business the caller speaks for, if any.
-    #[serde(default)]
     pub business: Option<String>,
     /// The whole conversation, both sides (else the homeowner's turns alone are used).
-    #[serde(default)]
     pub transcript: Vec<TranscriptLine>,
     /// The conversation's language.
-    #[serde(default)]
     pub locale: Locale,
 }
 
-impl AbandonReport {
+impl AbandonedChat {
     /// A phone or an email, and a problem: worth a call back from the office.
-    fn qualified(&self) -> bool {
+    fn qualified(&self, report: &AbandonReport) -> bool {
         let given = |v: &Option<String>| v.as_deref().is_some_and(|x| !x.trim().is_empty());
-        (given(&self.phone) || given(&self.email)) && given(&self.issue)
+        (given(&report.phone) || given(&report.email)) && given(&self.issue)
     }
 
     /// The request the office booking is built from.
-    fn request(&self, site: &SiteConfig) -> BookingRequest {
-        let name = self.name.as_deref().unwrap_or("").trim();
+    fn request(&self, report: &AbandonReport, site: &SiteConfig) -> BookingRequest {
+        let name = report.name.as_deref().unwrap_or("").trim();
         let (first, last) = name.split_once(' ').unwrap_or((name, ""));
         let first = if first.is_empty() { "Website visitor" } else { first };
         let transcript = if self.transcript.is_empty() {
-            self.turns.iter().map(|t| TranscriptLine { speaker: Speaker::Homeowner, text: t.text.clone() }).collect()
+            report.turns.iter().map(|t| TranscriptLine { speaker: Speaker::Homeowner, text: t.text.clone() }).collect()
         } else {
             self.transcript.clone()
         };
         BookingRequest {
             name: PersonName { first: first.into(), last: last.trim().into() },
             business: self.business.clone(),
-            phone: Phone { digits: self.phone.clone().unwrap_or_default(), extension: None },
-            email: self.email.clone(),
+            phone: Phone { digits: report.phone.clone().unwrap_or_default(), extension: None },
+            email: report.email.clone(),
             address: self.address.clone().unwrap_or_default(),
             trade: self.trade.or(site.trades.first().map(|r| r.trade)).unwrap_or(Trade::Hvac),
             kind: VisitKind::Service,
@@ -326,16 +329,23 @@ impl BookingRun {
     }
 
     /// The homeowner left with contact details given: `session.qualified_abandoned`,
-    /// once, and never after a submit.
+    /// once, and never after a submit. (No office booking: see [`Self::abandon_to_office`].)
     pub fn abandon(&mut self, report: AbandonReport, now: UnixSeconds) {
+        self.abandon_to_office(report, AbandonedChat::default(), now);
+    }
+
+    /// [`Self::abandon`], and when the homeowner gave a phone or email and a problem
+    /// (`chat.issue`) on a site with a booking provider, an office booking in
+    /// ServiceTitan too ("Abandoned chat", with the transcript), once per conversation.
+    pub fn abandon_to_office(&mut self, report: AbandonReport, chat: AbandonedChat, now: UnixSeconds) {
         if self.phase != Phase::Open || self.abandoned {
             return;
         }
         self.abandoned = true;
         let data = self.context().abandoned(&report);
         self.queue(WebhookEvent::SessionQualifiedAbandoned, data, now);
-        if report.qualified() && self.site.booking_provider_id > 0 {
-            let request = report.request(&self.site);
+        if chat.qualified(&report) && self.site.booking_provider_id > 0 {
+            let request = chat.request(&report, &self.site);
             let p = BookingPipeline::abandoned_chat(request, self.site.clone(), self.idempotency_key.clone(), self.tenant_id);
             self.abandoned_chat = Some(p);
         }
