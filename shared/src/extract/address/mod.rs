@@ -161,7 +161,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     let num = words.get(i)?;
     // "# 2 Turner Rd": a '#' that opens the text is the number sign.
     let hash_first = i == 1 && words.first().is_some_and(|p| p.norm == "#");
-    if num.brk || !hash_first && i.checked_sub(1).and_then(|p| words.get(p)).is_some_and(|p| is(p, UNIT_BEFORE_ID) || is(p, "rr|box|lockbox|lbx|code|file|msc|mc")) {
+    if num.brk || !hash_first && i.checked_sub(1).and_then(|p| words.get(p)).is_some_and(|p| is(p, UNIT_BEFORE_ID) && !floor_after_its_id(words, i - 1) || is(p, "rr|box|lockbox|lbx|code|file|msc|mc")) {
         return None;
     }
     // The street region: up to a comma, a unit word, a ZIP, a state or chatter.
@@ -177,7 +177,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         // before a type it is the name ("1800 M Street", "13011 T I Blvd").
         let letter_then_name = letter
             && !w.brk
-            && words.get(j + 1).is_some_and(|n| clean(&n.norm).len() >= 2 && n.norm.bytes().all(|b| b.is_ascii_alphabetic() || b == b'.') && !is(n, STRONG_SUFFIX) && !is(n, CHATTER));
+            && words.get(j + 1).is_some_and(|n| clean(&n.norm).len() >= 2 && n.norm.bytes().all(|b| b.is_ascii_alphabetic() || b == b'.') && !is(n, STRONG_SUFFIX) && (!is(n, CHATTER) || capital_so(words, j + 1)));
         if w.norm == "1/2" || letter_then_dir || letter_then_name {
             j += 1;
         }
@@ -214,7 +214,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
                 }
             }
         }
-        if !first && (is(w, UNIT_BEFORE_ID) && !north && !name_before_type && !route_no || w.norm.starts_with('#') || is(w, CHATTER) && !and_in_name || glued_unit(w)) {
+        if !first && (is(w, UNIT_BEFORE_ID) && !north && !name_before_type && !route_no || w.norm.starts_with('#') || is(w, CHATTER) && !and_in_name && !letter_before_type(words, j) || glued_unit(w)) {
             break;
         }
         // "Grant Trace St. Simons Island": St before a saint's name starts the city.
@@ -297,6 +297,9 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         if rw(k).is_some_and(|w| is(w, STRONG_SUFFIX)) && !next_strong && !saint_at(k) {
             end = Some(k);
             strong = true;
+            if region.get(k + 1).is_some_and(|&d| quadrant_ends_street(words, d)) {
+                break;
+            }
         }
     }
     // A route: "State Route 690", "U.S. Highway No. 130", "Hwy 1807", "Business 190".
@@ -305,10 +308,14 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         while k < name_start + 4 && rw(k).is_some_and(|w| is(w, PRE_TYPE) || is(w, ROUTE) || clean(&w.norm) == "no") {
             k += 1;
         }
-        if rw(k).is_some_and(route_number) {
+        if rw(k).is_some_and(|w| route_number(w) || route_letter(w)) {
             end = Some(k);
             strong = true;
         }
+    }
+    if end.is_none() && lettered_route(words, &region, name_start) {
+        end = Some(name_start + 1);
+        strong = true;
     }
     if end.is_none() {
         end = (search_from..region.len()).rev().find(|&k| rw(k).is_some_and(|w| is(w, WEAK_SUFFIX)));
@@ -332,7 +339,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
             // Post-directional: "86th st n", "16th St NW"; a spelled-out one only at a
             // boundary ("Conniston Road West Palm Beach": West starts the city).
             let dir_ok = rw(k + 1).is_some_and(|w| {
-                (is(w, DIRS) || clean(&w.norm) == "no") && (clean(&w.norm).len() <= 3 || w.brk || broke_at_saint || rw(k + 2).is_none() && words.get(j).is_none_or(|n| !n.norm.chars().all(text::is_letter) || is(n, UNIT_BEFORE_ID)))
+                (is(w, DIRS) || clean(&w.norm) == "no") && (clean(&w.norm).len() <= 3 || w.brk || broke_at_saint && rw(k + 2).is_none() || rw(k + 2).is_none() && words.get(j).is_none_or(|n| !n.norm.chars().all(text::is_letter) || is(n, UNIT_BEFORE_ID)))
             });
             let mut e = k;
             if dir_ok && !rw(k).is_some_and(|w| w.brk) {
@@ -343,8 +350,9 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
                 }
             }
             // "Avon St Ext", "US 17 Business".
-            if !rw(e).is_some_and(|w| w.brk) && rw(e + 1).is_some_and(|w| matches!(clean(&w.norm), "ext" | "business" | "bus")) {
+            if !rw(e).is_some_and(|w| w.brk) && rw(e + 1).is_some_and(|w| matches!(clean(&w.norm), "ext" | "business" | "bus" | "bsnss")) {
                 e += 1;
+                e = business_route_end(&region, words, e);
             }
             e
         }
@@ -406,6 +414,10 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
                 parts.unit = Some(format!("{} {}", t.raw, x.raw)).filter(|u| !subaddress_unit(u));
             }
         }
+        // "41st floor 1221 Ave of the Americas": a floor said first is `extra`.
+        if b == i && i >= 2 && floor_after_its_id(words, i - 1) && (i == 2 || words.get(i - 3).is_some_and(|x| x.brk)) {
+            b -= 2;
+        }
         // "Bldg 5, Suite 200, 7000 Peachtree Dunwoody Rd": the building is `extra`.
         let start = if unit_first { b - 2 } else { b };
         if b < i && (start == 0 || words.get(start - 1).is_some_and(|x| x.brk)) {
@@ -422,7 +434,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     // "27 Washington Oak Park IL 60302": a weak type ending the words before the state
     // may be the city's ("Oak Park"), so the one-word street is tried too.
     let weak_end = suffix_found && !strong && !after_comma && region.get(end + 1).is_none_or(|&k| state_at(words, k).is_some_and(|(_, n)| end + 1 + n == region.len()));
-    if (!suffix_found || weak_end) && !pre_type && end > name_start {
+    if (!suffix_found || weak_end) && !pre_type && end > name_start && !lettered_route(words, &region, name_start) {
         // "193 Braybrook SE Cedar Rapids": a two-letter direction after it stays.
         let take = name_start + 1 + usize::from(rw(name_start + 1).is_some_and(|d| short_dir(d) && clean(&d.norm).len() == 2) && region.len() > name_start + 2);
         let one: Vec<Word> = region.iter().take(take).filter_map(|&x| words.get(x).cloned()).collect();
@@ -496,7 +508,7 @@ fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, 
     if let Some(ce) = city_end {
         let city_words: Vec<Word> = words.get(city_start..ce).unwrap_or(&[]).to_vec();
         // A lone state word with no ZIP after it is the state, not a city.
-        let only_state = city_words.len() == 1 && state_at(words, city_start).is_some() && ce == city_start + 1 && words.get(ce).is_none_or(|w| is_zip(w).is_none());
+        let only_state = city_words.len() == 1 && state_at(words, city_start).is_some() && ce == city_start + 1 && words.get(ce).is_none_or(|w| is_zip(w).is_none()) && state_at(words, ce).is_none();
         if !city_words.is_empty() && !only_state {
             parts.city = Some(tidy(&city_words));
             score += 1;

@@ -5,6 +5,7 @@
 use super::tables::*;
 use super::tags::*;
 use crate::extract::words::Word;
+use crate::text;
 
 /// "Tower Place ste 1685", "Langley Commons, Suite C-4", "400 Colony Square, # 1001":
 /// a building's name between the street and the unit is skipped. Returns where the
@@ -88,4 +89,65 @@ pub(super) fn mailbox_at(words: &[Word], j: usize) -> bool {
     let next = words.get(j + 1);
     matches!(clean(&w.norm), "p.o" | "po" | "pob" | "rr" | "box") && next.is_some_and(|n| all_digits(n) || clean(&n.norm) == "box")
         || clean(&w.norm) == "p" && next.is_some_and(|n| clean(&n.norm) == "o")
+}
+
+/// "4th floor 300 East Randolph St", "3 fl 45-18 Court Square": a floor word after its
+/// own number (word `k`) is complete; the number after it is the house number, not
+/// the floor's id.
+pub(super) fn floor_after_its_id(words: &[Word], k: usize) -> bool {
+    let ordinal = |w: &Word| {
+        let n = clean(&w.norm);
+        let digits = n.bytes().take_while(u8::is_ascii_digit).count();
+        digits > 0 && (digits == n.len() || matches!(n.get(digits..), Some("st" | "nd" | "rd" | "th")))
+            || text::listed(ORDINAL_WORDS, n)
+    };
+    words.get(k).is_some_and(|w| is(w, UNIT_AFTER_ID)) && k.checked_sub(1).and_then(|p| words.get(p)).is_some_and(|p| ordinal(p) && !p.brk)
+}
+
+/// "612 A So Lake St", "8517 So Nashville": a capitalised "So" before a capitalised
+/// word is South, not the word "so".
+pub(super) fn capital_so(words: &[Word], j: usize) -> bool {
+    words.get(j).is_some_and(|w| clean(&w.norm) == "so" && w.raw.starts_with('S'))
+        && words.get(j + 1).is_some_and(|n| n.raw.starts_with(|c: char| c.is_ascii_uppercase()))
+}
+
+/// "13011 T I Blvd": a capital letter right before a street type is part of the name,
+/// even "I".
+pub(super) fn letter_before_type(words: &[Word], j: usize) -> bool {
+    words.get(j).is_some_and(|w| w.raw.len() == 1 && w.raw.bytes().all(|b| b.is_ascii_uppercase()) && !w.brk)
+        && words.get(j + 1).is_some_and(|n| is(n, STRONG_SUFFIX))
+}
+
+/// "851 United States Highway 53 Bsnss Rte N": after "Business" (at region index `e`),
+/// "Route" and a direction are still the street. Returns the last street index.
+pub(super) fn business_route_end(region: &[usize], words: &[Word], mut e: usize) -> usize {
+    let at = |k: usize| region.get(k).and_then(|&x| words.get(x));
+    if !at(e).is_some_and(|w| w.brk) && at(e + 1).is_some_and(|w| is(w, "rte|route|rt")) {
+        e += 1;
+        if !at(e).is_some_and(|w| w.brk) && at(e + 1).is_some_and(short_dir) {
+            e += 1;
+        }
+    }
+    e
+}
+
+/// "4715 F 41 Oscoda, MI": a letter and a number are one road (county road F-41); the
+/// number is not a unit.
+pub(super) fn lettered_route(words: &[Word], region: &[usize], name_start: usize) -> bool {
+    let at = |k: usize| region.get(k).and_then(|&x| words.get(x));
+    at(name_start).is_some_and(|w| clean(&w.norm).len() == 1 && w.norm.bytes().all(|b| b.is_ascii_alphabetic()) && !is(w, DIRS))
+        && at(name_start + 1).is_some_and(route_number)
+}
+
+/// "3645 N Route Z": Missouri's lettered state routes.
+pub(super) fn route_letter(w: &Word) -> bool {
+    w.raw.trim_end_matches([',', '.']).len() == 1 && w.raw.bytes().all(|b| b.is_ascii_uppercase() || b == b',')
+}
+
+/// "3340 Peachtree Rd NE Tower Place Ste 1685": a quadrant (NE, NW, SE, SW, word `d`)
+/// after a street type ends the street; a later type belongs to a building's name
+/// (not "21st St NW Ln", where the type follows the quadrant).
+pub(super) fn quadrant_ends_street(words: &[Word], d: usize) -> bool {
+    words.get(d).is_some_and(|w| short_dir(w) && clean(&w.norm).replace('.', "").len() == 2 && !w.brk)
+        && words.get(d + 1).is_some_and(|n| !is(n, STRONG_SUFFIX))
 }

@@ -32,6 +32,8 @@ pub(crate) const UNIT_BEFORE_ID: &str = "apt|apartment|unit|ste|suite|#|fl|floor
 pub(crate) const SUBADDRESS: &str = "bldg|building|bld|blg|dept|pmb|msc";
 /// Unit designators said after the id: "2nd Floor".
 pub(crate) const UNIT_AFTER_ID: &str = "floor|fl|flr|level|lvl|piso";
+/// Ordinal words a floor is said with: "Second Floor".
+pub(crate) const ORDINAL_WORDS: &str = "first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|ground|top";
 /// Units with no id: "Basement", "Rear".
 pub(crate) const UNIT_ALONE: &str = "basement|bsmt|upper|lower|rear|front|frnt|lobby|lbby|upstairs|downstairs";
 /// City names that follow "St" ("St Louis"): then "St" is Saint, not Street.
