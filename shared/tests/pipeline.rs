@@ -581,7 +581,3 @@ fn the_chosen_window_is_rechecked_against_live_capacity_before_booking() {
         assert_eq!(recheck(&site, 1001, window, &capacity, now), want, "{what}");
     }
 }
-
-// While the lead's tests/regression.rs does not include it yet.
-#[path = "regression/pipeline.rs"]
-mod regression_pipeline;

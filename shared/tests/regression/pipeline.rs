@@ -106,7 +106,7 @@ fn address_name_extension_email_referral_and_issue_reached_servicetitan_with_the
     }
     // The referral field holds the code on one line, not the code cut at its first break.
     let mut f = Fake::new();
-    run(&mut pipeline(forged_request(), site.clone()), &mut f, &mut NOW.clone());
+    run(&mut pipeline(forged_request(), site), &mut f, &mut NOW.clone());
     let value = f.jobs[0]["_body"]["customFields"][0]["value"].as_str().unwrap();
     assert!(value.starts_with("ADV-1x Priority: Emergency Text messages"), "{value}");
 }
