@@ -293,17 +293,13 @@ const ENGLISH: &str = "hi|hello|hey|my|the|is|are|was|i|i'm|need|needs|have|has|
 /// words tell ("ok", "4417 El Camino Real"). An accent, ñ, ¿ or ¡ counts one for
 /// Spanish: "José" alone does not make an English message Spanish.
 pub(crate) fn language(padded: &Padded<'_>) -> Option<Locale> {
-    let (mut es, mut en) = (0usize, 0usize);
-    for w in padded.split(' ').filter(|w| !w.is_empty() && *w != ",") {
-        if text::listed(SPANISH, w) {
-            es += 2;
-        } else if text::listed(SPANISH_SHORT, w) {
-            es += 1;
-        } else if text::listed(ENGLISH, w) {
-            en += 1;
-        }
-    }
-    es += usize::from(padded.contains(['ñ', '¿', '¡', 'á', 'é', 'í', 'ó', 'ú']));
+    // Each entry counts once: the word-start bit sets rule most of them out without a
+    // search (a lookup of every word in the lists cost a substring scan per word and list).
+    let count = |list: &'static str| text::entries(list).filter(|w| find_phrase(padded, w).is_some()).count();
+    let es = 2 * count(SPANISH)
+        + count(SPANISH_SHORT)
+        + usize::from(padded.contains(['ñ', '¿', '¡', 'á', 'é', 'í', 'ó', 'ú']));
+    let en = count(ENGLISH);
     if es >= 2 && es > en {
         Some(Locale::Es)
     } else if en >= 2 && en > es {
