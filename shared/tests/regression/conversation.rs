@@ -146,3 +146,51 @@ fn reply_on_a_booking_mode_site_says_the_office_will_call() {
     assert_eq!(reply.status, ReplyStatus::Received);
     assert!(reply.message.contains("office will call"), "{}", reply.message);
 }
+
+/// Runs the homeowner's messages on a fresh chat conversation and returns every reply.
+fn replies(msgs: &[&str]) -> (Conversation, Vec<String>) {
+    let mut c = Conversation::new(site(), Channel::Chat, None);
+    let mut out = c.handle(Event::Start, NOW).replies;
+    for m in msgs {
+        out.extend(c.handle(Event::User { text: (*m).into() }, NOW).replies);
+    }
+    (c, out)
+}
+
+#[test]
+fn yes_with_a_new_trade_was_taken_as_a_plain_yes() {
+    let (c, said) = replies(&["my ac is broken", "Lee Wong", "612 555 0177", "36 Lowry Ave NE, Minneapolis, MN 55418", "asap", "yes, book the plumber"]);
+    assert_eq!(c.stage(), booking_core::conversation::Stage::ReadingBack, "{said:?}");
+    assert!(said.last().is_some_and(|r| r.contains("(plumbing)") && r.contains("Shall I book it?")), "{said:?}");
+}
+
+#[test]
+fn correction_while_asked_when_was_counted_as_a_missed_day() {
+    let (_, said) = replies(&["ac not cooling", "Maria Gonzalez", "612-555-0143", "4417 W Lake St, Minneapolis, MN 55416", "change the phone to 612 555 0110"]);
+    let last = said.get(said.len() - 2..).unwrap_or(&[]);
+    assert_eq!(last, ["Got it, I changed the phone to (612) 555-0110.", "When would you like us to come?"], "{said:?}");
+}
+
+#[test]
+fn state_was_asked_although_the_zip_says_it() {
+    let (_, said) = replies(&["furnace is out", "Tom Baker", "612-555-0143", "2200 Main St, Hopkins 55305"]);
+    assert!(!said.iter().any(|r| r.contains("state")), "{said:?}");
+    assert_eq!(said.last().map(String::as_str), Some("When would you like us to come?"));
+}
+
+#[test]
+fn business_name_answer_was_read_as_the_contact_persons_name() {
+    let (c, _) = replies(&["the reach-in freezer at our deli is warm", "Rosa Diaz", "Rosa's Deli", "612 555 0199", "36 Lowry Ave NE, Minneapolis, MN 55418", "asap"]);
+    let draft = c.draft().expect("complete");
+    assert_eq!((draft.name.first.as_str(), draft.business.as_deref()), ("Rosa", Some("Rosa's Deli")));
+}
+
+#[test]
+fn spanish_first_message_gets_spanish_card_lines_and_issue() {
+    let (mut c, said) = replies(&["Hola, mi aire no enfría", "Ana Pérez", "612-555-0143", "4417 W Lake St, Minneapolis, MN 55416", "mañana por la mañana"]);
+    assert!(said.iter().skip(1).all(|r| !r.contains("What") && !r.contains("Thanks")), "{said:?}");
+    let turn = c.handle(Event::User { text: "sí".into() }, NOW);
+    let card = turn.effects.iter().find_map(|e| if let Effect::Confirm(k) = e { Some(k.clone()) } else { None }).expect("card");
+    assert!(card.lines.iter().any(|(k, v)| k == "Problema" && v.starts_with("El aire acondicionado no enfría")), "{:?}", card.lines);
+    assert_eq!(card.request.locale, Locale::Es);
+}
