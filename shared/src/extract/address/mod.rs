@@ -182,6 +182,10 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
             j += 1;
         }
     }
+    let unit_after_number = unit_after_number(words, j);
+    if unit_after_number.is_some() {
+        j += 2;
+    }
     let mut ended_by_comma = false;
     let mut broke_at_unit = false;
     let mut broke_at_saint = false;
@@ -245,6 +249,10 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         // "Dearborn Second Floor": the unit starts here.
         let floor_then_id = words.get(j + 2).is_some_and(|x| x.norm.len() <= 4 && x.norm.bytes().any(|b| b.is_ascii_digit()) && is_zip(x).is_none());
         if !first && !w.brk && !floor_then_id && words.get(j + 1).is_some_and(|n| is(n, UNIT_AFTER_ID)) && !short_dir(w) && !is(w, STRONG_SUFFIX) {
+            break;
+        }
+        if !first && unit_alone_last(words, j) {
+            broke_at_unit = true;
             break;
         }
         // "Bryn Mawr 211": a bare number after street words is a unit, except after
@@ -372,7 +380,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     // "1105 Bolton Road, NW Atlanta", "985 Cox Ave., S.W., Atlanta": the
     // directional after the comma still belongs to the street.
     if suffix_found && next == j && street_words.last().is_some_and(|w| w.brk) {
-        if let Some(d) = words.get(j).filter(|d| short_dir(d) && !used.contains(&j)) {
+        if let Some(d) = words.get(j).filter(|d| short_dir(d) && !used.contains(&j) && !compass_letter_city(words, j)) {
             street_words.push(d.clone());
             next = j + 1;
             let pair = matches!(clean(&d.norm), "n" | "s") && !d.brk;
@@ -398,6 +406,12 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     };
     let (tail_score, _) = tail(words, used, next, &mut parts, after_comma, suffix_found || broke_at_unit);
     score += tail_score;
+    if let Some(u) = unit_after_number {
+        match parts.unit {
+            None => parts.unit = Some(u),
+            Some(_) => add_extra(&mut parts, &u),
+        }
+    }
     // "Suite 200, Building 17, 7000 Peachtree Dunwoody Rd", "Apt 4 10A Dr. MLK Blvd":
     // a unit said before the number.
     if parts.unit.is_none() {
@@ -470,7 +484,8 @@ fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, 
         let (s, next) = unit_from(words, used, i, parts, after_comma, after_suffix);
         score += s;
         i = next;
-        if !parts.unit.as_deref().is_some_and(subaddress_unit) {
+        let bare_then_designated = parts.unit.as_deref().is_some_and(|u| !u.contains([' ', '#'])) && designated_unit_after_comma(words, i);
+        if !parts.unit.as_deref().is_some_and(subaddress_unit) && !bare_then_designated {
             break;
         }
         if let Some(u) = parts.unit.take() {
@@ -617,12 +632,15 @@ fn unit_from(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressPa
             // "Dorchester Pl NE Unit Cedar Rapids": the unit's number left out.
             parts.unit = Some(w.raw.clone());
             i += 1;
-        } else if (after_comma || after_suffix) && w.norm.len() <= 5 && w.norm.bytes().any(|b| b.is_ascii_digit()) && is_zip(w).is_none() && w.norm.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        } else if (after_comma || after_suffix) && (w.norm.len() <= 5 || w.norm.len() <= 8 && w.norm.contains('-') && w.brk) && w.norm.bytes().any(|b| b.is_ascii_digit()) && is_zip(w).is_none() && w.norm.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
             parts.unit = Some(w.raw.clone());
             id_at = Some(i);
             i += 1;
         } else if after_suffix && words.get(i + 1).is_none() && w.norm.len() <= 2 && w.norm.bytes().all(|b| b.is_ascii_alphabetic()) && !is(w, CHATTER) && state_at(words, i).is_none() {
             // "Summit Court B", "Hudson Manor Terrace EE".
+            parts.unit = Some(w.raw.clone());
+            i += 1;
+        } else if after_suffix && letter_unit_before_city(words, i) {
             parts.unit = Some(w.raw.clone());
             i += 1;
         }
@@ -651,6 +669,12 @@ fn unit_from(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressPa
                     u.push_str(x.raw.trim_end_matches([',', '.']));
                 }
                 i += 2;
+            } else if let Some(n) = (floor && free(i) && free(i + 1)).then(|| room_named(words, i)).flatten() {
+                for x in words.get(i..i + n).unwrap_or(&[]) {
+                    u.push(' ');
+                    u.push_str(x.raw.trim_end_matches([',', '.']));
+                }
+                i += n;
             } else if ordinal && words.get(i).is_some_and(|f| free(i) && is(f, UNIT_AFTER_ID)) {
                 if let Some(f) = words.get(i) {
                     u.push(' ');

@@ -151,3 +151,73 @@ pub(super) fn quadrant_ends_street(words: &[Word], d: usize) -> bool {
     words.get(d).is_some_and(|w| short_dir(w) && clean(&w.norm).replace('.', "").len() == 2 && !w.brk)
         && words.get(d + 1).is_some_and(|n| !is(n, STRONG_SUFFIX))
 }
+
+/// "384 William St, E. Orange, NJ", "1 First St, e San Jose CA": after the street's
+/// comma, one compass letter before a city's name ending at a comma, state or ZIP
+/// starts the city (a quadrant, "Bolton Road, NW Atlanta", stays the street's).
+pub(super) fn compass_letter_city(words: &[Word], j: usize) -> bool {
+    let Some(d) = words.get(j) else { return false };
+    // "3313 Hwy. 31, W. White House": a route's direction ("US 31W") stays.
+    let route = j >= 2 && words.get(j - 1).is_some_and(route_number) && words.get(j - 2).is_some_and(|r| is(r, ROUTE));
+    if clean(&d.norm).len() != 1 || d.brk || route {
+        return false;
+    }
+    for k in j + 1..j + 4 {
+        let Some(w) = words.get(k) else { return false };
+        if !w.norm.bytes().all(|b| b.is_ascii_alphabetic() || b == b'.' || b == b'\'') || is(w, CHATTER) {
+            return false;
+        }
+        if w.brk || words.get(k + 1).is_some_and(|n| is_zip(n).is_some() || state_at(words, k + 1).is_some()) {
+            return true;
+        }
+    }
+    false
+}
+
+/// "1960 South 18th Rear": a unit without an id ending the address is not street.
+pub(super) fn unit_alone_last(words: &[Word], j: usize) -> bool {
+    words.get(j).is_some_and(|w| is(w, UNIT_ALONE) && (w.brk || words.get(j + 1).is_none_or(|n| is_zip(n).is_some() || state_at(words, j + 1).is_some())))
+}
+
+/// "720 10th Ave SW A Mount Vernon IA": a capital letter after the street, before a
+/// capitalised city, is the unit.
+pub(super) fn letter_unit_before_city(words: &[Word], i: usize) -> bool {
+    let Some(w) = words.get(i) else { return false };
+    let letter = w.raw.len() == 1 && w.raw.bytes().all(|b| b.is_ascii_uppercase()) && !is(w, DIRS) && !w.brk;
+    let after_street = i.checked_sub(1).and_then(|p| words.get(p)).is_some_and(|p| short_dir(p) || is(p, STRONG_SUFFIX));
+    letter && after_street && words.get(i + 1).is_some_and(|n| n.raw.starts_with(|c: char| c.is_ascii_uppercase()) && n.norm.bytes().all(|b| b.is_ascii_alphabetic()))
+}
+
+/// "2nd floor conference room", "12th Floor Executive Conference Room": the room's
+/// name after a floor is part of the unit. Returns how many words.
+pub(super) fn room_named(words: &[Word], i: usize) -> Option<usize> {
+    for n in 1..=3 {
+        let w = words.get(i + n - 1)?;
+        if !w.norm.bytes().all(|b| b.is_ascii_alphabetic()) || is(w, CHATTER) || state_at(words, i + n - 1).is_some() {
+            return None;
+        }
+        if n >= 2 && is(w, "room|rm") && words.get(i + n).is_none_or(|x| !x.norm.bytes().any(|b| b.is_ascii_digit()) || is_zip(x).is_some()) {
+            return Some(n);
+        }
+        if w.brk {
+            return None;
+        }
+    }
+    None
+}
+
+/// "6910 # G Mary Caroline Circle": a unit between the house number and the street.
+pub(super) fn unit_after_number(words: &[Word], j: usize) -> Option<String> {
+    let hash = words.get(j).filter(|w| w.norm == "#" && !w.brk)?;
+    let id = words.get(j + 1).filter(|n| n.norm.len() <= 3 && n.norm.bytes().all(|b| b.is_ascii_alphanumeric()) && !n.brk)?;
+    let name = words.get(j + 2)?;
+    (name.norm.bytes().all(|b| b.is_ascii_alphabetic()) && name.norm.len() >= 2 && !is(name, CHATTER)).then(|| format!("{} {}", hash.raw, id.raw))
+}
+
+/// "Peachtree Dunwoody, B-17, Ste. 200": a bare id followed, after a comma, by a unit
+/// with its designator is a building; the designated one (at `i`) is the unit.
+pub(super) fn designated_unit_after_comma(words: &[Word], i: usize) -> bool {
+    i.checked_sub(1).and_then(|p| words.get(p)).is_some_and(|p| p.brk)
+        && words.get(i).is_some_and(|w| is(w, UNIT_BEFORE_ID) && !is(w, SUBADDRESS) && w.norm != "#")
+        && words.get(i + 1).is_some_and(|n| n.norm.bytes().any(|b| b.is_ascii_digit()))
+}
