@@ -310,13 +310,16 @@ pub(crate) fn language(padded: &Padded<'_>) -> Option<Locale> {
 }
 
 /// The normalized text of one message with a space at each end, plus two small
-/// bit sets of what can start a word (first byte, first two bytes), built once per
-/// message: most of the ~600 phrases of the tables are ruled out by one bit test
-/// instead of a substring search.
+/// bit sets of what can start a word (first byte, first two bytes) and the word
+/// starts themselves, built once per message: most of the ~600 phrases of the tables
+/// are ruled out by one bit test, and the rest are compared at the word starts only
+/// (a substring search set up a searcher for every phrase that passed the bits).
 pub(crate) struct Padded<'a> {
     text: &'a str,
     first: [u64; 4],
     pair: [u64; 16],
+    /// Byte offsets where a phrase may start: right after a non-letter, non-digit.
+    starts: Vec<u32>,
 }
 
 fn pair_bit(a: u8, b: u8) -> usize {
@@ -325,11 +328,12 @@ fn pair_bit(a: u8, b: u8) -> usize {
 
 impl<'a> Padded<'a> {
     pub(crate) fn new(text: &'a str) -> Padded<'a> {
-        let mut p = Padded { text, first: [0; 4], pair: [0; 16] };
+        let mut p = Padded { text, first: [0; 4], pair: [0; 16], starts: Vec::new() };
         let b = text.as_bytes();
         let mut prev_alnum = true; // nothing matches at 0 (see find_phrase)
         for (i, c) in text.char_indices() {
             if !prev_alnum {
+                p.starts.extend(u32::try_from(i).ok());
                 if let Some(&x) = b.get(i) {
                     if let Some(w) = p.first.get_mut(usize::from(x) >> 6) {
                         *w |= 1 << (x & 63);
@@ -370,23 +374,19 @@ impl std::ops::Deref for Padded<'_> {
     }
 }
 
-/// Byte position of `phrase` as whole words in `padded`.
+/// Byte position of `phrase` as whole words in `padded`: the first word start where
+/// the text holds `phrase` followed by a non-letter, non-digit.
 pub(crate) fn find_phrase(padded: &Padded<'_>, phrase: &str) -> Option<usize> {
     if !padded.may_have(phrase) {
         return None;
     }
-    let padded = padded.text;
-    let mut from = 0;
-    while let Some(rel) = padded.get(from..).and_then(|s| s.find(phrase)) {
-        let pos = from + rel;
-        let before = padded.get(..pos).and_then(|s| s.chars().next_back());
-        let after = padded.get(pos + phrase.len()..).and_then(|s| s.chars().next());
-        if before.is_some_and(|c| !text::is_letter_or_digit(c)) && after.is_some_and(|c| !text::is_letter_or_digit(c)) {
-            return Some(pos);
-        }
-        from = pos + phrase.chars().next().map_or(1, char::len_utf8);
-    }
-    None
+    let (bytes, pb) = (padded.text.as_bytes(), phrase.as_bytes());
+    let first = pb.first().copied();
+    let ends_a_word =
+        |end: usize| padded.text.get(end..).and_then(|t| t.chars().next()).is_some_and(|c| !text::is_letter_or_digit(c));
+    padded.starts.iter().map(|&s| s as usize).find(|&s| {
+        bytes.get(s).copied() == first && bytes.get(s..s + pb.len()) == Some(pb) && ends_a_word(s + pb.len())
+    })
 }
 
 #[cfg(test)]
