@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import { readFileSync, readdirSync } from 'node:fs';
 import { admin, resetSandbox, records, requests, until, withReference, REFERENCE, WORKER_URL, SITE_URL, SECRETS } from './lib.mjs';
 
@@ -119,26 +119,42 @@ test('health and public config carry no secrets or tenant ids', async () => {
 
 
 // A body sent chunked (no content-length), as the given pieces; `forever` keeps sending
-// 1 KB pieces until the worker stops reading.
-async function chunked(path, pieces, { forever = false, ms = 20_000 } = {}) {
-  const enc = new TextEncoder();
-  let i = 0;
-  const body = new ReadableStream({
-    pull(c) {
-      if (i < pieces.length) c.enqueue(enc.encode(pieces[i++]));
-      else if (forever) c.enqueue(enc.encode(' '.repeat(1024)));
-      else c.close();
-    },
+// 2 KB pieces until the worker answers. node:http, not fetch: fetch's half-duplex
+// upload hands over no response before the request body has ended.
+function chunked(path, pieces, { forever = false, ms = 20_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${WORKER_URL}${path}`, {
+      method: 'POST', headers: { origin: ORIGIN, 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+    });
+    const timer = setTimeout(() => { req.destroy(); reject(new Error('no answer: the worker kept reading')); }, ms);
+    let answered = false;
+    req.on('response', (res) => {
+      answered = true;
+      let text = '';
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => {
+        clearTimeout(timer);
+        seen.push(text);
+        let json = null;
+        try { json = JSON.parse(text); } catch { /* not JSON */ }
+        req.destroy();
+        resolve({ status: res.statusCode, json, text, headers: res.headers });
+      });
+    });
+    // A worker that stops reading may close the connection under the upload.
+    req.on('error', (e) => { if (!answered) { clearTimeout(timer); reject(e); } });
+    // Paced, as a slow client sends: the worker reads as it arrives, so when it stops at
+    // the limit little is left unread and its answer is not lost to a connection reset.
+    let i = 0;
+    const pump = () => {
+      if (answered || req.destroyed) return;
+      if (i < pieces.length) req.write(pieces[i++]);
+      else if (forever) req.write(' '.repeat(2048));
+      else { req.end(); return; }
+      setTimeout(pump, forever ? 3 : 0);
+    };
+    pump();
   });
-  const r = await fetch(`${WORKER_URL}${path}`, {
-    method: 'POST', body, duplex: 'half', headers: { origin: ORIGIN, 'content-type': 'application/json' },
-    signal: AbortSignal.timeout(ms), // a worker that kept reading would never answer
-  });
-  const text = await r.text();
-  seen.push(text);
-  let json = null;
-  try { json = JSON.parse(text); } catch { /* not JSON */ }
-  return { status: r.status, json, text, headers: r.headers };
 }
 
 test('bad requests get a clear reason, never a 500', async () => {
@@ -163,17 +179,20 @@ test('bad requests get a clear reason, never a 500', async () => {
   }
 });
 
-test('a chunked body over 64 KB is cut while it is read (413), one under it is read whole', async () => {
-  // Endless: the answer can only come if the worker stops reading at the limit.
-  const endless = await chunked(`/v1/sites/${SITE}/bookings`, ['{"idempotencyKey":"chunked-1","turns":[], "pad":"'], { forever: true });
-  assert.equal(endless.status, 413, endless.text);
-  assert.match(endless.json.error, /limit is 65536/);
+test('a chunked body under 64 KB is read whole; one over it is cut while it is read (413)', async () => {
   const h = homeowner();
   const text = JSON.stringify(h.body);
   const pieces = [];
   for (let i = 0; i < text.length; i += 97) pieces.push(text.slice(i, i + 97));
-  const whole = await chunked(`/v1/sites/${SITE}/bookings`, pieces);
-  assertReply(whole);
+  assertReply(await chunked(`/v1/sites/${SITE}/bookings`, pieces));
+  // 512 KB with no length. The worker stops reading past 64 KB; an endless upload would
+  // show that from here, but wrangler dev's proxy passes the answer on only once the
+  // upload has ended (with an endless one its log shows the 413 after ~0.2 s and the
+  // client never gets it), so the upload here ends.
+  const big = ['{"idempotencyKey":"chunked-1","turns":[], "pad":"', ...Array(256).fill(' '.repeat(2048)), '"}'];
+  const cut = await chunked(`/v1/sites/${SITE}/bookings`, big);
+  assert.equal(cut.status, 413, cut.text);
+  assert.match(cut.json.error, /limit is 65536/);
 });
 
 test('the iframe fallback: a POST from the worker\'s own origin is accepted (same-origin, no CORS headers)', async () => {
