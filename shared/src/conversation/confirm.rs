@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::booking::{ArrivalWindow, BookingRequest, Channel, DayPart, DayPreference, Locale, UnixSeconds};
 use crate::extract::Expecting;
-use crate::servicetitan::availability::{window_for_preference, LEAD_TIME};
+use crate::servicetitan::availability::{window_for_preference, WindowCheck, LEAD_TIME};
 use crate::site::{BookingMode, PublicSiteConfig, SiteConfig};
 use crate::submission::{BookingReply, ReplyStatus};
 
@@ -189,8 +189,7 @@ impl Conversation {
     fn book_it(&mut self, turn: &mut Turn) {
         let Some(request) = self.request() else { return self.next_question(turn) };
         if self.channel == Channel::Voice {
-            let first = request.name.first.clone();
-            self.say_msg(turn, &Msg::Booked { first_name: &first });
+            self.say_msg(turn, &Msg::Booked { first_name: &request.name.first });
         }
         self.stage = Stage::Booked;
         turn.effects.push(Effect::Book { request });
@@ -270,6 +269,48 @@ pub fn reply_for(request: &BookingRequest, site: &SiteConfig, reference: &str, n
         message: prompts::say(&msg, request.locale, request.channel),
         window,
     }
+}
+
+/// The reply after the picked window was re-checked against live capacity right before
+/// booking ([`WindowCheck`]): the request as it will be booked, and the homeowner's
+/// answer saying which window they got. Capacity does not depend on who the homeowner
+/// is, so this tells a visitor nothing about the customer records.
+pub fn reply_after_recheck(
+    mut request: BookingRequest,
+    site: &SiteConfig,
+    reference: &str,
+    now: UnixSeconds,
+    check: WindowCheck,
+) -> (BookingRequest, BookingReply) {
+    let off = site.utc_offset_minutes;
+    let Some(taken) = request.arrival_window.filter(|_| check != WindowCheck::Still) else {
+        let reply = reply_for(&request, site, reference, now);
+        return (request, reply);
+    };
+    let taken_label = window_label(request.locale, taken, off);
+    let (msg_window, status) = match check {
+        WindowCheck::Moved(w) => {
+            request.arrival_window = Some(w);
+            (Some(w), ReplyStatus::Booked)
+        }
+        _ => {
+            // The office confirms a time: no window is sent, and none is promised.
+            request.arrival_window = None;
+            request.preferred_time = Default::default();
+            (None, ReplyStatus::Received)
+        }
+    };
+    let msg = match msg_window {
+        Some(w) => Msg::ReplyMoved { taken: &taken_label, window: &window_label(request.locale, w, off), reference },
+        None => Msg::ReplyTaken { taken: &taken_label, reference },
+    };
+    let reply = BookingReply {
+        status,
+        reference: reference.to_string(),
+        message: prompts::say(&msg, request.locale, request.channel),
+        window: msg_window,
+    };
+    (request, reply)
 }
 
 const DAYS_EN: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
