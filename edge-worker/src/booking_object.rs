@@ -11,7 +11,7 @@
 use std::cell::{Cell, RefCell};
 
 use booking_core::booking::{Attribution, BookingRequest};
-use booking_core::run::{AbandonReport, Action, BookingRun, Delivery, DeliveryResult, MismatchReport, Record};
+use booking_core::run::{AbandonReport, AbandonedChat, Action, BookingRun, Delivery, DeliveryResult, MismatchReport, Record};
 use booking_core::submission::BookingReply;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
@@ -55,6 +55,9 @@ pub(crate) enum Notice {
         idempotency_key: String,
         /// What to report.
         report: AbandonReport,
+        /// What the conversation knew, for the office's call-back booking.
+        #[serde(default)]
+        chat: AbandonedChat,
     },
     /// The turns did not replay to a booking (e.g. a cached old widget after a deploy).
     Mismatch {
@@ -186,9 +189,9 @@ impl BookingObject {
 
     async fn take_notice(&self, notice: Notice) -> Result<()> {
         match notice {
-            Notice::Abandoned { site_id, idempotency_key, report } => {
+            Notice::Abandoned { site_id, idempotency_key, report, chat } => {
                 self.ensure_run(&site_id, &idempotency_key).await?;
-                self.with_run(|run| run.abandon(report, now()));
+                self.with_run(|run| run.abandon_to_office(report, chat, now()));
             }
             Notice::Mismatch { site_id, idempotency_key, report } => {
                 self.ensure_run(&site_id, &idempotency_key).await?;

@@ -20,11 +20,11 @@ mod outbound;
 pub use booking_object::BookingObject;
 pub use limiter::SiteLimiter;
 
-use booking_core::booking::{Channel, Trade};
-use booking_core::conversation::{replay, reply_for, Conversation, Effect, Event};
-use booking_core::run::{AbandonReport, MismatchReport};
-use booking_core::servicetitan::availability;
-use booking_core::site::SiteConfig;
+use booking_core::booking::{BookingRequest, Channel, Trade};
+use booking_core::conversation::{replay, replay_submission, reply_after_recheck, Conversation, Effect, Event};
+use booking_core::run::{AbandonReport, AbandonedChat, MismatchReport};
+use booking_core::servicetitan::availability::{self, WindowCheck};
+use booking_core::site::{SiteConfig, TradeRoute};
 use booking_core::submission::{Refusal, Submission, MAX_BODY_BYTES};
 use serde_json::json;
 use worker::{event, Context, Env, Method, Request, Response, Result};
@@ -107,17 +107,19 @@ async fn route(mut req: Request, env: &Env) -> Result<Response> {
 /// is booking-core's, from the request alone, so it is the same for every match.
 async fn book(env: &Env, site: &SiteConfig, submission: Submission, cors: &Cors) -> Result<Response> {
     let now = transcripts::now();
-    let (_, booking) = replay(site.public(), Channel::Chat, submission.locale, &submission.turns, now);
+    let (_, booking) = replay_submission(site.public(), Channel::Chat, submission.locale, &submission.turns, now);
     let Some(request) = booking else {
         return mismatch(env, site, submission, cors).await;
     };
     let reference = booking_core::booking::reference(&submission.idempotency_key);
+    let check = recheck(env, site, &request, now).await?;
+    let (request, reply) = reply_after_recheck(request, site, &reference, now, check);
     let job = Job {
         site_id: site.id.clone(),
         idempotency_key: submission.idempotency_key.clone(),
         request: request.clone(),
         attribution: submission.attribution(),
-        reply: reply_for(&request, site, &reference, now),
+        reply,
     };
     let reply = booking_object::submit(env, &job).await?;
     let transcript = Transcript {
@@ -179,6 +181,15 @@ async fn abandoned(env: &Env, site: &SiteConfig, submission: Submission, cors: &
     if booking.is_some() {
         return json_reply(202, &json!({ "ok": true }), cors);
     }
+    let known = conversation.so_far();
+    let chat = AbandonedChat {
+        issue: known.issue,
+        trade: known.trade,
+        address: known.address,
+        business: known.business,
+        transcript: known.transcript,
+        locale: conversation.locale(),
+    };
     if let Some(report) = abandon_report(conversation, &submission) {
         let t = Transcript {
             site: site.id.clone(),
@@ -192,7 +203,7 @@ async fn abandoned(env: &Env, site: &SiteConfig, submission: Submission, cors: &
             final_outcome: None,
         };
         transcripts::store(env, &t).await?;
-        let notice = Notice::Abandoned { site_id: site.id.clone(), idempotency_key: submission.idempotency_key, report };
+        let notice = Notice::Abandoned { site_id: site.id.clone(), idempotency_key: submission.idempotency_key, report, chat };
         booking_object::notify(env, &notice).await?;
     }
     json_reply(202, &json!({ "ok": true }), cors)
@@ -211,32 +222,58 @@ async fn windows(env: &Env, site: &SiteConfig, trade: Option<String>, zip: Optio
     let Some(route) = site.route(trade) else {
         return error(400, "give ?trade=hvac|plumbing|electrical|roofing and a 5-digit ?zip", cors);
     };
-    let none = || json_reply(200, &json!({ "windows": [] }), cors);
-    let settings = ServiceTitanSettings::from_env(env).map_err(worker::Error::from)?;
     let now = transcripts::now();
-    let Some(request) =
-        availability::capacity_request(site, settings.tenant_id, route.business_unit_id, route.job_type_id, &zip, now)
-    else {
-        return none();
-    };
     let key = format!("{}:{zip}:{}", trade.code(), now / 3600);
-    let body = match limiter::capacity(env, &site.id, &key).await {
-        Capacity::Cached(body) => body,
+    let Some(body) = capacity(env, site, route, &zip, &key, now).await? else {
         // The card then offers no picker and the office confirms the time.
-        Capacity::OverBudget => return none(),
-        Capacity::Call => {
-            let mut sent = servicetitan_client::Sent::default();
-            let response = servicetitan_client::send_within(&settings, &request, &mut sent, AVAILABILITY_TIMEOUT).await;
-            if response.status != 200 {
-                return none();
-            }
-            limiter::remember(env, &site.id, &key, &response.body).await;
-            response.body
-        }
+        return json_reply(200, &json!({ "windows": [] }), cors);
     };
     // Windows are cut from the (possibly cached) answer at this moment, so a cached
     // answer never offers a window that has since come too close.
     json_reply(200, &json!({ "windows": availability::offered_windows(site, route.business_unit_id, &body, now) }), cors)
+}
+
+/// ServiceTitan's capacity answer for a route and ZIP: shared for a while under `key`
+/// (per hour for offering, per minute for the re-check at booking) and counted against
+/// the site's capacity-call budget. `None`: outside the area, over budget, or no answer.
+async fn capacity(env: &Env, site: &SiteConfig, route: &TradeRoute, zip: &str, key: &str, now: i64) -> Result<Option<String>> {
+    let settings = ServiceTitanSettings::from_env(env).map_err(worker::Error::from)?;
+    let Some(request) =
+        availability::capacity_request(site, settings.tenant_id, route.business_unit_id, route.job_type_id, zip, now)
+    else {
+        return Ok(None);
+    };
+    Ok(match limiter::capacity(env, &site.id, key).await {
+        Capacity::Cached(body) => Some(body),
+        Capacity::OverBudget => None,
+        Capacity::Call => {
+            let mut sent = servicetitan_client::Sent::default();
+            let response = servicetitan_client::send_within(&settings, &request, &mut sent, AVAILABILITY_TIMEOUT).await;
+            if response.status != 200 {
+                return Ok(None);
+            }
+            limiter::remember(env, &site.id, key, &response.body).await;
+            Some(response.body)
+        }
+    })
+}
+
+/// The picked window, checked against capacity at most a minute old just before the
+/// answer: still open, moved to the next open one, or gone (the office confirms). No
+/// answer from ServiceTitan keeps the window: the homeowner chose one it offered.
+async fn recheck(env: &Env, site: &SiteConfig, request: &BookingRequest, now: i64) -> Result<WindowCheck> {
+    let (Some(window), Some(route)) = (request.arrival_window, site.route(request.trade)) else {
+        return Ok(WindowCheck::Still);
+    };
+    if !site.offer_availability {
+        return Ok(WindowCheck::Still);
+    }
+    let zip = &request.address.zip;
+    let key = format!("recheck:{}:{zip}:{}", request.trade.code(), now / 60);
+    Ok(match capacity(env, site, route, zip, &key, now).await? {
+        Some(body) => availability::recheck(site, route.business_unit_id, window, &body, now),
+        None => WindowCheck::Still,
+    })
 }
 
 /// A homeowner looking at the card waits for the windows; past this they get none.

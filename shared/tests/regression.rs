@@ -2,6 +2,10 @@
 //! in whole conversations live in `tests/data/conversations/regressions.txt`; the rest
 //! are here, one module per area.
 
+/// The in-process ServiceTitan the run and pipeline regressions book against.
+#[path = "pipeline_fake.rs"]
+mod fake;
+
 #[path = "regression/conversation.rs"]
 mod conversation;
 
@@ -10,3 +14,6 @@ mod run;
 
 #[path = "regression/text.rs"]
 mod text;
+
+#[path = "regression/pipeline.rs"]
+mod pipeline;

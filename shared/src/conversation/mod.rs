@@ -20,7 +20,7 @@ mod details;
 mod prompts;
 mod summary;
 
-pub use confirm::{reply_for, window_allowed, window_label, Act, Confirmation, OfferedWindow, MAX_WINDOWS_SHOWN};
+pub use confirm::{reply_after_recheck, reply_for, window_allowed, window_label, Act, Confirmation, OfferedWindow, MAX_WINDOWS_SHOWN};
 
 use serde::{Deserialize, Serialize};
 
@@ -124,6 +124,21 @@ pub struct Turn {
     pub quick_replies: Vec<String>,
     /// Side effects for the shell.
     pub effects: Vec<Effect>,
+}
+
+/// What a conversation knows so far, complete or not ([`Conversation::so_far`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SoFar {
+    /// The problem, condensed.
+    pub issue: Option<String>,
+    /// The trade, when found.
+    pub trade: Option<Trade>,
+    /// The address, as far as it was given.
+    pub address: Option<crate::booking::Address>,
+    /// The business the caller speaks for.
+    pub business: Option<String>,
+    /// Both sides of the conversation.
+    pub transcript: Vec<TranscriptLine>,
 }
 
 /// Where the conversation is.
@@ -447,6 +462,19 @@ impl Conversation {
         self.stage
     }
 
+    /// What is known so far, complete or not (for an abandoned conversation's call-back).
+    pub fn so_far(&self) -> SoFar {
+        let d = &self.details;
+        let address = summary::to_address(&d.address);
+        SoFar {
+            issue: d.issue.clone(),
+            trade: d.trade,
+            address: (!d.address.is_empty()).then_some(address),
+            business: d.business.clone(),
+            transcript: self.transcript.clone(),
+        }
+    }
+
     /// The booking as it would be submitted now, if every required detail is known
     /// (for tests and for the shell's "what we have so far").
     pub fn draft(&self) -> Option<BookingRequest> {
@@ -466,6 +494,28 @@ impl Conversation {
         }
         Ok(c)
     }
+}
+
+/// Replays a submission's turns. A submission is only ever sent by "Book it", so turns
+/// that stop on the confirmation card (a widget cached from before the card's acts were
+/// turns) are booked as pressed; anything short of the card books nothing.
+pub fn replay_submission(
+    site: PublicSiteConfig,
+    channel: Channel,
+    locale: Option<Locale>,
+    turns: &[UserTurn],
+    now: UnixSeconds,
+) -> (Conversation, Option<BookingRequest>) {
+    let (mut conversation, booking) = replay(site, channel, locale, turns, now);
+    if booking.is_some() || conversation.stage() != Stage::Confirming {
+        return (conversation, booking);
+    }
+    let at = turns.last().map_or(now, |t| t.at.min(now));
+    let booking = conversation.handle(Event::BookIt, at).effects.into_iter().find_map(|e| match e {
+        Effect::Book { request } => Some(request),
+        _ => None,
+    });
+    (conversation, booking)
 }
 
 /// Replays user turns from a fresh conversation; returns the booking they confirm, if

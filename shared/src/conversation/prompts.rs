@@ -35,6 +35,8 @@ pub(crate) enum Msg<'a> {
     CheckCard,
     ReplyBooked { window: &'a str, reference: &'a str },
     ReplyReceived { reference: &'a str },
+    ReplyMoved { taken: &'a str, window: &'a str, reference: &'a str },
+    ReplyTaken { taken: &'a str, reference: &'a str },
     /// When to come; `again` after an answer with no day or time in it.
     AskTime { again: bool },
 }
@@ -325,6 +327,14 @@ pub(crate) fn say(msg: &Msg<'_>, locale: Locale, channel: Channel) -> String {
         Msg::ReplyReceived { reference } => match es {
             false => format!("We have your request. Your confirmation number is {reference}. Our office will call you to schedule the visit."),
             true => format!("Recibimos su solicitud. Su número de confirmación es {reference}. La oficina le llamará para programar la visita."),
+        },
+        Msg::ReplyMoved { taken, window, reference } => match es {
+            false => format!("{taken} was just taken, so you're booked for {window} instead. Your confirmation number is {reference}. We'll text or call if anything changes."),
+            true => format!("El horario {taken} se acaba de ocupar, así que su cita es {window}. Su número de confirmación es {reference}. Le avisaremos si algo cambia."),
+        },
+        Msg::ReplyTaken { taken, reference } => match es {
+            false => format!("{taken} was just taken. We have your request; your confirmation number is {reference}, and our office will call you to pick another time."),
+            true => format!("El horario {taken} se acaba de ocupar. Recibimos su solicitud; su número de confirmación es {reference}, y la oficina le llamará para elegir otra hora."),
         },
     }
 }

@@ -192,7 +192,7 @@ pub(super) fn expecting_for(slot: SlotName) -> Expecting {
     }
 }
 
-fn to_address(a: &AddressParts) -> Address {
+pub(super) fn to_address(a: &AddressParts) -> Address {
     let street = match (&a.number, &a.street) {
         (Some(n), Some(s)) => format!("{n} {s}"),
         (None, Some(s)) => s.clone(),

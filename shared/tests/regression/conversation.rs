@@ -194,3 +194,33 @@ fn spanish_first_message_gets_spanish_card_lines_and_issue() {
     assert!(card.lines.iter().any(|(k, v)| k == "Problema" && v.starts_with("El aire acondicionado no enfría")), "{:?}", card.lines);
     assert_eq!(card.request.locale, Locale::Es);
 }
+
+#[test]
+fn old_widget_turns_ending_on_the_card_book_as_pressed() {
+    // A widget cached from before the card's acts were turns sends "yes" and no "Book it":
+    // the submission itself is the press.
+    let mut turns: Vec<UserTurn> = DETAILS.iter().map(|t| UserTurn { text: t.to_string(), at: NOW }).collect();
+    turns.push(UserTurn { text: "yes".into(), at: NOW });
+    let (_, b) = booking_core::conversation::replay_submission(site(), Channel::Chat, Some(Locale::En), &turns, NOW);
+    assert!(b.is_some_and(|b| !b.sms_consent), "booked, without consent it never gave");
+    turns.pop();
+    let (_, b) = booking_core::conversation::replay_submission(site(), Channel::Chat, Some(Locale::En), &turns, NOW);
+    assert!(b.is_none(), "short of the card nothing is booked");
+}
+
+#[test]
+fn window_taken_meanwhile_is_moved_and_the_reply_says_which() {
+    use booking_core::conversation::reply_after_recheck;
+    use booking_core::servicetitan::availability::WindowCheck;
+    let w = tomorrow_morning();
+    let mut b = book_with(&Act::Window(w).text(""), NOW).expect("booked");
+    b.locale = Locale::En;
+    let next = ArrivalWindow { start: w.start + 4 * 3600, end: w.end + 4 * 3600 };
+    let (req, reply) = reply_after_recheck(b.clone(), &full_site(), "W-TEST-0003", NOW, WindowCheck::Moved(next));
+    assert_eq!(req.arrival_window, Some(next));
+    assert_eq!(reply.window, Some(next));
+    assert!(reply.message.contains("was just taken") && reply.message.contains("12pm–4pm"), "{}", reply.message);
+    let (req, reply) = reply_after_recheck(b, &full_site(), "W-TEST-0003", NOW, WindowCheck::Gone);
+    assert_eq!((req.arrival_window, reply.status), (None, ReplyStatus::Received));
+    assert!(reply.message.contains("office will call"), "{}", reply.message);
+}

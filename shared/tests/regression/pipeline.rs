@@ -1,8 +1,7 @@
 //! Regression tests for the pipeline's requests and look-ups (issue 12 item 6, issue 13),
 //! each named by the cause it pins. Included from `tests/regression.rs` with `#[path]`.
 
-#[path = "../pipeline_fake.rs"]
-mod fake;
+use crate::fake;
 
 use booking_core::booking::*;
 use booking_core::servicetitan::{Outcome, StRequest};

@@ -1,8 +1,7 @@
 //! Regression tests for the booking run and the pipeline (issue 12, item 4), each named
 //! by the cause of the bug it pins. Included from `tests/regression.rs`.
 
-#[path = "../pipeline_fake.rs"]
-mod fake;
+use crate::fake;
 
 use booking_core::booking::*;
 use booking_core::run::*;
