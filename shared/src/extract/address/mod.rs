@@ -346,7 +346,8 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
             score += if strong { 4 } else { 1 };
             // Post-directional: "86th st n", "16th St NW"; a spelled-out one only at a
             // boundary ("Conniston Road West Palm Beach": West starts the city).
-            let dir_ok = rw(k + 1).is_some_and(|w| {
+            let compass_city = region.get(k + 1).is_some_and(|&d| compass_city_ahead(words, d));
+            let dir_ok = !compass_city && rw(k + 1).is_some_and(|w| {
                 (is(w, DIRS) || clean(&w.norm) == "no") && (clean(&w.norm).len() <= 3 || w.brk || broke_at_saint && rw(k + 2).is_none() || rw(k + 2).is_none() && words.get(j).is_none_or(|n| !n.norm.chars().all(text::is_letter) || is(n, UNIT_BEFORE_ID)))
             });
             let mut e = k;
@@ -434,11 +435,20 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         }
         // "Bldg 5, Suite 200, 7000 Peachtree Dunwoody Rd": the building is `extra`.
         let start = if unit_first { b - 2 } else { b };
+        // "30 Allen Plaza, Suite 700, 30 Ivan Allen Jr. Blvd.": the plaza is `extra`.
+        let building_first = start > 1 && start <= 6 && words.get(start - 1).is_some_and(|x| (x.brk || start == i) && place_name_type(x)) && (0..start).all(|k| !used.contains(&k));
+        if building_first {
+            let said: Vec<&str> = words.get(..start).unwrap_or(&[]).iter().map(|w| w.raw.trim_end_matches(',')).collect();
+            add_extra(&mut parts, &said.join(" "));
+        }
         if b < i && (start == 0 || words.get(start - 1).is_some_and(|x| x.brk)) {
             let from = if parts.unit.is_some() { b } else { start };
             let said: Vec<&str> = words.get(from..i).unwrap_or(&[]).iter().map(|w| w.raw.trim_end_matches(',')).collect();
             add_extra(&mut parts, &said.join(" "));
         }
+    }
+    if street_words.last().is_some_and(place_name_type) && another_street_after(words, next) {
+        score -= 3;
     }
     if region.len() > end + 1 && parts.city.is_none() && parts.zip.is_none() {
         score -= 1; // leftover words we could not place
@@ -480,6 +490,11 @@ fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, 
     }
     // Unit; a building, department or mailbox said where the unit goes ("Bldg C-2",
     // "PMB 175", "Dept 528 4th Floor") is `extra`, and the unit may follow it.
+    if let Some(n) = numbered_place(words, used, i) {
+        let said: Vec<&str> = words.get(i..i + n).unwrap_or(&[]).iter().map(|w| w.raw.as_str()).collect();
+        add_extra(parts, &said.join(" "));
+        i += n;
+    }
     for _ in 0..3 {
         let (s, next) = unit_from(words, used, i, parts, after_comma, after_suffix);
         score += s;

@@ -7,9 +7,9 @@ use super::tags::*;
 use crate::extract::words::Word;
 use crate::text;
 
-/// "Tower Place ste 1685", "Langley Commons, Suite C-4", "400 Colony Square, # 1001":
-/// a building's name between the street and the unit is skipped. Returns where the
-/// unit starts (`i` when there is no such name).
+/// "Tower Place ste 1685", "Langley Commons, Suite C-4", "400 Colony Square, # 1001",
+/// "Kingston Building, Second Floor": a building's name between the street and the
+/// unit (kept as `extra`). Returns where the unit starts (`i` when there is no name).
 pub(super) fn past_building(words: &[Word], used: &[usize], i: usize) -> usize {
     const TYPES: &str = "apt|apartment|unit|ste|suite|#|rm|room";
     let unit_at = |m: usize| {
@@ -31,6 +31,15 @@ pub(super) fn past_building(words: &[Word], used: &[usize], i: usize) -> usize {
         }
         if unit_at(m) && !used.contains(&m) {
             return m;
+        }
+        // "Kingston Building, Second Floor": a floor after the name's comma.
+        if w.brk && floor_after_its_id(words, m + 1) && !used.contains(&m) {
+            return m;
+        }
+        // "Professional Office Building 1 Suite 205": the building's number, then the unit.
+        let id = words.get(m).filter(|n| n.norm.len() <= 6 && n.norm.bytes().any(|b| b.is_ascii_digit()) && is_zip(n).is_none() && !n.brk);
+        if is(w, SUBADDRESS) && id.is_some() && unit_at(m + 1) && !used.contains(&m) && !used.contains(&(m + 1)) {
+            return m + 1;
         }
     }
     i
@@ -220,4 +229,58 @@ pub(super) fn designated_unit_after_comma(words: &[Word], i: usize) -> bool {
     i.checked_sub(1).and_then(|p| words.get(p)).is_some_and(|p| p.brk)
         && words.get(i).is_some_and(|w| is(w, UNIT_BEFORE_ID) && !is(w, SUBADDRESS) && w.norm != "#")
         && words.get(i + 1).is_some_and(|n| n.norm.bytes().any(|b| b.is_ascii_digit()))
+}
+
+/// Types that name a building or a complex as often as a street: "Cathedral Pl",
+/// "Allen Plaza", "Colony Square", "Financial Place".
+pub(super) fn place_name_type(w: &Word) -> bool {
+    is(w, "plaza|plz|place|pl|square|sq|center|ctr|centre")
+}
+
+/// "1000 Cathedral Pl 925 W Georgia St", "30 Allen Plaza, Suite 700, 30 Ivan Allen Jr.
+/// Blvd.": a numbered street with a thoroughfare's type follows (from word `i`), so the
+/// plaza before it is the building, not the street.
+pub(super) fn another_street_after(words: &[Word], i: usize) -> bool {
+    (i..i + 5).any(|n| {
+        words.get(n).is_some_and(|w| is_house_number(w) && !w.brk)
+            && (n + 2..n + 7).find(|&k| words.get(k).is_none_or(|x| x.brk || is(x, STRONG_SUFFIX))).is_some_and(|k| {
+                words.get(k).is_some_and(|x| is(x, STRONG_SUFFIX) && !place_name_type(x)) && (n + 1..k).all(|m| words.get(m).is_some_and(|x| !all_digits(x) && !is(x, CHATTER)))
+            })
+    })
+}
+
+/// "440 LaSalle St. 1 Financial Place": after the street, a number and a name ending
+/// in a plaza-like type is the building's own address, not the unit. Returns how many
+/// words.
+pub(super) fn numbered_place(words: &[Word], used: &[usize], i: usize) -> Option<usize> {
+    words.get(i).filter(|w| all_digits(w) && !w.brk && !used.contains(&i))?;
+    (i + 2..i + 5).find(|&k| words.get(k).is_none_or(|x| place_name_type(x) || x.brk)).filter(|&k| {
+        words.get(k).is_some_and(|x| place_name_type(x) && (x.brk || words.get(k + 1).is_none()))
+            && (i + 1..=k).all(|m| words.get(m).is_some_and(|x| x.raw.starts_with(|c: char| c.is_ascii_uppercase()) && !used.contains(&m)))
+    }).map(|k| k + 1 - i)
+}
+
+/// "364 Golfview Rd N Palm Beach FL 33406", "525 Okeechobee Blvd. W. Palm Beach FL":
+/// a compass letter (word `d`) and the words up to the state or ZIP spell a city of
+/// `COMPASS_CITIES`, so the letter is the city's.
+pub(super) fn compass_city_ahead(words: &[Word], d: usize) -> bool {
+    let Some(w) = words.get(d).filter(|w| clean(&w.norm).len() == 1 && !w.brk) else { return false };
+    let compass = match clean(&w.norm) {
+        "n" => "north",
+        "s" => "south",
+        "e" => "east",
+        "w" => "west",
+        _ => return false,
+    };
+    let mut name = String::from(compass);
+    for k in d + 1..d + 5 {
+        let Some(x) = words.get(k) else { return false };
+        name.push(' ');
+        name.push_str(&clean(&x.norm).replace('.', ""));
+        let ends = x.brk || words.get(k + 1).is_some_and(|n| is_zip(n).is_some() || state_at(words, k + 1).is_some());
+        if ends {
+            return text::listed(COMPASS_CITIES, &name);
+        }
+    }
+    false
 }

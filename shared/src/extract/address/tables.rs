@@ -39,6 +39,19 @@ pub(crate) const UNIT_ALONE: &str = "basement|bsmt|upper|lower|rear|front|frnt|l
 /// City names that follow "St" ("St Louis"): then "St" is Saint, not Street.
 pub(crate) const SAINTS: &str = "louis|paul|simons|petersburg|augustine|charles|cloud|george|joseph|helena|albans|clair|johns|\
     marys|james|lucie|pete|francisville|martinville|matthews";
+/// Larger US cities whose name starts with a compass word, which envelopes shorten to
+/// a letter ("W Palm Beach FL"): a letter before one of these is the city's, not the
+/// street's post-directional ("Golfview Rd N" + "Palm Beach Gardens" stays the street's).
+pub(crate) const COMPASS_CITIES: &str = "north las vegas|north charleston|north little rock|north miami|north miami beach|\
+    north palm beach|north hollywood|north richland hills|north port|north providence|north lauderdale|north bergen|\
+    north highlands|south bend|south gate|south san francisco|south jordan|south el monte|south pasadena|south euclid|\
+    south holland|south portland|south burlington|south orange|south plainfield|south windsor|south salt lake|\
+    east orange|east lansing|east hartford|east providence|east point|east st louis|east chicago|east cleveland|\
+    east moline|east palo alto|east los angeles|east brunswick|east haven|east rutherford|east syracuse|\
+    east grand rapids|west palm beach|west hollywood|west covina|west jordan|west valley city|west allis|\
+    west hartford|west haven|west bloomfield|west des moines|west lafayette|west chester|west new york|west orange|\
+    west sacramento|west springfield|west linn|west chicago|west columbia|west warwick|west fargo|west memphis|\
+    west melbourne|west miami";
 /// Words that end an address: the homeowner moved on to something else.
 pub(crate) const CHATTER: &str = "and|my|is|i|i'm|it|it's|we|our|please|call|phone|number|email|at|for|but|so|near|by|with|to|\
     ac|heat|furnace|need|thanks|thank|tomorrow|today|morning|afternoon|evening|asap|y|mi|es|gracias|name|this|\
