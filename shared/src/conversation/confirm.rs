@@ -176,9 +176,17 @@ impl Conversation {
 
     /// Live availability arrived: keep what may be booked, the stated preference first.
     pub(super) fn offer_windows(&mut self, windows: Vec<ArrivalWindow>, now: UnixSeconds, turn: &mut Turn) {
-        let mut ok: Vec<ArrivalWindow> = windows.into_iter().filter(|w| window_allowed(&self.site, *w, now)).collect();
-        ok.dedup();
-        ok.sort_by_key(|w| (!self.matches_preference(*w, now), w.start));
+        let mut ok: Vec<ArrivalWindow> = Vec::new();
+        for w in windows {
+            if window_allowed(&self.site, w, now) && !ok.contains(&w) {
+                ok.push(w);
+            }
+        }
+        // The asked-for windows first, each group in the order the worker sent them
+        // (earliest first). A partition, not a sort: std's sort costs the widget ~5 KB.
+        let (mut ok, rest): (Vec<ArrivalWindow>, Vec<ArrivalWindow>) =
+            ok.into_iter().partition(|w| self.matches_preference(*w, now));
+        ok.extend(rest);
         ok.truncate(MAX_WINDOWS_SHOWN);
         self.offered = ok;
         if self.stage == Stage::Confirming {
