@@ -265,16 +265,13 @@ pub(crate) fn find(padded: &Padded<'_>) -> Need {
 
 /// Words only Spanish uses, worth two: one of them ("hola", "necesito", "enfría") is
 /// enough to tell a first message is Spanish.
-const SPANISH: &str = "hola|necesito|necesitamos|tengo|tiene|tenemos|funciona|funcionan|enfría|enfria|enfrían|\
-    calienta|prende|enciende|sirve|descompuso|descompuesto|descompuesta|gracias|ayuda|ayúdeme|ayudenme|quiero|\
-    queremos|buenas|buenos|está|están|esta|estan|estoy|hay|nuestro|nuestra|nuestros|nuestras|también|porque|pero|\
-    cuando|cuándo|cuánto|cuanto|dónde|donde|mañana|hoy|ahora|urgente|favor|señor|señora|usted|ustedes|puede|\
-    pueden|podría|llamo|nombre|dirección|teléfono|número|calle|casa|cocina|baño|sótano|techo|agua|caliente|fría|\
-    frío|frio|aire|luz|fuga|gotera|hielo|máquina|maquina|nevera|refrigerador|congelador|negocio|tienda|oficina|\
-    restaurante|edificio|inquilino|plomero|electricista|calentador|calefacción|alarma|olor|huele|salen|hace|\
-    roto|rota|goteando|inundado|inundó|sí|muy|hablar|semana|lunes|martes|miércoles|jueves|viernes|sábado|domingo|\
-    tarde|noche|días|presupuesto|cotización|precio|unidad|enchufe|chispas|tubería|inodoro|drenaje|lavabo|\
-    fregadero|servicio|técnico|tecnico|vengan|venir|mandar|manden|sin|desde|problema|todo|nada";
+const SPANISH: &str = "hola|necesito|necesitamos|tengo|tiene|tenemos|funciona|enfría|enfria|calienta|prende|sirve|\
+    descompuso|descompuesto|gracias|ayuda|quiero|buenas|buenos|está|esta|están|estoy|hay|nuestro|nuestra|también|\
+    pero|cuando|cuánto|cuanto|dónde|donde|mañana|hoy|ahora|urgente|favor|usted|puede|llamo|nombre|calle|casa|\
+    cocina|baño|sótano|techo|agua|caliente|aire|luz|fuga|gotera|goteras|hielo|máquina|maquina|nevera|refrigerador|\
+    congelador|negocio|tienda|oficina|edificio|restaurante|plomero|electricista|calentador|calefacción|huele|olor|\
+    roto|inundó|inundado|sí|muy|hablar|tarde|noche|días|presupuesto|cotización|unidad|enchufe|chispas|tubería|\
+    inodoro|servicio|problema|alarma|termostato";
 
 /// Short words both languages' texts are full of; Spanish ones are worth one.
 /// ("me", "son" and "al" are left out: "call me", "my son", "this is Al".)
@@ -282,10 +279,9 @@ const SPANISH_SHORT: &str = "el|la|los|las|de|del|y|un|una|unos|unas|que|por|par
     en|nos";
 
 /// English words, worth one each.
-const ENGLISH: &str = "hi|hello|hey|my|the|is|are|was|i|i'm|need|needs|have|has|it|it's|not|and|to|with|please|\
-    thanks|thank|this|name|for|at|stopped|working|of|our|we|broken|leaking|street|yes|you|can|could|would|someone|\
-    get|out|from|there|what|when|how|in|on|just|an|isn't|won't|doesn't|don't|water|house|home|unit|store|morning|\
-    today|tomorrow|help|fix|come|any|time|here|up";
+const ENGLISH: &str = "hi|hello|hey|my|the|is|are|was|i|i'm|need|have|has|it|it's|not|and|to|with|please|thanks|\
+    this|for|at|stopped|working|of|our|we|broken|leaking|you|can|someone|out|from|there|in|on|isn't|won't|doesn't|\
+    don't|house|help|fix|yes";
 
 /// The language one message is written in, when it is clear: Spanish when its
 /// Spanish words outweigh its English ones (a word only Spanish has counts two, so
