@@ -218,7 +218,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
                 }
             }
         }
-        if !first && (is(w, UNIT_BEFORE_ID) && !north && !name_before_type && !route_no || w.norm.starts_with('#') || is(w, CHATTER) && !and_in_name && !letter_before_type(words, j) || glued_unit(w)) {
+        if !first && (is(w, UNIT_BEFORE_ID) && !north && !name_before_type && !route_no || w.norm.starts_with('#') || is(w, CHATTER) && !and_in_name && !letter_before_type(words, j) && !at_in_name(words, &region, j) || glued_unit(w)) {
             break;
         }
         // "Grant Trace St. Simons Island": St before a saint's name starts the city.
@@ -267,7 +267,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
             "r" => before_prev == Some("c"),
             x => region.len() == 1 && x.len() == 1 && x.bytes().all(|b| b.is_ascii_alphabetic()) && !is(p, DIRS),
         });
-        if !first && all_digits(w) && !name_number(w) && !grid && !spelled_route && !prev.is_some_and(|p| is(p, PRE_TYPE) || is(p, ROUTE) || is(p, "county|box|no|old")) {
+        if !first && all_digits(w) && !name_number(w) && !grid && !spelled_route && !mile_road(words, j) && !prev.is_some_and(|p| is(p, PRE_TYPE) || is(p, ROUTE) || is(p, "county|box|no|old")) {
             broke_at_unit = true;
             break;
         }
@@ -320,6 +320,18 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
             end = Some(k);
             strong = true;
         }
+    }
+    // "201 east south temple Salt Lake City Utah": typed in lowercase up to a
+    // capitalised city.
+    if !strong && !pre_type {
+        if let Some(k) = capitals_start_city(words, &region, name_start) {
+            end = Some(k - 1);
+        }
+    }
+    // "1317 Lindbergh Plaza Center St. Louis": a weak type after the strong one, right
+    // before a saint's city, is still the street's.
+    if let Some(k) = end.filter(|&k| strong && broke_at_saint && k + 2 == region.len() && rw(k + 1).is_some_and(|w| is(w, WEAK_SUFFIX))) {
+        end = Some(k + 1);
     }
     if end.is_none() && lettered_route(words, &region, name_start) {
         end = Some(name_start + 1);
@@ -424,6 +436,10 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
             b -= 2;
         }
         let unit_first = pair(b, UNIT_BEFORE_ID) && (b == 2 || words.get(b - 3).is_some_and(|x| x.brk));
+        // "lt42 99 Some Road": a glued unit said first.
+        if !unit_first && b == i && i >= 1 && words.get(i - 1).is_some_and(|u| glued_unit(u) && !used.contains(&(i - 1))) && (i == 1 || words.get(i - 2).is_some_and(|x| x.brk)) {
+            parts.unit = words.get(i - 1).map(|u| u.raw.clone());
+        }
         if unit_first {
             if let (Some(t), Some(x)) = (words.get(b - 2), words.get(b - 1)) {
                 parts.unit = Some(format!("{} {}", t.raw, x.raw)).filter(|u| !subaddress_unit(u));
@@ -460,7 +476,9 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     let weak_end = suffix_found && !strong && !after_comma && region.get(end + 1).is_none_or(|&k| state_at(words, k).is_some_and(|(_, n)| end + 1 + n == region.len()));
     if (!suffix_found || weak_end) && !pre_type && end > name_start && !lettered_route(words, &region, name_start) {
         // "193 Braybrook SE Cedar Rapids": a two-letter direction after it stays.
-        let take = name_start + 1 + usize::from(rw(name_start + 1).is_some_and(|d| short_dir(d) && clean(&d.norm).len() == 2) && region.len() > name_start + 2);
+        let quadrant = if split_quadrant(words, region.get(name_start + 1).copied()) { 2 } else { 1 };
+        let take = name_start + 1 + if rw(name_start + 1).is_some_and(|d| short_dir(d) && clean(&d.norm).len() == 2) || quadrant == 2 { quadrant } else { 0 };
+        let take = if region.len() > take { take } else { name_start + 1 };
         let one: Vec<Word> = region.iter().take(take).filter_map(|&x| words.get(x).cloned()).collect();
         let mut alt = AddressParts { number: parts.number.clone(), street: Some(tidy(&one)), ..AddressParts::default() };
         let from = region.get(take).copied().unwrap_or(j);

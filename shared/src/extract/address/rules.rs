@@ -284,3 +284,41 @@ pub(super) fn compass_city_ahead(words: &[Word], d: usize) -> bool {
     }
     false
 }
+
+/// "14100 Ben C Pratt 6 Mile Cypress Pkwy", "8 Mile Rd": a number before "Mile" is
+/// part of the name, not a unit.
+pub(super) fn mile_road(words: &[Word], j: usize) -> bool {
+    words.get(j).is_some_and(|w| !w.brk) && words.get(j + 1).is_some_and(|n| clean(&n.norm) == "mile")
+}
+
+/// "2153 Wealthy S E E Grand Rapids": a quadrant typed as two letters (word `d`).
+pub(super) fn split_quadrant(words: &[Word], d: Option<usize>) -> bool {
+    let Some(d) = d else { return false };
+    words.get(d).is_some_and(|w| matches!(clean(&w.norm), "n" | "s") && !w.brk) && words.get(d + 1).is_some_and(|w| matches!(clean(&w.norm), "e" | "w"))
+}
+
+/// "4381 Lassiter at North Hills Ave", "4351 The Circle at North Hills St": "at" inside
+/// a development's name, a street type within three words, when the street so far
+/// (`region`) has no type of its own or starts with "The" (not "Main St at Elm").
+pub(super) fn at_in_name(words: &[Word], region: &[usize], j: usize) -> bool {
+    let at = |k: usize| region.get(k).and_then(|&x| words.get(x));
+    let no_type_yet = region.iter().all(|&k| words.get(k).is_some_and(|w| !is(w, STRONG_SUFFIX)));
+    words.get(j).is_some_and(|w| w.norm == "at" && !w.brk)
+        && (no_type_yet || at(0).is_some_and(|w| clean(&w.norm) == "the"))
+        && (1..=3).any(|d| words.get(j + d).is_some_and(|x| is(x, STRONG_SUFFIX)))
+        && (1..3).all(|d| words.get(j + d - 1).is_none_or(|x| !x.brk) && words.get(j + d).is_none_or(|x| !is(x, CHATTER) && !all_digits(x)))
+}
+
+/// "201 east south temple Salt Lake City Utah 84111": street words typed in lowercase,
+/// then capitalised words up to the state or ZIP: the capitals start the city. Returns
+/// the region index where the city starts.
+pub(super) fn capitals_start_city(words: &[Word], region: &[usize], name_start: usize) -> Option<usize> {
+    let lower = |w: &Word| !w.raw.bytes().any(|b| b.is_ascii_uppercase());
+    let capital = |w: &Word| w.raw.starts_with(|c: char| c.is_ascii_uppercase()) && w.norm.bytes().all(|b| b.is_ascii_alphabetic() || b == b'.');
+    let k = (name_start + 1..region.len()).find(|&k| region.get(k).and_then(|&x| words.get(x)).is_some_and(|w| !lower(w)))?;
+    let before_lower = region.get(..k)?.iter().all(|&x| words.get(x).is_some_and(lower));
+    let rest_capital = region.get(k..)?.iter().all(|&x| words.get(x).is_some_and(capital));
+    let last = *region.last()?;
+    let then_state = words.get(last + 1).is_some_and(|n| is_zip(n).is_some() || state_at(words, last + 1).is_some()) || words.get(last).is_some_and(|w| w.brk);
+    (before_lower && rest_capital && then_state).then_some(k)
+}

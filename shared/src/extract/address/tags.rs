@@ -64,10 +64,10 @@ pub(super) fn grid_len(words: &[Word], i: usize) -> usize {
     }
 }
 
-/// A unit typed without a space: "Unit508", "Suite100", "ste.5300".
+/// A unit typed without a space: "Unit508", "Suite100", "ste.5300", "lt42" (lot 42).
 pub(super) fn glued_unit(w: &Word) -> bool {
     let n = w.norm.as_str();
-    ["suite", "unit", "apt", "ste", "flr", "fl", "rm", "room", "lot", "spc"].iter().any(|p| {
+    ["suite", "unit", "apt", "ste", "flr", "fl", "rm", "room", "lot", "lt", "spc"].iter().any(|p| {
         n.strip_prefix(p).map(|r| r.trim_start_matches(['.', '-', '#'])).is_some_and(|r| {
             r.bytes().next().is_some_and(|b| b.is_ascii_digit()) && r.len() <= 6 && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
