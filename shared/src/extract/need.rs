@@ -57,6 +57,7 @@ const ISSUES: [(Trade, &str); 4] = [
         mingitorio=Urinal|mop sink=Mop sink|water heater=Water heater|hot water heater=Water heater|\
         tankless=Water heater|calentador de agua=Water heater|boiler de agua=Water heater|calentador=Water heater|\
         no hot water=No hot water|sin agua caliente=No hot water|no hay agua caliente=No hot water|\
+        agua caliente=No hot water|\
         burst pipe=Burst pipe|pipe burst=Burst pipe|flooding=Flooding|flooded=Flooding|flood=Flooding|\
         toilet=Toilet|toilets=Toilet|inodoro=Toilet|\
         excusado=Toilet|taza del baño=Toilet|clogged drain=Clogged drain|drenaje tapado=Clogged drain|drain=Drain|\
@@ -101,7 +102,8 @@ const ISSUES: [(Trade, &str); 4] = [
         stopped cooling=AC not cooling|warm air=AC not cooling|hot air=AC not cooling|no cold air=AC not cooling|\
         no heat=No heat|not heating=No heat|stopped heating=No heat|cold air=No heat|air conditioner=AC|\
         air conditioning=AC|aire acondicionado=AC|calefacción=No heat|calefaccion=No heat|ac=AC|hvac=HVAC service|\
-        furnace=Furnace|boiler=Boiler|thermostat=Thermostat|ductwork=Ductwork|duct=Ductwork|ducts=Ductwork|\
+        pilot light=Pilot light|furnace=Furnace|boiler=Boiler|thermostat=Thermostat|ductwork=Ductwork|\
+        duct=Ductwork|ducts=Ductwork|\
         vents=Vents|compressor=AC|cooler=Cooler|coolers=Cooler|cooling=AC|heating=Heating|heater=Heating|\
         heat=Heating|carbon monoxide=CO alarm|co alarm=CO alarm|bomba de calor=Heat pump|minisplit=Mini split|\
         no calienta=No heat|mantenimiento=Maintenance|caldera=Boiler|calefactor=Furnace|termostato=Thermostat|\
@@ -121,7 +123,7 @@ const ISSUES: [(Trade, &str); 4] = [
         interruptor=Switch|parpadean=Flickering lights|cableado=Wiring|ventilador de techo=Ceiling fan|\
         generador=Generator|chispas=Sparks|olor a quemado=Burning smell|\
         electricista=Electrical service|eléctrico=Electrical service|electrico=Electrical service|luz=No power|\
-        luces=Lights",
+        luces=Lights|light fixture=Light fixture|light fixtures=Light fixture|light=Lights",
     ),
 ];
 
@@ -152,7 +154,8 @@ const ES_LABELS: &str = "Grease trap=Trampa de grasa|Floor drain=Drenaje de piso
     Panel upgrade=Cambio de panel eléctrico|Electrical panel=Panel eléctrico|No power=Sin luz|\
     Breaker tripping=Se bota el breaker|Outlet=Enchufe|Light switch=Apagador|Switch=Interruptor|\
     Parking lot lights=Luces del estacionamiento|Exit sign=Letrero de salida|Flickering lights=Luces parpadeando|\
-    Lights=Luces|Wiring=Cableado|Ceiling fan=Ventilador de techo|Generator=Generador|Sparks=Chispas|\
+    Lights=Luces|Light fixture=Lámpara|Pilot light=Piloto|Wiring=Cableado|Ceiling fan=Ventilador de techo|\
+    Generator=Generador|Sparks=Chispas|\
     Burning smell=Olor a quemado|Electrical service=Servicio eléctrico|Gas smell=Olor a gas|\
     Sparks / burning smell=Chispas u olor a quemado";
 
@@ -190,19 +193,28 @@ pub(crate) struct Need {
 /// `padded` is the normalized text with a space at each end.
 pub(crate) fn find(padded: &Padded<'_>) -> Need {
     let mut need = Need::default();
-    let mut votes = [0u32; 4];
-    let mut first_pos = [usize::MAX; 4];
+    // Every hit: (trade, start, end). A hit inside another trade's longer hit does not
+    // vote: the "heater" of "water heater" is not HVAC's.
+    let mut hits: Vec<(usize, usize, usize)> = Vec::new();
     for (trade, list) in ISSUES {
-        let t = trade as usize;
         for (phrase, _) in issues(list) {
             if let Some(pos) = find_phrase(padded, phrase) {
-                if let Some(v) = votes.get_mut(t) {
-                    *v += 1 + phrase.len() as u32 / 6;
-                }
-                if let Some(p) = first_pos.get_mut(t) {
-                    *p = (*p).min(pos);
-                }
+                hits.push((trade as usize, pos, pos + phrase.len()));
             }
+        }
+    }
+    let mut votes = [0u32; 4];
+    let mut first_pos = [usize::MAX; 4];
+    for &(t, start, end) in &hits {
+        let inside_another = hits.iter().any(|&(o, s, e)| o != t && s <= start && end <= e && e - s > end - start);
+        if inside_another {
+            continue;
+        }
+        if let Some(v) = votes.get_mut(t) {
+            *v += 1 + (end - start) as u32 / 6;
+        }
+        if let Some(p) = first_pos.get_mut(t) {
+            *p = (*p).min(start);
         }
     }
     // Roof words outrank a generic "leak" (only that: "the unit on the roof isn't
@@ -378,8 +390,9 @@ pub(crate) fn find_phrase(padded: &Padded<'_>, phrase: &str) -> Option<usize> {
     }
     let (bytes, pb) = (padded.text.as_bytes(), phrase.as_bytes());
     let first = pb.first().copied();
-    let ends_a_word =
-        |end: usize| padded.text.get(end..).and_then(|t| t.chars().next()).is_some_and(|c| !text::is_letter_or_digit(c));
+    let ends_a_word = |end: usize| {
+        padded.text.get(end..).and_then(|t| t.chars().next()).is_some_and(|c| !text::is_letter_or_digit(c))
+    };
     padded.starts.iter().map(|&s| s as usize).find(|&s| {
         bytes.get(s).copied() == first && bytes.get(s..s + pb.len()) == Some(pb) && ends_a_word(s + pb.len())
     })
@@ -449,6 +462,16 @@ mod tests {
         }
         for unclear in ["ok", "4417 El Camino Real", "612 555 0143", "AC", "José"] {
             assert_eq!(language_of(unclear), None, "{unclear:?}");
+        }
+    }
+
+    /// A line break inside a table without its `\` left spaces in an entry, and the
+    /// phrase never matched.
+    #[test]
+    fn table_entries_have_no_stray_spaces() {
+        let lists = ISSUES.iter().map(|(_, l)| *l).chain([ES_LABELS, SPANISH, SPANISH_SHORT, ENGLISH, ESTIMATE, HIGH]);
+        for entry in lists.chain(EMERGENCIES.iter().map(|(_, l)| *l)).flat_map(|l| l.split(['|', '='])) {
+            assert!(!entry.is_empty() && entry.trim() == entry && !entry.contains("  "), "{entry:?}");
         }
     }
 
