@@ -464,7 +464,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         }
     }
     if street_words.last().is_some_and(place_name_type) && another_street_after(words, next) {
-        score -= 3;
+        score -= 5;
     }
     if region.len() > end + 1 && parts.city.is_none() && parts.zip.is_none() {
         score -= 1; // leftover words we could not place
@@ -505,6 +505,11 @@ fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, 
         }
         add_extra(parts, &format!("{} {}", w.raw.trim_end_matches(','), n.raw.trim_end_matches(',')));
         i += 2;
+    }
+    // "Bld-A Flr 3 Ste 222": a building typed with its id.
+    if let Some(w) = words.get(i).filter(|w| free(i) && w.norm.contains('-') && !w.brk && subaddress_unit(&w.raw)) {
+        add_extra(parts, &w.raw);
+        i += 1;
     }
     // Unit; a building, department or mailbox said where the unit goes ("Bldg C-2",
     // "PMB 175", "Dept 528 4th Floor") is `extra`, and the unit may follow it.
@@ -649,7 +654,7 @@ fn unit_from(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressPa
             parts.unit = Some(format!("{} {}", w.raw, id));
             id_at = Some(i + 1);
             i += 2;
-        } else if next.is_some_and(|n| is(n, UNIT_AFTER_ID)) && unit_id(w) && !w.brk {
+        } else if next.is_some_and(|n| is(n, UNIT_AFTER_ID)) && unit_id(w) && !w.brk && !subaddress_unit(&w.raw) {
             let t = next.map(|n| n.raw.as_str()).unwrap_or("");
             parts.unit = Some(format!("{} {}", w.raw, t));
             i += 2;
@@ -692,7 +697,8 @@ fn unit_from(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressPa
         // "9th Floor room 905", "14th Floor, Room 1418", "Apt. 3rd Flr.": two parts of one unit.
         if let Some(u) = parts.unit.as_mut() {
             let lower = u.to_ascii_lowercase();
-            let floor = lower.ends_with("floor") || lower.ends_with("flr") || lower.ends_with(" fl");
+            // "Flr 3 Ste 222" too: the floor's type first.
+            let floor = lower.ends_with("floor") || lower.ends_with("flr") || lower.ends_with(" fl") || ["floor ", "flr ", "fl "].iter().any(|f| lower.starts_with(f));
             let room = words.get(i).filter(|_| free(i) && floor).is_some_and(|r| is(r, "room|rm|ste|suite"))
                 && words.get(i + 1).is_some_and(|n| n.norm.len() <= 6 && n.norm.bytes().any(|b| b.is_ascii_digit()) && is_zip(n).is_none() && free(i + 1));
             let ordinal = ["st", "nd", "rd", "th"].iter().any(|o| lower.ends_with(o)) && lower.bytes().any(|b| b.is_ascii_digit());

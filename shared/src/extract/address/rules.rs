@@ -238,14 +238,16 @@ pub(super) fn place_name_type(w: &Word) -> bool {
 }
 
 /// "1000 Cathedral Pl 925 W Georgia St", "30 Allen Plaza, Suite 700, 30 Ivan Allen Jr.
-/// Blvd.": a numbered street with a thoroughfare's type follows (from word `i`), so the
-/// plaza before it is the building, not the street.
+/// Blvd.", "One Exchange Plaza, 55 Broadway, New York": a numbered street with a
+/// thoroughfare's type (or one name and a comma) follows (from word `i`), so the plaza
+/// before it is the building, not the street.
 pub(super) fn another_street_after(words: &[Word], i: usize) -> bool {
     (i..i + 5).any(|n| {
+        let one_name = words.get(n + 1).is_some_and(|x| x.brk && x.raw.starts_with(|c: char| c.is_ascii_uppercase()) && x.norm.bytes().all(|b| b.is_ascii_alphabetic()) && state_at(words, n + 1).is_none());
         words.get(n).is_some_and(|w| is_house_number(w) && !w.brk)
-            && (n + 2..n + 7).find(|&k| words.get(k).is_none_or(|x| x.brk || is(x, STRONG_SUFFIX))).is_some_and(|k| {
+            && (one_name || (n + 2..n + 7).find(|&k| words.get(k).is_none_or(|x| x.brk || is(x, STRONG_SUFFIX))).is_some_and(|k| {
                 words.get(k).is_some_and(|x| is(x, STRONG_SUFFIX) && !place_name_type(x)) && (n + 1..k).all(|m| words.get(m).is_some_and(|x| !all_digits(x) && !is(x, CHATTER)))
-            })
+            }))
     })
 }
 

@@ -111,6 +111,14 @@ pub(super) fn state_at(words: &[Word], i: usize) -> Option<(String, usize)> {
             return Some(((*code).to_string(), len));
         }
     }
+    // "N.Y.": a code typed with dots.
+    let undotted;
+    let n = if n.len() == 3 && n.as_bytes().get(1) == Some(&b'.') {
+        undotted = n.replace('.', "");
+        undotted.as_str()
+    } else {
+        n
+    };
     if n.len() == 2 && states().any(|(_, c)| c.eq_ignore_ascii_case(n)) {
         let upper = w.raw.bytes().all(|b| b.is_ascii_uppercase());
         if !text::listed(AMBIGUOUS_STATES, n) || ends_here(1) || upper {
