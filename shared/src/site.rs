@@ -76,6 +76,10 @@ pub struct SiteConfig {
     /// ZIP codes served; empty means "anywhere".
     #[serde(default)]
     pub service_area_zips: Vec<String>,
+    /// ZIP → city for the ZIPs the contractor knows: the city is then never asked (the
+    /// state never is when a ZIP was given: its prefix says it).
+    #[serde(default)]
+    pub zip_cities: BTreeMap<String, String>,
     /// What the pipeline creates.
     pub mode: BookingMode,
     /// The booking provider id ServiceTitan assigned to this integration.
@@ -134,6 +138,9 @@ pub struct PublicSiteConfig {
     pub utc_offset_minutes: i32,
     /// ZIPs served (empty: anywhere).
     pub service_area_zips: Vec<String>,
+    /// ZIP → city, for the ZIPs whose city is not asked.
+    #[serde(default)]
+    pub zip_cities: BTreeMap<String, String>,
     /// Trades the site books.
     pub trades: Vec<Trade>,
     /// Arrival windows.
@@ -202,6 +209,7 @@ impl SiteConfig {
             office_hours: self.office_hours.clone(),
             utc_offset_minutes: self.utc_offset_minutes,
             service_area_zips: self.service_area_zips.clone(),
+            zip_cities: self.zip_cities.clone(),
             trades: self.trades.iter().map(|r| r.trade).collect(),
             arrival_windows: self.arrival_windows.clone(),
             offer_availability: self.offer_availability,

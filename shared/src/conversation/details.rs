@@ -47,6 +47,7 @@ impl Conversation {
         d.commercial |= ex.commercial || ex.business.is_some();
         merge_address(&mut d.address, &ex.address);
         fill_state(&mut d.address);
+        fill_city(&mut d.address, &self.site.zip_cities);
         // The site must book this trade.
         if let Some(t) = d.trade.filter(|t| !self.site.trades.is_empty() && !self.site.trades.contains(t)) {
             d.trade = None;
@@ -175,15 +176,19 @@ impl Conversation {
         })
     }
 
-    /// A known ZIP is one on the site's service-area list: the contractor named it, so it
-    /// is real, served, and the office knows where it is. Then the city is not asked; if
-    /// the homeowner never says it, the request carries the ZIP's city as empty and the
-    /// summary reads "…, MN 55416" (ServiceTitan's address needs a city string: the
-    /// pipeline sends what it has, and the office sees the ZIP). A site without a list
-    /// knows no ZIP, so the city is asked.
+    /// A known ZIP is one the site maps to its city (`zipCities`): the contractor named
+    /// it, so the city is filled in and not asked. ServiceTitan's address needs a city,
+    /// so any other ZIP still gets the question.
     pub(super) fn known_zip(&self) -> bool {
-        let area = &self.site.service_area_zips;
-        self.details.address.zip.as_deref().is_some_and(|zip| area.iter().any(|z| z.trim() == zip))
+        let cities = &self.site.zip_cities;
+        self.details.address.zip.as_deref().is_some_and(|zip| cities.contains_key(zip))
+    }
+}
+
+/// The city of a ZIP the site knows, when the homeowner did not say it.
+fn fill_city(a: &mut AddressParts, cities: &std::collections::BTreeMap<String, String>) {
+    if a.city.is_none() {
+        a.city = a.zip.as_deref().and_then(|z| cities.get(z)).cloned();
     }
 }
 
