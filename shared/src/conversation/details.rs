@@ -46,6 +46,10 @@ impl Conversation {
         }
         d.commercial |= ex.commercial || ex.business.is_some();
         merge_address(&mut d.address, &ex.address);
+        if asked == Expecting::Address && d.address.street.is_some() && d.address.city.is_none() && ex.address.is_empty() {
+            // "And the city?" — "Minneapolis": a bare answer is the city.
+            d.address.city = city_answer(text, ex);
+        }
         fill_state(&mut d.address);
         fill_city(&mut d.address, &self.site.zip_cities);
         // The site must book this trade.
@@ -183,6 +187,16 @@ impl Conversation {
         let cities = &self.site.zip_cities;
         self.details.address.zip.as_deref().is_some_and(|zip| cities.contains_key(zip))
     }
+}
+
+/// A bare answer to "and the city?": one to four words of letters ("Minneapolis",
+/// "st louis park", "Eden Prairie") and nothing else the message could mean.
+fn city_answer(text: &str, ex: &Extraction) -> Option<String> {
+    let t = text.trim().trim_end_matches(['.', '!']);
+    let words = t.split_whitespace().count();
+    let letters = t.chars().all(|c| c.is_alphabetic() || matches!(c, ' ' | '.' | '\'' | '-'));
+    let plain = !ex.has_details() && ex.answer.is_none() && !ex.wants_person;
+    (plain && letters && (1..=4).contains(&words)).then(|| t.split_whitespace().map(capitalize).collect::<Vec<_>>().join(" "))
 }
 
 /// The city of a ZIP the site knows, when the homeowner did not say it.
