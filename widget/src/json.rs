@@ -14,7 +14,7 @@ use booking_core::conversation::UserTurn;
 use booking_core::site::{LocalWindow, PublicSiteConfig};
 use booking_core::submission::{BookingReply, ReplyStatus};
 use js_sys::{Array, Object, Reflect, JSON};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// A parsed JSON value, read field by field. A missing or mistyped field reads as
 /// absent, as serde's `default` would.
@@ -83,6 +83,19 @@ pub(crate) fn array<T: Into<JsValue>>(items: impl IntoIterator<Item = T>) -> JsV
     items.into_iter().map(Into::into).collect::<Array>().into()
 }
 
+/// `zipCities`: ZIP → city, inserted one by one (no sort in the wasm).
+fn zip_cities(z: &Js) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if z.0.is_object() {
+        for k in Object::keys(z.0.unchecked_ref::<Object>()).iter().filter_map(|k| k.as_string()) {
+            if let Some(city) = z.str(&k) {
+                out.insert(k, city);
+            }
+        }
+    }
+    out
+}
+
 /// `GET /config`'s body (booking-core's `PublicSiteConfig`).
 pub(crate) fn site_config(j: &Js) -> Option<PublicSiteConfig> {
     let g = j.get("greeting");
@@ -103,6 +116,7 @@ pub(crate) fn site_config(j: &Js) -> Option<PublicSiteConfig> {
         office_hours: j.str("officeHours").unwrap_or_default(),
         utc_offset_minutes: j.int("utcOffsetMinutes").unwrap_or(0) as i32,
         service_area_zips: j.strs("serviceAreaZips"),
+        zip_cities: zip_cities(&j.get("zipCities")),
         trades: j.strs("trades").iter().filter_map(|c| Trade::from_code(c)).collect(),
         arrival_windows: j
             .list("arrivalWindows")
