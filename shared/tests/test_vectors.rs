@@ -145,9 +145,13 @@ fn usaddress_hand_labeled() {
     }
     println!("  hand-labeled building/department/mailbox as extra: {:.1}% ({extra_ok} of {extra_n})", pct(extra_ok, extra_n));
     let [n, _, _, _, _, all4, ..] = by_kind.get("hand-labeled").copied().unwrap_or_default();
-    // The acceptance bar is 90% (1087 of 1207; we are at 1088); this guards it (see the
-    // pattern table printed above for what is left).
-    assert!(pct(all4, n) >= 90.0, "hand-labeled all-four accuracy {:.1}% fell below 90.0%", pct(all4, n));
+    // Issue 13 asks for 97%; we reach 94.5% (1141 of 1207). What is left is mostly
+    // label noise (a floor labelled unit in one address and subaddress in the next,
+    // doubled addresses, "9151-" as the ZIP, typos the parser corrects: "Stree" ->
+    // "Street") and compass words only a gazetteer separates ("blvd east riviera
+    // beach" vs "road west palm beach"): see the pattern table printed above. This
+    // guards what we reach.
+    assert!(pct(all4, n) >= 94.5, "hand-labeled all-four accuracy {:.1}% fell below 94.5%", pct(all4, n));
 }
 
 #[test]

@@ -728,3 +728,52 @@ fn unit_from(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressPa
     }
     (score, i)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::AddressParts;
+    use crate::extract::{extract, Expecting};
+
+    fn parse(text: &str) -> AddressParts {
+        extract(text, Expecting::Address).address
+    }
+
+    /// Before `extra`, "Bldg 300, Suite 615" dropped the building and "Bldg C-2" was
+    /// sent as the unit; the USPS (and the labeled set) count neither as the unit.
+    #[test]
+    fn building_department_mailbox_are_kept_as_extra_not_dropped() {
+        for (text, unit, extra) in [
+            ("1400 Buford Hwy Bldg C-2", None, Some("Bldg C-2")),
+            ("3520 Okemos Rd PMB 175 Okemos, MI 48864", None, Some("PMB 175")),
+            ("4343 Shallowford Rd Bldg B, Suite 8A", Some("Suite 8A"), Some("Bldg B")),
+            ("300 east randolph street dept 528 4th floor chicago il 60601", Some("4th floor"), Some("dept 528")),
+            ("4th floor 300 east randolph st chicago il 60601", None, Some("4th floor")),
+            ("3340 peachtree rd ne tower place ste 1685", Some("ste 1685"), Some("tower place")),
+            ("30 allen plaza, suite 700, 30 ivan allen jr. blvd.", Some("suite 700"), Some("30 allen plaza")),
+            ("7000 peachtree dunwoody, b-17, ste. 200", Some("ste 200"), Some("b-17")),
+            ("1200 Hennepin Ave Apt 4B, Minneapolis, MN 55403", Some("Apt 4B"), None),
+        ] {
+            let a = parse(text);
+            assert_eq!((a.unit.as_deref(), a.extra.as_deref()), (unit, extra), "{text}");
+        }
+    }
+
+    #[test]
+    fn unit_line_puts_the_building_before_the_unit() {
+        let a = parse("4343 Shallowford Rd Bldg B, Suite 8A");
+        assert_eq!(a.unit_line().as_deref(), Some("Bldg B, Suite 8A"));
+        assert_eq!(parse("1400 Buford Hwy Bldg C-2").unit_line().as_deref(), Some("Bldg C-2"));
+        assert_eq!(parse("1200 Hennepin Ave Apt 4B").unit_line().as_deref(), Some("Apt 4B"));
+        assert_eq!(parse("1200 Hennepin Ave").unit_line(), None);
+    }
+
+    /// Conversations saved before `extra` existed still load.
+    #[test]
+    fn address_saved_without_extra_still_loads() {
+        let old = r#"{"number":"1","street":"Main St","unit":"Apt 2","city":null,"state":null,"zip":null}"#;
+        let a: AddressParts = serde_json::from_str(old).expect("old address loads");
+        assert_eq!((a.unit.as_deref(), a.extra.as_deref()), (Some("Apt 2"), None));
+        let saved = serde_json::to_string(&a).expect("serializes");
+        assert!(!saved.contains("extra"), "{saved}");
+    }
+}
