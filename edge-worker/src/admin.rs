@@ -65,6 +65,7 @@ async fn forget(env: &Env, person: &Person) -> Result<Response> {
     for t in &found {
         match booking_object::forget(env, &t.site, &t.session).await {
             Ok(_) => {
+                attention::forget(env, &t.site, &t.session).await?;
                 transcripts::delete(env, &t.site, &t.session).await?;
                 sessions.push(t.session.clone());
             }

@@ -47,6 +47,12 @@ fn mismatch_transcript(site: &str, session: &str, r: &MismatchReport) -> Transcr
     }
 }
 
+/// Removes a conversation's attention entry (it names the person: a deletion request).
+pub(crate) async fn forget(env: &Env, site: &str, session: &str) -> Result<()> {
+    env.kv("TRANSCRIPTS")?.delete(&key(site, session)).await?;
+    Ok(())
+}
+
 /// The attention list, a site's or every site's, oldest change first.
 pub(crate) async fn list(env: &Env, site: Option<&str>) -> Result<Vec<Attention>> {
     let kv = env.kv("TRANSCRIPTS")?;
