@@ -220,8 +220,15 @@ fn merge_address(have: &mut AddressParts, new: &AddressParts) {
         have.number = new.number.clone();
         have.street = new.street.clone();
         have.unit = new.unit.clone();
-    } else if new.unit.is_some() {
-        have.unit = new.unit.clone();
+        have.extra = new.extra.clone();
+    } else if new.unit.is_some() || new.extra.is_some() {
+        // "Apt 4B" or "Bldg C-2" said on its own: what was said replaces its own kind.
+        if new.unit.is_some() {
+            have.unit = new.unit.clone();
+        }
+        if new.extra.is_some() {
+            have.extra = new.extra.clone();
+        }
     }
     if new.city.is_some() {
         have.city = new.city.clone();

@@ -46,6 +46,7 @@ impl Conversation {
         let address = differs(&n.street, &a.street)
             || differs(&n.number, &a.number)
             || differs(&n.unit, &a.unit)
+            || differs(&n.extra, &a.extra)
             || differs(&n.city, &a.city)
             || differs(&n.zip, &a.zip)
             || differs(&n.state, &a.state);
@@ -201,7 +202,7 @@ pub(super) fn to_address(a: &AddressParts) -> Address {
     };
     Address {
         street,
-        unit: a.unit.clone(),
+        unit: a.unit_line(),
         city: a.city.clone().unwrap_or_default(),
         state: a.state.clone().unwrap_or_default(),
         zip: a.zip.clone().unwrap_or_default(),
