@@ -50,6 +50,41 @@ pub struct LocalWindow {
     pub end_hour: u8,
 }
 
+/// ZIP → city for the ZIPs the contractor knows, as pairs looked up one by one (a site
+/// knows a handful). Not a `BTreeMap<String, String>`: a second key/value type of
+/// BTreeMap in the widget cost it the whole B-tree code again (~5 KB of wasm). The JSON
+/// shape is still an object, `{"55416": "Minneapolis"}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ZipCities(Vec<(String, String)>);
+
+impl ZipCities {
+    /// The city of `zip`, if the site knows it.
+    pub fn get(&self, zip: &str) -> Option<&String> {
+        self.0.iter().find(|(z, _)| z == zip).map(|(_, city)| city)
+    }
+
+    /// Adds or replaces the city of `zip`.
+    pub fn insert(&mut self, zip: String, city: String) {
+        match self.0.iter_mut().find(|(z, _)| *z == zip) {
+            Some(pair) => pair.1 = city,
+            None => self.0.push((zip, city)),
+        }
+    }
+}
+
+impl Serialize for ZipCities {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(z, c)| (z, c)))
+    }
+}
+
+impl<'de> Deserialize<'de> for ZipCities {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Through a map so that a repeated ZIP keeps one city, as before.
+        Ok(ZipCities(BTreeMap::<String, String>::deserialize(d)?.into_iter().collect()))
+    }
+}
+
 /// One contractor site.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -79,7 +114,7 @@ pub struct SiteConfig {
     /// ZIP → city for the ZIPs the contractor knows: the city is then never asked (the
     /// state never is when a ZIP was given: its prefix says it).
     #[serde(default)]
-    pub zip_cities: BTreeMap<String, String>,
+    pub zip_cities: ZipCities,
     /// What the pipeline creates.
     pub mode: BookingMode,
     /// The booking provider id ServiceTitan assigned to this integration.
@@ -140,7 +175,7 @@ pub struct PublicSiteConfig {
     pub service_area_zips: Vec<String>,
     /// ZIP → city, for the ZIPs whose city is not asked.
     #[serde(default)]
-    pub zip_cities: BTreeMap<String, String>,
+    pub zip_cities: ZipCities,
     /// Trades the site books.
     pub trades: Vec<Trade>,
     /// Arrival windows.
@@ -216,5 +251,22 @@ impl SiteConfig {
             booking_horizon_days: self.booking_horizon_days,
             referral_param: self.referral_param.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zip_cities_keep_the_json_object_shape() {
+        let z: ZipCities = serde_json::from_str(r#"{"55416":"Minneapolis","55401":"Minneapolis","55343":"Hopkins"}"#).unwrap();
+        assert_eq!(z.get("55343").map(String::as_str), Some("Hopkins"));
+        assert_eq!(z.get("99999"), None);
+        let back: BTreeMap<String, String> = serde_json::from_str(&serde_json::to_string(&z).unwrap()).unwrap();
+        assert_eq!(back.len(), 3);
+        let mut z = z;
+        z.insert("55343".into(), "Minnetonka".into());
+        assert_eq!(z.get("55343").map(String::as_str), Some("Minnetonka"));
     }
 }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use booking_core::booking::{ArrivalWindow, Locale, Trade};
 use booking_core::conversation::UserTurn;
-use booking_core::site::{LocalWindow, PublicSiteConfig};
+use booking_core::site::{LocalWindow, PublicSiteConfig, ZipCities};
 use booking_core::submission::{BookingReply, ReplyStatus};
 use js_sys::{Array, Object, Reflect, JSON};
 use wasm_bindgen::{JsCast, JsValue};
@@ -84,8 +84,8 @@ pub(crate) fn array<T: Into<JsValue>>(items: impl IntoIterator<Item = T>) -> JsV
 }
 
 /// `zipCities`: ZIP → city, inserted one by one (no sort in the wasm).
-fn zip_cities(z: &Js) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
+fn zip_cities(z: &Js) -> ZipCities {
+    let mut out = ZipCities::default();
     if z.0.is_object() {
         for k in Object::keys(z.0.unchecked_ref::<Object>()).iter().filter_map(|k| k.as_string()) {
             if let Some(city) = z.str(&k) {

@@ -4,6 +4,7 @@
 //! questions lives.
 
 use crate::booking::{Channel, DayPreference, PreferredTime, Priority};
+use crate::site::ZipCities;
 use crate::extract::{self, AddressParts, Expecting, Extraction, Urgency};
 use crate::text::capitalize;
 
@@ -185,7 +186,7 @@ impl Conversation {
     /// so any other ZIP still gets the question.
     pub(super) fn known_zip(&self) -> bool {
         let cities = &self.site.zip_cities;
-        self.details.address.zip.as_deref().is_some_and(|zip| cities.contains_key(zip))
+        self.details.address.zip.as_deref().is_some_and(|zip| cities.get(zip).is_some())
     }
 }
 
@@ -200,7 +201,7 @@ fn city_answer(text: &str, ex: &Extraction) -> Option<String> {
 }
 
 /// The city of a ZIP the site knows, when the homeowner did not say it.
-fn fill_city(a: &mut AddressParts, cities: &std::collections::BTreeMap<String, String>) {
+fn fill_city(a: &mut AddressParts, cities: &ZipCities) {
     if a.city.is_none() {
         a.city = a.zip.as_deref().and_then(|z| cities.get(z)).cloned();
     }
