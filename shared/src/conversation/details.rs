@@ -6,7 +6,7 @@
 use crate::booking::{Channel, DayPreference, PreferredTime, Priority};
 use crate::site::ZipCities;
 use crate::extract::{self, AddressParts, Expecting, Extraction, Urgency};
-use crate::text::capitalize;
+use crate::text::{capitalize, is_letter};
 
 use super::prompts::{self, Msg};
 use super::{Conversation, Turn, PHONE_TRIES_BEFORE_HANDOFF};
@@ -195,7 +195,7 @@ impl Conversation {
 fn city_answer(text: &str, ex: &Extraction) -> Option<String> {
     let t = text.trim().trim_end_matches(['.', '!']);
     let words = t.split_whitespace().count();
-    let letters = t.chars().all(|c| c.is_alphabetic() || matches!(c, ' ' | '.' | '\'' | '-'));
+    let letters = t.chars().all(|c| is_letter(c) || matches!(c, ' ' | '.' | '\'' | '-'));
     let plain = !ex.has_details() && ex.answer.is_none() && !ex.wants_person;
     (plain && letters && (1..=4).contains(&words)).then(|| t.split_whitespace().map(capitalize).collect::<Vec<_>>().join(" "))
 }
