@@ -81,7 +81,10 @@ impl Ui {
     /// Starts the conversation (greeting) once the config is known and the panel is open.
     pub(crate) fn start(self) {
         let Some(cfg) = self.st(|s| if s.conv.is_some() { None } else { s.cfg.clone() }) else { return };
-        let mut c = Conversation::new(cfg, Channel::Chat, Some(self.l()));
+        // The page's language greets; the homeowner's first words decide, unless they
+        // picked a language with the button.
+        let chosen = self.st(|s| s.locale_chosen).then(|| self.l());
+        let mut c = Conversation::new(cfg, Channel::Chat, chosen).greeting_in(self.l());
         let turn = c.handle(Event::Start, now());
         self.set(|s| {
             s.locale = c.locale();
@@ -143,6 +146,8 @@ impl Ui {
             s.quick.clear();
             if let Some(c) = &mut s.conv {
                 turn = c.handle(Event::User { text }, now());
+                // The first clear message may have switched the language.
+                s.locale = c.locale();
             }
         });
         self.save();
@@ -255,6 +260,7 @@ impl Ui {
         }
         self.set(|s| {
             s.locale = next;
+            s.locale_chosen = true;
             s.conv = None;
             s.msgs.clear();
         });

@@ -71,6 +71,8 @@ pub(crate) struct St {
     pub(crate) cfg: Option<PublicSiteConfig>,
     pub(crate) cfg_failed: bool,
     pub(crate) locale: Locale,
+    /// The homeowner picked the language with the button: it is fixed, not detected.
+    pub(crate) locale_chosen: bool,
     pub(crate) msgs: Vec<Msg>,
     /// Message ids are never reused, even after "Start over" or a language switch.
     pub(crate) next_id: u32,

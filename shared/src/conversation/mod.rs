@@ -238,6 +238,16 @@ impl Conversation {
         }
     }
 
+    /// Greets in `locale` (the page's or the browser's language) without fixing it: the
+    /// homeowner's first clear message still decides, as with no locale at all. Only a
+    /// locale the site offers is taken.
+    pub fn greeting_in(mut self, locale: Locale) -> Conversation {
+        if !self.locale_fixed && self.site.locales.contains(&locale) {
+            self.locale = locale;
+        }
+        self
+    }
+
     /// Handles one event and says what to show and do.
     pub fn handle(&mut self, event: Event, now: UnixSeconds) -> Turn {
         let mut turn = Turn::default();

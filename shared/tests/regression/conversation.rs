@@ -224,3 +224,16 @@ fn window_taken_meanwhile_is_moved_and_the_reply_says_which() {
     assert_eq!((req.arrival_window, reply.status), (None, ReplyStatus::Received));
     assert!(reply.message.contains("office will call"), "{}", reply.message);
 }
+
+#[test]
+fn page_language_greets_but_a_spanish_first_message_still_switches() {
+    // The widget used to fix the page's language (English), so a Spanish homeowner got
+    // English replies; the page's language now only greets.
+    let mut c = Conversation::new(site(), Channel::Chat, None).greeting_in(Locale::En);
+    let hello = c.handle(Event::Start, NOW);
+    assert!(!hello.replies.is_empty());
+    let t = c.handle(Event::User { text: "hola, mi aire acondicionado no enfría".into() }, NOW);
+    assert_eq!(c.locale(), Locale::Es, "{t:?}");
+    let fixed = Conversation::new(site(), Channel::Chat, Some(Locale::En)).greeting_in(Locale::Es);
+    assert_eq!(fixed.locale(), Locale::En, "a chosen language stays");
+}
