@@ -13,8 +13,8 @@ use serde_json::json;
 use worker::{Env, Method, Request, Response, Result};
 
 use crate::http::{error, json_reply, Cors};
-use crate::{attention, booking_object};
 use crate::transcripts::{self, Person};
+use crate::{attention, booking_object};
 
 /// Answers a `/v1/admin/...` request; `path` is what follows `admin/`.
 pub(crate) async fn route(req: &Request, env: &Env, path: &[&str]) -> Result<Response> {
@@ -34,7 +34,9 @@ pub(crate) async fn route(req: &Request, env: &Env, path: &[&str]) -> Result<Res
         }
         (Method::Delete, ["transcripts"]) => match person(q("phone"), q("email")) {
             Ok(Some(p)) => forget(env, &p).await,
-            Ok(None) => error(400, "say whose data to delete: ?phone=<phone, any format> or ?email=<email>", &Cors::none()),
+            Ok(None) => {
+                error(400, "say whose data to delete: ?phone=<phone, any format> or ?email=<email>", &Cors::none())
+            }
             Err(reason) => error(400, reason, &Cors::none()),
         },
         (Method::Get, ["attention"]) => {
@@ -85,7 +87,8 @@ async fn forget(env: &Env, person: &Person) -> Result<Response> {
 /// Whether the request carries the admin token. A token shorter than 16 characters
 /// counts as unset: it would be guessable.
 fn allowed(req: &Request, env: &Env) -> Result<bool> {
-    let Ok(token) = env.secret("ADMIN_TOKEN").map(|s| s.to_string()).or_else(|_| env.var("ADMIN_TOKEN").map(|v| v.to_string()))
+    let Ok(token) =
+        env.secret("ADMIN_TOKEN").map(|s| s.to_string()).or_else(|_| env.var("ADMIN_TOKEN").map(|v| v.to_string()))
     else {
         return Ok(false);
     };

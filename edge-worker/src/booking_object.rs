@@ -11,7 +11,9 @@
 use std::cell::{Cell, RefCell};
 
 use booking_core::booking::{Attribution, BookingRequest};
-use booking_core::run::{AbandonReport, AbandonedChat, Action, BookingRun, Delivery, DeliveryResult, MismatchReport, Record};
+use booking_core::run::{
+    AbandonReport, AbandonedChat, Action, BookingRun, Delivery, DeliveryResult, MismatchReport, Record,
+};
 use booking_core::submission::BookingReply;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;

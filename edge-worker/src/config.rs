@@ -8,17 +8,14 @@ const EMBEDDED_SITES: &str = include_str!(concat!(env!("OUT_DIR"), "/sites.json"
 
 /// The site with this id. A `SITES_JSON` var (a JSON array) replaces the embedded set,
 /// so a deployment can carry its own sites without a rebuild.
-pub fn site(env: &Env, id: &str) -> Option<SiteConfig> {
+pub(crate) fn site(env: &Env, id: &str) -> Option<SiteConfig> {
     let text = env.var("SITES_JSON").map(|v| v.to_string()).unwrap_or_else(|_| EMBEDDED_SITES.to_string());
     let sites: Vec<serde_json::Value> = serde_json::from_str(&text).ok()?;
-    sites
-        .into_iter()
-        .filter(|s| s["id"] == id)
-        .find_map(|s| SiteConfig::from_json(&s.to_string()).ok())
+    sites.into_iter().filter(|s| s["id"] == id).find_map(|s| SiteConfig::from_json(&s.to_string()).ok())
 }
 
 /// ServiceTitan hosts and credentials, from vars and secrets.
-pub struct ServiceTitanSettings {
+pub(crate) struct ServiceTitanSettings {
     /// API root, no trailing slash.
     pub api_url: String,
     /// Token endpoint.
@@ -35,7 +32,7 @@ pub struct ServiceTitanSettings {
 
 impl ServiceTitanSettings {
     /// Reads the settings; the error names what is missing (for logs, not browsers).
-    pub fn from_env(env: &Env) -> Result<ServiceTitanSettings, String> {
+    pub(crate) fn from_env(env: &Env) -> Result<ServiceTitanSettings, String> {
         let secret = |name: &str| {
             env.secret(name)
                 .map(|s| s.to_string())
@@ -44,11 +41,12 @@ impl ServiceTitanSettings {
         };
         let var = |name: &str| env.var(name).map(|v| v.to_string()).ok();
         let (api_url, auth_url) = match var("ST_ENV").as_deref().unwrap_or("integration") {
-            "production" => ("https://api.servicetitan.io".to_string(), "https://auth.servicetitan.io/connect/token".to_string()),
-            "sandbox" => (
-                var("ST_API_URL").ok_or("ST_API_URL is not set")?,
-                var("ST_AUTH_URL").ok_or("ST_AUTH_URL is not set")?,
-            ),
+            "production" => {
+                ("https://api.servicetitan.io".to_string(), "https://auth.servicetitan.io/connect/token".to_string())
+            }
+            "sandbox" => {
+                (var("ST_API_URL").ok_or("ST_API_URL is not set")?, var("ST_AUTH_URL").ok_or("ST_AUTH_URL is not set")?)
+            }
             _ => (
                 "https://api-integration.servicetitan.io".to_string(),
                 "https://auth-integration.servicetitan.io/connect/token".to_string(),

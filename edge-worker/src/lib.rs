@@ -7,15 +7,15 @@
 //! sans-IO `BookingPipeline` against ServiceTitan.
 
 mod admin;
+mod attention;
 mod booking_object;
 mod config;
 mod http;
 mod limiter;
+mod outbound;
 mod rate_limit;
 mod servicetitan_client;
 mod transcripts;
-mod attention;
-mod outbound;
 
 pub use booking_object::BookingObject;
 pub use limiter::SiteLimiter;
@@ -144,11 +144,14 @@ async fn book(env: &Env, site: &SiteConfig, submission: Submission, cors: &Cors)
 /// forged body): the transcript is kept and the owner told, and the homeowner is asked
 /// to call, so nothing they said is lost.
 async fn mismatch(env: &Env, site: &SiteConfig, submission: Submission, cors: &Cors) -> Result<Response> {
-    let (conversation, _) = replay(site.public(), Channel::Chat, submission.locale, &submission.turns, transcripts::now());
+    let (conversation, _) =
+        replay(site.public(), Channel::Chat, submission.locale, &submission.turns, transcripts::now());
     let stage = conversation.stage();
     let contact = abandon_report(conversation, &submission).unwrap_or_default();
     let report = MismatchReport {
-        reason: format!("the turns replay to the {stage:?} stage, not to a booking (a cached old widget, or an altered body)"),
+        reason: format!(
+            "the turns replay to the {stage:?} stage, not to a booking (a cached old widget, or an altered body)"
+        ),
         name: contact.name,
         phone: contact.phone,
         email: contact.email,
@@ -177,7 +180,8 @@ fn abandon_report(mut conversation: Conversation, submission: &Submission) -> Op
 
 /// Abandonment beacons: keep the transcript when contact details were given.
 async fn abandoned(env: &Env, site: &SiteConfig, submission: Submission, cors: &Cors) -> Result<Response> {
-    let (conversation, booking) = replay(site.public(), Channel::Chat, submission.locale, &submission.turns, transcripts::now());
+    let (conversation, booking) =
+        replay(site.public(), Channel::Chat, submission.locale, &submission.turns, transcripts::now());
     if booking.is_some() {
         return json_reply(202, &json!({ "ok": true }), cors);
     }
@@ -203,7 +207,8 @@ async fn abandoned(env: &Env, site: &SiteConfig, submission: Submission, cors: &
             final_outcome: None,
         };
         transcripts::store(env, &t).await?;
-        let notice = Notice::Abandoned { site_id: site.id.clone(), idempotency_key: submission.idempotency_key, report, chat };
+        let notice =
+            Notice::Abandoned { site_id: site.id.clone(), idempotency_key: submission.idempotency_key, report, chat };
         booking_object::notify(env, &notice).await?;
     }
     json_reply(202, &json!({ "ok": true }), cors)
@@ -213,7 +218,13 @@ async fn abandoned(env: &Env, site: &SiteConfig, submission: Submission, cors: &
 /// Answers are shared for a few minutes per (site, trade, ZIP, hour) and cache misses
 /// are capped per site per minute in the site's limiter object, so a visitor reloading
 /// the card, or a script walking ZIP codes, cannot spend the tenant's API quota.
-async fn windows(env: &Env, site: &SiteConfig, trade: Option<String>, zip: Option<String>, cors: &Cors) -> Result<Response> {
+async fn windows(
+    env: &Env,
+    site: &SiteConfig,
+    trade: Option<String>,
+    zip: Option<String>,
+    cors: &Cors,
+) -> Result<Response> {
     let trade = trade.and_then(|t| Trade::from_code(&t.to_ascii_lowercase()));
     let zip = zip.filter(|z| z.len() == 5 && z.bytes().all(|b| b.is_ascii_digit()));
     let (Some(trade), Some(zip)) = (trade, zip) else {
@@ -230,13 +241,24 @@ async fn windows(env: &Env, site: &SiteConfig, trade: Option<String>, zip: Optio
     };
     // Windows are cut from the (possibly cached) answer at this moment, so a cached
     // answer never offers a window that has since come too close.
-    json_reply(200, &json!({ "windows": availability::offered_windows(site, route.business_unit_id, &body, now) }), cors)
+    json_reply(
+        200,
+        &json!({ "windows": availability::offered_windows(site, route.business_unit_id, &body, now) }),
+        cors,
+    )
 }
 
 /// ServiceTitan's capacity answer for a route and ZIP: shared for a while under `key`
 /// (per hour for offering, per minute for the re-check at booking) and counted against
 /// the site's capacity-call budget. `None`: outside the area, over budget, or no answer.
-async fn capacity(env: &Env, site: &SiteConfig, route: &TradeRoute, zip: &str, key: &str, now: i64) -> Result<Option<String>> {
+async fn capacity(
+    env: &Env,
+    site: &SiteConfig,
+    route: &TradeRoute,
+    zip: &str,
+    key: &str,
+    now: i64,
+) -> Result<Option<String>> {
     let settings = ServiceTitanSettings::from_env(env).map_err(worker::Error::from)?;
     let Some(request) =
         availability::capacity_request(site, settings.tenant_id, route.business_unit_id, route.job_type_id, zip, now)

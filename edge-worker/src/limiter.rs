@@ -139,7 +139,12 @@ impl DurableObject for SiteLimiter {
             }
             "/capacity" => {
                 let ask: Ask = req.json().await?;
-                let fresh = self.capacity.borrow().get(&ask.key).filter(|(at, _)| now() - at < CAPACITY_FRESH_SECS).map(|(_, b)| b.clone());
+                let fresh = self
+                    .capacity
+                    .borrow()
+                    .get(&ask.key)
+                    .filter(|(at, _)| now() - at < CAPACITY_FRESH_SECS)
+                    .map(|(_, b)| b.clone());
                 if let Some(body) = fresh {
                     return Response::from_json(&json!({ "cached": body }));
                 }

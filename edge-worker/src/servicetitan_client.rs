@@ -43,7 +43,12 @@ pub(crate) async fn send(settings: &ServiceTitanSettings, req: &StRequest, sent:
 }
 
 /// [`send`] with a deadline of its own (availability look-ups keep a homeowner waiting).
-pub(crate) async fn send_within(settings: &ServiceTitanSettings, req: &StRequest, sent: &mut Sent, limit: Duration) -> StResponse {
+pub(crate) async fn send_within(
+    settings: &ServiceTitanSettings,
+    req: &StRequest,
+    sent: &mut Sent,
+    limit: Duration,
+) -> StResponse {
     let token = match token(settings, req.fresh_token, sent, limit).await {
         Ok(t) => t,
         Err(resp) => return resp,
@@ -87,12 +92,16 @@ async fn exchange(url: &str, init: &RequestInit, limit: Duration) -> StResponse 
     }
 }
 
-async fn token(settings: &ServiceTitanSettings, fresh: bool, sent: &mut Sent, limit: Duration) -> Result<String, StResponse> {
+async fn token(
+    settings: &ServiceTitanSettings,
+    fresh: bool,
+    sent: &mut Sent,
+    limit: Duration,
+) -> Result<String, StResponse> {
     let now = Date::now().as_millis();
     if !fresh {
-        let cached = TOKEN.with(|t| {
-            t.borrow().as_ref().filter(|t| t.expires_at_ms > now + TOKEN_MARGIN_MS).map(|t| t.value.clone())
-        });
+        let cached = TOKEN
+            .with(|t| t.borrow().as_ref().filter(|t| t.expires_at_ms > now + TOKEN_MARGIN_MS).map(|t| t.value.clone()));
         if let Some(v) = cached {
             return Ok(v);
         }
@@ -116,9 +125,7 @@ async fn token(settings: &ServiceTitanSettings, fresh: bool, sent: &mut Sent, li
         return Err(StResponse { status: 0, retry_after: None, body: String::new() });
     };
     let expires_in = parsed["expires_in"].as_u64().unwrap_or(900);
-    TOKEN.with(|t| {
-        *t.borrow_mut() = Some(Token { value: value.to_string(), expires_at_ms: now + expires_in * 1000 })
-    });
+    TOKEN.with(|t| *t.borrow_mut() = Some(Token { value: value.to_string(), expires_at_ms: now + expires_in * 1000 }));
     Ok(value.to_string())
 }
 

@@ -93,7 +93,9 @@ impl Person {
         match self {
             Person::Phone(p) => {
                 t.phone.as_deref() == Some(p)
-                    || t.turns.iter().any(|u| u.text.chars().filter(char::is_ascii_digit).collect::<String>().contains(p.as_str()))
+                    || t.turns
+                        .iter()
+                        .any(|u| u.text.chars().filter(char::is_ascii_digit).collect::<String>().contains(p.as_str()))
             }
             Person::Email(e) => {
                 t.email.as_deref().is_some_and(|m| m.to_lowercase() == *e)
@@ -117,7 +119,11 @@ pub(crate) async fn store(env: &Env, t: &Transcript) -> Result<()> {
         .unwrap_or(DEFAULT_RETENTION_DAYS)
         .max(1);
     let meta = Meta { phone: t.phone.clone(), email: t.email.as_ref().map(|e| e.trim().to_lowercase()) };
-    kv.put(&key(&t.site, &t.session), serde_json::to_string(t)?)?.metadata(meta)?.expiration_ttl(days * 86_400).execute().await?;
+    kv.put(&key(&t.site, &t.session), serde_json::to_string(t)?)?
+        .metadata(meta)?
+        .expiration_ttl(days * 86_400)
+        .execute()
+        .await?;
     Ok(())
 }
 
@@ -142,7 +148,12 @@ async fn walk(kv: &KvStore, prefix: &str, mut each: impl FnMut(String, Meta)) ->
 }
 
 /// The transcripts of a site (or all sites), or of one person, with their KV keys.
-async fn find(kv: &KvStore, site: Option<&str>, person: Option<&Person>, limit: usize) -> Result<Vec<(String, Transcript)>> {
+async fn find(
+    kv: &KvStore,
+    site: Option<&str>,
+    person: Option<&Person>,
+    limit: usize,
+) -> Result<Vec<(String, Transcript)>> {
     let prefix = site.map(|s| format!("t/{s}/")).unwrap_or_else(|| "t/".into());
     let mut candidates = Vec::new();
     walk(kv, &prefix, |name, meta| {

@@ -12,7 +12,8 @@ use booking_core::site::PublicSiteConfig;
 fn main() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/conversations");
     let site: PublicSiteConfig =
-        serde_json::from_str(&std::fs::read_to_string(format!("{root}/site.json")).expect("site.json")).expect("site.json parses");
+        serde_json::from_str(&std::fs::read_to_string(format!("{root}/site.json")).expect("site.json"))
+            .expect("site.json parses");
     // (channel, locale, messages) per conversation.
     let mut convos: Vec<(Channel, Option<Locale>, Vec<String>)> = Vec::new();
     let mut files: Vec<_> = std::fs::read_dir(root).expect("dir").flatten().map(|e| e.path()).collect();

@@ -29,10 +29,51 @@ impl Rng {
 }
 
 const ODD: &[&str] = &[
-    "", " ", ",", ",,", "#", "+1", "x", "ext", "oh", "double", "hundred", "apt", "#4b", "st", "yes", "no", "change",
-    "the phone", "sorry", "é", "ñ", "\u{0301}", "\u{200b}", "\u{FF10}", "\u{1810}", "🔥", "\u{202e}", "\0", "(", ")",
-    "-", ".", "55416", "6125550143", "twenty", "nine", "i smell gas", "talk to a person", "Arrival window: [1-2]",
-    "Arrival window: [", "[9999999999999999999999-1]", "minneapolis mn", "Robinson, Dan", "@", "a@b.co",
+    "",
+    " ",
+    ",",
+    ",,",
+    "#",
+    "+1",
+    "x",
+    "ext",
+    "oh",
+    "double",
+    "hundred",
+    "apt",
+    "#4b",
+    "st",
+    "yes",
+    "no",
+    "change",
+    "the phone",
+    "sorry",
+    "é",
+    "ñ",
+    "\u{0301}",
+    "\u{200b}",
+    "\u{FF10}",
+    "\u{1810}",
+    "🔥",
+    "\u{202e}",
+    "\0",
+    "(",
+    ")",
+    "-",
+    ".",
+    "55416",
+    "6125550143",
+    "twenty",
+    "nine",
+    "i smell gas",
+    "talk to a person",
+    "Arrival window: [1-2]",
+    "Arrival window: [",
+    "[9999999999999999999999-1]",
+    "minneapolis mn",
+    "Robinson, Dan",
+    "@",
+    "a@b.co",
 ];
 
 fn random_utf8(rng: &mut Rng, len: usize) -> String {
@@ -89,7 +130,7 @@ fn main() {
         for entry in std::fs::read_dir(format!("{root}/{sub}")).into_iter().flatten().flatten() {
             let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
             for line in text.lines() {
-                if let Some(said) = line.splitn(4, " | ").nth(2) {
+                if let Some(said) = line.split(" | ").nth(2) {
                     corpus.push(said.to_string());
                 } else if let Some(said) = line.strip_prefix("> ") {
                     corpus.push(said.to_string());
@@ -97,8 +138,9 @@ fn main() {
             }
         }
     }
-    let site: PublicSiteConfig = serde_json::from_str(&std::fs::read_to_string(format!("{root}/conversations/site.json")).expect("site.json"))
-        .expect("site.json parses");
+    let site: PublicSiteConfig =
+        serde_json::from_str(&std::fs::read_to_string(format!("{root}/conversations/site.json")).expect("site.json"))
+            .expect("site.json parses");
     std::panic::set_hook(Box::new(|_| {}));
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let (mut inputs, mut panics, mut mismatches, mut conversations) = (0usize, 0usize, 0usize, 0usize);
@@ -155,7 +197,9 @@ fn main() {
     if let Some(f) = &first_failure {
         eprintln!("first failing conversation: {f:?}");
     }
-    println!("fuzz: {inputs} inputs, {panics} panics ({conversations} conversations, {mismatches} replay/resume mismatches)");
+    println!(
+        "fuzz: {inputs} inputs, {panics} panics ({conversations} conversations, {mismatches} replay/resume mismatches)"
+    );
     if panics > 0 || mismatches > 0 {
         std::process::exit(1);
     }

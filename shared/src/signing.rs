@@ -56,7 +56,13 @@ pub enum SignatureError {
 }
 
 /// Verifies a `t=..,v1=..` header (several `v1` allowed, for secret rotation).
-pub fn verify_webhook(secret: &[u8], body: &[u8], header: &str, now: UnixSeconds, tolerance: i64) -> Result<(), SignatureError> {
+pub fn verify_webhook(
+    secret: &[u8],
+    body: &[u8],
+    header: &str,
+    now: UnixSeconds,
+    tolerance: i64,
+) -> Result<(), SignatureError> {
     if secret.is_empty() {
         return Err(SignatureError::NoSecret);
     }
@@ -91,7 +97,8 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 pub fn base64(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let n = (chunk[0] as u32) << 16 | (*chunk.get(1).unwrap_or(&0) as u32) << 8 | *chunk.get(2).unwrap_or(&0) as u32;
+        let n =
+            (chunk[0] as u32) << 16 | (*chunk.get(1).unwrap_or(&0) as u32) << 8 | *chunk.get(2).unwrap_or(&0) as u32;
         for i in 0..4 {
             if i <= chunk.len() {
                 out.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
@@ -163,22 +170,24 @@ pub fn sha256_hex(body: &[u8]) -> String {
 
 /// Validates a Twilio request. `params` are the decoded form fields (empty for JSON
 /// bodies); `body` is the raw body when it is JSON, checked through `bodySHA256`.
-pub fn verify_twilio(auth_token: &str, url: &str, params: &[(String, String)], body: Option<&[u8]>, signature: &str) -> bool {
+pub fn verify_twilio(
+    auth_token: &str,
+    url: &str,
+    params: &[(String, String)],
+    body: Option<&[u8]>,
+    signature: &str,
+) -> bool {
     if signature.is_empty() {
         return false;
     }
     if let Some(body) = body {
-        let hash = url
-            .split_once('?')
-            .and_then(|(_, q)| q.split('&').find_map(|kv| kv.strip_prefix("bodySHA256=")));
+        let hash = url.split_once('?').and_then(|(_, q)| q.split('&').find_map(|kv| kv.strip_prefix("bodySHA256=")));
         match hash {
             Some(h) if same(h.as_bytes(), sha256_hex(body).as_bytes()) => {}
             _ => return false,
         }
     }
-    url_variants(url)
-        .iter()
-        .any(|u| same(twilio_signature(auth_token, u, params).as_bytes(), signature.as_bytes()))
+    url_variants(url).iter().any(|u| same(twilio_signature(auth_token, u, params).as_bytes(), signature.as_bytes()))
 }
 
 /// Decodes an `application/x-www-form-urlencoded` body into pairs.

@@ -260,7 +260,8 @@ mod tests {
 
     #[test]
     fn zip_cities_keep_the_json_object_shape() {
-        let z: ZipCities = serde_json::from_str(r#"{"55416":"Minneapolis","55401":"Minneapolis","55343":"Hopkins"}"#).unwrap();
+        let z: ZipCities =
+            serde_json::from_str(r#"{"55416":"Minneapolis","55401":"Minneapolis","55343":"Hopkins"}"#).unwrap();
         assert_eq!(z.get("55343").map(String::as_str), Some("Hopkins"));
         assert_eq!(z.get("99999"), None);
         let back: BTreeMap<String, String> = serde_json::from_str(&serde_json::to_string(&z).unwrap()).unwrap();

@@ -118,7 +118,9 @@ impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Refusal::BodyTooLarge { len: Some(len), limit } => write!(f, "body is {len} bytes; the limit is {limit}"),
-            Refusal::BodyTooLarge { len: None, limit } => write!(f, "body is over the limit; the limit is {limit} bytes"),
+            Refusal::BodyTooLarge { len: None, limit } => {
+                write!(f, "body is over the limit; the limit is {limit} bytes")
+            }
             Refusal::NotJson(e) => write!(f, "body is not a valid booking submission: {e}"),
             Refusal::BadKey => f.write_str("idempotencyKey must be 8-64 letters, digits, '-' or '_'"),
             Refusal::NoTurns => f.write_str("turns is empty"),
@@ -144,7 +146,8 @@ impl Submission {
 
     fn check(&self) -> Result<(), Refusal> {
         let key = &self.idempotency_key;
-        if key.len() < 8 || key.len() > 64 || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        if key.len() < 8 || key.len() > 64 || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
             return Err(Refusal::BadKey);
         }
         if self.turns.is_empty() {
@@ -257,7 +260,11 @@ mod tests {
             (body(1, "bad key with spaces"), "idempotencyKey", 400),
             (b"{not json".to_vec(), "not a valid", 400),
             (vec![b' '; MAX_BODY_BYTES + 1], "limit is 65536", 413),
-            (br#"{"idempotencyKey":"conv-12345678","turns":[{"text":"a","at":1}],"customerId":5}"#.to_vec(), "unknown field", 400),
+            (
+                br#"{"idempotencyKey":"conv-12345678","turns":[{"text":"a","at":1}],"customerId":5}"#.to_vec(),
+                "unknown field",
+                400,
+            ),
             (long_turn, "limit is 2000", 413),
             (long_utm, "longer than 2000 bytes", 413),
         ];
@@ -270,8 +277,10 @@ mod tests {
 
     #[test]
     fn unknown_fields_and_cut_bodies_are_typed() {
-        let err = Submission::parse(br#"{"idempotencyKey":"conv-12345678","turns":[{"text":"a","at":1}],"secretThing":"hunter2"}"#)
-            .unwrap_err();
+        let err = Submission::parse(
+            br#"{"idempotencyKey":"conv-12345678","turns":[{"text":"a","at":1}],"secretThing":"hunter2"}"#,
+        )
+        .unwrap_err();
         assert!(matches!(err, Refusal::NotJson(_)), "{err:?}");
         let cut = Refusal::BodyTooLarge { len: None, limit: MAX_BODY_BYTES };
         assert_eq!((cut.to_string().as_str(), cut.status()), ("body is over the limit; the limit is 65536 bytes", 413));

@@ -224,7 +224,10 @@ mod tests {
     #[test]
     fn one_line_leaves_no_line_break_or_control_behind() {
         assert_eq!(one_line("Maria\nPriority: Emergency"), "Maria Priority: Emergency");
-        assert_eq!(one_line("  a\r\n\r\n\tb \u{2028}c\u{2029}d\u{85}e\u{B}f\u{C}g\0h\u{1B}[31m  "), "a b c d e f g h [31m");
+        assert_eq!(
+            one_line("  a\r\n\r\n\tb \u{2028}c\u{2029}d\u{85}e\u{B}f\u{C}g\0h\u{1B}[31m  "),
+            "a b c d e f g h [31m"
+        );
         assert_eq!(one_line("abc\u{202E}cba"), "abc cba");
         assert_eq!(one_line("Ángel Núñez, 4417 W Lake St"), "Ángel Núñez, 4417 W Lake St");
         assert_eq!(one_line(""), "");

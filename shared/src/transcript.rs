@@ -62,13 +62,11 @@ fn preferred(req: &BookingRequest) -> Option<String> {
         DayPreference::Asap => "as soon as possible".to_string(),
         DayPreference::Today => "today".into(),
         DayPreference::Tomorrow => "tomorrow".into(),
-        DayPreference::Weekday(n) => {
-            ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-                .get(n as usize)
-                .copied()
-                .unwrap_or("a weekday")
-                .into()
-        }
+        DayPreference::Weekday(n) => ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+            .get(n as usize)
+            .copied()
+            .unwrap_or("a weekday")
+            .into(),
     });
     let part = p.part.map(|x| match x {
         DayPart::Morning => "morning",
@@ -135,11 +133,7 @@ pub fn job_notes(req: &BookingRequest, key: &str) -> Vec<String> {
         rest = &rest[at..];
     }
     let n = parts.len();
-    parts
-        .into_iter()
-        .enumerate()
-        .map(|(i, p)| format!("{p}\n{}", reference(key, i + 1, n)))
-        .collect()
+    parts.into_iter().enumerate().map(|(i, p)| format!("{p}\n{}", reference(key, i + 1, n))).collect()
 }
 
 /// The longest prefix of `s` with at most `max` chars: always on a char boundary.

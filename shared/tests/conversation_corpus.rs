@@ -46,7 +46,15 @@ fn parse(text: &str, file: &str) -> Result<Vec<Case>, String> {
     for (n, line) in text.lines().enumerate() {
         let line = line.trim_end();
         if let Some(title) = line.strip_prefix("===") {
-            cases.push(Case { title: title.trim().into(), channel: Channel::Chat, locale: None, steps: Vec::new(), expect: String::new(), never: Vec::new(), card: Vec::new() });
+            cases.push(Case {
+                title: title.trim().into(),
+                channel: Channel::Chat,
+                locale: None,
+                steps: Vec::new(),
+                expect: String::new(),
+                never: Vec::new(),
+                card: Vec::new(),
+            });
             continue;
         }
         if line.trim().is_empty() || line.starts_with('#') {
@@ -60,7 +68,9 @@ fn parse(text: &str, file: &str) -> Result<Vec<Case>, String> {
                 other => return Err(format!("{file}:{}: channel {other:?} is not chat or voice", n + 1)),
             };
         } else if let Some(v) = line.strip_prefix("locale:") {
-            c.locale = Some(Locale::from_code(v.trim()).ok_or_else(|| format!("{file}:{}: locale {v:?} is not en or es", n + 1))?);
+            c.locale = Some(
+                Locale::from_code(v.trim()).ok_or_else(|| format!("{file}:{}: locale {v:?} is not en or es", n + 1))?,
+            );
         } else if let Some(v) = line.strip_prefix("> ") {
             c.steps.push((v.to_string(), Vec::new()));
         } else if let Some(v) = line.strip_prefix("< ") {
@@ -75,7 +85,10 @@ fn parse(text: &str, file: &str) -> Result<Vec<Case>, String> {
         } else if let Some(v) = line.strip_prefix("card:") {
             c.card.push(v.trim().to_string());
         } else {
-            return Err(format!("{file}:{}: unknown directive {line:?} (use ===, channel:, locale:, >, <, expect:, never:, card: or #)", n + 1));
+            return Err(format!(
+                "{file}:{}: unknown directive {line:?} (use ===, channel:, locale:, >, <, expect:, never:, card: or #)",
+                n + 1
+            ));
         }
     }
     Ok(cases)
@@ -174,7 +187,11 @@ fn conversation_corpus() {
                 }
                 if case.channel == Channel::Voice {
                     for r in &turn.replies {
-                        if r.contains("http") || r.contains("www.") || r.chars().any(|ch| ch as u32 >= 0x1F000) || r.contains("(") {
+                        if r.contains("http")
+                            || r.contains("www.")
+                            || r.chars().any(|ch| ch as u32 >= 0x1F000)
+                            || r.contains("(")
+                        {
                             wrong.push(format!("voice reply not speakable: {r:?}"));
                         }
                     }

@@ -18,7 +18,16 @@ fn say(c: &mut Conversation, text: &str, at: i64) -> Turn {
 fn walking_skeleton_books_after_yes() {
     let mut c = Conversation::new(site(), Channel::Chat, None);
     c.handle(Event::Start, 0);
-    for (i, m) in ["My AC stopped cooling", "Maria Gonzalez", "612-555-0143", "4417 W Lake St, Minneapolis, MN 55416", "Tomorrow morning"].iter().enumerate() {
+    for (i, m) in [
+        "My AC stopped cooling",
+        "Maria Gonzalez",
+        "612-555-0143",
+        "4417 W Lake St, Minneapolis, MN 55416",
+        "Tomorrow morning",
+    ]
+    .iter()
+    .enumerate()
+    {
         let t = say(&mut c, m, i as i64);
         assert!(t.effects.is_empty(), "{m}: {t:?}");
     }
@@ -57,7 +66,12 @@ fn gas_smell_gets_safety_first_and_urgent() {
     let t = say(&mut c, "i smell gas near the furnace", 1);
     assert!(t.replies.first().is_some_and(|r| r.contains("leave the house")), "{t:?}");
     assert!(t.effects.contains(&Effect::Emergency));
-    for m in ["Dan Robinson", "six one two five five five oh one four three", "twenty two hundred main street minneapolis minnesota five five four one six", "yes"] {
+    for m in [
+        "Dan Robinson",
+        "six one two five five five oh one four three",
+        "twenty two hundred main street minneapolis minnesota five five four one six",
+        "yes",
+    ] {
         let t = say(&mut c, m, 2);
         if let Some(Effect::Book { request }) = t.effects.first() {
             assert_eq!(request.priority, Priority::Urgent);

@@ -63,11 +63,13 @@ fn value(ex: &Extraction, key: &str) -> Option<String> {
             Some(DayPreference::Asap) => "asap".into(),
             Some(DayPreference::Today) => "today".into(),
             Some(DayPreference::Tomorrow) => "tomorrow".into(),
-            Some(DayPreference::Weekday(d)) => ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-                .get(usize::from(d))
-                .copied()
-                .unwrap_or("")
-                .into(),
+            Some(DayPreference::Weekday(d)) => {
+                ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+                    .get(usize::from(d))
+                    .copied()
+                    .unwrap_or("")
+                    .into()
+            }
             None => String::new(),
         },
         "part" => match ex.preferred_time.and_then(|t| t.part) {

@@ -75,7 +75,9 @@ fn match_cases() {
         }
         let expect = c["expect"].as_str().unwrap_or("");
         if !known_expectation(expect) {
-            failures.push(format!("{at}: expect {expect:?} is not new, ambiguous, \"existing N new\" or \"existing N loc M\""));
+            failures.push(format!(
+                "{at}: expect {expect:?} is not new, ambiguous, \"existing N new\" or \"existing N loc M\""
+            ));
             continue;
         }
         let (h, cands) = match (
@@ -137,7 +139,9 @@ fn mobile_preferred_and_placeholders() {
     assert_eq!(prefer_mobile(contacts).unwrap().digits, "9525550199");
     assert_eq!(prefer_mobile([("Phone", "612-555-0100"), ("Fax", "6125550101")]).unwrap().digits, "6125550100");
     assert_eq!(prefer_mobile([("MobilePhone", "555-0100")]), None);
-    for e in ["none@none.com", "noemail@gmail.com", "na@na.com", "test@test.com", "x@example.com", "xxx@gmail.com", "nope"] {
+    for e in
+        ["none@none.com", "noemail@gmail.com", "na@na.com", "test@test.com", "x@example.com", "xxx@gmail.com", "nope"]
+    {
         assert!(is_placeholder_email(e), "{e}");
     }
     for e in ["maria@example.net", "dan.robinson@gmail.com"] {
@@ -147,12 +151,35 @@ fn mobile_preferred_and_placeholders() {
 
 #[test]
 fn normalizers_never_panic() {
-    let odd = ["", "+", "᠑ ᠖᠕", "＋", "ext", "#", ",", "Ω, ", " , ", "&", "a & & b", "Jr.", "-", "0000000000", "+1", "x".repeat(3000).leak()];
+    let odd = [
+        "",
+        "+",
+        "᠑ ᠖᠕",
+        "＋",
+        "ext",
+        "#",
+        ",",
+        "Ω, ",
+        " , ",
+        "&",
+        "a & & b",
+        "Jr.",
+        "-",
+        "0000000000",
+        "+1",
+        "x".repeat(3000).leak(),
+    ];
     for a in odd {
         let _ = normalize_phone(a);
         for b in odd {
             let _ = compare_names(a, b);
-            let addr = |s: &str| booking_core::booking::Address { street: s.into(), unit: Some(s.into()), city: s.into(), state: s.into(), zip: s.into() };
+            let addr = |s: &str| booking_core::booking::Address {
+                street: s.into(),
+                unit: Some(s.into()),
+                city: s.into(),
+                state: s.into(),
+                zip: s.into(),
+            };
             let _ = same_place(&addr(a), &addr(b));
         }
     }
@@ -165,6 +192,10 @@ fn a_mistyped_case_is_refused_not_half_run() {
     let mut unknown = Vec::new();
     unknown_keys(&given, &parsed, "homeowner", &mut unknown);
     assert_eq!(unknown, ["homeowner.address.appt", "homeowner.emial"]);
-    assert!(known_expectation("existing 100 loc 1000") && known_expectation("existing 7 new") && known_expectation("new"));
-    assert!(!known_expectation("existing 100") && !known_expectation("Ambiguous") && !known_expectation("existing x new"));
+    assert!(
+        known_expectation("existing 100 loc 1000") && known_expectation("existing 7 new") && known_expectation("new")
+    );
+    assert!(
+        !known_expectation("existing 100") && !known_expectation("Ambiguous") && !known_expectation("existing x new")
+    );
 }

@@ -143,10 +143,7 @@ fn validate(spec: &Spec, req: &StRequest) -> Vec<String> {
             }
         }
     }
-    let schema = op["requestBody"]["content"]
-        .as_object()
-        .and_then(|c| c.values().next())
-        .map(|c| c["schema"].clone());
+    let schema = op["requestBody"]["content"].as_object().and_then(|c| c.values().next()).map(|c| c["schema"].clone());
     match (schema, &req.body) {
         (Some(s), Some(b)) => check(doc, &s, b, "body", &mut errors),
         (Some(_), None) => errors.push("missing body".into()),
@@ -161,7 +158,7 @@ fn all_requests() -> Vec<StRequest> {
     let mut out = vec![];
     let mut go = |p: &mut BookingPipeline, f: &mut Fake| {
         run(p, f, &mut NOW.clone());
-        out.extend(f.log.drain(..));
+        out.append(&mut f.log);
     };
     // New customer, with referral custom field and an email.
     let mut site = site();
@@ -170,7 +167,7 @@ fn all_requests() -> Vec<StRequest> {
     req.referral_code = Some("ADV-1".into());
     req.phone.extension = Some("12".into());
     req.address.unit = Some("Apt 2B".into());
-    go(&mut pipeline(req.clone(), site.clone()), &mut Fake::new());
+    go(&mut pipeline(req, site.clone()), &mut Fake::new());
     // Existing customer at a new property, then a quote request.
     let mut f = Fake::new();
     f.seed("Maria Gonzalez", "6125550143", "12 Elm Ave", "55401");

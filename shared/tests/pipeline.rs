@@ -183,14 +183,19 @@ fn validation_400_on_a_create_goes_to_the_office_and_only_a_refused_booking_fail
     assert_eq!(b.booking_id, f.bookings[0]["id"].as_i64());
     let review = p.office_review().unwrap();
     assert!(review.contains("refused the customer") && review.contains("00-test-01"), "{review}");
-    assert!(f.bookings[0]["_body"]["summary"].as_str().unwrap().starts_with("Office review: ServiceTitan refused the customer"));
+    assert!(f.bookings[0]["_body"]["summary"]
+        .as_str()
+        .unwrap()
+        .starts_with("Office review: ServiceTitan refused the customer"));
     // The office booking refused too: now it fails, with ServiceTitan's message.
     let (mut p, mut f) = scenario("new customer");
     f.faults.insert(2, Fault::Status(400, None));
     f.faults.insert(3, Fault::Status(400, None));
     let mut now = NOW;
     match run(&mut p, &mut f, &mut now) {
-        Outcome::Failed { message } => assert!(message.contains("injected") && message.contains("00-test-01"), "{message}"),
+        Outcome::Failed { message } => {
+            assert!(message.contains("injected") && message.contains("00-test-01"), "{message}")
+        }
         o => panic!("{o:?}"),
     }
 }
@@ -289,7 +294,11 @@ fn counts(f: &Fake) -> [usize; 6] {
 fn assert_exactly_once(name: &str, f: &Fake, cut: usize, how: &str) {
     let (mut p, mut clean) = scenario(name);
     run(&mut p, &mut clean, &mut NOW.clone());
-    assert_eq!(counts(f), counts(&clean), "{name}, cut at call {cut} ({how}) [customers, locations, jobs, bookings, estimates, notes]");
+    assert_eq!(
+        counts(f),
+        counts(&clean),
+        "{name}, cut at call {cut} ({how}) [customers, locations, jobs, bookings, estimates, notes]"
+    );
     let mut texts: Vec<_> = f.notes.iter().collect();
     texts.sort();
     texts.dedup();
@@ -343,8 +352,19 @@ fn cut_after_any_step_never_creates_a_second_record() {
 
 #[test]
 fn no_response_body_ever_panics() {
-    let bodies = ["", "null", "[]", "{}", "{\"data\": null}", "{\"data\": [{\"id\": \"x\"}]}", "{\"id\": -1, \"locations\": 5}",
-        "<html>", "\u{0}\u{ffff}", "{\"data\":[{\"id\":1,\"name\":null,\"address\":{\"street\":7}}]}", "9".repeat(400).as_str().to_owned().leak()];
+    let bodies = [
+        "",
+        "null",
+        "[]",
+        "{}",
+        "{\"data\": null}",
+        "{\"data\": [{\"id\": \"x\"}]}",
+        "{\"id\": -1, \"locations\": 5}",
+        "<html>",
+        "\u{0}\u{ffff}",
+        "{\"data\":[{\"id\":1,\"name\":null,\"address\":{\"street\":7}}]}",
+        "9".repeat(400).as_str().to_owned().leak(),
+    ];
     for name in SCENARIOS {
         for status in [0u16, 200, 201, 204, 400, 401, 403, 404, 409, 418, 429, 500, 503] {
             for body in bodies {
@@ -413,7 +433,13 @@ fn contacts_of(body: &serde_json::Value) -> Vec<(String, String, Option<String>)
     body.as_array()
         .unwrap()
         .iter()
-        .map(|c| (c["type"].as_str().unwrap().into(), c["value"].as_str().unwrap().into(), c["memo"].as_str().map(Into::into)))
+        .map(|c| {
+            (
+                c["type"].as_str().unwrap().into(),
+                c["value"].as_str().unwrap().into(),
+                c["memo"].as_str().map(Into::into),
+            )
+        })
         .collect()
 }
 
@@ -466,7 +492,11 @@ fn a_business_is_a_commercial_customer_under_its_name_with_the_person_in_the_con
     assert_eq!(contacts[0], ("MobilePhone".into(), "6125550143".into(), Some("Lena Ortiz, ext. 4".into())));
     assert_eq!(contacts[1], ("Email".into(), "maria@example.net".into(), Some("Lena Ortiz".into())));
     let summary = f.jobs[0]["summary"].as_str().unwrap();
-    assert!(summary.contains("\nCustomer: Lena Ortiz, (612) 555-0143 ext. 4") && summary.contains("\nBusiness: Northside Dental\n"), "{summary}");
+    assert!(
+        summary.contains("\nCustomer: Lena Ortiz, (612) 555-0143 ext. 4")
+            && summary.contains("\nBusiness: Northside Dental\n"),
+        "{summary}"
+    );
     // The office booking is commercial too.
     let mut site = site();
     site.mode = BookingMode::Booking;
@@ -497,32 +527,62 @@ fn a_business_already_on_file_is_found_under_its_name() {
 fn contacts_are_listed_only_when_the_email_rule_can_change_the_decision() {
     type Setup = fn(&mut Fake, &mut BookingRequest);
     let cases: [(&str, Setup, usize, bool); 6] = [
-        ("same address and last name, email on file", |f, _| {
-            let (c, _) = f.seed("Gonzalez, Rosa", "6125559999", "4417 W Lake St", "55416");
-            f.seed_contact(c, "Email", "maria@example.net");
-        }, 1, true),
-        ("same address and last name, another email", |f, _| {
-            let (c, _) = f.seed("Gonzalez, Rosa", "6125559999", "4417 W Lake St", "55416");
-            f.seed_contact(c, "Email", "rosa@example.net");
-        }, 1, false),
-        ("same address and last name, no email given", |f, r| {
-            r.email = None;
-            let (c, _) = f.seed("Gonzalez, Rosa", "6125559999", "4417 W Lake St", "55416");
-            f.seed_contact(c, "Email", "maria@example.net");
-        }, 0, false),
-        ("placeholder email given", |f, r| {
-            r.email = Some("noemail@gmail.com".into());
-            let (c, _) = f.seed("Gonzalez, Rosa", "6125559999", "4417 W Lake St", "55416");
-            f.seed_contact(c, "Email", "noemail@gmail.com");
-        }, 0, false),
-        ("phone, name and place match: the email cannot matter", |f, _| {
-            f.seed("Maria Gonzalez", "6125550143", "4417 W Lake St", "55416");
-        }, 0, true),
-        ("two phone matches tied: the email breaks the tie", |f, _| {
-            f.seed("Maria Gonzalez", "6125550143", "4417 W Lake St", "55416");
-            let (c, _) = f.seed("Maria Gonzalez", "6125550143", "4417 W Lake St", "55416");
-            f.seed_contact(c, "Email", "maria@example.net");
-        }, 2, true),
+        (
+            "same address and last name, email on file",
+            |f, _| {
+                let (c, _) = f.seed("Gonzalez, Rosa", "6125559999", "4417 W Lake St", "55416");
+                f.seed_contact(c, "Email", "maria@example.net");
+            },
+            1,
+            true,
+        ),
+        (
+            "same address and last name, another email",
+            |f, _| {
+                let (c, _) = f.seed("Gonzalez, Rosa", "6125559999", "4417 W Lake St", "55416");
+                f.seed_contact(c, "Email", "rosa@example.net");
+            },
+            1,
+            false,
+        ),
+        (
+            "same address and last name, no email given",
+            |f, r| {
+                r.email = None;
+                let (c, _) = f.seed("Gonzalez, Rosa", "6125559999", "4417 W Lake St", "55416");
+                f.seed_contact(c, "Email", "maria@example.net");
+            },
+            0,
+            false,
+        ),
+        (
+            "placeholder email given",
+            |f, r| {
+                r.email = Some("noemail@gmail.com".into());
+                let (c, _) = f.seed("Gonzalez, Rosa", "6125559999", "4417 W Lake St", "55416");
+                f.seed_contact(c, "Email", "noemail@gmail.com");
+            },
+            0,
+            false,
+        ),
+        (
+            "phone, name and place match: the email cannot matter",
+            |f, _| {
+                f.seed("Maria Gonzalez", "6125550143", "4417 W Lake St", "55416");
+            },
+            0,
+            true,
+        ),
+        (
+            "two phone matches tied: the email breaks the tie",
+            |f, _| {
+                f.seed("Maria Gonzalez", "6125550143", "4417 W Lake St", "55416");
+                let (c, _) = f.seed("Maria Gonzalez", "6125550143", "4417 W Lake St", "55416");
+                f.seed_contact(c, "Email", "maria@example.net");
+            },
+            2,
+            true,
+        ),
     ];
     for (what, setup, listed, existing) in cases {
         let mut f = Fake::new();
@@ -557,25 +617,55 @@ fn the_chosen_window_is_rechecked_against_live_capacity_before_booking() {
         serde_json::json!({"start": iso8601(s), "end": iso8601(e), "businessUnitIds": [bu], "totalAvailability": 4.0,
             "openAvailability": open, "technicians": [], "isExceedingIdealBookingPercentage": false})
     };
-    let body = |slices: Vec<serde_json::Value>| serde_json::json!({"timeStamp": iso8601(NOW), "availabilities": slices}).to_string();
+    let body = |slices: Vec<serde_json::Value>| {
+        serde_json::json!({"timeStamp": iso8601(NOW), "availabilities": slices}).to_string()
+    };
     let cases: Vec<(&str, ArrivalWindow, String, i64, WindowCheck)> = vec![
         ("still open", tue_morning, body(vec![slice(at(1, 14), at(1, 18), 1.0, 1001)]), NOW, WindowCheck::Still),
-        ("taken, the afternoon is open", tue_morning,
-            body(vec![slice(at(1, 14), at(1, 18), 0.0, 1001), slice(at(1, 18), at(1, 22), 2.0, 1001)]), NOW,
-            WindowCheck::Moved(tue_afternoon)),
-        ("taken, only an earlier window is open: never moved earlier", tue_afternoon,
-            body(vec![slice(at(1, 14), at(1, 18), 2.0, 1001)]), NOW, WindowCheck::Gone),
-        ("open for another business unit only", tue_morning, body(vec![slice(at(1, 14), at(1, 18), 3.0, 9999)]), NOW,
-            WindowCheck::Gone),
+        (
+            "taken, the afternoon is open",
+            tue_morning,
+            body(vec![slice(at(1, 14), at(1, 18), 0.0, 1001), slice(at(1, 18), at(1, 22), 2.0, 1001)]),
+            NOW,
+            WindowCheck::Moved(tue_afternoon),
+        ),
+        (
+            "taken, only an earlier window is open: never moved earlier",
+            tue_afternoon,
+            body(vec![slice(at(1, 14), at(1, 18), 2.0, 1001)]),
+            NOW,
+            WindowCheck::Gone,
+        ),
+        (
+            "open for another business unit only",
+            tue_morning,
+            body(vec![slice(at(1, 14), at(1, 18), 3.0, 9999)]),
+            NOW,
+            WindowCheck::Gone,
+        ),
         ("nothing open at all", tue_morning, body(vec![]), NOW, WindowCheck::Gone),
-        ("picked at the edge of the lead time, booked 50 minutes before it starts", mon_afternoon,
-            body(vec![slice(at(0, 18), at(0, 22), 1.0, 1001)]), at(0, 18) - 50 * 60, WindowCheck::Still),
-        ("too close to reach (10 minutes), the next is offered", mon_afternoon,
-            body(vec![slice(at(0, 14), at(2, 0), 1.0, 1001)]), at(0, 18) - 10 * 60,
-            WindowCheck::Moved(ArrivalWindow { start: at(0, 22), end: at(1, 1) })),
+        (
+            "picked at the edge of the lead time, booked 50 minutes before it starts",
+            mon_afternoon,
+            body(vec![slice(at(0, 18), at(0, 22), 1.0, 1001)]),
+            at(0, 18) - 50 * 60,
+            WindowCheck::Still,
+        ),
+        (
+            "too close to reach (10 minutes), the next is offered",
+            mon_afternoon,
+            body(vec![slice(at(0, 14), at(2, 0), 1.0, 1001)]),
+            at(0, 18) - 10 * 60,
+            WindowCheck::Moved(ArrivalWindow { start: at(0, 22), end: at(1, 1) }),
+        ),
         ("capacity unreadable: kept", tue_morning, "<html>".into(), NOW, WindowCheck::Still),
-        ("past what the query covers: kept", ArrivalWindow { start: at(20, 14), end: at(20, 18) }, body(vec![]), NOW,
-            WindowCheck::Still),
+        (
+            "past what the query covers: kept",
+            ArrivalWindow { start: at(20, 14), end: at(20, 18) },
+            body(vec![]),
+            NOW,
+            WindowCheck::Still,
+        ),
     ];
     for (what, window, capacity, now, want) in cases {
         assert_eq!(recheck(&site, 1001, window, &capacity, now), want, "{what}");

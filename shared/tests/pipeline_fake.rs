@@ -210,7 +210,8 @@ impl Fake {
                 for l in locs.clone() {
                     contacts(&l["contacts"]);
                     let id = self.id();
-                    let loc = json!({"id": id, "customerId": c, "active": true, "name": l["name"], "address": l["address"]});
+                    let loc =
+                        json!({"id": id, "customerId": c, "active": true, "name": l["name"], "address": l["address"]});
                     self.locations.push(loc.clone());
                     out_locs.push(loc);
                 }
@@ -225,7 +226,11 @@ impl Fake {
             (Method::Get, "crm", ["customers", id, "contacts"]) => {
                 let id: i64 = id.parse().unwrap_or(-1);
                 match self.customers.iter().find(|c| c["id"] == id) {
-                    Some(c) => StResponse { status: 200, retry_after: None, body: page(c["_contacts"].as_array().cloned().unwrap_or_default()) },
+                    Some(c) => StResponse {
+                        status: 200,
+                        retry_after: None,
+                        body: page(c["_contacts"].as_array().cloned().unwrap_or_default()),
+                    },
                     None => err(404, "Customer not found"),
                 }
             }
@@ -283,7 +288,9 @@ impl Fake {
                 }
                 let text = body["text"].as_str().unwrap_or("").to_string();
                 self.notes.push((kind.to_string(), id, text.clone()));
-                ok(json!({"text": text, "isPinned": body["pinToTop"], "createdById": 1, "createdOn": "2025-07-07T12:00:00Z", "modifiedOn": "2025-07-07T12:00:00Z"}))
+                ok(
+                    json!({"text": text, "isPinned": body["pinToTop"], "createdById": 1, "createdOn": "2025-07-07T12:00:00Z", "modifiedOn": "2025-07-07T12:00:00Z"}),
+                )
             }
             (Method::Get, _, [kind @ ("jobs" | "customers"), id, "notes"]) => {
                 let id: i64 = id.parse().unwrap_or(-1);
@@ -471,7 +478,11 @@ impl World {
 
     /// Events of the accepted deliveries, in order.
     pub fn delivered(&self) -> Vec<&'static str> {
-        self.attempts.iter().filter(|(_, _, a)| *a == DeliveryResult::Delivered).map(|(_, d, _)| d.event.as_str()).collect()
+        self.attempts
+            .iter()
+            .filter(|(_, _, a)| *a == DeliveryResult::Delivered)
+            .map(|(_, d, _)| d.event.as_str())
+            .collect()
     }
 
     /// The body of the first accepted delivery of `event`.

@@ -100,7 +100,8 @@ fn servicetitan_down_8_days_fails_on_the_attention_list_after_a_week() {
 #[test]
 fn webhook_500_then_200_retries_the_same_delivery_after_10_seconds() {
     let mut w = submitted(hooked_site());
-    w.receiver = Box::new(|n, _| if n == 0 { DeliveryResult::Failed { status: 500 } } else { DeliveryResult::Delivered });
+    w.receiver =
+        Box::new(|n, _| if n == 0 { DeliveryResult::Failed { status: 500 } } else { DeliveryResult::Delivered });
     w.drive();
     let [(t0, d0, a0), (t1, d1, a1)] = &w.attempts[..] else { panic!("{:?}", w.attempts) };
     assert_eq!((*a0, *a1), (DeliveryResult::Failed { status: 500 }, DeliveryResult::Delivered));
@@ -203,7 +204,8 @@ fn configuration_problems_are_told_once_retried_and_cleared() {
 fn unsigned_webhooks_are_held_on_the_attention_list_and_sent_once_signed() {
     let mut w = submitted(hooked_site());
     let secret_set_at = NOW + 3600;
-    w.receiver = Box::new(move |_, now| if now < secret_set_at { DeliveryResult::NotSigned } else { DeliveryResult::Delivered });
+    w.receiver =
+        Box::new(move |_, now| if now < secret_set_at { DeliveryResult::NotSigned } else { DeliveryResult::Delivered });
     w.drive_until(secret_set_at - 1);
     assert!(w.delivered().is_empty());
     assert_eq!(w.run.pending_webhooks(), [WebhookEvent::SessionCompleted], "kept, not dropped");
@@ -316,7 +318,11 @@ fn abandonments_that_do_not_reach_the_office() {
     }
     // An email alone is enough; it is the only contact.
     let mut w = World::new(site());
-    w.run.abandon_to_office(AbandonReport { phone: None, email: Some("maria@example.net".into()), ..qualified_report() }, chat(), NOW);
+    w.run.abandon_to_office(
+        AbandonReport { phone: None, email: Some("maria@example.net".into()), ..qualified_report() },
+        chat(),
+        NOW,
+    );
     w.drive();
     let contacts = &w.st.bookings[0]["_body"]["contacts"];
     assert_eq!(contacts, &serde_json::json!([{"type": "Email", "value": "maria@example.net"}]));

@@ -11,10 +11,17 @@ fn outgoing_webhook_round_trip_and_tolerance() {
     let ok = |now| verify_webhook(b"whsec_test", b"{\"event\":\"session.completed\"}", &h, now, DEFAULT_TOLERANCE);
     assert_eq!(ok(1_751_889_600 + 300), Ok(()));
     assert_eq!(ok(1_751_889_600 + 301), Err(SignatureError::Expired));
-    assert_eq!(verify_webhook(b"other", b"{\"event\":\"session.completed\"}", &h, 1_751_889_600, 300), Err(SignatureError::Mismatch));
+    assert_eq!(
+        verify_webhook(b"other", b"{\"event\":\"session.completed\"}", &h, 1_751_889_600, 300),
+        Err(SignatureError::Mismatch)
+    );
     assert_eq!(verify_webhook(b"whsec_test", b"{}", &h, 1_751_889_600, 300), Err(SignatureError::Mismatch));
     for bad in ["", "t=abc,v1=00", "v1=00", "t=1751889600", "garbage"] {
-        assert_eq!(verify_webhook(b"whsec_test", b"{}", bad, 1_751_889_600, 300), Err(SignatureError::Malformed), "{bad}");
+        assert_eq!(
+            verify_webhook(b"whsec_test", b"{}", bad, 1_751_889_600, 300),
+            Err(SignatureError::Malformed),
+            "{bad}"
+        );
     }
     // Rotation: either of two v1 values may match.
     let v1 = h.rsplit_once("v1=").unwrap().1;

@@ -38,13 +38,19 @@ fn joined(v: &Value, labels: &[&str]) -> String {
 /// "1" = "one": a house number as digits or as the word (one to ten).
 fn same_number(got: &str, want: &str) -> bool {
     const WORDS: [&str; 11] = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"];
-    let as_digits = |s: &str| WORDS.iter().position(|w| *w == s).map(|n| n.to_string()).unwrap_or_else(|| s.to_string());
+    let as_digits =
+        |s: &str| WORDS.iter().position(|w| *w == s).map(|n| n.to_string()).unwrap_or_else(|| s.to_string());
     as_digits(got) == as_digits(want)
 }
 
 const STREET: &[&str] = &[
-    "StreetNamePreDirectional", "StreetNamePreModifier", "StreetNamePreType", "StreetName", "StreetNamePostType",
-    "StreetNamePostDirectional", "StreetNamePostModifier",
+    "StreetNamePreDirectional",
+    "StreetNamePreModifier",
+    "StreetNamePreType",
+    "StreetName",
+    "StreetNamePostType",
+    "StreetNamePostDirectional",
+    "StreetNamePostModifier",
 ];
 
 /// What kind of address this is, to group failures.
@@ -52,9 +58,14 @@ fn pattern(v: &Value) -> String {
     let p = &v["parts"];
     let mut tags = Vec::new();
     for (key, tag) in [
-        ("Recipient", "recipient"), ("BuildingName", "building"), ("USPSBoxType", "po-box"),
-        ("SubaddressType", "subaddress"), ("StreetNamePreType", "pre-type"), ("OccupancyIdentifier", "unit"),
-        ("StreetNamePostDirectional", "post-dir"), ("AddressNumberSuffix", "number-suffix"),
+        ("Recipient", "recipient"),
+        ("BuildingName", "building"),
+        ("USPSBoxType", "po-box"),
+        ("SubaddressType", "subaddress"),
+        ("StreetNamePreType", "pre-type"),
+        ("OccupancyIdentifier", "unit"),
+        ("StreetNamePostDirectional", "post-dir"),
+        ("AddressNumberSuffix", "number-suffix"),
         ("IntersectionSeparator", "intersection"),
     ] {
         if p.get(key).is_some() {
@@ -67,7 +78,11 @@ fn pattern(v: &Value) -> String {
     if p.get("ZipCode").is_some() && p.get("PlaceName").is_some() && !v["text"].as_str().unwrap_or("").contains(',') {
         tags.push("no-commas");
     }
-    if tags.is_empty() { "plain".into() } else { tags.join("+") }
+    if tags.is_empty() {
+        "plain".into()
+    } else {
+        tags.join("+")
+    }
 }
 
 #[test]
@@ -123,7 +138,8 @@ fn usaddress_hand_labeled() {
     }
     // ADDRESS_FAILURES=path writes every failure, not just four per pattern.
     if let Ok(path) = std::env::var("ADDRESS_FAILURES") {
-        let all: Vec<String> = fails.iter().flat_map(|(p, cases)| cases.iter().map(move |c| format!("[{p}] {c}"))).collect();
+        let all: Vec<String> =
+            fails.iter().flat_map(|(p, cases)| cases.iter().map(move |c| format!("[{p}] {c}"))).collect();
         let _ = std::fs::write(path, all.join("\n"));
     }
     println!("address failures by pattern (hand-labeled):");
@@ -143,7 +159,10 @@ fn usaddress_hand_labeled() {
             pct(*num, *n), pct(*st, *n), pct(*unit, *n), pct(*zip, *n), pct(*all4, *n), pct(*city, *n), pct(*state, *n)
         );
     }
-    println!("  hand-labeled building/department/mailbox as extra: {:.1}% ({extra_ok} of {extra_n})", pct(extra_ok, extra_n));
+    println!(
+        "  hand-labeled building/department/mailbox as extra: {:.1}% ({extra_ok} of {extra_n})",
+        pct(extra_ok, extra_n)
+    );
     let [n, _, _, _, _, all4, ..] = by_kind.get("hand-labeled").copied().unwrap_or_default();
     // Issue 13 asks for 97%; we reach 94.5% (1141 of 1207). What is left is mostly
     // label noise (a floor labelled unit in one address and subaddress in the next,
@@ -177,7 +196,10 @@ fn libphonenumber_us_formats() {
             ok_strict += usize::from(a && b);
         }
         if !(a && b) {
-            failed.push(format!("{text:?}{}: got {got_num:?} ext {got_ext:?}, want {want:?} ext {want_ext:?}", if ambiguous { " (ambiguous)" } else { "" }));
+            failed.push(format!(
+                "{text:?}{}: got {got_num:?} ext {got_ext:?}, want {want:?} ext {want_ext:?}",
+                if ambiguous { " (ambiguous)" } else { "" }
+            ));
         }
     }
     println!("phone failures:");

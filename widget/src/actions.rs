@@ -60,7 +60,8 @@ impl Ui {
     /// card has none yet. They go back to booking-core, which decides what to offer.
     pub(crate) fn fetch_windows(self) {
         let Some(url) = self.st(|s| {
-            let c = s.card.as_ref().filter(|c| s.phase == Phase::Card && c.wants_availability && c.windows.is_empty())?;
+            let c =
+                s.card.as_ref().filter(|c| s.phase == Phase::Card && c.wants_availability && c.windows.is_empty())?;
             let zip: String = js_sys::encode_uri_component(&c.request.address.zip).into();
             Some(format!("{}?trade={}&zip={zip}", net::route(&s.api, &s.site, "availability"), c.request.trade.code()))
         }) else {

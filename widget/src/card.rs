@@ -18,7 +18,13 @@ pub(crate) fn format_phone(digits: &str) -> String {
 
 /// A chip: a quick reply or an arrival window. One element type for both lists, so the
 /// list code is in the wasm once.
-pub(crate) fn chip(testid: &'static str, act: &'static str, i: usize, pressed: Option<bool>, label: String) -> impl IntoView {
+pub(crate) fn chip(
+    testid: &'static str,
+    act: &'static str,
+    i: usize,
+    pressed: Option<bool>,
+    label: String,
+) -> impl IntoView {
     view! {
         <button type="button" class="chip" data-testid=testid data-act=act data-arg=i.to_string()
             aria-pressed=pressed.map(|p| if p { "true" } else { "false" })>

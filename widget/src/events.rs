@@ -37,7 +37,11 @@ pub(crate) fn emit(site: &str, frame: bool, name: &str, extra: &[(&str, JsValue)
             let _ = js_sys::Reflect::set(&w, &"dataLayer".into(), &a);
             a
         };
-        let _ = js_sys::Reflect::set(&detail, &"event".into(), &format!("booking_widget_{}", name.replace('-', "_")).into());
+        let _ = js_sys::Reflect::set(
+            &detail,
+            &"event".into(),
+            &format!("booking_widget_{}", name.replace('-', "_")).into(),
+        );
         dl.push(&detail);
     }
     if frame {

@@ -165,15 +165,9 @@ pub(crate) fn turns_out(turns: &[UserTurn]) -> JsValue {
 }
 
 pub(crate) fn turns(j: &Js, key: &str) -> Vec<UserTurn> {
-    j.list(key)
-        .iter()
-        .filter_map(|t| Some(UserTurn { text: t.str("text")?, at: t.int("at")? }))
-        .collect()
+    j.list(key).iter().filter_map(|t| Some(UserTurn { text: t.str("text")?, at: t.int("at")? })).collect()
 }
 
 pub(crate) fn windows(j: &Js, key: &str) -> Vec<ArrivalWindow> {
-    j.list(key)
-        .iter()
-        .filter_map(|w| Some(ArrivalWindow { start: w.int("start")?, end: w.int("end")? }))
-        .collect()
+    j.list(key).iter().filter_map(|w| Some(ArrivalWindow { start: w.int("start")?, end: w.int("end")? })).collect()
 }

@@ -55,7 +55,5 @@ async fn send(url: &str, json_body: Option<String>) -> Option<Answer> {
 
 /// `navigator.sendBeacon`, body as text/plain (no CORS preflight; it survives unload).
 pub(crate) fn beacon(url: &str, body: &str) -> bool {
-    web_sys::window()
-        .and_then(|w| w.navigator().send_beacon_with_opt_str(url, Some(body)).ok())
-        .unwrap_or(false)
+    web_sys::window().and_then(|w| w.navigator().send_beacon_with_opt_str(url, Some(body)).ok()).unwrap_or(false)
 }

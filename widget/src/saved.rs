@@ -68,7 +68,9 @@ impl Ui {
             // The conversation itself is never stored: it is rebuilt by replaying the
             // homeowner's turns through booking-core (deterministic).
             let msgs = array(
-                s.msgs.iter().map(|m| Out::new().set("id", m.id).set("from", m.from.as_str()).set("text", m.text.as_str())),
+                s.msgs
+                    .iter()
+                    .map(|m| Out::new().set("id", m.id).set("from", m.from.as_str()).set("text", m.text.as_str())),
             );
             let saved = Out::new()
                 .set("v", SAVE_VERSION)

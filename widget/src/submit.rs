@@ -139,10 +139,7 @@ impl Ui {
     /// What booking-core says an abandonment now would report, if anything.
     pub(crate) fn qualified(self) -> Option<Effect> {
         let mut c = self.st(|s| s.conv.clone())?;
-        c.handle(Event::Abandon, now())
-            .effects
-            .into_iter()
-            .find(|e| matches!(e, Effect::QualifiedAbandon { .. }))
+        c.handle(Event::Abandon, now()).effects.into_iter().find(|e| matches!(e, Effect::QualifiedAbandon { .. }))
     }
 
     /// Reports a qualified abandonment once, with `sendBeacon` (it survives page unload).

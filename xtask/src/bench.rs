@@ -26,7 +26,7 @@ const LOADER_GZIP: u64 = 1536; // 1.5 KB
 const WIDGET_BROTLI: u64 = 120 * 1024;
 
 /// Runs the bench and writes BENCHMARKS.md at the workspace root.
-pub fn run(args: &[String]) -> Result<(), Fail> {
+pub(crate) fn run(args: &[String]) -> Result<(), Fail> {
     let build = !args.iter().any(|a| a == "--no-build");
     let started = Instant::now();
     // Before our own builds load the CPUs: what else was running.
@@ -38,7 +38,10 @@ pub fn run(args: &[String]) -> Result<(), Fail> {
 
     println!("xtask bench: conversation engine (booking-core bench_turn, native release)");
     let engine = bench_turn(false)?;
-    println!("xtask bench: engine median {} µs, p99 {} µs over {} turns", engine.median_us, engine.p99_us, engine.turns);
+    println!(
+        "xtask bench: engine median {} µs, p99 {} µs over {} turns",
+        engine.median_us, engine.p99_us, engine.turns
+    );
     // The same at opt-level 3 (own target dir: the shared one stays at the real profile),
     // to tell the engine's cost from the size profile's.
     let engine_o3 = bench_turn(true)?;
@@ -52,7 +55,13 @@ pub fn run(args: &[String]) -> Result<(), Fail> {
 
     println!("xtask bench: starting emulator, worker and contractor site");
     let vars = [("RATE_LIMIT_MULTIPLIER".to_string(), "1000".to_string())];
-    let stack = stack::start(Target::Sandbox(Credentials::generate()), Ports { site: 0, worker: 0, sandbox: 0 }, true, &vars, None)?;
+    let stack = stack::start(
+        Target::Sandbox(Credentials::generate()),
+        Ports { site: 0, worker: 0, sandbox: 0 },
+        true,
+        &vars,
+        None,
+    )?;
     let urls = [
         ("WORKER_URL", stack.worker_url.clone()),
         ("SANDBOX_URL", stack.sandbox_url.clone().unwrap_or_default()),
@@ -88,10 +97,7 @@ fn bench_turn(opt3: bool) -> Result<Engine, Fail> {
     if opt3 {
         cmd.env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "3").env("CARGO_TARGET_DIR", root().join("target/bench-o3"));
     }
-    let out = cmd
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| Fail(format!("cargo run bench_turn: {e}")))?;
+    let out = cmd.stderr(Stdio::inherit()).output().map_err(|e| Fail(format!("cargo run bench_turn: {e}")))?;
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text
         .lines()
@@ -146,7 +152,12 @@ fn command_line(program: &str, args: &[&str]) -> String {
 fn machine() -> Machine {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|t| t.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split_once(':')).map(|(_, v)| v.trim().to_string()))
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
         .unwrap_or_else(|| "unknown".into());
     Machine {
         date: command_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
@@ -195,7 +206,15 @@ fn verdict(ok: bool) -> &'static str {
     }
 }
 
-fn render(m: &Machine, engine: &Engine, engine_o3: &Engine, sizes: &Value, worker: &Value, widget: &Value, secs: u64) -> String {
+fn render(
+    m: &Machine,
+    engine: &Engine,
+    engine_o3: &Engine,
+    sizes: &Value,
+    worker: &Value,
+    widget: &Value,
+    secs: u64,
+) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# Benchmarks\n");
     let _ = writeln!(
@@ -243,10 +262,18 @@ fn render(m: &Machine, engine: &Engine, engine_o3: &Engine, sizes: &Value, worke
     );
     let _ = writeln!(s, "| file | raw | gzip -9 | brotli -q 11 |\n|---|---:|---:|---:|");
     for f in sizes["widget"].as_array().into_iter().flatten() {
-        let _ = writeln!(s, "| {} | {} | {} | {} |", f["name"].as_str().unwrap_or("?"), bytes(&f["raw"]), bytes(&f["gzip"]), bytes(&f["brotli"]));
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            f["name"].as_str().unwrap_or("?"),
+            bytes(&f["raw"]),
+            bytes(&f["gzip"]),
+            bytes(&f["brotli"])
+        );
     }
     let t = &sizes["widgetTotal"];
-    let _ = writeln!(s, "| **whole widget** | {} | {} | {} |", bytes(&t["raw"]), bytes(&t["gzip"]), bytes(&t["brotli"]));
+    let _ =
+        writeln!(s, "| **whole widget** | {} | {} | {} |", bytes(&t["raw"]), bytes(&t["gzip"]), bytes(&t["brotli"]));
     let c = &sizes["css"];
     if c.is_object() {
         let _ = writeln!(
@@ -258,7 +285,12 @@ fn render(m: &Machine, engine: &Engine, engine_o3: &Engine, sizes: &Value, worke
         );
     }
     let _ = writeln!(s);
-    let loader_gz = sizes["widget"].as_array().into_iter().flatten().find(|f| f["name"] == "loader.js").map(|f| num(&f["gzip"]) as u64);
+    let loader_gz = sizes["widget"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["name"] == "loader.js")
+        .map(|f| num(&f["gzip"]) as u64);
     let _ = writeln!(s, "| target | measured | |\n|---|---:|---|");
     let _ = writeln!(
         s,
@@ -293,7 +325,13 @@ fn render(m: &Machine, engine: &Engine, engine_o3: &Engine, sizes: &Value, worke
         );
         let _ = writeln!(s, "| group | code bytes | share |\n|---|---:|---:|");
         for g in b["groups"].as_array().into_iter().flatten() {
-            let _ = writeln!(s, "| {} | {} | {:.1} % |", g["group"].as_str().unwrap_or("?"), bytes(&g["bytes"]), 100.0 * num(&g["share"]));
+            let _ = writeln!(
+                s,
+                "| {} | {} | {:.1} % |",
+                g["group"].as_str().unwrap_or("?"),
+                bytes(&g["bytes"]),
+                100.0 * num(&g["share"])
+            );
         }
         let _ = writeln!(s, "| **all code** | {} | 100 % |\n", bytes(&b["code"]));
         let sections: Vec<String> = sizes["shippedSections"]
@@ -304,7 +342,11 @@ fn render(m: &Machine, engine: &Engine, engine_o3: &Engine, sizes: &Value, worke
             .map(|x| format!("{} {} B", x["name"].as_str().unwrap_or("?"), bytes(&x["size"])))
             .collect();
         if !sections.is_empty() {
-            let _ = writeln!(s, "The shipped widget/dist/widget_bg.wasm (after wasm-opt -Oz), sections over 1 KB: {}.\n", sections.join(", "));
+            let _ = writeln!(
+                s,
+                "The shipped widget/dist/widget_bg.wasm (after wasm-opt -Oz), sections over 1 KB: {}.\n",
+                sections.join(", ")
+            );
         }
     }
 
@@ -327,7 +369,8 @@ fn render(m: &Machine, engine: &Engine, engine_o3: &Engine, sizes: &Value, worke
          |---|---:|---:|---:|---:|---:|---|---:|"
     );
     for mode in widget["modes"].as_array().into_iter().flatten() {
-        let files: Vec<&str> = mode["widgetFilesBefore"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let files: Vec<&str> =
+            mode["widgetFilesBefore"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
         let _ = writeln!(
             s,
             "| {} | {} ms | {} ms | {} ms ({} ms) | {} ms | {} / {} B | {} | {} B |",
@@ -343,15 +386,26 @@ fn render(m: &Machine, engine: &Engine, engine_o3: &Engine, sizes: &Value, worke
             bytes(&mode["bytesAfter"]),
         );
     }
-    let eager: u64 = widget["modes"].as_array().into_iter().flatten().map(|m| m["eagerMounts"].as_u64().unwrap_or(0)).sum();
+    let eager: u64 =
+        widget["modes"].as_array().into_iter().flatten().map(|m| m["eagerMounts"].as_u64().unwrap_or(0)).sum();
     let failed: Vec<String> = widget["modes"]
         .as_array()
         .into_iter()
         .flatten()
-        .flat_map(|m| m["runs"].as_array().into_iter().flatten().filter(|r| r["failed"] == true).map(move |r| (m["throttle"].clone(), r)))
+        .flat_map(|m| {
+            m["runs"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|r| r["failed"] == true)
+                .map(move |r| (m["throttle"].clone(), r))
+        })
         .map(|(t, r)| format!("CPU ×{t}: {} {}", r["error"].as_str().unwrap_or("?"), r["pageErrors"]))
         .collect();
-    let _ = writeln!(s, "\nRuns where the widget mounted before any interaction: {eager} (expected 0: only the loader loads eagerly).");
+    let _ = writeln!(
+        s,
+        "\nRuns where the widget mounted before any interaction: {eager} (expected 0: only the loader loads eagerly)."
+    );
     let _ = writeln!(s, "Runs that failed (not in the medians): {}.\n", failed.len());
     for f in &failed {
         let _ = writeln!(s, "- {}", f.replace('|', "\\|"));
@@ -387,7 +441,10 @@ fn render(m: &Machine, engine: &Engine, engine_o3: &Engine, sizes: &Value, worke
     }
     let l = &worker["latency"];
     let _ = writeln!(s, "\n### Booking latency (new customers, token warm, sequential)\n");
-    let _ = writeln!(s, "| bookings | booked | p50 | p95 | max | mean | needed a re-post |\n|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        s,
+        "| bookings | booked | p50 | p95 | max | mean | needed a re-post |\n|---:|---:|---:|---:|---:|---:|---:|"
+    );
     let _ = writeln!(
         s,
         "| {} | {} | {:.0} ms | {:.0} ms | {:.0} ms | {:.0} ms | {} |\n",
@@ -434,7 +491,14 @@ fn render(m: &Machine, engine: &Engine, engine_o3: &Engine, sizes: &Value, worke
     let _ = writeln!(s, "### Worker bundle size\n");
     let _ = writeln!(s, "| file (edge-worker/build) | raw | gzip -9 | brotli -q 11 |\n|---|---:|---:|---:|");
     for f in sizes["worker"].as_array().into_iter().flatten() {
-        let _ = writeln!(s, "| {} | {} | {} | {} |", f["name"].as_str().unwrap_or("?"), bytes(&f["raw"]), bytes(&f["gzip"]), bytes(&f["brotli"]));
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            f["name"].as_str().unwrap_or("?"),
+            bytes(&f["raw"]),
+            bytes(&f["gzip"]),
+            bytes(&f["brotli"])
+        );
     }
     let _ = writeln!(s, "\n## Reproduce\n\n```\ncargo xtask bench\n```\n");
     let _ = writeln!(
@@ -449,7 +513,12 @@ fn render(m: &Machine, engine: &Engine, engine_o3: &Engine, sizes: &Value, worke
 fn summary(engine: &Engine, sizes: &Value, worker: &Value, widget: &Value) {
     println!("bench: engine turn median {:.1} µs, p99 {:.1} µs", engine.median_us, engine.p99_us);
     for f in sizes["widget"].as_array().into_iter().flatten() {
-        println!("bench: {} {} B gzip, {} B brotli", f["name"].as_str().unwrap_or("?"), bytes(&f["gzip"]), bytes(&f["brotli"]));
+        println!(
+            "bench: {} {} B gzip, {} B brotli",
+            f["name"].as_str().unwrap_or("?"),
+            bytes(&f["gzip"]),
+            bytes(&f["brotli"])
+        );
     }
     println!("bench: whole widget {} B brotli", bytes(&sizes["widgetTotal"]["brotli"]));
     for mode in widget["modes"].as_array().into_iter().flatten() {
@@ -461,10 +530,27 @@ fn summary(engine: &Engine, sizes: &Value, worker: &Value, widget: &Value) {
         );
     }
     for sc in worker["scenarios"].as_array().into_iter().flatten() {
-        println!("bench: {}: {} ServiceTitan calls (+{} token), {:.0} ms", sc["scenario"].as_str().unwrap_or("?"), sc["apiCalls"], sc["tokenCalls"], num(&sc["ms"]));
+        println!(
+            "bench: {}: {} ServiceTitan calls (+{} token), {:.0} ms",
+            sc["scenario"].as_str().unwrap_or("?"),
+            sc["apiCalls"],
+            sc["tokenCalls"],
+            num(&sc["ms"])
+        );
     }
     let l = &worker["latency"];
-    println!("bench: booking latency p50 {:.0} ms, p95 {:.0} ms ({} sequential)", num(&l["p50"]), num(&l["p95"]), l["count"]);
+    println!(
+        "bench: booking latency p50 {:.0} ms, p95 {:.0} ms ({} sequential)",
+        num(&l["p50"]),
+        num(&l["p95"]),
+        l["count"]
+    );
     let b = &worker["burst"];
-    println!("bench: burst of {}: lost {}, duplicated {}, {:.1} s", b["count"], b["lost"], b["duplicated"], num(&b["wallMs"]) / 1000.0);
+    println!(
+        "bench: burst of {}: lost {}, duplicated {}, {:.1} s",
+        b["count"],
+        b["lost"],
+        b["duplicated"],
+        num(&b["wallMs"]) / 1000.0
+    );
 }

@@ -46,10 +46,15 @@ fn core_inputs() -> Vec<PathBuf> {
 }
 
 /// Release wasm build of the widget into `widget/dist/`.
-pub fn widget() -> Result<(), Fail> {
+pub(crate) fn widget() -> Result<(), Fail> {
     let r = root();
     let mut inputs = core_inputs();
-    inputs.extend([r.join("widget/src"), r.join("widget/Cargo.toml"), r.join("widget/loader.src.js"), r.join("widget/frame.html")]);
+    inputs.extend([
+        r.join("widget/src"),
+        r.join("widget/Cargo.toml"),
+        r.join("widget/loader.src.js"),
+        r.join("widget/frame.html"),
+    ]);
     let outputs: Vec<PathBuf> = ["loader.js", "widget.js", "widget_bg.wasm", "frame.html"]
         .iter()
         .flat_map(|n| [r.join("widget/dist").join(n), r.join("target/worker-assets/widget").join(n)])
@@ -94,10 +99,15 @@ pub fn widget() -> Result<(), Fail> {
 }
 
 /// Release build of the worker into `edge-worker/build/` with the pinned tools.
-pub fn worker() -> Result<(), Fail> {
+pub(crate) fn worker() -> Result<(), Fail> {
     let r = root();
     let mut inputs = core_inputs();
-    inputs.extend([r.join("edge-worker/src"), r.join("edge-worker/Cargo.toml"), r.join("edge-worker/build.rs"), r.join("examples/sites")]);
+    inputs.extend([
+        r.join("edge-worker/src"),
+        r.join("edge-worker/Cargo.toml"),
+        r.join("edge-worker/build.rs"),
+        r.join("examples/sites"),
+    ]);
     if up_to_date(&[r.join("edge-worker/build/index.js"), r.join("edge-worker/build/index_bg.wasm")], &inputs) {
         return Ok(());
     }
@@ -111,12 +121,12 @@ pub fn worker() -> Result<(), Fail> {
 }
 
 /// Native release build of the ServiceTitan emulator.
-pub fn sandbox() -> Result<(), Fail> {
+pub(crate) fn sandbox() -> Result<(), Fail> {
     run(Command::new("cargo").args(["build", "--quiet", "--release", "-p", "st-sandbox"]).current_dir(root()))
 }
 
 /// Everything `demo` and the browser tests need.
-pub fn all() -> Result<(), Fail> {
+pub(crate) fn all() -> Result<(), Fail> {
     tools::ensure_build_tools()?;
     println!("xtask: building the ServiceTitan emulator, the widget and the worker (release)");
     sandbox()?;

@@ -40,7 +40,7 @@ fn write_sandbox_dev_vars(c: &Credentials) -> Result<(), Fail> {
 }
 
 /// Runs the demo until Ctrl-C.
-pub fn run(_args: &[String]) -> Result<(), Fail> {
+pub(crate) fn run(_args: &[String]) -> Result<(), Fail> {
     bundle::all()?;
     let target = match real_target() {
         Some(t) => t,
@@ -52,7 +52,9 @@ pub fn run(_args: &[String]) -> Result<(), Fail> {
     };
     let which = match &target {
         Target::Sandbox(_) => "the local ServiceTitan emulator".to_string(),
-        Target::Real { env } => format!("ServiceTitan's {env} environment (credentials from .dev.vars or the environment)"),
+        Target::Real { env } => {
+            format!("ServiceTitan's {env} environment (credentials from .dev.vars or the environment)")
+        }
     };
     let (tx, rx) = mpsc::channel();
     ctrlc::set_handler(move || {

@@ -13,10 +13,12 @@ use std::time::Instant;
 use crate::{root, Fail};
 
 /// Runs the fuzzer and prints its summary line.
-pub fn run(args: &[String]) -> Result<(), Fail> {
+pub(crate) fn run(args: &[String]) -> Result<(), Fail> {
     let n: u64 = match args.first() {
         None => 1_000_000,
-        Some(a) => a.replace(['_', ','], "").parse().map_err(|_| Fail(format!("fuzz: {a:?} is not a count of inputs")))?,
+        Some(a) => {
+            a.replace(['_', ','], "").parse().map_err(|_| Fail(format!("fuzz: {a:?} is not a count of inputs")))?
+        }
     };
     println!("xtask fuzz: {n} inputs through extract, Conversation, replay and JSON resume");
     let started = Instant::now();
@@ -43,10 +45,12 @@ pub fn run(args: &[String]) -> Result<(), Fail> {
     let line = summary.ok_or_else(|| Fail(format!("the fuzz example printed no summary ({status})")))?;
     // "fuzz: N inputs, P panics (C conversations, M replay/resume mismatches)"
     let count_before = |word: &str| {
-        let words: Vec<&str> = line.split(|c: char| c.is_whitespace() || c == '(' || c == ',').filter(|w| !w.is_empty()).collect();
+        let words: Vec<&str> =
+            line.split(|c: char| c.is_whitespace() || c == '(' || c == ',').filter(|w| !w.is_empty()).collect();
         words.windows(2).find(|w| w[1] == word).and_then(|w| w[0].parse::<u64>().ok())
     };
-    let panics = count_before("panics").ok_or_else(|| Fail(format!("fuzz: cannot read the panic count in {line:?}")))?;
+    let panics =
+        count_before("panics").ok_or_else(|| Fail(format!("fuzz: cannot read the panic count in {line:?}")))?;
     println!("xtask fuzz: {} s", started.elapsed().as_secs());
     if panics > 0 {
         return Err(Fail(format!("fuzz found {panics} panic(s): {line}")));

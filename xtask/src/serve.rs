@@ -7,15 +7,15 @@ use std::path::{Component, Path, PathBuf};
 use std::thread;
 
 /// URL prefix → directory.
-pub type Mounts = Vec<(String, PathBuf)>;
+pub(crate) type Mounts = Vec<(String, PathBuf)>;
 
 /// Text replaced in served HTML: the example pages name the demo's worker URL, and a
 /// test stack on other ports points them at its own worker.
-pub type Rewrites = Vec<(String, String)>;
+pub(crate) type Rewrites = Vec<(String, String)>;
 
 /// Binds `127.0.0.1:port` (0 = any free port) and serves in background threads.
 /// Returns the bound port.
-pub fn start(port: u16, mounts: Mounts, rewrites: Rewrites) -> std::io::Result<u16> {
+pub(crate) fn start(port: u16, mounts: Mounts, rewrites: Rewrites) -> std::io::Result<u16> {
     let listener = TcpListener::bind(("127.0.0.1", port))?;
     let port = listener.local_addr()?.port();
     thread::spawn(move || {

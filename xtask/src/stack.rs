@@ -12,7 +12,7 @@ use crate::tools::node_bin;
 use crate::{root, serve, Fail};
 
 /// Which ServiceTitan the worker talks to.
-pub enum Target {
+pub(crate) enum Target {
     /// Our emulator with these generated credentials.
     Sandbox(Credentials),
     /// A real tenant's environment; credentials stay in `.dev.vars` or the environment.
@@ -24,7 +24,7 @@ pub enum Target {
 
 /// ServiceTitan app credentials (the emulator's are generated per run).
 #[derive(Clone)]
-pub struct Credentials {
+pub(crate) struct Credentials {
     /// OAuth client id.
     pub client_id: String,
     /// OAuth client secret.
@@ -37,10 +37,12 @@ pub struct Credentials {
 
 impl Credentials {
     /// Fresh random-looking values; they only need to differ per run and never be real.
-    pub fn generate() -> Credentials {
+    pub(crate) fn generate() -> Credentials {
         let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos()
             ^ (std::process::id() as u128) << 64;
-        let word = |salt: u128| format!("{:032x}", seed.wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835).wrapping_add(salt));
+        let word = |salt: u128| {
+            format!("{:032x}", seed.wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835).wrapping_add(salt))
+        };
         Credentials {
             client_id: format!("cid.{}", &word(1)[..16]),
             client_secret: format!("cs1.{}", word(2)),
@@ -51,7 +53,7 @@ impl Credentials {
 }
 
 /// Ports to use; 0 picks a free one.
-pub struct Ports {
+pub(crate) struct Ports {
     /// Static contractor site.
     pub site: u16,
     /// Worker.
@@ -61,7 +63,7 @@ pub struct Ports {
 }
 
 /// The running system.
-pub struct Stack {
+pub(crate) struct Stack {
     /// Contractor site root URL.
     pub site_url: String,
     /// Worker root URL.
@@ -95,7 +97,7 @@ impl Drop for Stack {
 }
 
 /// A port nothing listens on right now.
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
 }
 
@@ -107,11 +109,16 @@ const DEMO_WORKER_URL: &str = "http://127.0.0.1:8787";
 fn sites_allowing(origin: &str, webhook_url: Option<&str>) -> Result<String, Fail> {
     let mut sites = Vec::new();
     let dir = root().join("examples/sites");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir).map_err(|e| Fail(format!("{}: {e}", dir.display())))?.flatten().map(|e| e.path()).collect();
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .map_err(|e| Fail(format!("{}: {e}", dir.display())))?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     paths.sort();
     for p in paths.iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
         let text = std::fs::read_to_string(p).map_err(|e| Fail(format!("{}: {e}", p.display())))?;
-        let mut site: serde_json::Value = serde_json::from_str(&text).map_err(|e| Fail(format!("{}: {e}", p.display())))?;
+        let mut site: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| Fail(format!("{}: {e}", p.display())))?;
         if let Some(url) = webhook_url {
             site["webhookUrl"] = url.into();
         }
@@ -128,7 +135,7 @@ fn sites_allowing(origin: &str, webhook_url: Option<&str>) -> Result<String, Fai
 /// Starts everything. `quiet` sends child output to log files under target/.
 /// `extra_vars` are more worker vars (e.g. a higher rate limit for the bench).
 /// `webhook_url` replaces every site's webhook URL (tests point it at a receiver).
-pub fn start(
+pub(crate) fn start(
     target: Target,
     ports: Ports,
     quiet: bool,
@@ -174,10 +181,7 @@ pub fn start(
     let worker_url = format!("http://127.0.0.1:{worker_port}");
     let site_port = serve::start(
         ports.site,
-        vec![
-            ("/widget".to_string(), r.join("widget/dist")),
-            ("/".to_string(), r.join("examples/contractor-site")),
-        ],
+        vec![("/widget".to_string(), r.join("widget/dist")), ("/".to_string(), r.join("examples/contractor-site"))],
         vec![(DEMO_WORKER_URL.to_string(), worker_url.clone())],
     )
     .map_err(|e| Fail(format!("site server on port {}: {e}", ports.site)))?;
@@ -204,14 +208,7 @@ pub fn start(
     }
     children.push(wrangler.spawn().map_err(|e| Fail(format!("wrangler: {e}")))?);
 
-    let stack = Stack {
-        site_url,
-        worker_url,
-        sandbox_url,
-        credentials,
-        children,
-        _state_dir: state_dir,
-    };
+    let stack = Stack { site_url, worker_url, sandbox_url, credentials, children, _state_dir: state_dir };
     wait_healthy(&format!("127.0.0.1:{worker_port}"), Duration::from_secs(90))
         .map_err(|Fail(e)| Fail(format!("{e}; see target/logs/wrangler.log")))?;
     Ok(stack)
@@ -254,7 +251,7 @@ fn wait_healthy(addr: &str, limit: Duration) -> Result<(), Fail> {
 }
 
 /// A minimal HTTP/1.1 GET for health checks: (status, body).
-pub fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
+pub(crate) fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
     let mut s = TcpStream::connect(addr).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     write!(s, "GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n").ok()?;

@@ -130,8 +130,13 @@ fn browser_tests(tally: &mut Tally, only: Option<&str>) -> Result<(), Fail> {
         ("RATE_LIMIT_MULTIPLIER".to_string(), "10".to_string()),
     ];
     let hook_url = format!("http://127.0.0.1:{webhook_port}/hooks");
-    let stack = match stack::start(Target::Sandbox(c), Ports { site: 0, worker: 0, sandbox: 0 }, true, &vars, Some(&hook_url))
-    {
+    let stack = match stack::start(
+        Target::Sandbox(c),
+        Ports { site: 0, worker: 0, sandbox: 0 },
+        true,
+        &vars,
+        Some(&hook_url),
+    ) {
         Ok(s) => s,
         Err(Fail(m)) => {
             tally.broken_steps.push(format!("start stack: {m}"));
@@ -141,7 +146,10 @@ fn browser_tests(tally: &mut Tally, only: Option<&str>) -> Result<(), Fail> {
     let secrets = stack
         .credentials
         .as_ref()
-        .map(|c| [c.client_secret.as_str(), c.app_key.as_str(), c.client_id.as_str(), &admin_token, &webhook_secret].join(","))
+        .map(|c| {
+            [c.client_secret.as_str(), c.app_key.as_str(), c.client_id.as_str(), &admin_token, &webhook_secret]
+                .join(",")
+        })
         .unwrap_or_default();
     let out = root().join("target/e2e");
     let _ = std::fs::create_dir_all(&out);

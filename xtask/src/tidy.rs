@@ -50,7 +50,9 @@ fn relative(root: &Path, path: &str) -> String {
 fn formatting(root: &Path) -> Vec<String> {
     let out = match Command::new("cargo").args(["fmt", "--all", "--check"]).current_dir(root).output() {
         Ok(o) => o,
-        Err(e) => return vec![format!("could not run `cargo fmt` ({e}); install it with `rustup component add rustfmt`")],
+        Err(e) => {
+            return vec![format!("could not run `cargo fmt` ({e}); install it with `rustup component add rustfmt`")]
+        }
     };
     if out.status.success() {
         return Vec::new();
@@ -67,7 +69,10 @@ fn formatting(root: &Path) -> Vec<String> {
         let err = String::from_utf8_lossy(&out.stderr);
         return vec![format!("`cargo fmt --all --check` failed: {}; fix the file it names", err.trim())];
     }
-    files.iter().map(|f| format!("{f} is not formatted as rustfmt.toml says; run `cargo fmt --all` and commit it")).collect()
+    files
+        .iter()
+        .map(|f| format!("{f} is not formatted as rustfmt.toml says; run `cargo fmt --all` and commit it"))
+        .collect()
 }
 
 /// Clippy findings in `scope`, as `file:line:col: level: message`. Run without `-D warnings`
@@ -191,7 +196,10 @@ fn code_only(text: &str) -> String {
                 blank(&mut out, x);
                 i += 1;
             }
-        } else if ch == 'r' && matches!(next, Some('"') | Some('#')) && !c.get(i.wrapping_sub(1)).is_some_and(|p| is_ident(*p)) {
+        } else if ch == 'r'
+            && matches!(next, Some('"') | Some('#'))
+            && !c.get(i.wrapping_sub(1)).is_some_and(|p| is_ident(*p))
+        {
             // Raw string: r"..." or r#"..."#.
             let hashes = c[i + 1..].iter().take_while(|x| **x == '#').count();
             if c.get(i + 1 + hashes) != Some(&'"') {
@@ -338,10 +346,11 @@ fn io_names(code: &str) -> Vec<(usize, String)> {
 /// the saved conversation and the sessionStorage key of the landing URL.
 fn storage_keys(root: &Path) -> Vec<String> {
     let read = |p: &str| std::fs::read_to_string(root.join(p)).map_err(|e| format!("{p} could not be read ({e})"));
-    let (loader, saved, widget) = match (read("widget/loader.src.js"), read("widget/src/saved.rs"), widget_sources(root)) {
-        (Ok(l), Ok(s), Ok(w)) => (l, s, w),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return vec![e],
-    };
+    let (loader, saved, widget) =
+        match (read("widget/loader.src.js"), read("widget/src/saved.rs"), widget_sources(root)) {
+            (Ok(l), Ok(s), Ok(w)) => (l, s, w),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return vec![e],
+        };
     let mut problems = Vec::new();
     match (loader_keys(&loader, "localStorage").first(), widget_saved_key(&saved)) {
         (Some(l), Some(w)) if *l == w => {}
@@ -432,10 +441,7 @@ mod tests {
     fn std_io_paths_and_words_are_found_with_their_line() {
         let src = "use std::fs;\nuse std::{cell::RefCell, time::Instant};\nlet x = worker::Env;\nuse std::collections::BTreeMap;\nlet d = core::time::Duration::ZERO;\n";
         let found = io_names(&code_only(src));
-        assert_eq!(
-            found,
-            vec![(1, "std::fs".to_string()), (2, "std::time".to_string()), (3, "worker".to_string())]
-        );
+        assert_eq!(found, vec![(1, "std::fs".to_string()), (2, "std::time".to_string()), (3, "worker".to_string())]);
         assert_eq!(io_names("let workers = 2; let my_worker = 1;"), vec![]);
     }
 
@@ -458,14 +464,20 @@ mod tests {
         };
         write("shared/src/clock.rs", "//! Clock.\n\npub fn now() -> u64 {\n    std::time::SystemTime::now(); 0\n}\n");
         write("widget/loader.src.js", "var w = window, st = w.localStorage; saved = st[\"bw:v2:\" + site]; var ss = w.sessionStorage; ss[\"bw:from\"] = 1;");
-        write("widget/src/saved.rs", "const SAVE_VERSION: u32 = 3;\nfn key() -> String { format!(\"bw:v{SAVE_VERSION}:{}\", 1) }\n");
+        write(
+            "widget/src/saved.rs",
+            "const SAVE_VERSION: u32 = 3;\nfn key() -> String { format!(\"bw:v{SAVE_VERSION}:{}\", 1) }\n",
+        );
         let io = core_does_no_io(&root);
         let keys = storage_keys(&root);
         let _ = std::fs::remove_dir_all(&root);
         assert_eq!(io.len(), 1, "{io:?}");
         assert!(io[0].starts_with("shared/src/clock.rs:4: booking-core names `std::time`"), "{io:?}");
         assert_eq!(keys.len(), 2, "{keys:?}");
-        assert!(keys[0].contains("\"bw:v2:\"") && keys[0].contains("change the loader's key to \"bw:v3:\""), "{keys:?}");
+        assert!(
+            keys[0].contains("\"bw:v2:\"") && keys[0].contains("change the loader's key to \"bw:v3:\""),
+            "{keys:?}"
+        );
         assert!(keys[1].contains("\"bw:from\""), "{keys:?}");
     }
 

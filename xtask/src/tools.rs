@@ -10,11 +10,11 @@ use std::process::Command;
 use crate::{root, run, Fail};
 
 /// wasm-bindgen-cli must equal the `wasm-bindgen` crate in Cargo.lock (checked).
-pub const WASM_BINDGEN: &str = "0.2.130";
+pub(crate) const WASM_BINDGEN: &str = "0.2.130";
 /// worker-build, the workers-rs bundler.
-pub const WORKER_BUILD: &str = "0.8.7";
+pub(crate) const WORKER_BUILD: &str = "0.8.7";
 /// npm packages; package.json must list exactly these (checked), `npm ci` installs them.
-pub const NPM: &[(&str, &str)] = &[
+pub(crate) const NPM: &[(&str, &str)] = &[
     ("axe-core", "4.11.0"),
     ("binaryen", "132.0.0"),
     ("esbuild", "0.28.2"),
@@ -23,9 +23,9 @@ pub const NPM: &[(&str, &str)] = &[
     ("wrangler", "4.86.0"),
 ];
 /// The wasm target.
-pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
+pub(crate) const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// Debian's Chromium, driven by playwright-core.
-pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
 
 fn cargo_bin(name: &str) -> PathBuf {
     let home = std::env::var("CARGO_HOME")
@@ -35,17 +35,17 @@ fn cargo_bin(name: &str) -> PathBuf {
 }
 
 /// Path of the pinned wasm-bindgen.
-pub fn wasm_bindgen() -> PathBuf {
+pub(crate) fn wasm_bindgen() -> PathBuf {
     cargo_bin("wasm-bindgen")
 }
 
 /// Path of the pinned worker-build.
-pub fn worker_build() -> PathBuf {
+pub(crate) fn worker_build() -> PathBuf {
     cargo_bin("worker-build")
 }
 
 /// A binary from node_modules/.bin.
-pub fn node_bin(name: &str) -> PathBuf {
+pub(crate) fn node_bin(name: &str) -> PathBuf {
     root().join("node_modules/.bin").join(name)
 }
 
@@ -68,7 +68,7 @@ fn lockfile_wasm_bindgen() -> Result<String, Fail> {
 }
 
 /// Installs what is missing: wasm target, wasm-bindgen-cli, worker-build, node packages.
-pub fn ensure_build_tools() -> Result<(), Fail> {
+pub(crate) fn ensure_build_tools() -> Result<(), Fail> {
     let locked = lockfile_wasm_bindgen()?;
     if locked != WASM_BINDGEN {
         return Err(Fail(format!(
@@ -87,12 +87,16 @@ pub fn ensure_build_tools() -> Result<(), Fail> {
     if !version_of(&wasm_bindgen()).is_some_and(|v| v.ends_with(WASM_BINDGEN)) {
         println!("xtask: installing wasm-bindgen-cli {WASM_BINDGEN} (several minutes, once)");
         // Without --locked: its lockfile pins a crate version the registry mirror lacks.
-        installs.push(Command::new("cargo").args(["install", "--quiet", "wasm-bindgen-cli", "--version", WASM_BINDGEN]).spawn());
+        installs.push(
+            Command::new("cargo").args(["install", "--quiet", "wasm-bindgen-cli", "--version", WASM_BINDGEN]).spawn(),
+        );
     }
     if !version_of(&worker_build()).is_some_and(|v| v.ends_with(WORKER_BUILD)) {
         println!("xtask: installing worker-build {WORKER_BUILD} (several minutes, once)");
         installs.push(
-            Command::new("cargo").args(["install", "--quiet", "--locked", "worker-build", "--version", WORKER_BUILD]).spawn(),
+            Command::new("cargo")
+                .args(["install", "--quiet", "--locked", "worker-build", "--version", WORKER_BUILD])
+                .spawn(),
         );
     }
     for child in installs {
@@ -127,7 +131,7 @@ fn ensure_node_packages() -> Result<(), Fail> {
 }
 
 /// Installs Debian's Chromium when absent (tests and bench only).
-pub fn ensure_chromium() -> Result<(), Fail> {
+pub(crate) fn ensure_chromium() -> Result<(), Fail> {
     if Path::new(CHROMIUM).exists() {
         return Ok(());
     }

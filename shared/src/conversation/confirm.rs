@@ -221,7 +221,11 @@ impl Conversation {
             .iter()
             .map(|w| OfferedWindow { window: *w, label: window_label(self.locale, *w, off) })
             .collect();
-        let lines = self.summary_lines().into_iter().map(|(slot, v)| (prompts::slot_label(slot, self.locale).to_string(), v)).collect();
+        let lines = self
+            .summary_lines()
+            .into_iter()
+            .map(|(slot, v)| (prompts::slot_label(slot, self.locale).to_string(), v))
+            .collect();
         Some(Confirmation {
             request,
             lines,
@@ -251,7 +255,10 @@ impl Conversation {
                 DayPart::Afternoon => "afternoon",
                 DayPart::Evening => "evening",
             };
-            self.site.arrival_windows.iter().any(|lw| i64::from(lw.start_hour) == hour && lw.name.eq_ignore_ascii_case(name))
+            self.site
+                .arrival_windows
+                .iter()
+                .any(|lw| i64::from(lw.start_hour) == hour && lw.name.eq_ignore_ascii_case(name))
         });
         (pref.day.is_some() || pref.part.is_some()) && day_ok && part_ok
     }
@@ -354,7 +361,11 @@ fn clock(l: Locale, h: u32, m: u32) -> String {
         12 => (12, "pm"),
         _ => (h - 12, "pm"),
     };
-    if m == 0 { format!("{h12}{ap}") } else { format!("{h12}:{m:02}{ap}") }
+    if m == 0 {
+        format!("{h12}{ap}")
+    } else {
+        format!("{h12}:{m:02}{ap}")
+    }
 }
 
 /// "Tue Nov 25, 8am–12pm" (English) or "mar 25 nov, 8:00–12:00" (Spanish), local time.
@@ -385,7 +396,14 @@ mod tests {
     #[test]
     fn each_act_reads_back_as_itself() {
         let w = ArrivalWindow { start: 1_764_079_200, end: 1_764_093_600 };
-        for act in [Act::Window(w), Act::Edit, Act::SmsConsent(true), Act::SmsConsent(false), Act::VoiceConsent(true), Act::BookIt] {
+        for act in [
+            Act::Window(w),
+            Act::Edit,
+            Act::SmsConsent(true),
+            Act::SmsConsent(false),
+            Act::VoiceConsent(true),
+            Act::BookIt,
+        ] {
             assert_eq!(Act::parse(&act.text("Tue Nov 25, 8am–12pm")), Some(act));
             assert_eq!(Act::parse(&act.text("")), Some(act));
         }

@@ -4,8 +4,8 @@
 //! questions lives.
 
 use crate::booking::{Channel, DayPreference, PreferredTime, Priority};
-use crate::site::ZipCities;
 use crate::extract::{self, AddressParts, Expecting, Extraction, Urgency};
+use crate::site::ZipCities;
 use crate::text::{capitalize, is_letter};
 
 use super::prompts::{self, Msg};
@@ -23,7 +23,12 @@ impl Conversation {
             if let Some(k) = ex.kind {
                 d.kind = k;
             }
-        } else if asked == Expecting::Problem && d.issue.is_none() && !text.trim().is_empty() && !ex.has_details() && ex.answer.is_none() {
+        } else if asked == Expecting::Problem
+            && d.issue.is_none()
+            && !text.trim().is_empty()
+            && !ex.has_details()
+            && ex.answer.is_none()
+        {
             // No trade recognised: keep their words as the issue and ask which trade.
             d.issue = Some(condense(text));
         }
@@ -47,7 +52,11 @@ impl Conversation {
         }
         d.commercial |= ex.commercial || ex.business.is_some();
         merge_address(&mut d.address, &ex.address);
-        if asked == Expecting::Address && d.address.street.is_some() && d.address.city.is_none() && ex.address.is_empty() {
+        if asked == Expecting::Address
+            && d.address.street.is_some()
+            && d.address.city.is_none()
+            && ex.address.is_empty()
+        {
             // "And the city?" — "Minneapolis": a bare answer is the city.
             d.address.city = city_answer(text, ex);
         }
@@ -151,14 +160,17 @@ impl Conversation {
         let first = d.name.as_ref().map(|n| n.first.clone()).unwrap_or_default();
         self.asked = asked;
         let msg = match msg {
-            Msg::AskName { .. } => Msg::AskName { first_issue: issue.as_deref().filter(|_| self.channel == Channel::Chat) },
+            Msg::AskName { .. } => {
+                Msg::AskName { first_issue: issue.as_deref().filter(|_| self.channel == Channel::Chat) }
+            }
             Msg::AskPhone { .. } => Msg::AskPhone { first_name: &first },
             m => m,
         };
         let text = prompts::say(&msg, self.locale, self.channel);
         self.say(turn, text);
         if asked == Expecting::Problem && self.details.issue.is_some() {
-            turn.quick_replies = self.site.trades.iter().map(|t| capitalize(prompts::trade_name(*t, self.locale))).collect();
+            turn.quick_replies =
+                self.site.trades.iter().map(|t| capitalize(prompts::trade_name(*t, self.locale))).collect();
         }
     }
 }
@@ -197,7 +209,8 @@ fn city_answer(text: &str, ex: &Extraction) -> Option<String> {
     let words = t.split_whitespace().count();
     let letters = t.chars().all(|c| is_letter(c) || matches!(c, ' ' | '.' | '\'' | '-'));
     let plain = !ex.has_details() && ex.answer.is_none() && !ex.wants_person;
-    (plain && letters && (1..=4).contains(&words)).then(|| t.split_whitespace().map(capitalize).collect::<Vec<_>>().join(" "))
+    (plain && letters && (1..=4).contains(&words))
+        .then(|| t.split_whitespace().map(capitalize).collect::<Vec<_>>().join(" "))
 }
 
 /// The city of a ZIP the site knows, when the homeowner did not say it.
@@ -254,4 +267,3 @@ fn condense(text: &str) -> String {
         None => t,
     }
 }
-

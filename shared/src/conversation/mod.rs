@@ -20,7 +20,9 @@ mod details;
 mod prompts;
 mod summary;
 
-pub use confirm::{reply_after_recheck, reply_for, window_allowed, window_label, Act, Confirmation, OfferedWindow, MAX_WINDOWS_SHOWN};
+pub use confirm::{
+    reply_after_recheck, reply_for, window_allowed, window_label, Act, Confirmation, OfferedWindow, MAX_WINDOWS_SHOWN,
+};
 
 use serde::{Deserialize, Serialize};
 

@@ -9,36 +9,88 @@ use crate::text;
 
 /// One thing the assistant says.
 pub(crate) enum Msg<'a> {
-    Greeting { business: &'a str },
+    Greeting {
+        business: &'a str,
+    },
     AskProblem,
     AskTrade,
-    TradeNotOffered { trade: Trade },
-    AskName { first_issue: Option<&'a str> },
-    AskPhone { first_name: &'a str },
+    TradeNotOffered {
+        trade: Trade,
+    },
+    AskName {
+        first_issue: Option<&'a str>,
+    },
+    AskPhone {
+        first_name: &'a str,
+    },
     AskAddress,
     AskBusiness,
     /// A known detail replaced while another question was open.
-    Changed { slot: SlotName, value: &'a str },
-    AskAddressRest { have_zip: bool, have_city: bool, have_state: bool },
-    PhoneInvalid { problem: PhoneProblem, offer_person: bool, office: &'a str },
-    NoPhoneHeard { offer_person: bool, office: &'a str },
-    Safety { emergency: Emergency },
-    OutOfArea { zip: &'a str, office: &'a str },
-    HandOff { office: &'a str, hours: &'a str },
-    Summary { lines: &'a [(SlotName, String)] },
+    Changed {
+        slot: SlotName,
+        value: &'a str,
+    },
+    AskAddressRest {
+        have_zip: bool,
+        have_city: bool,
+        have_state: bool,
+    },
+    PhoneInvalid {
+        problem: PhoneProblem,
+        offer_person: bool,
+        office: &'a str,
+    },
+    NoPhoneHeard {
+        offer_person: bool,
+        office: &'a str,
+    },
+    Safety {
+        emergency: Emergency,
+    },
+    OutOfArea {
+        zip: &'a str,
+        office: &'a str,
+    },
+    HandOff {
+        office: &'a str,
+        hours: &'a str,
+    },
+    Summary {
+        lines: &'a [(SlotName, String)],
+    },
     WhatToChange,
-    AskAgain { slot: SlotName },
-    Booked { first_name: &'a str },
-    AfterEnd { office: &'a str },
+    AskAgain {
+        slot: SlotName,
+    },
+    Booked {
+        first_name: &'a str,
+    },
+    AfterEnd {
+        office: &'a str,
+    },
     WindowNoted,
     WindowNotOffered,
     CheckCard,
-    ReplyBooked { window: &'a str, reference: &'a str },
-    ReplyReceived { reference: &'a str },
-    ReplyMoved { taken: &'a str, window: &'a str, reference: &'a str },
-    ReplyTaken { taken: &'a str, reference: &'a str },
+    ReplyBooked {
+        window: &'a str,
+        reference: &'a str,
+    },
+    ReplyReceived {
+        reference: &'a str,
+    },
+    ReplyMoved {
+        taken: &'a str,
+        window: &'a str,
+        reference: &'a str,
+    },
+    ReplyTaken {
+        taken: &'a str,
+        reference: &'a str,
+    },
     /// When to come; `again` after an answer with no day or time in it.
-    AskTime { again: bool },
+    AskTime {
+        again: bool,
+    },
 }
 
 /// A phone number as people write it or as a voice should read it.
@@ -354,7 +406,11 @@ fn lower_first(s: &str) -> String {
 }
 
 fn pick(es: bool, en: &str, sp: &str) -> String {
-    if es { sp.to_string() } else { en.to_string() }
+    if es {
+        sp.to_string()
+    } else {
+        en.to_string()
+    }
 }
 
 fn with_person(s: String, offer: bool, office: &str, es: bool) -> String {

@@ -2,7 +2,9 @@
 //! and turning a confirmed summary into the [`BookingRequest`]. Separate from the state
 //! machine because this is what the homeowner checks before anything is booked.
 
-use crate::booking::{Address, BookingRequest, Channel, DayPart, DayPreference, Locale, PersonName, PreferredTime, Priority, VisitKind};
+use crate::booking::{
+    Address, BookingRequest, Channel, DayPart, DayPreference, Locale, PersonName, PreferredTime, Priority, VisitKind,
+};
 use crate::extract::{issue_label, AddressParts, Expecting, Extraction, SlotName};
 
 use super::prompts::{self, Msg};
@@ -52,7 +54,10 @@ impl Conversation {
             || differs(&n.state, &a.state);
         ex.trade.is_some() && (ex.trade != d.trade || differs(&ex.issue, &d.issue))
             || ex.name.is_some() && ex.name != d.name
-            || ex.phone.as_ref().is_some_and(|p| d.phone.as_ref().is_none_or(|o| o.digits != p.digits || o.extension != p.extension))
+            || ex
+                .phone
+                .as_ref()
+                .is_some_and(|p| d.phone.as_ref().is_none_or(|o| o.digits != p.digits || o.extension != p.extension))
             || differs(&ex.email, &d.email)
             || ex.preferred_time.is_some() && ex.preferred_time != d.preferred_time
             || differs(&ex.referral_code, &d.referral_code)
@@ -74,7 +79,15 @@ impl Conversation {
             SlotName::Time => before.preferred_time.is_some() && before.preferred_time != d.preferred_time,
             SlotName::Business => before.business.is_some() && before.business != d.business,
         };
-        let slots = [SlotName::Problem, SlotName::Business, SlotName::Name, SlotName::Phone, SlotName::Email, SlotName::Address, SlotName::Time];
+        let slots = [
+            SlotName::Problem,
+            SlotName::Business,
+            SlotName::Name,
+            SlotName::Phone,
+            SlotName::Email,
+            SlotName::Address,
+            SlotName::Time,
+        ];
         let changed: Vec<SlotName> = slots.into_iter().filter(|s| expecting_for(*s) != asked && changed(*s)).collect();
         if changed.is_empty() {
             return;
@@ -123,7 +136,9 @@ impl Conversation {
         let mut problem = d.issue.as_deref().map(|i| issue_label(i, self.locale)).unwrap_or_default();
         // Voice: no brackets a speech engine would stumble over.
         match (d.trade, self.channel) {
-            (Some(t), _) if problem.is_empty() => problem = crate::text::capitalize(prompts::trade_name(t, self.locale)),
+            (Some(t), _) if problem.is_empty() => {
+                problem = crate::text::capitalize(prompts::trade_name(t, self.locale))
+            }
             (Some(t), Channel::Chat) => problem = format!("{problem} ({})", prompts::trade_name(t, self.locale)),
             _ => {}
         }

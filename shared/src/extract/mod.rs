@@ -14,9 +14,9 @@ mod phone;
 mod talk;
 mod words;
 
-pub use address::{state_for_zip, AddressParts};
 /// The USPS tables addresses are read by, shared with `crate::matching`.
 pub(crate) use address::tables as usps;
+pub use address::{state_for_zip, AddressParts};
 pub use need::{issue_label, Emergency, Urgency};
 pub use phone::{nanp_problem, PhoneProblem};
 pub use talk::{Answer, SlotName};
@@ -128,7 +128,8 @@ pub fn extract(text: &str, expecting: Expecting) -> Extraction {
     }
     let padded = need::Padded::new(&padded);
     let found_phone = phone::find(&ws);
-    let tail_ok = matches!(expecting, Expecting::Address) || padded.contains(" zip ") || padded.contains(" código postal ");
+    let tail_ok =
+        matches!(expecting, Expecting::Address) || padded.contains(" zip ") || padded.contains(" código postal ");
     let mut address = address::find(&ws, &found_phone.used_words, tail_ok);
     if address.is_empty() && tail_ok && ws.len() == 1 {
         address = address::find(&ws, &[], true);

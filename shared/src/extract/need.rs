@@ -29,13 +29,22 @@ pub enum Urgency {
 /// Per emergency, its phrases (matched on whole words of the normalized text); the
 /// first emergency with a phrase in the text wins.
 const EMERGENCIES: [(Emergency, &str); 4] = [
-    (Emergency::Gas, "smell gas|smell of gas|gas smell|smell like gas|gas leak|leaking gas|rotten eggs|olor a gas|\
-        huele a gas|fuga de gas|smell natural gas"),
+    (
+        Emergency::Gas,
+        "smell gas|smell of gas|gas smell|smell like gas|gas leak|leaking gas|rotten eggs|olor a gas|\
+        huele a gas|fuga de gas|smell natural gas",
+    ),
     (Emergency::CarbonMonoxide, "carbon monoxide|co alarm|co detector|co monitor|monóxido|monoxido"),
-    (Emergency::Flooding, "flooding|flooded|flood|burst pipe|pipe burst|water everywhere|pipe broke|inundación|\
-        inundado|inundada|inundando"),
-    (Emergency::Sparks, "sparks|sparking|burning smell|smell burning|smell like burning|smoke|smoking|\
-        electrical fire|chispas|olor a quemado|huele a quemado|humo"),
+    (
+        Emergency::Flooding,
+        "flooding|flooded|flood|burst pipe|pipe burst|water everywhere|pipe broke|inundación|\
+        inundado|inundada|inundando",
+    ),
+    (
+        Emergency::Sparks,
+        "sparks|sparking|burning smell|smell burning|smell like burning|smoke|smoking|\
+        electrical fire|chispas|olor a quemado|huele a quemado|humo",
+    ),
 ];
 
 const HIGH: &str = "urgent|emergency|asap emergency|freezing|below zero|below 0|urgente|emergencia|no heat|\
@@ -246,7 +255,9 @@ pub(crate) fn find(padded: &Padded<'_>) -> Need {
     if text::entries(ESTIMATE).any(|p| find_phrase(padded, p).is_some()) && need.trade.is_some() {
         need.kind = Some(VisitKind::Estimate);
     }
-    if let Some((e, _)) = EMERGENCIES.iter().find(|(_, list)| text::entries(list).any(|p| find_phrase(padded, p).is_some())) {
+    if let Some((e, _)) =
+        EMERGENCIES.iter().find(|(_, list)| text::entries(list).any(|p| find_phrase(padded, p).is_some()))
+    {
         need.urgency = Some(Urgency::Emergency(*e));
         if need.trade.is_none() {
             need.trade = Some(match e {

@@ -131,7 +131,9 @@ pub(crate) fn find(words: &[Word]) -> Found {
                         let phone = Phone { digits: national, extension: ext.map(|(x, _)| x) };
                         return Found { phone: Some(phone), used_words: used, problem: None };
                     }
-                    Err(()) => return Found { phone: None, used_words: used, problem: Some(PhoneProblem::WrongLength) },
+                    Err(()) => {
+                        return Found { phone: None, used_words: used, problem: Some(PhoneProblem::WrongLength) }
+                    }
                 }
             }
             if total.len() > 11 {

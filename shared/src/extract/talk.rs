@@ -102,9 +102,24 @@ fn name_from<'a>(ws: &'a [Word], i: usize, used: &[usize]) -> Vec<&'a Word> {
 }
 
 const CUES: &[&[&str]] = &[
-    &["my", "name", "is"], &["my", "name's"], &["my", "names"], &["name", "is"], &["name's"], &["names"],
-    &["this", "is"], &["i'm"], &["i", "am"], &["me", "llamo"], &["mi", "nombre", "es"], &["soy"], &["name:"],
-    &["name"], &["it's"], &["its"], &["it", "is"], &["call", "me"],
+    &["my", "name", "is"],
+    &["my", "name's"],
+    &["my", "names"],
+    &["name", "is"],
+    &["name's"],
+    &["names"],
+    &["this", "is"],
+    &["i'm"],
+    &["i", "am"],
+    &["me", "llamo"],
+    &["mi", "nombre", "es"],
+    &["soy"],
+    &["name:"],
+    &["name"],
+    &["it's"],
+    &["its"],
+    &["it", "is"],
+    &["call", "me"],
 ];
 
 /// Words after "I'm" that say how or where the homeowner is, not who ("im home all
@@ -127,7 +142,13 @@ fn opens_phrase(ws: &[Word], k: usize) -> bool {
 /// The words a cue ("my name is", "soy") introduces, if they read as a name: name words
 /// that end at a break, the end, or a word that is clearly not a name ("i'm at 4417…",
 /// "this is urgent" are not names).
-fn after_cue<'a>(ws: &'a [Word], cue: &[&str], k: usize, expecting: Expecting, used: &[usize]) -> Option<Vec<&'a Word>> {
+fn after_cue<'a>(
+    ws: &'a [Word],
+    cue: &[&str],
+    k: usize,
+    expecting: Expecting,
+    used: &[usize],
+) -> Option<Vec<&'a Word>> {
     let first = cue.first().copied().unwrap_or("");
     let im = matches!(first, "i'm" | "i");
     // "it's …", "call me …", "name …": only when we asked, or right after a greeting
@@ -166,7 +187,13 @@ fn here_intro<'a>(ws: &'a [Word], used: &[usize]) -> Option<Vec<&'a Word>> {
     (!words.is_empty() && words.len() <= 2 && start + words.len() == at && opens_phrase(ws, start)).then_some(words)
 }
 
-pub(super) fn name(ws: &[Word], padded: &Padded<'_>, expecting: Expecting, ex: &Extraction, used: &[usize]) -> Option<PersonName> {
+pub(super) fn name(
+    ws: &[Word],
+    padded: &Padded<'_>,
+    expecting: Expecting,
+    ex: &Extraction,
+    used: &[usize],
+) -> Option<PersonName> {
     let _ = padded;
     // A cue: "my name is …", "this is …", "soy …"; "it's …" only when we asked.
     for cue in CUES {
@@ -336,7 +363,8 @@ pub(super) fn email(ws: &[Word]) -> Option<String> {
             let user = i.checked_sub(1).and_then(|p| ws.get(p));
             let (dom, dot, tld) = (ws.get(i + 1), ws.get(i + 2), ws.get(i + 3));
             if let (Some(u), Some(d), Some(dot), Some(t)) = (user, dom, dot, tld) {
-                let alnum = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_');
+                let alnum =
+                    |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_');
                 if (dot.norm == "dot" || dot.norm == "punto")
                     && ["com", "net", "org", "edu", "gov", "us", "io", "co"].contains(&t.norm.as_str())
                     && alnum(&u.norm)
@@ -360,8 +388,13 @@ const ANY_TIME: &str = "any time|anytime|any day|whenever|no preference|doesn't 
 pub(super) fn preferred_time(padded: &Padded<'_>, answering: bool) -> Option<PreferredTime> {
     let mut t = PreferredTime::default();
     const DAYS: [&str; 7] = [
-        "monday|mon|lunes", "tuesday|tue|tues|martes", "wednesday|wed|miércoles|miercoles", "thursday|thu|thur|thurs|jueves",
-        "friday|fri|viernes", "saturday|sat|sábado|sabado", "sunday|domingo",
+        "monday|mon|lunes",
+        "tuesday|tue|tues|martes",
+        "wednesday|wed|miércoles|miercoles",
+        "thursday|thu|thur|thurs|jueves",
+        "friday|fri|viernes",
+        "saturday|sat|sábado|sabado",
+        "sunday|domingo",
     ];
     let spanish_morning = has(padded, "la mañana|la manana");
     if has(padded, "asap|as soon as possible|right away|right now|soonest|lo antes posible|cuanto antes|ahora mismo|emergency|urgent") {
@@ -397,7 +430,8 @@ fn clock_part(padded: &Padded<'_>, answering: bool) -> Option<DayPart> {
         let digits = w.bytes().take_while(u8::is_ascii_digit).count();
         let rest = w.get(digits..).unwrap_or("");
         let rest = rest.strip_prefix(':').map_or(rest, |r| r.trim_start_matches(|c: char| c.is_ascii_digit()));
-        let hour: Option<u32> = w.get(..digits).and_then(|d| d.parse().ok()).filter(|h| (1..=12).contains(h) && digits <= 2);
+        let hour: Option<u32> =
+            w.get(..digits).and_then(|d| d.parse().ok()).filter(|h| (1..=12).contains(h) && digits <= 2);
         let Some(h) = hour else {
             prev = w;
             continue;
@@ -518,5 +552,8 @@ pub(super) fn but(padded: &Padded<'_>) -> bool {
 }
 
 pub(super) fn correction(padded: &Padded<'_>) -> bool {
-    has(padded, "sorry|actually|i meant|correction|oops|my bad|wait|perdón|perdon|disculpa|en realidad|quise decir|instead")
+    has(
+        padded,
+        "sorry|actually|i meant|correction|oops|my bad|wait|perdón|perdon|disculpa|en realidad|quise decir|instead",
+    )
 }

@@ -60,8 +60,8 @@ pub(crate) fn split(text: &str) -> Vec<Word> {
         // A period after a short word is an abbreviation ("S.", "Ste.", "Blvd."), not
         // the end of a phrase.
         let abbrev = trimmed.chars().count() <= 5 && trimmed.chars().all(|c| text::is_letter(c) || c == '.');
-        let brk = !trimmed.is_empty()
-            && (piece.ends_with([',', ';', '!', '?', ':']) || (piece.ends_with('.') && !abbrev));
+        let brk =
+            !trimmed.is_empty() && (piece.ends_with([',', ';', '!', '?', ':']) || (piece.ends_with('.') && !abbrev));
         if trimmed.is_empty() {
             if piece.contains([',', ';', '-']) {
                 if let Some(last) = words.last_mut() {
@@ -257,7 +257,8 @@ fn run_end(words: &[Word], i: usize) -> usize {
             _ => break,
         }
     }
-    if real == 0 || (j - i == 1 && words.get(i).is_some_and(|w| matches!(w.norm.as_str(), "o" | "oh" | "dos" | "mil"))) {
+    if real == 0 || (j - i == 1 && words.get(i).is_some_and(|w| matches!(w.norm.as_str(), "o" | "oh" | "dos" | "mil")))
+    {
         // "mil" alone is rarely a number in chat; "oh" alone is an interjection.
         if real == 0 {
             return i;

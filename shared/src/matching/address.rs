@@ -109,7 +109,8 @@ fn with_ordinals(toks: Vec<String>) -> Vec<String> {
 fn suffix_position(toks: &[String]) -> Option<usize> {
     let n = toks.len();
     let last = n.checked_sub(1)?;
-    let trailing_dir = n > 3 && toks.get(last).is_some_and(|t| text::lookup(usps::DIRECTIONAL_ABBREVIATIONS, t).is_some());
+    let trailing_dir =
+        n > 3 && toks.get(last).is_some_and(|t| text::lookup(usps::DIRECTIONAL_ABBREVIATIONS, t).is_some());
     Some(if trailing_dir { last - 1 } else { last })
 }
 
@@ -145,11 +146,18 @@ pub fn place_key(a: &Address) -> PlaceKey {
     let street = toks
         .iter()
         .enumerate()
-        .map(|(i, t)| if t.bytes().any(|b| b.is_ascii_digit()) { t.to_ascii_uppercase() } else { standard_word(t, i, n, Some(i) == suffix_at) })
+        .map(|(i, t)| {
+            if t.bytes().any(|b| b.is_ascii_digit()) {
+                t.to_ascii_uppercase()
+            } else {
+                standard_word(t, i, n, Some(i) == suffix_at)
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ");
     let zip: String = a.zip.chars().filter(char::is_ascii_digit).take(5).collect();
-    let city = tokens(&a.city).iter().enumerate().map(|(i, t)| standard_word(t, i, 0, false)).collect::<Vec<_>>().join(" ");
+    let city =
+        tokens(&a.city).iter().enumerate().map(|(i, t)| standard_word(t, i, 0, false)).collect::<Vec<_>>().join(" ");
     PlaceKey { street, unit: unit.trim_start_matches('0').to_string(), zip, city }
 }
 
@@ -171,7 +179,14 @@ mod tests {
     use super::*;
 
     fn key(street: &str) -> String {
-        place_key(&Address { street: street.into(), unit: None, city: String::new(), state: String::new(), zip: String::new() }).street
+        place_key(&Address {
+            street: street.into(),
+            unit: None,
+            city: String::new(),
+            state: String::new(),
+            zip: String::new(),
+        })
+        .street
     }
 
     #[test]
@@ -199,7 +214,16 @@ mod tests {
 
     #[test]
     fn saint_and_mount_in_the_city() {
-        let at = |city: &str| place_key(&Address { street: "1 Main St".into(), unit: None, city: city.into(), state: "MN".into(), zip: String::new() }).city;
+        let at = |city: &str| {
+            place_key(&Address {
+                street: "1 Main St".into(),
+                unit: None,
+                city: city.into(),
+                state: "MN".into(),
+                zip: String::new(),
+            })
+            .city
+        };
         assert_eq!(at("Saint Paul"), at("St. Paul"));
         assert_eq!(at("Mount Pleasant"), at("Mt Pleasant"));
         assert_ne!(at("Saint Paul"), at("Minneapolis"));

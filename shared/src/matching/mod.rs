@@ -169,7 +169,7 @@ enum Verdict {
 fn verdict(s: &Score) -> Verdict {
     let contact = s.phone || s.email;
     match (contact, s.name, s.place) {
-        (true, _, Some(loc)) => Verdict::Existing(loc),                       // rules 1, 3, 4
+        (true, _, Some(loc)) => Verdict::Existing(loc), // rules 1, 3, 4
         (true, NameMatch::Full, None) => Verdict::Existing(LocationMatch::New), // rule 2
         (true, NameMatch::LastOnly, None) => Verdict::Ambiguous("same phone, same last name, other address"),
         (true, NameMatch::None, None) => Verdict::Ambiguous("same phone, different name"),
@@ -200,9 +200,9 @@ pub fn decide(h: &Homeowner, candidates: &[Candidate]) -> Decision {
             Some(reason) => Decision::Ambiguous { reason },
             None => Decision::New,
         },
-        [(p, ..), (q, second, _), ..] if p == q => Decision::Ambiguous {
-            reason: format!("customers {} and {second} match equally well", existing[0].1),
-        },
+        [(p, ..), (q, second, _), ..] if p == q => {
+            Decision::Ambiguous { reason: format!("customers {} and {second} match equally well", existing[0].1) }
+        }
         [(_, customer, location), ..] => Decision::Existing { customer: *customer, location: *location },
     }
 }

@@ -29,7 +29,11 @@ const TITLES: [&str; 6] = ["mr", "mrs", "ms", "miss", "dr", "mx"];
 
 fn words(s: &str) -> Vec<String> {
     s.split(|c: char| c.is_whitespace() || c == '.' || c == ',')
-        .map(|w| text::lowercase(&w.chars().filter(|c| text::is_letter_or_digit(*c) || *c == '\'' || *c == '-').collect::<String>()))
+        .map(|w| {
+            text::lowercase(
+                &w.chars().filter(|c| text::is_letter_or_digit(*c) || *c == '\'' || *c == '-').collect::<String>(),
+            )
+        })
         .map(|w| w.replace('\'', ""))
         .filter(|w| !w.is_empty() && !SUFFIXES.contains(&w.as_str()) && !TITLES.contains(&w.as_str()))
         .collect()
@@ -51,20 +55,39 @@ pub fn name_key(raw: &str) -> NameKey {
             (first, w[last].clone())
         }
     };
-    let firsts = firsts_part
-        .split('&')
-        .filter_map(|p| words(p).into_iter().next())
-        .collect();
+    let firsts = firsts_part.split('&').filter_map(|p| words(p).into_iter().next()).collect();
     NameKey { firsts, last: words(&last_part).join(" ") }
 }
 
 const NICKNAMES: [(&str, &str); 28] = [
-    ("bob", "robert"), ("rob", "robert"), ("bobby", "robert"), ("bill", "william"), ("will", "william"),
-    ("liz", "elizabeth"), ("beth", "elizabeth"), ("betty", "elizabeth"), ("mike", "michael"), ("jim", "james"),
-    ("jimmy", "james"), ("dan", "daniel"), ("danny", "daniel"), ("tom", "thomas"), ("joe", "joseph"),
-    ("chris", "christopher"), ("matt", "matthew"), ("dave", "david"), ("steve", "steven"), ("steve", "stephen"),
-    ("tony", "anthony"), ("rick", "richard"), ("dick", "richard"), ("kate", "katherine"), ("katie", "katherine"),
-    ("jen", "jennifer"), ("sue", "susan"), ("pat", "patricia"),
+    ("bob", "robert"),
+    ("rob", "robert"),
+    ("bobby", "robert"),
+    ("bill", "william"),
+    ("will", "william"),
+    ("liz", "elizabeth"),
+    ("beth", "elizabeth"),
+    ("betty", "elizabeth"),
+    ("mike", "michael"),
+    ("jim", "james"),
+    ("jimmy", "james"),
+    ("dan", "daniel"),
+    ("danny", "daniel"),
+    ("tom", "thomas"),
+    ("joe", "joseph"),
+    ("chris", "christopher"),
+    ("matt", "matthew"),
+    ("dave", "david"),
+    ("steve", "steven"),
+    ("steve", "stephen"),
+    ("tony", "anthony"),
+    ("rick", "richard"),
+    ("dick", "richard"),
+    ("kate", "katherine"),
+    ("katie", "katherine"),
+    ("jen", "jennifer"),
+    ("sue", "susan"),
+    ("pat", "patricia"),
 ];
 
 fn first_names_agree(a: &str, b: &str) -> bool {
@@ -80,7 +103,8 @@ fn first_names_agree(a: &str, b: &str) -> bool {
 
 /// Words that make a name a business's: legal forms and the abbreviations business
 /// names are stored with.
-const BUSINESS_WORDS: &str = "llc|inc|incorporated|ltd|corp|corporation|co|company|pllc|llp|lp|pc|plc|mgmt|mgt|management|\
+const BUSINESS_WORDS: &str =
+    "llc|inc|incorporated|ltd|corp|corporation|co|company|pllc|llp|lp|pc|plc|mgmt|mgt|management|\
     svc|svcs|services|service|assn|assoc|association|associates|bros|brothers|intl|international|grp|group|\
     holdings|properties|property|enterprises|partners|realty|hoa|condominium|condominiums|apartments|dental|clinic|\
     restaurant|deli|cafe|church|school|plumbing|heating|cooling|electric|hvac";

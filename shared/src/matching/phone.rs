@@ -93,7 +93,17 @@ pub fn is_placeholder_email(email: &str) -> bool {
     let e = email.trim().to_ascii_lowercase();
     let Some((local, domain)) = e.rsplit_once('@') else { return true };
     const LOCALS: [&str; 12] = [
-        "none", "noemail", "no-email", "no.email", "noreply", "no-reply", "na", "n/a", "test", "unknown", "nomail",
+        "none",
+        "noemail",
+        "no-email",
+        "no.email",
+        "noreply",
+        "no-reply",
+        "na",
+        "n/a",
+        "test",
+        "unknown",
+        "nomail",
         "donotreply",
     ];
     const DOMAINS: [&str; 8] =

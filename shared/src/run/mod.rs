@@ -48,15 +48,18 @@ mod webhooks;
 use serde::{Deserialize, Serialize};
 
 use crate::booking::{
-    reference, Address, ArrivalWindow, Attribution, BookingRequest, Channel, Locale, PersonName, Phone, Priority, PreferredTime,
-    Speaker, Trade, TranscriptLine, UnixSeconds, VisitKind,
+    reference, Address, ArrivalWindow, Attribution, BookingRequest, Channel, Locale, PersonName, Phone, PreferredTime,
+    Priority, Speaker, Trade, TranscriptLine, UnixSeconds, VisitKind,
 };
 use crate::conversation::UserTurn;
 use crate::servicetitan::{iso8601, Booked, BookingPipeline, Outcome, QueueCause, StRequest, StResponse, Step};
 use crate::site::SiteConfig;
 
 pub use attention::{Attention, Cause, Issue};
-pub use webhooks::{Delivery, DeliveryResult, WebhookEvent, DELIVERY_GIVE_UP, IN_FLIGHT_TIMEOUT, RETRY_DELAYS, RETRY_EVERY, UNSIGNED_RECHECK};
+pub use webhooks::{
+    Delivery, DeliveryResult, WebhookEvent, DELIVERY_GIVE_UP, IN_FLIGHT_TIMEOUT, RETRY_DELAYS, RETRY_EVERY,
+    UNSIGNED_RECHECK,
+};
 
 use payloads::Context;
 use webhooks::{Outbox, Settled};
@@ -346,7 +349,12 @@ impl BookingRun {
         self.queue(WebhookEvent::SessionQualifiedAbandoned, data, now);
         if chat.qualified(&report) && self.site.booking_provider_id > 0 {
             let request = chat.request(&report, &self.site);
-            let p = BookingPipeline::abandoned_chat(request, self.site.clone(), self.idempotency_key.clone(), self.tenant_id);
+            let p = BookingPipeline::abandoned_chat(
+                request,
+                self.site.clone(),
+                self.idempotency_key.clone(),
+                self.tenant_id,
+            );
             self.abandoned_chat = Some(p);
         }
     }
@@ -541,7 +549,14 @@ impl BookingRun {
         let reason = office;
         self.phase = Phase::Done(status);
         self.attention.retrying_until = None;
-        self.records.push(Record::Outcome { status, reference: self.reference.clone(), records: Some(records), reason, window, at: now });
+        self.records.push(Record::Outcome {
+            status,
+            reference: self.reference.clone(),
+            records: Some(records),
+            reason,
+            window,
+            at: now,
+        });
         self.queue(WebhookEvent::SessionCompleted, data, now);
         if self.attention.clear(Cause::ends_with_booking, now) {
             self.record_attention();
@@ -549,7 +564,11 @@ impl BookingRun {
         if let Some(w) = replanned {
             let promised = format!("the promised window {} to {} passed", iso8601(w.start), iso8601(w.end));
             let detail = match window {
-                Some(n) => format!("{promised}; the job is booked {} to {}: call the homeowner", iso8601(n.start), iso8601(n.end)),
+                Some(n) => format!(
+                    "{promised}; the job is booked {} to {}: call the homeowner",
+                    iso8601(n.start),
+                    iso8601(n.end)
+                ),
                 None => format!("{promised}; filed for the office to schedule: call the homeowner"),
             };
             self.tell_owner(Cause::WindowReplanned, detail, now);
@@ -600,7 +619,9 @@ impl BookingRun {
     fn give_up(&mut self, reason: &str, now: UnixSeconds) {
         self.phase = Phase::GivenUp;
         let until = self.submitted_at.unwrap_or(self.created_at) + RETRY_FOR;
-        let why = format!("ServiceTitan has not taken the booking for 24 hours ({reason}); still trying hourly as an office booking");
+        let why = format!(
+            "ServiceTitan has not taken the booking for 24 hours ({reason}); still trying hourly as an office booking"
+        );
         if let Some(p) = self.pipeline.as_mut() {
             p.give_to_office(format!("ServiceTitan did not take it as a job for 24 hours ({reason})"));
         }

@@ -30,7 +30,13 @@ impl Context<'_> {
     }
 
     /// `session.completed`: the records, and why it went to the office if it did.
-    pub(super) fn completed(&self, request: &BookingRequest, records: &Booked, office_review: Option<&str>, window: Option<ArrivalWindow>) -> Value {
+    pub(super) fn completed(
+        &self,
+        request: &BookingRequest,
+        records: &Booked,
+        office_review: Option<&str>,
+        window: Option<ArrivalWindow>,
+    ) -> Value {
         let mut v = self.booking(request);
         v["records"] = json!(records);
         v["officeReview"] = json!(office_review);

@@ -21,7 +21,14 @@ pub const LEAD_TIME: i64 = 3600;
 
 /// The capacity query for a business unit and job type over the next [`DAYS_AHEAD`]
 /// days. `None` when the ZIP is outside the site's service area.
-pub fn capacity_request(site: &SiteConfig, tenant: i64, business_unit: i64, job_type: i64, zip: &str, now: UnixSeconds) -> Option<StRequest> {
+pub fn capacity_request(
+    site: &SiteConfig,
+    tenant: i64,
+    business_unit: i64,
+    job_type: i64,
+    zip: &str,
+    now: UnixSeconds,
+) -> Option<StRequest> {
     let zip5: String = zip.chars().filter(char::is_ascii_digit).take(5).collect();
     if !site.service_area_zips.is_empty() && !site.service_area_zips.iter().any(|z| z == &zip5) {
         return None;
@@ -120,7 +127,13 @@ pub enum WindowCheck {
 /// query covers (no news is no reason to move a homeowner). Otherwise the first open
 /// window that starts after the chosen one's start ([`WindowCheck::Moved`]), never an
 /// earlier one (a homeowner who chose Thursday did so for a reason), else Gone.
-pub fn recheck(site: &SiteConfig, business_unit: i64, window: ArrivalWindow, body: &str, now: UnixSeconds) -> WindowCheck {
+pub fn recheck(
+    site: &SiteConfig,
+    business_unit: i64,
+    window: ArrivalWindow,
+    body: &str,
+    now: UnixSeconds,
+) -> WindowCheck {
     let Some(open) = open_slices(business_unit, body) else { return WindowCheck::Still };
     let reachable = window.start >= now + super::pipeline::STILL_REACHABLE;
     if window.start > now + DAYS_AHEAD * 86400 || (reachable && overlaps_open(&open, window)) {

@@ -150,4 +150,3 @@ pub enum Step {
     /// Finished.
     Done(Outcome),
 }
-

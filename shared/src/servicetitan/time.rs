@@ -62,7 +62,11 @@ pub fn parse_iso8601(s: &str) -> Option<UnixSeconds> {
             let oh = num(i + 1..i + 3)?;
             let om = num(i + 4..i + 6)?;
             let o = oh * 3600 + om * 60;
-            if *sign == b'+' { o } else { -o }
+            if *sign == b'+' {
+                o
+            } else {
+                -o
+            }
         }
         _ => return None,
     };

@@ -104,7 +104,14 @@ fn widget_sent_window_before_the_card_is_checked_too() {
 fn offered_windows_keep_only_bookable_ones_preference_first() {
     let mut c = Conversation::new(site(), Channel::Chat, Some(Locale::En));
     c.handle(Event::Start, NOW);
-    for t in ["ac not cooling", "Maria Gonzalez", "612-555-0143", "4417 W Lake St, Minneapolis, MN 55416", "tomorrow afternoon", "yes"] {
+    for t in [
+        "ac not cooling",
+        "Maria Gonzalez",
+        "612-555-0143",
+        "4417 W Lake St, Minneapolis, MN 55416",
+        "tomorrow afternoon",
+        "yes",
+    ] {
         c.handle(Event::User { text: t.into() }, NOW);
     }
     let m = tomorrow_morning();
@@ -121,7 +128,14 @@ fn offered_windows_keep_only_bookable_ones_preference_first() {
 fn spanish_homeowner_reads_a_spanish_success_sentence() {
     let mut c = Conversation::new(site(), Channel::Chat, None);
     c.handle(Event::Start, NOW);
-    for t in ["necesito un plomero, tengo una fuga", "Ana López", "612 555 0143", "100 Main St, Minneapolis, MN 55401", "mañana por la mañana", "sí"] {
+    for t in [
+        "necesito un plomero, tengo una fuga",
+        "Ana López",
+        "612 555 0143",
+        "100 Main St, Minneapolis, MN 55401",
+        "mañana por la mañana",
+        "sí",
+    ] {
         c.handle(Event::User { text: t.into() }, NOW);
     }
     let t = c.handle(Event::BookIt, NOW);
@@ -159,14 +173,27 @@ fn replies(msgs: &[&str]) -> (Conversation, Vec<String>) {
 
 #[test]
 fn yes_with_a_new_trade_was_taken_as_a_plain_yes() {
-    let (c, said) = replies(&["my ac is broken", "Lee Wong", "612 555 0177", "36 Lowry Ave NE, Minneapolis, MN 55418", "asap", "yes, book the plumber"]);
+    let (c, said) = replies(&[
+        "my ac is broken",
+        "Lee Wong",
+        "612 555 0177",
+        "36 Lowry Ave NE, Minneapolis, MN 55418",
+        "asap",
+        "yes, book the plumber",
+    ]);
     assert_eq!(c.stage(), booking_core::conversation::Stage::ReadingBack, "{said:?}");
     assert!(said.last().is_some_and(|r| r.contains("(plumbing)") && r.contains("Shall I book it?")), "{said:?}");
 }
 
 #[test]
 fn correction_while_asked_when_was_counted_as_a_missed_day() {
-    let (_, said) = replies(&["ac not cooling", "Maria Gonzalez", "612-555-0143", "4417 W Lake St, Minneapolis, MN 55416", "change the phone to 612 555 0110"]);
+    let (_, said) = replies(&[
+        "ac not cooling",
+        "Maria Gonzalez",
+        "612-555-0143",
+        "4417 W Lake St, Minneapolis, MN 55416",
+        "change the phone to 612 555 0110",
+    ]);
     let last = said.get(said.len() - 2..).unwrap_or(&[]);
     assert_eq!(last, ["Got it, I changed the phone to (612) 555-0110.", "When would you like us to come?"], "{said:?}");
 }
@@ -180,18 +207,39 @@ fn state_was_asked_although_the_zip_says_it() {
 
 #[test]
 fn business_name_answer_was_read_as_the_contact_persons_name() {
-    let (c, _) = replies(&["the reach-in freezer at our deli is warm", "Rosa Diaz", "Rosa's Deli", "612 555 0199", "36 Lowry Ave NE, Minneapolis, MN 55418", "asap"]);
+    let (c, _) = replies(&[
+        "the reach-in freezer at our deli is warm",
+        "Rosa Diaz",
+        "Rosa's Deli",
+        "612 555 0199",
+        "36 Lowry Ave NE, Minneapolis, MN 55418",
+        "asap",
+    ]);
     let draft = c.draft().expect("complete");
     assert_eq!((draft.name.first.as_str(), draft.business.as_deref()), ("Rosa", Some("Rosa's Deli")));
 }
 
 #[test]
 fn spanish_first_message_gets_spanish_card_lines_and_issue() {
-    let (mut c, said) = replies(&["Hola, mi aire no enfría", "Ana Pérez", "612-555-0143", "4417 W Lake St, Minneapolis, MN 55416", "mañana por la mañana"]);
+    let (mut c, said) = replies(&[
+        "Hola, mi aire no enfría",
+        "Ana Pérez",
+        "612-555-0143",
+        "4417 W Lake St, Minneapolis, MN 55416",
+        "mañana por la mañana",
+    ]);
     assert!(said.iter().skip(1).all(|r| !r.contains("What") && !r.contains("Thanks")), "{said:?}");
     let turn = c.handle(Event::User { text: "sí".into() }, NOW);
-    let card = turn.effects.iter().find_map(|e| if let Effect::Confirm(k) = e { Some(k.clone()) } else { None }).expect("card");
-    assert!(card.lines.iter().any(|(k, v)| k == "Problema" && v.starts_with("El aire acondicionado no enfría")), "{:?}", card.lines);
+    let card = turn
+        .effects
+        .iter()
+        .find_map(|e| if let Effect::Confirm(k) = e { Some(k.clone()) } else { None })
+        .expect("card");
+    assert!(
+        card.lines.iter().any(|(k, v)| k == "Problema" && v.starts_with("El aire acondicionado no enfría")),
+        "{:?}",
+        card.lines
+    );
     assert_eq!(card.request.locale, Locale::Es);
 }
 

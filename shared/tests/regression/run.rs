@@ -10,7 +10,10 @@ use booking_core::servicetitan::{parse_iso8601, Outcome, QueueCause, StResponse,
 use fake::*;
 use serde_json::json;
 
-fn queued_cause(p: &mut booking_core::servicetitan::BookingPipeline, answer: StResponse) -> (Option<QueueCause>, Outcome) {
+fn queued_cause(
+    p: &mut booking_core::servicetitan::BookingPipeline,
+    answer: StResponse,
+) -> (Option<QueueCause>, Outcome) {
     let mut now = NOW;
     let Step::Send(_) = p.next_request(now) else { panic!() };
     now += 1;
@@ -43,7 +46,10 @@ fn token_invalid_client_was_a_permanent_failure() {
         let body = r#"{"error":"invalid_client","error_description":"unknown client or wrong secret"}"#;
         let (cause, outcome) = queued_cause(&mut p, StResponse::new(status, None, body.into()));
         assert_eq!(cause, Some(QueueCause::Configuration), "{status}");
-        assert!(matches!(&outcome, Outcome::Queued { reason, .. } if reason.contains("invalid_client")), "{status}: {outcome:?}");
+        assert!(
+            matches!(&outcome, Outcome::Queued { reason, .. } if reason.contains("invalid_client")),
+            "{status}: {outcome:?}"
+        );
     }
 }
 
@@ -60,7 +66,10 @@ fn window_that_passed_during_an_outage_was_sent_to_servicetitan() {
     // Picked: today 14:00-18:00Z (08:00-12:00 local); ServiceTitan down until after it starts.
     let picked = ArrivalWindow { start: NOW + 2 * 3600, end: NOW + 6 * 3600 };
     for (name, preference) in [
-        ("re-planned from the preference", PreferredTime { day: Some(DayPreference::Tomorrow), part: Some(DayPart::Morning) }),
+        (
+            "re-planned from the preference",
+            PreferredTime { day: Some(DayPreference::Tomorrow), part: Some(DayPart::Morning) },
+        ),
         ("no preference: office booking", PreferredTime::default()),
     ] {
         let mut req = request();
@@ -106,7 +115,10 @@ fn lost_create_job_response_took_the_customers_other_job() {
         assert_eq!(b.job_id, ours["id"].as_i64(), "{how}: booked the office's job");
         let marker = format!("Web reference: {}", reference("chat-7f3c2a"));
         assert!(ours["summary"].as_str().unwrap().contains(&marker), "{how}");
-        assert!(f.notes.iter().all(|(kind, id, _)| kind != "jobs" || Some(*id) == b.job_id), "{how}: notes on another job");
+        assert!(
+            f.notes.iter().all(|(kind, id, _)| kind != "jobs" || Some(*id) == b.job_id),
+            "{how}: notes on another job"
+        );
     }
 }
 

@@ -48,7 +48,9 @@ async fn list_faults(State(s): State<Shared>) -> Json<Value> {
 /// Accepts one fault object or an array; all or nothing.
 async fn add_faults(State(s): State<Shared>, body: Bytes) -> Response {
     let parsed: Result<Vec<FaultSpec>, String> = match serde_json::from_slice::<Value>(&body) {
-        Ok(Value::Array(items)) => items.into_iter().map(|v| serde_json::from_value(v).map_err(|e| e.to_string())).collect(),
+        Ok(Value::Array(items)) => {
+            items.into_iter().map(|v| serde_json::from_value(v).map_err(|e| e.to_string())).collect()
+        }
         Ok(v) => serde_json::from_value(v).map(|f| vec![f]).map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
@@ -138,21 +140,101 @@ async fn page(State(s): State<Shared>) -> Html<String> {
         let db = &db;
         move |r: &Value| {
             let id = r.get("id");
-            let list: Vec<String> = db.all("contacts").iter().filter(|c| c.get(key) == id).map(|c| format!("{}: {}", cell(c.get("type")), cell(c.get("value")))).collect();
+            let list: Vec<String> = db
+                .all("contacts")
+                .iter()
+                .filter(|c| c.get(key) == id)
+                .map(|c| format!("{}: {}", cell(c.get("type")), cell(c.get("value"))))
+                .collect();
             list.join("<br>")
         }
     };
     let note_owner = |r: &Value| {
-        ["customerId", "locationId", "jobId", "leadId"].iter().find_map(|k| r.get(*k).map(|v| format!("{} {}", esc(k.trim_end_matches("Id")), cell(Some(v))))).unwrap_or_default()
+        ["customerId", "locationId", "jobId", "leadId"]
+            .iter()
+            .find_map(|k| r.get(*k).map(|v| format!("{} {}", esc(k.trim_end_matches("Id")), cell(Some(v)))))
+            .unwrap_or_default()
     };
     let mut body = String::new();
-    body.push_str(&table("Customers", db.all("customers"), &[("id", &f("id")), ("name", &f("name")), ("type", &f("type")), ("address", &|r| address(r.get("address"))), ("contacts", &contacts_of("customerId")), ("created", &f("createdOn"))]));
-    body.push_str(&table("Locations", db.all("locations"), &[("id", &f("id")), ("customer", &f("customerId")), ("name", &f("name")), ("address", &|r| address(r.get("address"))), ("contacts", &contacts_of("locationId"))]));
-    body.push_str(&table("Jobs", db.all("jobs"), &[("id", &f("id")), ("number", &f("jobNumber")), ("customer", &f("customerId")), ("location", &f("locationId")), ("business unit", &f("businessUnitId")), ("job type", &f("jobTypeId")), ("priority", &f("priority")), ("campaign", &f("campaignId")), ("summary", &f("summary")), ("first appointment", &|r| cell(r.pointer("/appointments/0/start")))]));
-    body.push_str(&table("Bookings", db.all("bookings"), &[("id", &f("id")), ("external id", &f("externalId")), ("name", &f("name")), ("address", &|r| address(r.get("address"))), ("contacts", &contacts_of("bookingId")), ("summary", &f("summary")), ("status", &f("status")), ("priority", &f("priority"))]));
-    body.push_str(&table("Notes", db.all("notes"), &[("on", &note_owner), ("text", &|r| cell(r.get("text")).replace('\n', "<br>")), ("pinned", &f("isPinned")), ("created", &f("createdOn"))]));
-    body.push_str(&table("Leads", db.all("leads"), &[("id", &f("id")), ("customer", &f("customerId")), ("summary", &f("summary")), ("status", &f("status"))]));
-    body.push_str(&table("Estimates", db.all("estimates"), &[("id", &f("id")), ("job", &f("jobId")), ("name", &f("name")), ("summary", &f("summary")), ("subtotal", &f("subtotal"))]));
+    body.push_str(&table(
+        "Customers",
+        db.all("customers"),
+        &[
+            ("id", &f("id")),
+            ("name", &f("name")),
+            ("type", &f("type")),
+            ("address", &|r| address(r.get("address"))),
+            ("contacts", &contacts_of("customerId")),
+            ("created", &f("createdOn")),
+        ],
+    ));
+    body.push_str(&table(
+        "Locations",
+        db.all("locations"),
+        &[
+            ("id", &f("id")),
+            ("customer", &f("customerId")),
+            ("name", &f("name")),
+            ("address", &|r| address(r.get("address"))),
+            ("contacts", &contacts_of("locationId")),
+        ],
+    ));
+    body.push_str(&table(
+        "Jobs",
+        db.all("jobs"),
+        &[
+            ("id", &f("id")),
+            ("number", &f("jobNumber")),
+            ("customer", &f("customerId")),
+            ("location", &f("locationId")),
+            ("business unit", &f("businessUnitId")),
+            ("job type", &f("jobTypeId")),
+            ("priority", &f("priority")),
+            ("campaign", &f("campaignId")),
+            ("summary", &f("summary")),
+            ("first appointment", &|r| cell(r.pointer("/appointments/0/start"))),
+        ],
+    ));
+    body.push_str(&table(
+        "Bookings",
+        db.all("bookings"),
+        &[
+            ("id", &f("id")),
+            ("external id", &f("externalId")),
+            ("name", &f("name")),
+            ("address", &|r| address(r.get("address"))),
+            ("contacts", &contacts_of("bookingId")),
+            ("summary", &f("summary")),
+            ("status", &f("status")),
+            ("priority", &f("priority")),
+        ],
+    ));
+    body.push_str(&table(
+        "Notes",
+        db.all("notes"),
+        &[
+            ("on", &note_owner),
+            ("text", &|r| cell(r.get("text")).replace('\n', "<br>")),
+            ("pinned", &f("isPinned")),
+            ("created", &f("createdOn")),
+        ],
+    ));
+    body.push_str(&table(
+        "Leads",
+        db.all("leads"),
+        &[("id", &f("id")), ("customer", &f("customerId")), ("summary", &f("summary")), ("status", &f("status"))],
+    ));
+    body.push_str(&table(
+        "Estimates",
+        db.all("estimates"),
+        &[
+            ("id", &f("id")),
+            ("job", &f("jobId")),
+            ("name", &f("name")),
+            ("summary", &f("summary")),
+            ("subtotal", &f("subtotal")),
+        ],
+    ));
     let tenant = s.seed.tenant.get("name").and_then(Value::as_str).unwrap_or("ServiceTitan tenant");
     Html(format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"2\">\
@@ -169,6 +251,9 @@ th{{background:#f0f3f7}}h2{{font-size:16px;margin:.8em 0 .3em}}small{{color:#777
 mod tests {
     #[test]
     fn escapes() {
-        assert_eq!(super::esc(r#"<script>alert("x&'")</script>"#), "&lt;script&gt;alert(&quot;x&amp;&#39;&quot;)&lt;/script&gt;");
+        assert_eq!(
+            super::esc(r#"<script>alert("x&'")</script>"#),
+            "&lt;script&gt;alert(&quot;x&amp;&#39;&quot;)&lt;/script&gt;"
+        );
     }
 }

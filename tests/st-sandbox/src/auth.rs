@@ -42,7 +42,13 @@ async fn token(State(state): State<Shared>, body: Bytes) -> Response {
     match grant.as_deref() {
         Some("client_credentials") => {}
         None => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is required"),
-        Some(_) => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "only client_credentials is supported"),
+        Some(_) => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "only client_credentials is supported",
+            )
+        }
     }
     let app = &state.app;
     if id.as_deref() != Some(app.client_id.as_str()) || secret.as_deref() != Some(app.client_secret.as_str()) {
@@ -91,7 +97,9 @@ fn check(state: &Shared, req: &Request, path: &str) -> Result<(), ApiError> {
     let expiry = lock(&state.tokens).get(token).copied();
     match expiry {
         None => return Err(ApiError::unauthorized("The access token is invalid.")),
-        Some(exp) if exp <= crate::time::now_ms() => return Err(ApiError::unauthorized("The access token has expired.")),
+        Some(exp) if exp <= crate::time::now_ms() => {
+            return Err(ApiError::unauthorized("The access token has expired."))
+        }
         Some(_) => {}
     }
     match header("st-app-key") {

@@ -82,7 +82,10 @@ impl Config {
                 "--client-secret" => c.client_secret = Some(value()?),
                 "--app-key" => c.app_key = Some(value()?),
                 "--booking-provider-id" => c.booking_provider_id = Some(int(value()?)?),
-                "--token-ttl" => c.token_ttl = value()?.parse().map_err(|_| format!("--token-ttl: not a number of seconds\n{USAGE}"))?,
+                "--token-ttl" => {
+                    c.token_ttl =
+                        value()?.parse().map_err(|_| format!("--token-ttl: not a number of seconds\n{USAGE}"))?
+                }
                 other => return Err(format!("unknown flag {other:?}\n{USAGE}")),
             }
         }

@@ -40,7 +40,8 @@ impl ApiError {
     }
     /// 401 (bad or missing credentials).
     pub fn unauthorized(title: &str) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, title).with_header(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")
+        Self::new(StatusCode::UNAUTHORIZED, title)
+            .with_header(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")
     }
     /// 403 (credentials fine, not allowed here).
     pub fn forbidden(title: &str) -> Self {

@@ -188,11 +188,14 @@ fn matches(spec: &FaultSpec, method: &Method, path: &str) -> bool {
         Some(want) => want.eq_ignore_ascii_case(method.as_str()),
         None => !matches!(spec.kind, Kind::DropBeforeWrite | Kind::DropAfterWrite) || method != Method::GET,
     };
-    method_ok && m.path.as_ref().is_none_or(|p| p == path) && m.path_contains.as_ref().is_none_or(|p| path.contains(p.as_str()))
+    method_ok
+        && m.path.as_ref().is_none_or(|p| p == path)
+        && m.path_contains.as_ref().is_none_or(|p| path.contains(p.as_str()))
 }
 
 fn too_many(retry_after: u64) -> ApiError {
-    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Too many requests.").with_header(header::RETRY_AFTER, retry_after.to_string())
+    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Too many requests.")
+        .with_header(header::RETRY_AFTER, retry_after.to_string())
 }
 
 fn status_error(status: u16, retry_after: Option<u64>) -> ApiError {
@@ -274,7 +277,8 @@ mod tests {
     fn rate_limit_windows() {
         let mut f = Faults::default();
         f.add(spec(serde_json::json!({"kind":"rateLimit","perSecond":2}))).unwrap();
-        let codes: Vec<_> = [1000, 1100, 1200, 1999, 2000].iter().map(|t| f.plan(&Method::GET, "/x", *t).fail.is_some()).collect();
+        let codes: Vec<_> =
+            [1000, 1100, 1200, 1999, 2000].iter().map(|t| f.plan(&Method::GET, "/x", *t).fail.is_some()).collect();
         assert_eq!(codes, [false, false, true, true, false]);
     }
 

@@ -75,7 +75,11 @@ pub async fn journal_layer(State(state): State<Shared>, req: Request, next: Next
         .iter()
         .map(|(k, v)| {
             let name = k.as_str().to_string();
-            let value = if SECRET_HEADERS.contains(&name.as_str()) { REDACTED.to_string() } else { String::from_utf8_lossy(v.as_bytes()).into_owned() };
+            let value = if SECRET_HEADERS.contains(&name.as_str()) {
+                REDACTED.to_string()
+            } else {
+                String::from_utf8_lossy(v.as_bytes()).into_owned()
+            };
             (name, Value::String(value))
         })
         .collect();

@@ -70,7 +70,9 @@ impl Spec {
                 for (method, op) in item {
                     let content = op.pointer("/requestBody/content").and_then(Value::as_object);
                     // Prefer application/json; some ops list several content types.
-                    let schema = content.and_then(|c| c.get("application/json").or_else(|| c.values().next())).and_then(|m| m.get("schema"));
+                    let schema = content
+                        .and_then(|c| c.get("application/json").or_else(|| c.values().next()))
+                        .and_then(|m| m.get("schema"));
                     let Some(schema) = schema else { continue };
                     self.ops.push(Op {
                         method: method.to_ascii_uppercase(),
@@ -126,7 +128,11 @@ fn pascal(name: &str) -> String {
 }
 
 fn join(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() { pascal(name) } else { format!("{prefix}.{}", pascal(name)) }
+    if prefix.is_empty() {
+        pascal(name)
+    } else {
+        format!("{prefix}.{}", pascal(name))
+    }
 }
 
 /// The field's own name from a model path: `Locations[0].Address` → `Address`.
@@ -211,14 +217,18 @@ impl<'a> Ctx<'a> {
             return;
         }
         let format = s.get("format").and_then(Value::as_str).unwrap_or("");
-        let ty = s.get("type").and_then(Value::as_str).unwrap_or(if s.get("properties").is_some() { "object" } else { "" });
+        let ty =
+            s.get("type").and_then(Value::as_str).unwrap_or(if s.get("properties").is_some() { "object" } else { "" });
         let cannot = |target: &str| format!("The JSON value could not be converted to {target}.");
         if let Some(allowed) = s.get("enum").and_then(Value::as_array) {
             if !allowed.contains(v) {
                 let names: Vec<&str> = allowed.iter().filter_map(Value::as_str).collect();
                 let mut unique = names.clone();
                 unique.dedup();
-                self.err(path, format!("{} Allowed values: {}.", cannot(model.unwrap_or("the enum")), unique.join(", ")));
+                self.err(
+                    path,
+                    format!("{} Allowed values: {}.", cannot(model.unwrap_or("the enum")), unique.join(", ")),
+                );
                 return;
             }
         }
@@ -232,12 +242,18 @@ impl<'a> Ctx<'a> {
                     self.err(path, cannot(target));
                 }
             }
-            "number" if !v.is_number() => self.err(path, cannot(if format == "decimal" { "System.Decimal" } else { "System.Double" })),
+            "number" if !v.is_number() => {
+                self.err(path, cannot(if format == "decimal" { "System.Decimal" } else { "System.Double" }))
+            }
             "boolean" if !v.is_boolean() => self.err(path, cannot("System.Boolean")),
             "string" => match v.as_str() {
                 None => self.err(path, cannot(if format == "date-time" { "System.DateTime" } else { "System.String" })),
-                Some(text) if format == "date-time" && crate::time::parse_ms(text).is_none() => self.err(path, cannot("System.DateTime")),
-                Some(text) if (format == "guid" || format == "uuid") && !is_guid(text) => self.err(path, cannot("System.Guid")),
+                Some(text) if format == "date-time" && crate::time::parse_ms(text).is_none() => {
+                    self.err(path, cannot("System.DateTime"))
+                }
+                Some(text) if (format == "guid" || format == "uuid") && !is_guid(text) => {
+                    self.err(path, cannot("System.Guid"))
+                }
                 Some(_) => {}
             },
             "array" => match v.as_array() {
@@ -278,7 +294,10 @@ impl<'a> Ctx<'a> {
             match s.get("additionalProperties") {
                 Some(Value::Bool(false)) => self.err(
                     &p,
-                    format!("The JSON property '{k}' could not be mapped to any .NET member contained in type '{}'.", model.unwrap_or("the request")),
+                    format!(
+                        "The JSON property '{k}' could not be mapped to any .NET member contained in type '{}'.",
+                        model.unwrap_or("the request")
+                    ),
                 ),
                 Some(extra @ Value::Object(_)) => self.check(extra, val, &p, depth + 1, false),
                 _ => {}
@@ -315,7 +334,12 @@ pub fn check_body(spec: &Spec, op: &Op, bytes: &Bytes) -> Result<Value, ApiError
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::field("", "A non-empty request body is required."));
     }
-    let v: Value = serde_json::from_slice(bytes).map_err(|e| ApiError::field("$", format!("The request body is not valid JSON: {e}")))?;
+    let v: Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::field("$", format!("The request body is not valid JSON: {e}")))?;
     let errors = spec.validate(op, &v);
-    if errors.is_empty() { Ok(v) } else { Err(ApiError::validation(errors)) }
+    if errors.is_empty() {
+        Ok(v)
+    } else {
+        Err(ApiError::validation(errors))
+    }
 }

@@ -18,7 +18,11 @@ pub struct Query(Vec<(String, String)>);
 impl Query {
     /// Parses a raw query string.
     pub fn parse(raw: Option<&str>) -> Query {
-        Query(form_urlencoded::parse(raw.unwrap_or("").as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+        Query(
+            form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
     }
 
     /// The first value of `key`.
@@ -30,7 +34,11 @@ impl Query {
     pub fn int(&self, key: &str) -> Result<Option<i64>, ApiError> {
         match self.get(key) {
             None => Ok(None),
-            Some(v) => v.trim().parse().map(Some).map_err(|_| ApiError::field(key, format!("The value '{v}' is not valid for {key}."))),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| ApiError::field(key, format!("The value '{v}' is not valid for {key}."))),
         }
     }
 
@@ -48,7 +56,9 @@ impl Query {
     pub fn time(&self, key: &str) -> Result<Option<i64>, ApiError> {
         match self.get(key) {
             None => Ok(None),
-            Some(v) => parse_ms(v).map(Some).ok_or_else(|| ApiError::field(key, format!("The value '{v}' is not valid for {key}."))),
+            Some(v) => parse_ms(v)
+                .map(Some)
+                .ok_or_else(|| ApiError::field(key, format!("The value '{v}' is not valid for {key}."))),
         }
     }
 }
@@ -117,7 +127,12 @@ pub fn page(records: Vec<Value>, q: &Query, opts: ListOpts) -> Result<Value, Api
             None | Some("true") => Some(true),
             Some("false") => Some(false),
             Some("any") => None,
-            Some(v) => return Err(ApiError::field("active", format!("The value '{v}' is not valid for active (True, Any, False)."))),
+            Some(v) => {
+                return Err(ApiError::field(
+                    "active",
+                    format!("The value '{v}' is not valid for active (True, Any, False)."),
+                ))
+            }
         };
         if let Some(want) = want {
             rows.retain(|r| r.get("active").and_then(Value::as_bool).unwrap_or(true) == want);
@@ -173,7 +188,9 @@ fn sort(rows: &mut [Value], q: &Query) -> Result<(), ApiError> {
         "modifiedon" => "modifiedOn",
         "createdon" => "createdOn",
         "name" => "name",
-        _ => return Err(ApiError::field("sort", format!("Cannot sort by '{field}'; use Id, ModifiedOn or CreatedOn."))),
+        _ => {
+            return Err(ApiError::field("sort", format!("Cannot sort by '{field}'; use Id, ModifiedOn or CreatedOn.")))
+        }
     };
     rows.sort_by(|a, b| {
         let ord = match (a.get(key), b.get(key)) {
@@ -184,7 +201,11 @@ fn sort(rows: &mut [Value], q: &Query) -> Result<(), ApiError> {
             },
             (x, y) => x.is_some().cmp(&y.is_some()),
         };
-        if desc { ord.reverse() } else { ord }
+        if desc {
+            ord.reverse()
+        } else {
+            ord
+        }
     });
     Ok(())
 }
@@ -220,7 +241,16 @@ mod tests {
             assert_eq!(v["hasMore"], has_more, "{query}");
             assert_eq!(v["totalCount"], total, "{query}");
         }
-        for bad in ["page=0", "pageSize=0", "pageSize=5001", "page=x", "ids=a", "active=maybe", "sort=+Color", "createdBefore=soon"] {
+        for bad in [
+            "page=0",
+            "pageSize=0",
+            "pageSize=5001",
+            "page=x",
+            "ids=a",
+            "active=maybe",
+            "sort=+Color",
+            "createdBefore=soon",
+        ] {
             let e = page(rows(), &Query::parse(Some(bad)), a).unwrap_err();
             assert_eq!(e.status.as_u16(), 400, "{bad}");
         }

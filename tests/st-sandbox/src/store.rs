@@ -104,7 +104,8 @@ pub struct Db {
 impl Db {
     /// A database holding the seed's records; new ids start above every seeded id.
     pub fn from_seed(seed: &Seed) -> Db {
-        let max = seed.collections.values().flatten().filter_map(|r| r.get("id").and_then(Value::as_i64)).max().unwrap_or(0);
+        let max =
+            seed.collections.values().flatten().filter_map(|r| r.get("id").and_then(Value::as_i64)).max().unwrap_or(0);
         // Round up so created records are easy to tell from seeded ones.
         let next_id = (max / 10_000 + 1) * 10_000 + 1;
         Db { collections: seed.collections.clone(), next_id }

@@ -59,7 +59,11 @@ pub fn parse_ms(text: &str) -> Option<i64> {
     let b = t.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let s = t.get(r)?;
-        if s.bytes().all(|c| c.is_ascii_digit()) { s.parse().ok() } else { None }
+        if s.bytes().all(|c| c.is_ascii_digit()) {
+            s.parse().ok()
+        } else {
+            None
+        }
     };
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
@@ -100,7 +104,11 @@ pub fn parse_ms(text: &str) -> Option<i64> {
         "" | "Z" | "z" => 0,
         rest if rest.len() == 6 && (rest.starts_with('+') || rest.starts_with('-')) && &rest[3..4] == ":" => {
             let v = num(i + 1..i + 3)? * 60 + num(i + 4..i + 6)?;
-            if rest.starts_with('-') { -v } else { v }
+            if rest.starts_with('-') {
+                -v
+            } else {
+                v
+            }
         }
         _ => return None,
     };

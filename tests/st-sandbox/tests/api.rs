@@ -12,7 +12,12 @@ use serde_json::{json, Value};
 async fn token_endpoint() {
     let s = start().await;
     assert!(s.token.starts_with("sbx."));
-    let ok = s.form("/connect/token", &format!("grant_type=client_credentials&client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}")).await;
+    let ok = s
+        .form(
+            "/connect/token",
+            &format!("grant_type=client_credentials&client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}"),
+        )
+        .await;
     assert_eq!(ok.status, 200);
     assert_eq!(ok.body["token_type"], "Bearer");
     assert_eq!(ok.body["expires_in"], 900);
@@ -20,7 +25,11 @@ async fn token_endpoint() {
     for (body, status, error) in [
         (format!("grant_type=client_credentials&client_id={CLIENT_ID}&client_secret=wrong"), 401, "invalid_client"),
         ("grant_type=client_credentials&client_id=nobody&client_secret=x".to_string(), 401, "invalid_client"),
-        (format!("grant_type=password&client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}"), 400, "unsupported_grant_type"),
+        (
+            format!("grant_type=password&client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}"),
+            400,
+            "unsupported_grant_type",
+        ),
         (String::new(), 400, "invalid_request"),
     ] {
         let r = s.form("/connect/token", &body).await;
@@ -45,14 +54,24 @@ async fn auth_failures_in_servicetitan_shape() {
     let customers = t("/crm/customers");
     let bookings = t(&format!("/crm/booking-provider/{BP}/bookings"));
     type Case<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, u16);
-    let cases: Vec<Case> = vec![
+    let cases: Vec<Case<'_>> = vec![
         ("no headers", customers.clone(), vec![], 401),
         ("no bearer", customers.clone(), vec![("st-app-key", APP_KEY)], 401),
         ("unknown token", customers.clone(), vec![("authorization", "Bearer nope"), ("st-app-key", APP_KEY)], 401),
         ("no app key", customers.clone(), vec![("authorization", &bearer)], 401),
         ("wrong app key", customers.clone(), vec![("authorization", &bearer), ("st-app-key", "other")], 401),
-        ("other tenant", "/crm/v2/tenant/999/customers".into(), vec![("authorization", &bearer), ("st-app-key", APP_KEY)], 403),
-        ("other booking provider", t("/crm/booking-provider/7002/bookings"), vec![("authorization", &bearer), ("st-app-key", APP_KEY)], 403),
+        (
+            "other tenant",
+            "/crm/v2/tenant/999/customers".into(),
+            vec![("authorization", &bearer), ("st-app-key", APP_KEY)],
+            403,
+        ),
+        (
+            "other booking provider",
+            t("/crm/booking-provider/7002/bookings"),
+            vec![("authorization", &bearer), ("st-app-key", APP_KEY)],
+            403,
+        ),
         ("fine", customers.clone(), vec![("authorization", &bearer), ("st-app-key", APP_KEY)], 200),
         ("fine bookings", bookings, vec![("authorization", &bearer), ("st-app-key", APP_KEY)], 200),
     ];
@@ -65,7 +84,14 @@ async fn auth_failures_in_servicetitan_shape() {
         }
     }
     // Writes are refused the same way, before validation.
-    let r = s.raw("POST", &t("/crm/booking-provider/7002/bookings"), &[("authorization", &bearer), ("st-app-key", APP_KEY)], Some("{}")).await;
+    let r = s
+        .raw(
+            "POST",
+            &t("/crm/booking-provider/7002/bookings"),
+            &[("authorization", &bearer), ("st-app-key", APP_KEY)],
+            Some("{}"),
+        )
+        .await;
     let _ = st_error(&r, 403);
 }
 
@@ -108,7 +134,12 @@ async fn lookup_lists_and_gets() {
         assert_eq!((r.status, r.body["id"].as_i64()), (200, Some(id)), "{path}/{id}");
         let _ = st_error(&s.get(&format!("{}/999999", t(path))).await, 404);
     }
-    let names: Vec<String> = s.get(&t("/marketing/campaigns")).await.body["data"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_string()).collect();
+    let names: Vec<String> = s.get(&t("/marketing/campaigns")).await.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
     assert!(names.contains(&"Website Chat".to_string()) && names.contains(&"Google Ads".to_string()));
 }
 
@@ -116,12 +147,16 @@ async fn lookup_lists_and_gets() {
 async fn booking_flow_records_everything() {
     let s = start().await;
     // Customer with inline location and contacts.
-    let c = s.post(&t("/crm/customers"), &new_customer("Ana Reyes", "900 Fremont Ave N", "55411", "612-555-0190")).await;
+    let c =
+        s.post(&t("/crm/customers"), &new_customer("Ana Reyes", "900 Fremont Ave N", "55411", "612-555-0190")).await;
     assert_eq!(c.status, 200, "{}", c.text);
     let cid = c.body["id"].as_i64().unwrap();
     let lid = c.body["locations"][0]["id"].as_i64().unwrap();
     assert_eq!(c.body["contacts"].as_array().unwrap().len(), 2);
-    assert!(s.get(&format!("{}/{cid}", t("/crm/customers"))).await.body.get("locations").is_none(), "GET customer has no embedded locations");
+    assert!(
+        s.get(&format!("{}/{cid}", t("/crm/customers"))).await.body.get("locations").is_none(),
+        "GET customer has no embedded locations"
+    );
 
     // Second property.
     let l = s.post(&t("/crm/locations"), &json!({"customerId": cid, "name": "Cabin", "address": {"street": "1 Pine Rd", "city": "Ely", "state": "MN", "zip": "55731", "country": "USA"}})).await;
@@ -156,10 +191,14 @@ async fn booking_flow_records_everything() {
     assert_eq!(s.get(&t(&format!("/crm/locations/{lid}/notes"))).await.body["data"].as_array().unwrap().len(), 2);
 
     // Contacts.
-    let add = s.post(&t(&format!("/crm/customers/{cid}/contacts")), &json!({"type": "Email", "value": "ana@example.com"})).await;
+    let add = s
+        .post(&t(&format!("/crm/customers/{cid}/contacts")), &json!({"type": "Email", "value": "ana@example.com"}))
+        .await;
     assert_eq!(add.status, 200, "{}", add.text);
     assert_eq!(s.get(&t(&format!("/crm/customers/{cid}/contacts"))).await.body["data"].as_array().unwrap().len(), 3);
-    let add = s.post(&t(&format!("/crm/locations/{lid}/contacts")), &json!({"type": "MobilePhone", "value": "6125550191"})).await;
+    let add = s
+        .post(&t(&format!("/crm/locations/{lid}/contacts")), &json!({"type": "MobilePhone", "value": "6125550191"}))
+        .await;
     assert_eq!(add.status, 200, "{}", add.text);
 
     // Booking through our provider, with contacts; found again by externalId.
@@ -180,11 +219,21 @@ async fn booking_flow_records_everything() {
     assert_eq!(patched.body["summary"], "No cooling upstairs");
 
     // Lead and its note; estimate on the job.
-    let lead = s.post(&t("/crm/leads"), &json!({"campaignId": 3002, "summary": "Wants a quote", "customerId": cid, "priority": "Low"})).await;
+    let lead = s
+        .post(
+            &t("/crm/leads"),
+            &json!({"campaignId": 3002, "summary": "Wants a quote", "customerId": cid, "priority": "Low"}),
+        )
+        .await;
     assert_eq!(lead.status, 200, "{}", lead.text);
     let lead_id = lead.body["id"].as_i64().unwrap();
     assert_eq!(s.post(&t(&format!("/crm/leads/{lead_id}/notes")), &json!({"text": "call back"})).await.status, 200);
-    let est = s.post(&t("/sales/estimates"), &json!({"jobId": jid, "name": "New furnace", "items": [{"skuId": 1, "quantity": 2, "unitPrice": 100.5}]})).await;
+    let est = s
+        .post(
+            &t("/sales/estimates"),
+            &json!({"jobId": jid, "name": "New furnace", "items": [{"skuId": 1, "quantity": 2, "unitPrice": 100.5}]}),
+        )
+        .await;
     assert_eq!((est.status, est.body["subtotal"].as_f64()), (200, Some(201.0)), "{}", est.text);
 
     // Everything is in the records.
@@ -200,7 +249,10 @@ async fn booking_flow_records_everything() {
     assert_eq!(count("leads", "id", lead_id), 1);
     assert_eq!(count("estimates", "jobId", jid), 1);
     assert_eq!(ids(&s.get(&format!("{}?customerId={cid}", t("/jpm/jobs"))).await), vec![jid]);
-    assert_eq!(ids(&s.get(&format!("{}?number={}", t("/jpm/jobs"), j.body["jobNumber"].as_str().unwrap())).await), vec![jid]);
+    assert_eq!(
+        ids(&s.get(&format!("{}?number={}", t("/jpm/jobs"), j.body["jobNumber"].as_str().unwrap())).await),
+        vec![jid]
+    );
 }
 
 #[tokio::test]
@@ -212,7 +264,10 @@ async fn capacity_from_technicians_and_appointments() {
     assert_eq!(before.status, 200, "{}", before.text);
     let a = before.body["availabilities"].as_array().unwrap();
     assert_eq!(a.len(), 3);
-    assert_eq!((a[0]["start"].as_str(), a[0]["end"].as_str()), (Some("2030-07-01T14:00:00Z"), Some("2030-07-01T18:00:00Z")));
+    assert_eq!(
+        (a[0]["start"].as_str(), a[0]["end"].as_str()),
+        (Some("2030-07-01T14:00:00Z"), Some("2030-07-01T18:00:00Z"))
+    );
     assert_eq!(a[0]["totalAvailability"], 12.0); // 3 HVAC technicians × 4 h
     let mut job = new_job(5001, 6001);
     job["appointments"][0]["technicianIds"] = json!([4001]);
@@ -235,21 +290,86 @@ async fn bodies_are_validated_against_the_openapi_files() {
     let bp = t(&format!("/crm/booking-provider/{BP}/bookings"));
     let cases: Vec<(&str, String, Value, &str)> = vec![
         ("missing name", t("/crm/customers"), json!({"address": addr, "locations": []}), "Name"),
-        ("missing nested zip", t("/crm/customers"), json!({"name": "x", "address": {"street": "1", "city": "c", "state": "MN", "country": "USA"}, "locations": []}), "Address.Zip"),
-        ("unknown field", t("/crm/customers"), json!({"name": "x", "address": addr, "locations": [], "email": "x@y"}), "Email"),
-        ("bad enum", t("/crm/customers"), json!({"name": "x", "address": addr, "locations": [], "type": "Industrial"}), "Type"),
+        (
+            "missing nested zip",
+            t("/crm/customers"),
+            json!({"name": "x", "address": {"street": "1", "city": "c", "state": "MN", "country": "USA"}, "locations": []}),
+            "Address.Zip",
+        ),
+        (
+            "unknown field",
+            t("/crm/customers"),
+            json!({"name": "x", "address": addr, "locations": [], "email": "x@y"}),
+            "Email",
+        ),
+        (
+            "bad enum",
+            t("/crm/customers"),
+            json!({"name": "x", "address": addr, "locations": [], "type": "Industrial"}),
+            "Type",
+        ),
         ("wrong type", t("/crm/customers"), json!({"name": 7, "address": addr, "locations": []}), "Name"),
         ("null non-nullable", t("/crm/customers"), json!({"name": "x", "address": null, "locations": []}), "Address"),
-        ("array item", t("/crm/customers"), json!({"name": "x", "address": addr, "locations": [{"name": "h"}]}), "Locations[0].Address"),
-        ("contact type enum", t("/crm/customers"), json!({"name": "x", "address": addr, "locations": [], "contacts": [{"type": "Pager", "value": "1"}]}), "Contacts[0].Type"),
-        ("int64 as string", t("/jpm/jobs"), json!({"customerId": "5001", "locationId": 6001, "businessUnitId": 1001, "jobTypeId": 2001, "priority": "Normal", "campaignId": 3001, "appointments": []}), "CustomerId"),
-        ("date-time", t("/jpm/jobs"), json!({"customerId": 5001, "locationId": 6001, "businessUnitId": 1001, "jobTypeId": 2001, "priority": "Normal", "campaignId": 3001, "appointments": [{"start": "tomorrow", "end": "2030-07-01T17:00:00Z"}]}), "Appointments[0].Start"),
-        ("missing appointments", t("/jpm/jobs"), json!({"customerId": 5001, "locationId": 6001, "businessUnitId": 1001, "jobTypeId": 2001, "priority": "Normal", "campaignId": 3001}), "Appointments"),
-        ("unknown customer", t("/jpm/jobs"), json!({"customerId": 1, "locationId": 6001, "businessUnitId": 1001, "jobTypeId": 2001, "priority": "Normal", "campaignId": 3001, "appointments": [{"start": "2030-07-01T15:00:00Z", "end": "2030-07-01T17:00:00Z"}]}), "CustomerId"),
-        ("location of another customer", t("/jpm/jobs"), json!({"customerId": 5001, "locationId": 6002, "businessUnitId": 1001, "jobTypeId": 2001, "priority": "Normal", "campaignId": 3001, "appointments": [{"start": "2030-07-01T15:00:00Z", "end": "2030-07-01T17:00:00Z"}]}), "LocationId"),
-        ("booking missing externalId", bp.clone(), json!({"source": "chat", "name": "x", "summary": "s", "isFirstTimeClient": true}), "ExternalId"),
-        ("booking bool", bp.clone(), json!({"source": "chat", "name": "x", "summary": "s", "isFirstTimeClient": "yes", "externalId": "e"}), "IsFirstTimeClient"),
-        ("booking priority", bp, json!({"source": "chat", "name": "x", "summary": "s", "isFirstTimeClient": true, "externalId": "e", "priority": "Whenever"}), "Priority"),
+        (
+            "array item",
+            t("/crm/customers"),
+            json!({"name": "x", "address": addr, "locations": [{"name": "h"}]}),
+            "Locations[0].Address",
+        ),
+        (
+            "contact type enum",
+            t("/crm/customers"),
+            json!({"name": "x", "address": addr, "locations": [], "contacts": [{"type": "Pager", "value": "1"}]}),
+            "Contacts[0].Type",
+        ),
+        (
+            "int64 as string",
+            t("/jpm/jobs"),
+            json!({"customerId": "5001", "locationId": 6001, "businessUnitId": 1001, "jobTypeId": 2001, "priority": "Normal", "campaignId": 3001, "appointments": []}),
+            "CustomerId",
+        ),
+        (
+            "date-time",
+            t("/jpm/jobs"),
+            json!({"customerId": 5001, "locationId": 6001, "businessUnitId": 1001, "jobTypeId": 2001, "priority": "Normal", "campaignId": 3001, "appointments": [{"start": "tomorrow", "end": "2030-07-01T17:00:00Z"}]}),
+            "Appointments[0].Start",
+        ),
+        (
+            "missing appointments",
+            t("/jpm/jobs"),
+            json!({"customerId": 5001, "locationId": 6001, "businessUnitId": 1001, "jobTypeId": 2001, "priority": "Normal", "campaignId": 3001}),
+            "Appointments",
+        ),
+        (
+            "unknown customer",
+            t("/jpm/jobs"),
+            json!({"customerId": 1, "locationId": 6001, "businessUnitId": 1001, "jobTypeId": 2001, "priority": "Normal", "campaignId": 3001, "appointments": [{"start": "2030-07-01T15:00:00Z", "end": "2030-07-01T17:00:00Z"}]}),
+            "CustomerId",
+        ),
+        (
+            "location of another customer",
+            t("/jpm/jobs"),
+            json!({"customerId": 5001, "locationId": 6002, "businessUnitId": 1001, "jobTypeId": 2001, "priority": "Normal", "campaignId": 3001, "appointments": [{"start": "2030-07-01T15:00:00Z", "end": "2030-07-01T17:00:00Z"}]}),
+            "LocationId",
+        ),
+        (
+            "booking missing externalId",
+            bp.clone(),
+            json!({"source": "chat", "name": "x", "summary": "s", "isFirstTimeClient": true}),
+            "ExternalId",
+        ),
+        (
+            "booking bool",
+            bp.clone(),
+            json!({"source": "chat", "name": "x", "summary": "s", "isFirstTimeClient": "yes", "externalId": "e"}),
+            "IsFirstTimeClient",
+        ),
+        (
+            "booking priority",
+            bp,
+            json!({"source": "chat", "name": "x", "summary": "s", "isFirstTimeClient": true, "externalId": "e", "priority": "Whenever"}),
+            "Priority",
+        ),
         ("note text", t("/crm/customers/5001/notes"), json!({"pinToTop": true}), "Text"),
         ("job note text", t("/jpm/jobs/5001/notes"), json!({"text": 5}), "Text"),
         ("capacity", t("/dispatch/capacity"), json!({"startsOnOrAfter": "2030-07-01T00:00:00Z"}), "EndsOnOrBefore"),
@@ -279,7 +399,8 @@ async fn bodies_are_validated_against_the_openapi_files() {
 #[tokio::test]
 async fn paging_walks_every_record_once() {
     let s = start().await;
-    let total = s.get(&format!("{}?includeTotal=true", t("/crm/locations"))).await.body["totalCount"].as_u64().unwrap() as usize;
+    let total = s.get(&format!("{}?includeTotal=true", t("/crm/locations"))).await.body["totalCount"].as_u64().unwrap()
+        as usize;
     let (mut seen, mut page) = (Vec::new(), 1);
     loop {
         let r = s.get(&format!("{}?page={page}&pageSize=3", t("/crm/locations"))).await;
@@ -294,7 +415,10 @@ async fn paging_walks_every_record_once() {
     let mut unique = seen.clone();
     unique.dedup();
     assert_eq!((seen.len(), unique.len()), (total, total));
-    assert_eq!(ids(&s.get(&format!("{}?sort=-Id&pageSize=1", t("/crm/locations"))).await), vec![*seen.iter().max().unwrap()]);
+    assert_eq!(
+        ids(&s.get(&format!("{}?sort=-Id&pageSize=1", t("/crm/locations"))).await),
+        vec![*seen.iter().max().unwrap()]
+    );
     for bad in ["page=0", "pageSize=0", "pageSize=9999", "page=two", "sort=+Color", "ids=a,b"] {
         let _ = st_error(&s.get(&format!("{}?{bad}", t("/crm/customers"))).await, 400);
     }
@@ -332,7 +456,10 @@ async fn list_filters() {
 #[tokio::test]
 async fn status_faults_count_down() {
     let s = start().await;
-    s.fault(json!({"kind": "status", "status": 503, "count": 2, "match": {"method": "GET", "pathContains": "/customers"}})).await;
+    s.fault(
+        json!({"kind": "status", "status": 503, "count": 2, "match": {"method": "GET", "pathContains": "/customers"}}),
+    )
+    .await;
     let path = t("/crm/customers");
     let r = s.get(&path).await;
     let _ = st_error(&r, 503);
@@ -470,7 +597,8 @@ async fn reset_returns_to_the_seed() {
 async fn html_page_escapes_everything() {
     let s = start().await;
     let evil = "<script>alert('x')</script> & \"Co\"";
-    let c = s.post(&t("/crm/customers"), &new_customer(evil, "<img src=x onerror=alert(1)>", "55401", "6125550104")).await;
+    let c =
+        s.post(&t("/crm/customers"), &new_customer(evil, "<img src=x onerror=alert(1)>", "55401", "6125550104")).await;
     let cid = c.body["id"].as_i64().unwrap();
     let _ = s.post(&t(&format!("/crm/customers/{cid}/notes")), &json!({"text": "</td><b>bold</b>"})).await;
     let page = s.raw("GET", "/", &[], None).await;

@@ -75,9 +75,9 @@ pub(crate) mod tables;
 mod tags;
 
 use rules::*;
+pub use tables::state_for_zip;
 use tables::*;
 use tags::*;
-pub use tables::state_for_zip;
 
 /// "w lake st" → "W Lake St": lowercase input gets capitals; anything typed with
 /// capitals is kept as typed.
@@ -87,7 +87,8 @@ fn tidy(ws: &[Word]) -> String {
         .map(|w| {
             let raw = w.raw.trim_end_matches(['.', ',']);
             // Spoken numbers and fixed typos ("stret") show the fixed word.
-            let fixed = w.spoken && !name_number(w) || w.norm.trim_end_matches('.') != text::lowercase(raw) && (is(w, STRONG_SUFFIX) || is(w, DIRS));
+            let fixed = w.spoken && !name_number(w)
+                || w.norm.trim_end_matches('.') != text::lowercase(raw) && (is(w, STRONG_SUFFIX) || is(w, DIRS));
             let raw = if fixed { w.norm.trim_end_matches('.') } else { raw };
             if raw.chars().any(text::is_upper) {
                 raw.to_string()
@@ -105,8 +106,13 @@ fn tidy(ws: &[Word]) -> String {
 pub(crate) fn find(words: &[Word], used: &[usize], tail_only: bool) -> AddressParts {
     // "Barnes Jewish Hospital Plz": capitalised "Plz" after a name is Plaza, not "please".
     let plaza = |k: usize| {
-        words.get(k).is_some_and(|w| w.norm == "please" && w.raw.trim_end_matches([',', '.']).eq_ignore_ascii_case("plz") && w.raw.starts_with('P'))
-            && k.checked_sub(1).and_then(|p| words.get(p)).is_some_and(|p| !p.brk && p.norm.bytes().all(|b| b.is_ascii_alphabetic()) && !is(p, CHATTER) && !is(p, STRONG_SUFFIX))
+        words.get(k).is_some_and(|w| {
+            w.norm == "please"
+                && w.raw.trim_end_matches([',', '.']).eq_ignore_ascii_case("plz")
+                && w.raw.starts_with('P')
+        }) && k.checked_sub(1).and_then(|p| words.get(p)).is_some_and(|p| {
+            !p.brk && p.norm.bytes().all(|b| b.is_ascii_alphabetic()) && !is(p, CHATTER) && !is(p, STRONG_SUFFIX)
+        })
     };
     if (0..words.len()).any(plaza) {
         let fixed: Vec<Word> = words
@@ -161,7 +167,13 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     let num = words.get(i)?;
     // "# 2 Turner Rd": a '#' that opens the text is the number sign.
     let hash_first = i == 1 && words.first().is_some_and(|p| p.norm == "#");
-    if num.brk || !hash_first && i.checked_sub(1).and_then(|p| words.get(p)).is_some_and(|p| is(p, UNIT_BEFORE_ID) && !floor_after_its_id(words, i - 1) || is(p, "rr|box|lockbox|lbx|code|file|msc|mc")) {
+    if num.brk
+        || !hash_first
+            && i.checked_sub(1).and_then(|p| words.get(p)).is_some_and(|p| {
+                is(p, UNIT_BEFORE_ID) && !floor_after_its_id(words, i - 1)
+                    || is(p, "rr|box|lockbox|lbx|code|file|msc|mc")
+            })
+    {
         return None;
     }
     // The street region: up to a comma, a unit word, a ZIP, a state or chatter.
@@ -170,14 +182,22 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     let mut j = i + grid_words.max(1);
     // Number suffixes: "2615 1/2 Gary Ave", "4922 B South Cornell Ave".
     if let Some(w) = words.get(j) {
-        let letter = clean(&w.norm).len() == 1 && w.norm.bytes().all(|b| b.is_ascii_alphabetic() || b == b'.') && !is(w, DIRS);
+        let letter =
+            clean(&w.norm).len() == 1 && w.norm.bytes().all(|b| b.is_ascii_alphabetic() || b == b'.') && !is(w, DIRS);
         // "U S 401 Hwy": U.S., not a number suffix.
-        let letter_then_dir = letter && words.get(j + 1).is_some_and(|n| is(n, DIRS)) && !(clean(&w.norm) == "u" && words.get(j + 1).is_some_and(|n| clean(&n.norm) == "s"));
+        let letter_then_dir = letter
+            && words.get(j + 1).is_some_and(|n| is(n, DIRS))
+            && !(clean(&w.norm) == "u" && words.get(j + 1).is_some_and(|n| clean(&n.norm) == "s"));
         // "2458 B Wesley Chapel Rd": a letter before a name is the number's suffix;
         // before a type it is the name ("1800 M Street", "13011 T I Blvd").
         let letter_then_name = letter
             && !w.brk
-            && words.get(j + 1).is_some_and(|n| clean(&n.norm).len() >= 2 && n.norm.bytes().all(|b| b.is_ascii_alphabetic() || b == b'.') && !is(n, STRONG_SUFFIX) && (!is(n, CHATTER) || capital_so(words, j + 1)));
+            && words.get(j + 1).is_some_and(|n| {
+                clean(&n.norm).len() >= 2
+                    && n.norm.bytes().all(|b| b.is_ascii_alphabetic() || b == b'.')
+                    && !is(n, STRONG_SUFFIX)
+                    && (!is(n, CHATTER) || capital_so(words, j + 1))
+            });
         if w.norm == "1/2" || letter_then_dir || letter_then_name {
             j += 1;
         }
@@ -200,12 +220,17 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         // "13th Ave No St Petersburg", "21st ave no. ste 130": "No" after a street type is North.
         let north = region.last().is_some_and(|&k| no_is_north(words, k, j));
         // "Truck and Trailer Way": a unit word right before a street type is a name.
-        let name_before_type = w.norm.len() >= 4 && !w.brk && words.get(j + 1).is_some_and(|n| is(n, STRONG_SUFFIX) && !suite_st(words, j + 1) && words.get(j + 2).is_none_or(|x| !all_digits(x)));
+        let name_before_type = w.norm.len() >= 4
+            && !w.brk
+            && words.get(j + 1).is_some_and(|n| {
+                is(n, STRONG_SUFFIX) && !suite_st(words, j + 1) && words.get(j + 2).is_none_or(|x| !all_digits(x))
+            });
         // "U.S. Highway No. 130": "No." between a road type and its number.
         let route_no = region.last().is_some_and(|&k| no_before_route_number(words, k, j));
         // "W. Taylor (m/c 525) rm. 128": a note in parentheses is skipped.
         if !first && w.raw.starts_with('(') {
-            let close = (j..j + 6).find(|&k| words.get(k).is_some_and(|x| x.raw.trim_end_matches([',', '.']).ends_with(')')));
+            let close =
+                (j..j + 6).find(|&k| words.get(k).is_some_and(|x| x.raw.trim_end_matches([',', '.']).ends_with(')')));
             if let Some(c) = close {
                 if (j..=c).all(|k| !used.contains(&k)) {
                     let brk = words.get(c).is_some_and(|x| x.brk);
@@ -218,11 +243,18 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
                 }
             }
         }
-        if !first && (is(w, UNIT_BEFORE_ID) && !north && !name_before_type && !route_no || w.norm.starts_with('#') || is(w, CHATTER) && !and_in_name && !letter_before_type(words, j) && !at_in_name(words, &region, j) || glued_unit(w)) {
+        if !first
+            && (is(w, UNIT_BEFORE_ID) && !north && !name_before_type && !route_no
+                || w.norm.starts_with('#')
+                || is(w, CHATTER) && !and_in_name && !letter_before_type(words, j) && !at_in_name(words, &region, j)
+                || glued_unit(w))
+        {
             break;
         }
         // "Grant Trace St. Simons Island": St before a saint's name starts the city.
-        let saint = matches!(clean(&w.norm), "st" | "saint") && words.get(j + 1).is_some_and(|n| is(n, SAINTS)) && !words.get(j + 2).is_some_and(|n| is(n, STRONG_SUFFIX));
+        let saint = matches!(clean(&w.norm), "st" | "saint")
+            && words.get(j + 1).is_some_and(|n| is(n, SAINTS))
+            && !words.get(j + 2).is_some_and(|n| is(n, STRONG_SUFFIX));
         // "P.O. Box 5000", "RR 1 Box 297": a mailbox, not the street.
         let mailbox = mailbox_at(words, j);
         if !first && (region.len() >= 2 && saint || mailbox) {
@@ -231,24 +263,42 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         }
         // "11745 I 10 W": Interstate, not the pronoun; "8517 So Nashville": South.
         let interstate = w.norm == "i" && words.get(j + 1).is_some_and(all_digits);
-        let so = clean(&w.norm) == "so" && (w.raw.starts_with('S') || w.raw.ends_with('.')) && words.get(j + 1).is_some_and(|n| n.raw.starts_with(|c: char| c.is_ascii_uppercase()));
+        let so = clean(&w.norm) == "so"
+            && (w.raw.starts_with('S') || w.raw.ends_with('.'))
+            && words.get(j + 1).is_some_and(|n| n.raw.starts_with(|c: char| c.is_ascii_uppercase()));
         // "U S 401 Hwy": "u" is read as "you" elsewhere.
         let us = w.raw.eq_ignore_ascii_case("u") && words.get(j + 1).is_some_and(|n| clean(&n.norm) == "s");
         if first && (is(w, CHATTER) && !interstate && !so && !us || is(w, UNIT_BEFORE_ID) && !is(w, PRE_TYPE)) {
             return None;
         }
-        if !first && suite_st(words, j) && region.last().and_then(|&k| words.get(k)).is_some_and(|p| is(p, STRONG_SUFFIX)) {
+        if !first
+            && suite_st(words, j)
+            && region.last().and_then(|&k| words.get(k)).is_some_and(|p| is(p, STRONG_SUFFIX))
+        {
             broke_at_unit = true;
             break;
         }
-        let suffix_pair = is(w, STRONG_SUFFIX) && region.last().and_then(|&k| words.get(k)).is_some_and(|p| is(p, STRONG_SUFFIX));
+        let suffix_pair =
+            is(w, STRONG_SUFFIX) && region.last().and_then(|&k| words.get(k)).is_some_and(|p| is(p, STRONG_SUFFIX));
         let dir_not_state = is(w, DIRS) && words.get(j + 1).is_none_or(|a| is_zip(a).is_none());
-        if !(first || suffix_pair || dir_not_state) && state_at(words, j).is_some_and(|(_, n)| words.get(j + n).is_none_or(|a| is_zip(a).is_some() || a.brk || is(a, CHATTER)) ) && region.iter().any(|&k: &usize| words.get(k).is_some_and(|x| is(x, STRONG_SUFFIX) || x.brk)) {
+        if !(first || suffix_pair || dir_not_state)
+            && state_at(words, j)
+                .is_some_and(|(_, n)| words.get(j + n).is_none_or(|a| is_zip(a).is_some() || a.brk || is(a, CHATTER)))
+            && region.iter().any(|&k: &usize| words.get(k).is_some_and(|x| is(x, STRONG_SUFFIX) || x.brk))
+        {
             break;
         }
         // "Dearborn Second Floor": the unit starts here.
-        let floor_then_id = words.get(j + 2).is_some_and(|x| x.norm.len() <= 4 && x.norm.bytes().any(|b| b.is_ascii_digit()) && is_zip(x).is_none());
-        if !first && !w.brk && !floor_then_id && words.get(j + 1).is_some_and(|n| is(n, UNIT_AFTER_ID)) && !short_dir(w) && !is(w, STRONG_SUFFIX) {
+        let floor_then_id = words
+            .get(j + 2)
+            .is_some_and(|x| x.norm.len() <= 4 && x.norm.bytes().any(|b| b.is_ascii_digit()) && is_zip(x).is_none());
+        if !first
+            && !w.brk
+            && !floor_then_id
+            && words.get(j + 1).is_some_and(|n| is(n, UNIT_AFTER_ID))
+            && !short_dir(w)
+            && !is(w, STRONG_SUFFIX)
+        {
             break;
         }
         if !first && unit_alone_last(words, j) {
@@ -261,19 +311,38 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         // Grid streets: "2928 N. 2900 E. Road", "144 S 500 E".
         let grid = region.len() == 1 && prev.is_some_and(|p| is(p, DIRS)) && all_digits(w) && w.norm.len() <= 5;
         // "U S 401 Hwy", "E C R 850 N" (county road), "F 41".
-        let before_prev = region.len().checked_sub(2).and_then(|k| region.get(k)).and_then(|&k| words.get(k)).map(|p| if p.raw.eq_ignore_ascii_case("u") { "u" } else { clean(&p.norm) });
+        let before_prev = region
+            .len()
+            .checked_sub(2)
+            .and_then(|k| region.get(k))
+            .and_then(|&k| words.get(k))
+            .map(|p| if p.raw.eq_ignore_ascii_case("u") { "u" } else { clean(&p.norm) });
         let spelled_route = prev.is_some_and(|p| match clean(&p.norm) {
             "s" => before_prev == Some("u"),
             "r" => before_prev == Some("c"),
             x => region.len() == 1 && x.len() == 1 && x.bytes().all(|b| b.is_ascii_alphabetic()) && !is(p, DIRS),
         });
-        if !first && all_digits(w) && !name_number(w) && !grid && !spelled_route && !mile_road(words, j) && !prev.is_some_and(|p| is(p, PRE_TYPE) || is(p, ROUTE) || is(p, "county|box|no|old")) {
+        if !first
+            && all_digits(w)
+            && !name_number(w)
+            && !grid
+            && !spelled_route
+            && !mile_road(words, j)
+            && !prev.is_some_and(|p| is(p, PRE_TYPE) || is(p, ROUTE) || is(p, "county|box|no|old"))
+        {
             broke_at_unit = true;
             break;
         }
         // "W. Farwell 1A", "Elizabeth 1W": a short number with a letter is a unit.
         let ordinal = ["st", "nd", "rd", "th"].iter().any(|o| w.norm.ends_with(o));
-        if !first && !ordinal && !all_digits(w) && w.norm.bytes().next().is_some_and(|b| b.is_ascii_digit()) && w.norm.len() <= 4 && w.norm.bytes().all(|b| b.is_ascii_alphanumeric()) && !prev.is_some_and(|p| is(p, ROUTE) || is(p, PRE_TYPE)) {
+        if !first
+            && !ordinal
+            && !all_digits(w)
+            && w.norm.bytes().next().is_some_and(|b| b.is_ascii_digit())
+            && w.norm.len() <= 4
+            && w.norm.bytes().all(|b| b.is_ascii_alphanumeric())
+            && !prev.is_some_and(|p| is(p, ROUTE) || is(p, PRE_TYPE))
+        {
             broke_at_unit = true;
             break;
         }
@@ -290,7 +359,11 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     let rw = |k: usize| region.get(k).and_then(|&x| words.get(x));
     // Leading directional and pre-type ("S. Avenue H", "Highway 61").
     let mut name_start = 0;
-    if rw(0).is_some_and(|w| is(w, DIRS)) && region.len() > 1 && !rw(1).is_some_and(|w| is(w, STRONG_SUFFIX) && (region.len() == 2 || w.brk || rw(2).is_some_and(|x| is(x, DIRS)))) {
+    if rw(0).is_some_and(|w| is(w, DIRS))
+        && region.len() > 1
+        && !rw(1)
+            .is_some_and(|w| is(w, STRONG_SUFFIX) && (region.len() == 2 || w.brk || rw(2).is_some_and(|x| is(x, DIRS))))
+    {
         name_start = 1;
     }
     let pre_type = rw(name_start).is_some_and(|w| is(w, PRE_TYPE)) && region.len() > name_start + 1;
@@ -300,7 +373,9 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     // The last strong suffix ends the street ("River Rd Liberty Grove Rd"), but "St"
     // before a saint's name starts the city ("Ocean Blvd St Simons Island").
     for k in search_from..region.len() {
-        let saint_at = |k: usize| rw(k).is_some_and(|w| matches!(clean(&w.norm), "st" | "ste")) && rw(k + 1).is_some_and(|w| is(w, SAINTS));
+        let saint_at = |k: usize| {
+            rw(k).is_some_and(|w| matches!(clean(&w.norm), "st" | "ste")) && rw(k + 1).is_some_and(|w| is(w, SAINTS))
+        };
         let next_strong = rw(k + 1).is_some_and(|w| is(w, STRONG_SUFFIX)) && !saint_at(k + 1);
         if rw(k).is_some_and(|w| is(w, STRONG_SUFFIX)) && !next_strong && !saint_at(k) {
             end = Some(k);
@@ -330,7 +405,9 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     }
     // "1317 Lindbergh Plaza Center St. Louis": a weak type after the strong one, right
     // before a saint's city, is still the street's.
-    if let Some(k) = end.filter(|&k| strong && broke_at_saint && k + 2 == region.len() && rw(k + 1).is_some_and(|w| is(w, WEAK_SUFFIX))) {
+    if let Some(k) = end
+        .filter(|&k| strong && broke_at_saint && k + 2 == region.len() && rw(k + 1).is_some_and(|w| is(w, WEAK_SUFFIX)))
+    {
         end = Some(k + 1);
     }
     if end.is_none() && lettered_route(words, &region, name_start) {
@@ -359,19 +436,31 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
             // Post-directional: "86th st n", "16th St NW"; a spelled-out one only at a
             // boundary ("Conniston Road West Palm Beach": West starts the city).
             let compass_city = region.get(k + 1).is_some_and(|&d| compass_city_ahead(words, d));
-            let dir_ok = !compass_city && rw(k + 1).is_some_and(|w| {
-                (is(w, DIRS) || clean(&w.norm) == "no") && (clean(&w.norm).len() <= 3 || w.brk || broke_at_saint && rw(k + 2).is_none() || rw(k + 2).is_none() && words.get(j).is_none_or(|n| !n.norm.chars().all(text::is_letter) || is(n, UNIT_BEFORE_ID)))
-            });
+            let dir_ok = !compass_city
+                && rw(k + 1).is_some_and(|w| {
+                    (is(w, DIRS) || clean(&w.norm) == "no")
+                        && (clean(&w.norm).len() <= 3
+                            || w.brk
+                            || broke_at_saint && rw(k + 2).is_none()
+                            || rw(k + 2).is_none()
+                                && words
+                                    .get(j)
+                                    .is_none_or(|n| !n.norm.chars().all(text::is_letter) || is(n, UNIT_BEFORE_ID)))
+                });
             let mut e = k;
             if dir_ok && !rw(k).is_some_and(|w| w.brk) {
                 e = k + 1;
                 // "Lucerne Dr S E": a split NE/SE.
-                if rw(e).is_some_and(|w| matches!(clean(&w.norm), "n" | "s") && !w.brk) && rw(e + 1).is_some_and(|w| matches!(clean(&w.norm), "e" | "w")) {
+                if rw(e).is_some_and(|w| matches!(clean(&w.norm), "n" | "s") && !w.brk)
+                    && rw(e + 1).is_some_and(|w| matches!(clean(&w.norm), "e" | "w"))
+                {
                     e += 1;
                 }
             }
             // "Avon St Ext", "US 17 Business".
-            if !rw(e).is_some_and(|w| w.brk) && rw(e + 1).is_some_and(|w| matches!(clean(&w.norm), "ext" | "business" | "bus" | "bsnss")) {
+            if !rw(e).is_some_and(|w| w.brk)
+                && rw(e + 1).is_some_and(|w| matches!(clean(&w.norm), "ext" | "business" | "bus" | "bsnss"))
+            {
                 e += 1;
                 e = business_route_end(&region, words, e);
             }
@@ -397,7 +486,9 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
             street_words.push(d.clone());
             next = j + 1;
             let pair = matches!(clean(&d.norm), "n" | "s") && !d.brk;
-            if let Some(e) = words.get(j + 1).filter(|e| pair && matches!(clean(&e.norm), "e" | "w") && !used.contains(&(j + 1))) {
+            if let Some(e) =
+                words.get(j + 1).filter(|e| pair && matches!(clean(&e.norm), "e" | "w") && !used.contains(&(j + 1)))
+            {
                 street_words.push(e.clone());
                 next = j + 2;
             }
@@ -408,7 +499,13 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         // stays a word; said or typed in lowercase ("five main st") it is a house number
         // and becomes digits, which is what a technician's GPS needs.
         number: Some(if grid_words > 0 {
-            words.get(i..i + grid_words).unwrap_or(&[]).iter().map(|w| w.norm.to_ascii_uppercase()).collect::<Vec<_>>().join(" ")
+            words
+                .get(i..i + grid_words)
+                .unwrap_or(&[])
+                .iter()
+                .map(|w| w.norm.to_ascii_uppercase())
+                .collect::<Vec<_>>()
+                .join(" ")
         } else if num.spoken && !num.raw.contains(' ') && num.raw.starts_with(text::is_upper) {
             num.raw.clone()
         } else {
@@ -430,14 +527,23 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     if parts.unit.is_none() {
         let mut b = i;
         let pair = |b: usize, list: &'static str| {
-            b >= 2 && words.get(b - 2).is_some_and(|t| is(t, list)) && words.get(b - 1).is_some_and(|x| x.norm.len() <= 6 && x.norm.bytes().any(|c| c.is_ascii_digit()) && !used.contains(&(b - 1)))
+            b >= 2
+                && words.get(b - 2).is_some_and(|t| is(t, list))
+                && words.get(b - 1).is_some_and(|x| {
+                    x.norm.len() <= 6 && x.norm.bytes().any(|c| c.is_ascii_digit()) && !used.contains(&(b - 1))
+                })
         };
         while pair(b, SUBADDRESS) {
             b -= 2;
         }
         let unit_first = pair(b, UNIT_BEFORE_ID) && (b == 2 || words.get(b - 3).is_some_and(|x| x.brk));
         // "lt42 99 Some Road": a glued unit said first.
-        if !unit_first && b == i && i >= 1 && words.get(i - 1).is_some_and(|u| glued_unit(u) && !used.contains(&(i - 1))) && (i == 1 || words.get(i - 2).is_some_and(|x| x.brk)) {
+        if !unit_first
+            && b == i
+            && i >= 1
+            && words.get(i - 1).is_some_and(|u| glued_unit(u) && !used.contains(&(i - 1)))
+            && (i == 1 || words.get(i - 2).is_some_and(|x| x.brk))
+        {
             parts.unit = words.get(i - 1).map(|u| u.raw.clone());
         }
         if unit_first {
@@ -452,14 +558,19 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         // "Bldg 5, Suite 200, 7000 Peachtree Dunwoody Rd": the building is `extra`.
         let start = if unit_first { b - 2 } else { b };
         // "30 Allen Plaza, Suite 700, 30 Ivan Allen Jr. Blvd.": the plaza is `extra`.
-        let building_first = start > 1 && start <= 6 && words.get(start - 1).is_some_and(|x| (x.brk || start == i) && place_name_type(x)) && (0..start).all(|k| !used.contains(&k));
+        let building_first = start > 1
+            && start <= 6
+            && words.get(start - 1).is_some_and(|x| (x.brk || start == i) && place_name_type(x))
+            && (0..start).all(|k| !used.contains(&k));
         if building_first {
-            let said: Vec<&str> = words.get(..start).unwrap_or(&[]).iter().map(|w| w.raw.trim_end_matches(',')).collect();
+            let said: Vec<&str> =
+                words.get(..start).unwrap_or(&[]).iter().map(|w| w.raw.trim_end_matches(',')).collect();
             add_extra(&mut parts, &said.join(" "));
         }
         if b < i && (start == 0 || words.get(start - 1).is_some_and(|x| x.brk)) {
             let from = if parts.unit.is_some() { b } else { start };
-            let said: Vec<&str> = words.get(from..i).unwrap_or(&[]).iter().map(|w| w.raw.trim_end_matches(',')).collect();
+            let said: Vec<&str> =
+                words.get(from..i).unwrap_or(&[]).iter().map(|w| w.raw.trim_end_matches(',')).collect();
             add_extra(&mut parts, &said.join(" "));
         }
     }
@@ -473,18 +584,33 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     // a directional) when the rest reads as city + state or ZIP.
     // "27 Washington Oak Park IL 60302": a weak type ending the words before the state
     // may be the city's ("Oak Park"), so the one-word street is tried too.
-    let weak_end = suffix_found && !strong && !after_comma && region.get(end + 1).is_none_or(|&k| state_at(words, k).is_some_and(|(_, n)| end + 1 + n == region.len()));
+    let weak_end = suffix_found
+        && !strong
+        && !after_comma
+        && region.get(end + 1).is_none_or(|&k| state_at(words, k).is_some_and(|(_, n)| end + 1 + n == region.len()));
     if (!suffix_found || weak_end) && !pre_type && end > name_start && !lettered_route(words, &region, name_start) {
         // "193 Braybrook SE Cedar Rapids": a two-letter direction after it stays.
         let quadrant = if split_quadrant(words, region.get(name_start + 1).copied()) { 2 } else { 1 };
-        let take = name_start + 1 + if rw(name_start + 1).is_some_and(|d| short_dir(d) && clean(&d.norm).len() == 2) || quadrant == 2 { quadrant } else { 0 };
+        let take = name_start
+            + 1
+            + if rw(name_start + 1).is_some_and(|d| short_dir(d) && clean(&d.norm).len() == 2) || quadrant == 2 {
+                quadrant
+            } else {
+                0
+            };
         let take = if region.len() > take { take } else { name_start + 1 };
         let one: Vec<Word> = region.iter().take(take).filter_map(|&x| words.get(x).cloned()).collect();
-        let mut alt = AddressParts { number: parts.number.clone(), street: Some(tidy(&one)), ..AddressParts::default() };
+        let mut alt =
+            AddressParts { number: parts.number.clone(), street: Some(tidy(&one)), ..AddressParts::default() };
         let from = region.get(take).copied().unwrap_or(j);
         let (alt_score, _) = tail(words, used, from, &mut alt, true, false);
         let the = rw(name_start).is_some_and(|w| clean(&w.norm) == "the");
-        if alt.city.is_some() && (alt.state.is_some() || alt.zip.is_some()) && (!weak_end || alt.state.is_some() && alt.zip.is_some()) && alt_score + 1 >= score && !the {
+        if alt.city.is_some()
+            && (alt.state.is_some() || alt.zip.is_some())
+            && (!weak_end || alt.state.is_some() && alt.zip.is_some())
+            && alt_score + 1 >= score
+            && !the
+        {
             return Some((alt_score + 1, alt));
         }
     }
@@ -492,15 +618,28 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
 }
 
 /// Unit, city, state and ZIP starting at word `i`. Returns (score, next index).
-fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, after_comma: bool, after_suffix: bool) -> (i32, usize) {
+fn tail(
+    words: &[Word],
+    used: &[usize],
+    mut i: usize,
+    parts: &mut AddressParts,
+    after_comma: bool,
+    after_suffix: bool,
+) -> (i32, usize) {
     let mut score = 0;
     let free = |k: usize| !used.contains(&k);
     // Building or department first ("Bldg 300, Suite 615"): kept as `extra`, not the unit.
     while let (Some(w), Some(n)) = (words.get(i).filter(|_| free(i)), words.get(i + 1).filter(|_| free(i + 1))) {
-        let id_ok = n.norm.len() <= 6 && n.norm.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') && is_zip(n).is_none();
+        let id_ok =
+            n.norm.len() <= 6 && n.norm.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') && is_zip(n).is_none();
         // "Medical Park Tower 5 Suite 704": a numbered tower is a building too.
         let building = is(w, SUBADDRESS) || is(w, "tower|twr");
-        if !(building && id_ok && words.get(i + 2).is_some_and(|x| is(x, UNIT_BEFORE_ID) || x.norm.starts_with('#') || glued_unit(x) || suite_st(words, i + 2))) {
+        if !(building
+            && id_ok
+            && words.get(i + 2).is_some_and(|x| {
+                is(x, UNIT_BEFORE_ID) || x.norm.starts_with('#') || glued_unit(x) || suite_st(words, i + 2)
+            }))
+        {
             break;
         }
         add_extra(parts, &format!("{} {}", w.raw.trim_end_matches(','), n.raw.trim_end_matches(',')));
@@ -522,7 +661,8 @@ fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, 
         let (s, next) = unit_from(words, used, i, parts, after_comma, after_suffix);
         score += s;
         i = next;
-        let bare_then_designated = parts.unit.as_deref().is_some_and(|u| !u.contains([' ', '#'])) && designated_unit_after_comma(words, i);
+        let bare_then_designated =
+            parts.unit.as_deref().is_some_and(|u| !u.contains([' ', '#'])) && designated_unit_after_comma(words, i);
         if !parts.unit.as_deref().is_some_and(subaddress_unit) && !bare_then_designated {
             break;
         }
@@ -548,7 +688,10 @@ fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, 
         k += 1;
         if w.brk {
             let after = words.get(k);
-            if after.is_none() || after.is_some_and(|a| state_at(words, k).is_some() || is_zip(a).is_some()) || after_comma {
+            if after.is_none()
+                || after.is_some_and(|a| state_at(words, k).is_some() || is_zip(a).is_some())
+                || after_comma
+            {
                 city_end = Some(k);
             }
             break;
@@ -561,7 +704,11 @@ fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, 
     if let Some(ce) = city_end {
         let city_words: Vec<Word> = words.get(city_start..ce).unwrap_or(&[]).to_vec();
         // A lone state word with no ZIP after it is the state, not a city.
-        let only_state = city_words.len() == 1 && state_at(words, city_start).is_some() && ce == city_start + 1 && words.get(ce).is_none_or(|w| is_zip(w).is_none()) && state_at(words, ce).is_none();
+        let only_state = city_words.len() == 1
+            && state_at(words, city_start).is_some()
+            && ce == city_start + 1
+            && words.get(ce).is_none_or(|w| is_zip(w).is_none())
+            && state_at(words, ce).is_none();
         if !city_words.is_empty() && !only_state {
             parts.city = Some(tidy(&city_words));
             score += 1;
@@ -582,7 +729,10 @@ fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, 
         parts.zip = Some(z);
         score += 2;
         i = at + 1;
-    } else if let Some(w) = words.get(i).filter(|w| parts.state.is_some() && w.norm.len() == 4 && w.norm.bytes().all(|b| b.is_ascii_digit())) {
+    } else if let Some(w) = words
+        .get(i)
+        .filter(|w| parts.state.is_some() && w.norm.len() == 4 && w.norm.bytes().all(|b| b.is_ascii_digit()))
+    {
         // "MA 1241": a spreadsheet ate the leading zero.
         parts.zip = Some(format!("0{}", w.norm));
         score += 1;
@@ -602,7 +752,14 @@ fn tail(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, 
 
 /// The unit at word `i` ("Apt 2B", "# 3 South", "9th Floor Room 905"), set in
 /// `parts.unit` when none is set yet. Returns (score, next index).
-fn unit_from(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressParts, after_comma: bool, after_suffix: bool) -> (i32, usize) {
+fn unit_from(
+    words: &[Word],
+    used: &[usize],
+    mut i: usize,
+    parts: &mut AddressParts,
+    after_comma: bool,
+    after_suffix: bool,
+) -> (i32, usize) {
     let mut score = 0;
     let free = |k: usize| !used.contains(&k);
     if after_suffix || i.checked_sub(1).and_then(|p| words.get(p)).is_some_and(|p| p.brk) {
@@ -626,9 +783,16 @@ fn unit_from(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressPa
     }
     if let (Some(w), true, true) = (words.get(i), free(i), parts.unit.is_none()) {
         let next = words.get(i + 1).filter(|_| free(i + 1));
-        let unit_id = |x: &Word| x.norm.len() <= 8 && x.norm.bytes().any(|b| b.is_ascii_alphanumeric()) && !is(x, CHATTER) && is_zip(x).is_none();
+        let unit_id = |x: &Word| {
+            x.norm.len() <= 8
+                && x.norm.bytes().any(|b| b.is_ascii_alphanumeric())
+                && !is(x, CHATTER)
+                && is_zip(x).is_none()
+        };
         // "Unit C-D", "Apt 12-3B".
-        let dashed = |x: &Word| x.norm.contains('-') && x.norm.len() <= 6 && x.norm.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        let dashed = |x: &Word| {
+            x.norm.contains('-') && x.norm.len() <= 6 && x.norm.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        };
         // "# APT 2", "Ste # 2": the '#' adds nothing.
         let hash_type = w.norm == "#" && next.is_some_and(|n| is(n, UNIT_BEFORE_ID) && n.norm != "#");
         let type_hash = is(w, UNIT_BEFORE_ID) && w.norm != "#" && next.is_some_and(|n| n.norm == "#" && !n.brk);
@@ -649,7 +813,12 @@ fn unit_from(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressPa
             parts.unit = next.map(|n| n.raw.clone());
             id_at = Some(i + 1);
             i += 2;
-        } else if is(w, UNIT_BEFORE_ID) && next.is_some_and(|n| (unit_id(n) || n.norm.len() == 1 && n.norm.bytes().all(|b| b.is_ascii_alphabetic())) && (n.norm.bytes().any(|b| b.is_ascii_digit()) || n.norm.len() <= 2 || dashed(n))) {
+        } else if is(w, UNIT_BEFORE_ID)
+            && next.is_some_and(|n| {
+                (unit_id(n) || n.norm.len() == 1 && n.norm.bytes().all(|b| b.is_ascii_alphabetic()))
+                    && (n.norm.bytes().any(|b| b.is_ascii_digit()) || n.norm.len() <= 2 || dashed(n))
+            })
+        {
             let id = next.map(|n| if n.spoken { n.norm.as_str() } else { n.raw.as_str() }).unwrap_or("");
             parts.unit = Some(format!("{} {}", w.raw, id));
             id_at = Some(i + 1);
@@ -666,15 +835,31 @@ fn unit_from(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressPa
             parts.unit = Some(format!("{} {}", w.raw, next.map(|n| n.raw.as_str()).unwrap_or("")));
             id_at = Some(i + 1);
             i += 2;
-        } else if after_suffix && w.norm == "unit" && next.is_some_and(|n| n.raw.starts_with(|c: char| c.is_ascii_uppercase()) && n.norm.bytes().all(|b| b.is_ascii_alphabetic())) {
+        } else if after_suffix
+            && w.norm == "unit"
+            && next.is_some_and(|n| {
+                n.raw.starts_with(|c: char| c.is_ascii_uppercase()) && n.norm.bytes().all(|b| b.is_ascii_alphabetic())
+            })
+        {
             // "Dorchester Pl NE Unit Cedar Rapids": the unit's number left out.
             parts.unit = Some(w.raw.clone());
             i += 1;
-        } else if (after_comma || after_suffix) && (w.norm.len() <= 5 || w.norm.len() <= 8 && w.norm.contains('-') && w.brk) && w.norm.bytes().any(|b| b.is_ascii_digit()) && is_zip(w).is_none() && w.norm.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        } else if (after_comma || after_suffix)
+            && (w.norm.len() <= 5 || w.norm.len() <= 8 && w.norm.contains('-') && w.brk)
+            && w.norm.bytes().any(|b| b.is_ascii_digit())
+            && is_zip(w).is_none()
+            && w.norm.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
             parts.unit = Some(w.raw.clone());
             id_at = Some(i);
             i += 1;
-        } else if after_suffix && words.get(i + 1).is_none() && w.norm.len() <= 2 && w.norm.bytes().all(|b| b.is_ascii_alphabetic()) && !is(w, CHATTER) && state_at(words, i).is_none() {
+        } else if after_suffix
+            && words.get(i + 1).is_none()
+            && w.norm.len() <= 2
+            && w.norm.bytes().all(|b| b.is_ascii_alphabetic())
+            && !is(w, CHATTER)
+            && state_at(words, i).is_none()
+        {
             // "Summit Court B", "Hudson Manor Terrace EE".
             parts.unit = Some(w.raw.clone());
             i += 1;
@@ -685,7 +870,9 @@ fn unit_from(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressPa
         // "Apt 13 C", "# 3 South", "Unit K, L": a letter or direction ends the unit.
         if let (Some(at), Some(u)) = (id_at, parts.unit.as_mut()) {
             let last_ok = words.get(at).is_some_and(|x| !x.brk);
-            if let Some(x) = words.get(at + 1).filter(|x| last_ok && free(at + 1) && (x.brk || words.get(at + 2).is_none())) {
+            if let Some(x) =
+                words.get(at + 1).filter(|x| last_ok && free(at + 1) && (x.brk || words.get(at + 2).is_none()))
+            {
                 let letter = x.norm.len() == 1 && x.norm.bytes().all(|b| b.is_ascii_alphabetic());
                 if letter || is(x, DIRS) {
                     u.push(' ');
@@ -698,10 +885,19 @@ fn unit_from(words: &[Word], used: &[usize], mut i: usize, parts: &mut AddressPa
         if let Some(u) = parts.unit.as_mut() {
             let lower = u.to_ascii_lowercase();
             // "Flr 3 Ste 222" too: the floor's type first.
-            let floor = lower.ends_with("floor") || lower.ends_with("flr") || lower.ends_with(" fl") || ["floor ", "flr ", "fl "].iter().any(|f| lower.starts_with(f));
+            let floor = lower.ends_with("floor")
+                || lower.ends_with("flr")
+                || lower.ends_with(" fl")
+                || ["floor ", "flr ", "fl "].iter().any(|f| lower.starts_with(f));
             let room = words.get(i).filter(|_| free(i) && floor).is_some_and(|r| is(r, "room|rm|ste|suite"))
-                && words.get(i + 1).is_some_and(|n| n.norm.len() <= 6 && n.norm.bytes().any(|b| b.is_ascii_digit()) && is_zip(n).is_none() && free(i + 1));
-            let ordinal = ["st", "nd", "rd", "th"].iter().any(|o| lower.ends_with(o)) && lower.bytes().any(|b| b.is_ascii_digit());
+                && words.get(i + 1).is_some_and(|n| {
+                    n.norm.len() <= 6
+                        && n.norm.bytes().any(|b| b.is_ascii_digit())
+                        && is_zip(n).is_none()
+                        && free(i + 1)
+                });
+            let ordinal = ["st", "nd", "rd", "th"].iter().any(|o| lower.ends_with(o))
+                && lower.bytes().any(|b| b.is_ascii_digit());
             if room {
                 for x in words.get(i..i + 2).unwrap_or(&[]) {
                     u.push(' ');

@@ -16,17 +16,29 @@ pub(super) fn past_building(words: &[Word], used: &[usize], i: usize) -> usize {
         words.get(m).is_some_and(|w| {
             w.norm.starts_with('#') && w.norm.len() > 1
                 || glued_unit(w)
-                || is(w, TYPES) && words.get(m + 1).is_some_and(|n| n.norm.len() <= 6 && n.norm.bytes().any(|b| b.is_ascii_digit()) && is_zip(n).is_none())
+                || is(w, TYPES)
+                    && words.get(m + 1).is_some_and(|n| {
+                        n.norm.len() <= 6 && n.norm.bytes().any(|b| b.is_ascii_digit()) && is_zip(n).is_none()
+                    })
         })
     };
-    if unit_at(i) || words.get(i).is_some_and(|w| is(w, UNIT_BEFORE_ID) || is(w, SUBADDRESS) || is(w, "lockbox|lbx|box|po|pob|attn|attn:")) {
+    if unit_at(i)
+        || words
+            .get(i)
+            .is_some_and(|w| is(w, UNIT_BEFORE_ID) || is(w, SUBADDRESS) || is(w, "lockbox|lbx|box|po|pob|attn|attn:"))
+    {
         return i;
     }
     for m in i + 1..i + 5 {
         let Some(w) = words.get(m - 1).filter(|_| !used.contains(&(m - 1))) else { return i };
         let number_first = m - 1 == i && all_digits(w) && !w.brk;
         let numbered = words.get(i).is_some_and(all_digits);
-        if !number_first && (!w.norm.bytes().all(|b| b.is_ascii_alphabetic() || b == b'.') || is(w, CHATTER) || state_at(words, m - 1).is_some() || numbered && is(w, STRONG_SUFFIX)) {
+        if !number_first
+            && (!w.norm.bytes().all(|b| b.is_ascii_alphabetic() || b == b'.')
+                || is(w, CHATTER)
+                || state_at(words, m - 1).is_some()
+                || numbered && is(w, STRONG_SUFFIX))
+        {
             return i;
         }
         if unit_at(m) && !used.contains(&m) {
@@ -37,7 +49,9 @@ pub(super) fn past_building(words: &[Word], used: &[usize], i: usize) -> usize {
             return m;
         }
         // "Professional Office Building 1 Suite 205": the building's number, then the unit.
-        let id = words.get(m).filter(|n| n.norm.len() <= 6 && n.norm.bytes().any(|b| b.is_ascii_digit()) && is_zip(n).is_none() && !n.brk);
+        let id = words.get(m).filter(|n| {
+            n.norm.len() <= 6 && n.norm.bytes().any(|b| b.is_ascii_digit()) && is_zip(n).is_none() && !n.brk
+        });
         if is(w, SUBADDRESS) && id.is_some() && unit_at(m + 1) && !used.contains(&m) && !used.contains(&(m + 1)) {
             return m + 1;
         }
@@ -47,7 +61,8 @@ pub(super) fn past_building(words: &[Word], used: &[usize], i: usize) -> usize {
 
 /// "St 1400" after a street type: Suite.
 pub(super) fn suite_st(words: &[Word], i: usize) -> bool {
-    words.get(i).is_some_and(|w| clean(&w.norm) == "st" && !w.brk) && words.get(i + 1).is_some_and(|n| n.norm.len() <= 5 && n.norm.bytes().all(|b| b.is_ascii_digit()))
+    words.get(i).is_some_and(|w| clean(&w.norm) == "st" && !w.brk)
+        && words.get(i + 1).is_some_and(|n| n.norm.len() <= 5 && n.norm.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// A ZIP a few words after the ZIP-shaped word at `k`, past city and state words only
@@ -67,14 +82,15 @@ pub(super) fn later_zip(words: &[Word], used: &[usize], k: usize) -> Option<usiz
     None
 }
 
-
-
 /// "Wind and Fire Dr", "C AND N Smith Mill Rd": "and" inside a name that a strong
 /// suffix ends within a few words (not "Main St and my phone is…").
 pub(super) fn and_in_name(words: &[Word], j: usize) -> bool {
     words.get(j).is_some_and(|w| w.norm == "and")
         && (1..=4).any(|d| words.get(j + d).is_some_and(|x| is(x, STRONG_SUFFIX)))
-        && (1..4).all(|d| words.get(j + d - 1).is_none_or(|x| !x.brk) && words.get(j + d).is_none_or(|x| !is(x, CHATTER) && !all_digits(x)))
+        && (1..4).all(|d| {
+            words.get(j + d - 1).is_none_or(|x| !x.brk)
+                && words.get(j + d).is_none_or(|x| !is(x, CHATTER) && !all_digits(x))
+        })
 }
 
 /// "13th Ave No St Petersburg", "21st ave no. ste 130": "No" right after a street type
@@ -96,7 +112,8 @@ pub(super) fn no_before_route_number(words: &[Word], prev: usize, j: usize) -> b
 pub(super) fn mailbox_at(words: &[Word], j: usize) -> bool {
     let Some(w) = words.get(j) else { return false };
     let next = words.get(j + 1);
-    matches!(clean(&w.norm), "p.o" | "po" | "pob" | "rr" | "box") && next.is_some_and(|n| all_digits(n) || clean(&n.norm) == "box")
+    matches!(clean(&w.norm), "p.o" | "po" | "pob" | "rr" | "box")
+        && next.is_some_and(|n| all_digits(n) || clean(&n.norm) == "box")
         || clean(&w.norm) == "p" && next.is_some_and(|n| clean(&n.norm) == "o")
 }
 
@@ -110,7 +127,8 @@ pub(super) fn floor_after_its_id(words: &[Word], k: usize) -> bool {
         digits > 0 && (digits == n.len() || matches!(n.get(digits..), Some("st" | "nd" | "rd" | "th")))
             || text::listed(ORDINAL_WORDS, n)
     };
-    words.get(k).is_some_and(|w| is(w, UNIT_AFTER_ID)) && k.checked_sub(1).and_then(|p| words.get(p)).is_some_and(|p| ordinal(p) && !p.brk)
+    words.get(k).is_some_and(|w| is(w, UNIT_AFTER_ID))
+        && k.checked_sub(1).and_then(|p| words.get(p)).is_some_and(|p| ordinal(p) && !p.brk)
 }
 
 /// "612 A So Lake St", "8517 So Nashville": a capitalised "So" before a capitalised
@@ -144,7 +162,8 @@ pub(super) fn business_route_end(region: &[usize], words: &[Word], mut e: usize)
 /// number is not a unit.
 pub(super) fn lettered_route(words: &[Word], region: &[usize], name_start: usize) -> bool {
     let at = |k: usize| region.get(k).and_then(|&x| words.get(x));
-    at(name_start).is_some_and(|w| clean(&w.norm).len() == 1 && w.norm.bytes().all(|b| b.is_ascii_alphabetic()) && !is(w, DIRS))
+    at(name_start)
+        .is_some_and(|w| clean(&w.norm).len() == 1 && w.norm.bytes().all(|b| b.is_ascii_alphabetic()) && !is(w, DIRS))
         && at(name_start + 1).is_some_and(route_number)
 }
 
@@ -185,7 +204,10 @@ pub(super) fn compass_letter_city(words: &[Word], j: usize) -> bool {
 
 /// "1960 South 18th Rear": a unit without an id ending the address is not street.
 pub(super) fn unit_alone_last(words: &[Word], j: usize) -> bool {
-    words.get(j).is_some_and(|w| is(w, UNIT_ALONE) && (w.brk || words.get(j + 1).is_none_or(|n| is_zip(n).is_some() || state_at(words, j + 1).is_some())))
+    words.get(j).is_some_and(|w| {
+        is(w, UNIT_ALONE)
+            && (w.brk || words.get(j + 1).is_none_or(|n| is_zip(n).is_some() || state_at(words, j + 1).is_some()))
+    })
 }
 
 /// "720 10th Ave SW A Mount Vernon IA": a capital letter after the street, before a
@@ -193,8 +215,13 @@ pub(super) fn unit_alone_last(words: &[Word], j: usize) -> bool {
 pub(super) fn letter_unit_before_city(words: &[Word], i: usize) -> bool {
     let Some(w) = words.get(i) else { return false };
     let letter = w.raw.len() == 1 && w.raw.bytes().all(|b| b.is_ascii_uppercase()) && !is(w, DIRS) && !w.brk;
-    let after_street = i.checked_sub(1).and_then(|p| words.get(p)).is_some_and(|p| short_dir(p) || is(p, STRONG_SUFFIX));
-    letter && after_street && words.get(i + 1).is_some_and(|n| n.raw.starts_with(|c: char| c.is_ascii_uppercase()) && n.norm.bytes().all(|b| b.is_ascii_alphabetic()))
+    let after_street =
+        i.checked_sub(1).and_then(|p| words.get(p)).is_some_and(|p| short_dir(p) || is(p, STRONG_SUFFIX));
+    letter
+        && after_street
+        && words.get(i + 1).is_some_and(|n| {
+            n.raw.starts_with(|c: char| c.is_ascii_uppercase()) && n.norm.bytes().all(|b| b.is_ascii_alphabetic())
+        })
 }
 
 /// "2nd floor conference room", "12th Floor Executive Conference Room": the room's
@@ -205,7 +232,10 @@ pub(super) fn room_named(words: &[Word], i: usize) -> Option<usize> {
         if !w.norm.bytes().all(|b| b.is_ascii_alphabetic()) || is(w, CHATTER) || state_at(words, i + n - 1).is_some() {
             return None;
         }
-        if n >= 2 && is(w, "room|rm") && words.get(i + n).is_none_or(|x| !x.norm.bytes().any(|b| b.is_ascii_digit()) || is_zip(x).is_some()) {
+        if n >= 2
+            && is(w, "room|rm")
+            && words.get(i + n).is_none_or(|x| !x.norm.bytes().any(|b| b.is_ascii_digit()) || is_zip(x).is_some())
+        {
             return Some(n);
         }
         if w.brk {
@@ -218,9 +248,12 @@ pub(super) fn room_named(words: &[Word], i: usize) -> Option<usize> {
 /// "6910 # G Mary Caroline Circle": a unit between the house number and the street.
 pub(super) fn unit_after_number(words: &[Word], j: usize) -> Option<String> {
     let hash = words.get(j).filter(|w| w.norm == "#" && !w.brk)?;
-    let id = words.get(j + 1).filter(|n| n.norm.len() <= 3 && n.norm.bytes().all(|b| b.is_ascii_alphanumeric()) && !n.brk)?;
+    let id = words
+        .get(j + 1)
+        .filter(|n| n.norm.len() <= 3 && n.norm.bytes().all(|b| b.is_ascii_alphanumeric()) && !n.brk)?;
     let name = words.get(j + 2)?;
-    (name.norm.bytes().all(|b| b.is_ascii_alphabetic()) && name.norm.len() >= 2 && !is(name, CHATTER)).then(|| format!("{} {}", hash.raw, id.raw))
+    (name.norm.bytes().all(|b| b.is_ascii_alphabetic()) && name.norm.len() >= 2 && !is(name, CHATTER))
+        .then(|| format!("{} {}", hash.raw, id.raw))
 }
 
 /// "Peachtree Dunwoody, B-17, Ste. 200": a bare id followed, after a comma, by a unit
@@ -243,11 +276,20 @@ pub(super) fn place_name_type(w: &Word) -> bool {
 /// before it is the building, not the street.
 pub(super) fn another_street_after(words: &[Word], i: usize) -> bool {
     (i..i + 5).any(|n| {
-        let one_name = words.get(n + 1).is_some_and(|x| x.brk && x.raw.starts_with(|c: char| c.is_ascii_uppercase()) && x.norm.bytes().all(|b| b.is_ascii_alphabetic()) && state_at(words, n + 1).is_none());
+        let one_name = words.get(n + 1).is_some_and(|x| {
+            x.brk
+                && x.raw.starts_with(|c: char| c.is_ascii_uppercase())
+                && x.norm.bytes().all(|b| b.is_ascii_alphabetic())
+                && state_at(words, n + 1).is_none()
+        });
         words.get(n).is_some_and(|w| is_house_number(w) && !w.brk)
-            && (one_name || (n + 2..n + 7).find(|&k| words.get(k).is_none_or(|x| x.brk || is(x, STRONG_SUFFIX))).is_some_and(|k| {
-                words.get(k).is_some_and(|x| is(x, STRONG_SUFFIX) && !place_name_type(x)) && (n + 1..k).all(|m| words.get(m).is_some_and(|x| !all_digits(x) && !is(x, CHATTER)))
-            }))
+            && (one_name
+                || (n + 2..n + 7).find(|&k| words.get(k).is_none_or(|x| x.brk || is(x, STRONG_SUFFIX))).is_some_and(
+                    |k| {
+                        words.get(k).is_some_and(|x| is(x, STRONG_SUFFIX) && !place_name_type(x))
+                            && (n + 1..k).all(|m| words.get(m).is_some_and(|x| !all_digits(x) && !is(x, CHATTER)))
+                    },
+                ))
     })
 }
 
@@ -256,10 +298,17 @@ pub(super) fn another_street_after(words: &[Word], i: usize) -> bool {
 /// words.
 pub(super) fn numbered_place(words: &[Word], used: &[usize], i: usize) -> Option<usize> {
     words.get(i).filter(|w| all_digits(w) && !w.brk && !used.contains(&i))?;
-    (i + 2..i + 5).find(|&k| words.get(k).is_none_or(|x| place_name_type(x) || x.brk)).filter(|&k| {
-        words.get(k).is_some_and(|x| place_name_type(x) && (x.brk || words.get(k + 1).is_none()))
-            && (i + 1..=k).all(|m| words.get(m).is_some_and(|x| x.raw.starts_with(|c: char| c.is_ascii_uppercase()) && !used.contains(&m)))
-    }).map(|k| k + 1 - i)
+    (i + 2..i + 5)
+        .find(|&k| words.get(k).is_none_or(|x| place_name_type(x) || x.brk))
+        .filter(|&k| {
+            words.get(k).is_some_and(|x| place_name_type(x) && (x.brk || words.get(k + 1).is_none()))
+                && (i + 1..=k).all(|m| {
+                    words
+                        .get(m)
+                        .is_some_and(|x| x.raw.starts_with(|c: char| c.is_ascii_uppercase()) && !used.contains(&m))
+                })
+        })
+        .map(|k| k + 1 - i)
 }
 
 /// "364 Golfview Rd N Palm Beach FL 33406", "525 Okeechobee Blvd. W. Palm Beach FL":
@@ -296,7 +345,8 @@ pub(super) fn mile_road(words: &[Word], j: usize) -> bool {
 /// "2153 Wealthy S E E Grand Rapids": a quadrant typed as two letters (word `d`).
 pub(super) fn split_quadrant(words: &[Word], d: Option<usize>) -> bool {
     let Some(d) = d else { return false };
-    words.get(d).is_some_and(|w| matches!(clean(&w.norm), "n" | "s") && !w.brk) && words.get(d + 1).is_some_and(|w| matches!(clean(&w.norm), "e" | "w"))
+    words.get(d).is_some_and(|w| matches!(clean(&w.norm), "n" | "s") && !w.brk)
+        && words.get(d + 1).is_some_and(|w| matches!(clean(&w.norm), "e" | "w"))
 }
 
 /// "4381 Lassiter at North Hills Ave", "4351 The Circle at North Hills St": "at" inside
@@ -308,7 +358,10 @@ pub(super) fn at_in_name(words: &[Word], region: &[usize], j: usize) -> bool {
     words.get(j).is_some_and(|w| w.norm == "at" && !w.brk)
         && (no_type_yet || at(0).is_some_and(|w| clean(&w.norm) == "the"))
         && (1..=3).any(|d| words.get(j + d).is_some_and(|x| is(x, STRONG_SUFFIX)))
-        && (1..3).all(|d| words.get(j + d - 1).is_none_or(|x| !x.brk) && words.get(j + d).is_none_or(|x| !is(x, CHATTER) && !all_digits(x)))
+        && (1..3).all(|d| {
+            words.get(j + d - 1).is_none_or(|x| !x.brk)
+                && words.get(j + d).is_none_or(|x| !is(x, CHATTER) && !all_digits(x))
+        })
 }
 
 /// "201 east south temple Salt Lake City Utah 84111": street words typed in lowercase,
@@ -316,11 +369,16 @@ pub(super) fn at_in_name(words: &[Word], region: &[usize], j: usize) -> bool {
 /// the region index where the city starts.
 pub(super) fn capitals_start_city(words: &[Word], region: &[usize], name_start: usize) -> Option<usize> {
     let lower = |w: &Word| !w.raw.bytes().any(|b| b.is_ascii_uppercase());
-    let capital = |w: &Word| w.raw.starts_with(|c: char| c.is_ascii_uppercase()) && w.norm.bytes().all(|b| b.is_ascii_alphabetic() || b == b'.');
-    let k = (name_start + 1..region.len()).find(|&k| region.get(k).and_then(|&x| words.get(x)).is_some_and(|w| !lower(w)))?;
+    let capital = |w: &Word| {
+        w.raw.starts_with(|c: char| c.is_ascii_uppercase())
+            && w.norm.bytes().all(|b| b.is_ascii_alphabetic() || b == b'.')
+    };
+    let k = (name_start + 1..region.len())
+        .find(|&k| region.get(k).and_then(|&x| words.get(x)).is_some_and(|w| !lower(w)))?;
     let before_lower = region.get(..k)?.iter().all(|&x| words.get(x).is_some_and(lower));
     let rest_capital = region.get(k..)?.iter().all(|&x| words.get(x).is_some_and(capital));
     let last = *region.last()?;
-    let then_state = words.get(last + 1).is_some_and(|n| is_zip(n).is_some() || state_at(words, last + 1).is_some()) || words.get(last).is_some_and(|w| w.brk);
+    let then_state = words.get(last + 1).is_some_and(|n| is_zip(n).is_some() || state_at(words, last + 1).is_some())
+        || words.get(last).is_some_and(|w| w.brk);
     (before_lower && rest_capital && then_state).then_some(k)
 }

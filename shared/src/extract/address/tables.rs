@@ -8,25 +8,30 @@
 //! `long=SHORT` (see `crate::text::pairs`).
 
 /// Suffixes that end a street: "Lake St", "Fifth Avenue".
-pub(crate) const STRONG_SUFFIX: &str = "st|street|str|ave|avenue|av|avn|rd|road|dr|drive|blvd|boulevard|ln|lane|ct|court|way|\
+pub(crate) const STRONG_SUFFIX: &str =
+    "st|street|str|ave|avenue|av|avn|rd|road|dr|drive|blvd|boulevard|ln|lane|ct|court|way|\
     wy|pl|place|pkwy|parkway|cir|circle|ter|terr|terrace|hwy|highway|trl|trail|plz|plaza|aly|alley|expy|\
     expressway|fwy|freeway|tpke|turnpike|pike|row|path|walk|loop|cres|crescent|cv|cove|bnd|bend|calle|avenida|hgwy";
 /// Suffixes that are also name words ("Gross Point Road"): they end a street only when
 /// no strong suffix does.
-pub(crate) const WEAK_SUFFIX: &str = "point|pt|sq|square|hollow|bay|turn|concourse|industrial|wynd|village|vlg|lake|forest|\
+pub(crate) const WEAK_SUFFIX: &str =
+    "point|pt|sq|square|hollow|bay|turn|concourse|industrial|wynd|village|vlg|lake|forest|\
     park|hill|hl|hills|mill|ridge|rdg|crossing|xing|creek|crk|grove|grv|heights|hts|glen|green|commons|harbor|\
     landing|meadow|meadows|view|vista|center|ctr|pointe|estates|gardens|manor|springs|valley|woods|run|pass|run|\
     isle|key|oval|mall|walk|spur";
 /// Road types said before the name: "Avenue H", "Highway 61".
-pub(crate) const PRE_TYPE: &str = "avenue|ave|highway|hwy|route|rte|rt|spur|us|u.s|i|county|state|interstate|fm|sr|cr|calle|\
+pub(crate) const PRE_TYPE: &str =
+    "avenue|ave|highway|hwy|route|rte|rt|spur|us|u.s|i|county|state|interstate|fm|sr|cr|calle|\
     avenida|business";
 /// Road types a route number follows ("County Rd 312", "Hwy 98", "Loop 410").
 pub(crate) const ROUTE: &str = "rd|road|hwy|highway|hgwy|route|rte|rt|loop|spur|fm|cr|sr|business";
 /// Compass directions as typed.
-pub(crate) const DIRS: &str = "n|s|e|w|ne|nw|se|sw|north|south|east|west|northeast|northwest|southeast|southwest|n.w|n.e|s.w|\
+pub(crate) const DIRS: &str =
+    "n|s|e|w|ne|nw|se|sw|north|south|east|west|northeast|northwest|southeast|southwest|n.w|n.e|s.w|\
     s.e";
 /// Unit designators said before the unit's id: "Apt 2B", "Suite 100".
-pub(crate) const UNIT_BEFORE_ID: &str = "apt|apartment|unit|ste|suite|#|fl|floor|bldg|building|rm|room|lot|space|spc|trlr|\
+pub(crate) const UNIT_BEFORE_ID: &str =
+    "apt|apartment|unit|ste|suite|#|fl|floor|bldg|building|rm|room|lot|space|spc|trlr|\
     trailer|dept|ph|penthouse|pmb|apto|depto|departamento|interior|int|no|num|flr|flat|condo|bld|blg|msc";
 /// Building, department and mailbox designators: not the unit ("Bldg 300, Suite 615").
 pub(crate) const SUBADDRESS: &str = "bldg|building|bld|blg|dept|pmb|msc";
@@ -37,12 +42,14 @@ pub(crate) const ORDINAL_WORDS: &str = "first|second|third|fourth|fifth|sixth|se
 /// Units with no id: "Basement", "Rear".
 pub(crate) const UNIT_ALONE: &str = "basement|bsmt|upper|lower|rear|front|frnt|lobby|lbby|upstairs|downstairs";
 /// City names that follow "St" ("St Louis"): then "St" is Saint, not Street.
-pub(crate) const SAINTS: &str = "louis|paul|simons|petersburg|augustine|charles|cloud|george|joseph|helena|albans|clair|johns|\
+pub(crate) const SAINTS: &str =
+    "louis|paul|simons|petersburg|augustine|charles|cloud|george|joseph|helena|albans|clair|johns|\
     marys|james|lucie|pete|francisville|martinville|matthews";
 /// Larger US cities whose name starts with a compass word, which envelopes shorten to
 /// a letter ("W Palm Beach FL"): a letter before one of these is the city's, not the
 /// street's post-directional ("Golfview Rd N" + "Palm Beach Gardens" stays the street's).
-pub(crate) const COMPASS_CITIES: &str = "north las vegas|north charleston|north little rock|north miami|north miami beach|\
+pub(crate) const COMPASS_CITIES: &str =
+    "north las vegas|north charleston|north little rock|north miami|north miami beach|\
     north palm beach|north hollywood|north richland hills|north port|north providence|north lauderdale|north bergen|\
     north highlands|south bend|south gate|south san francisco|south jordan|south el monte|south pasadena|south euclid|\
     south holland|south portland|south burlington|south orange|south plainfield|south windsor|south salt lake|\
@@ -53,14 +60,16 @@ pub(crate) const COMPASS_CITIES: &str = "north las vegas|north charleston|north 
     west sacramento|west springfield|west linn|west chicago|west columbia|west warwick|west fargo|west memphis|\
     west melbourne|west miami";
 /// Words that end an address: the homeowner moved on to something else.
-pub(crate) const CHATTER: &str = "and|my|is|i|i'm|it|it's|we|our|please|call|phone|number|email|at|for|but|so|near|by|with|to|\
+pub(crate) const CHATTER: &str =
+    "and|my|is|i|i'm|it|it's|we|our|please|call|phone|number|email|at|for|but|so|near|by|with|to|\
     ac|heat|furnace|need|thanks|thank|tomorrow|today|morning|afternoon|evening|asap|y|mi|es|gracias|name|this|\
     cell|tel|zip|you|can|could|would|if|when|there|have|has|am|pm|minutes|years|year|days|hours|degrees|dollars|\
     bucks|times";
 
 /// USPS standard abbreviations of the suffixes above (and a few more ServiceTitan
 /// records carry), `long=SHORT`; a short form maps to itself.
-pub(crate) const SUFFIX_ABBREVIATIONS: &str = "street=ST|str=ST|st=ST|avenue=AVE|av=AVE|aven=AVE|avn=AVE|ave=AVE|road=RD|rd=RD|\
+pub(crate) const SUFFIX_ABBREVIATIONS: &str =
+    "street=ST|str=ST|st=ST|avenue=AVE|av=AVE|aven=AVE|avn=AVE|ave=AVE|road=RD|rd=RD|\
     drive=DR|drv=DR|dr=DR|lane=LN|ln=LN|boulevard=BLVD|boul=BLVD|blvd=BLVD|court=CT|ct=CT|place=PL|pl=PL|\
     terrace=TER|terr=TER|ter=TER|circle=CIR|cir=CIR|highway=HWY|hgwy=HWY|hwy=HWY|parkway=PKWY|pky=PKWY|pkwy=PKWY|\
     trail=TRL|trl=TRL|square=SQ|sq=SQ|way=WAY|wy=WAY|plaza=PLZ|plz=PLZ|alley=ALY|aly=ALY|crossing=XING|xing=XING|\
@@ -73,7 +82,8 @@ pub(crate) const SUFFIX_ABBREVIATIONS: &str = "street=ST|str=ST|st=ST|avenue=AVE
 pub(crate) const DIRECTIONAL_ABBREVIATIONS: &str = "north=N|n=N|south=S|s=S|east=E|e=E|west=W|w=W|northeast=NE|ne=NE|\
     northwest=NW|nw=NW|southeast=SE|se=SE|southwest=SW|sw=SW";
 /// Unit designators matching drops (Apt 2B = Unit 2B = # 2B = Ste 2B).
-pub(crate) const UNIT_DESIGNATORS: &str = "apt|apartment|unit|ste|suite|#|no|num|rm|room|fl|flr|floor|bldg|building|spc|space|\
+pub(crate) const UNIT_DESIGNATORS: &str =
+    "apt|apartment|unit|ste|suite|#|no|num|rm|room|fl|flr|floor|bldg|building|spc|space|\
     lot|trlr|trailer|ph|penthouse";
 
 /// Ordinal words up to ninety-ninth as their last word: "fifth" = 5, "twenty" (in
@@ -110,7 +120,10 @@ const ZIP3_RUNS: &str = "000--005NY006PR008VI009PR010MA028RI030NH039ME050VT055MA
 /// "OK", "09012" (an APO) → None. Five digits first, or None.
 pub fn state_for_zip(zip: &str) -> Option<&'static str> {
     let b = zip.trim().as_bytes();
-    if b.len() < 5 || !b.iter().take(5).all(u8::is_ascii_digit) || b.get(5).is_some_and(u8::is_ascii_digit) && b.len() != 9 {
+    if b.len() < 5
+        || !b.iter().take(5).all(u8::is_ascii_digit)
+        || b.get(5).is_some_and(u8::is_ascii_digit) && b.len() != 9
+    {
         return None;
     }
     let prefix = b.get(..3)?;
@@ -132,14 +145,40 @@ mod tests {
     #[test]
     fn zip_prefixes_name_their_state() {
         for (zip, state) in [
-            ("55416", Some("MN")), ("74055", Some("OK")), ("74055-1234", Some("OK")), ("00501", Some("NY")),
-            ("02134", Some("MA")), ("05501", Some("MA")), ("05401", Some("VT")), ("20001", Some("DC")),
-            ("20166", Some("VA")), ("22201", Some("VA")), ("33101", Some("FL")), ("73301", Some("TX")),
-            ("73102", Some("OK")), ("79901", Some("TX")), ("88510", Some("TX")), ("87101", Some("NM")),
-            ("89101", Some("NV")), ("90210", Some("CA")), ("96813", Some("HI")), ("97201", Some("OR")),
-            ("99501", Some("AK")), ("99950", Some("AK")), ("00901", Some("PR")), ("00802", Some("VI")),
-            ("554169999", Some("MN")), ("09012", None), ("96201", None), ("34001", None), ("00100", None),
-            ("5541", None), ("", None), ("abcde", None), ("554160", None), ("5541a", None),
+            ("55416", Some("MN")),
+            ("74055", Some("OK")),
+            ("74055-1234", Some("OK")),
+            ("00501", Some("NY")),
+            ("02134", Some("MA")),
+            ("05501", Some("MA")),
+            ("05401", Some("VT")),
+            ("20001", Some("DC")),
+            ("20166", Some("VA")),
+            ("22201", Some("VA")),
+            ("33101", Some("FL")),
+            ("73301", Some("TX")),
+            ("73102", Some("OK")),
+            ("79901", Some("TX")),
+            ("88510", Some("TX")),
+            ("87101", Some("NM")),
+            ("89101", Some("NV")),
+            ("90210", Some("CA")),
+            ("96813", Some("HI")),
+            ("97201", Some("OR")),
+            ("99501", Some("AK")),
+            ("99950", Some("AK")),
+            ("00901", Some("PR")),
+            ("00802", Some("VI")),
+            ("554169999", Some("MN")),
+            ("09012", None),
+            ("96201", None),
+            ("34001", None),
+            ("00100", None),
+            ("5541", None),
+            ("", None),
+            ("abcde", None),
+            ("554160", None),
+            ("5541a", None),
         ] {
             assert_eq!(state_for_zip(zip), state, "{zip}");
         }

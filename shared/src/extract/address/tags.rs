@@ -20,8 +20,15 @@ pub(super) fn is_zip(w: &Word) -> Option<String> {
     let n = w.norm.as_str();
     let b = n.as_bytes();
     let five = b.len() >= 5 && b.iter().take(5).all(u8::is_ascii_digit);
-    let ok = five && (b.len() == 5 || (b.len() == 10 && b.get(5) == Some(&b'-') && b.iter().skip(6).all(u8::is_ascii_digit)) || (b.len() == 9 && b.iter().all(u8::is_ascii_digit) && !w.spoken));
-    if ok { n.get(..5).map(str::to_string) } else { None }
+    let ok = five
+        && (b.len() == 5
+            || (b.len() == 10 && b.get(5) == Some(&b'-') && b.iter().skip(6).all(u8::is_ascii_digit))
+            || (b.len() == 9 && b.iter().all(u8::is_ascii_digit) && !w.spoken));
+    if ok {
+        n.get(..5).map(str::to_string)
+    } else {
+        None
+    }
 }
 pub(super) fn is_house_number(w: &Word) -> bool {
     let b = w.norm.as_bytes();
@@ -52,7 +59,11 @@ pub(super) fn grid_len(words: &[Word], i: usize) -> usize {
         match rest {
             [] => Some((1, 0)),
             [c] if is_dir(Some(c)) => Some((1, 0)),
-            [c, more @ ..] if is_dir(Some(c)) && (1..=6).contains(&more.len()) && more.iter().all(u8::is_ascii_digit) => Some((2, 0)),
+            [c, more @ ..]
+                if is_dir(Some(c)) && (1..=6).contains(&more.len()) && more.iter().all(u8::is_ascii_digit) =>
+            {
+                Some((2, 0))
+            }
             _ => None,
         }
     }
@@ -69,7 +80,9 @@ pub(super) fn glued_unit(w: &Word) -> bool {
     let n = w.norm.as_str();
     ["suite", "unit", "apt", "ste", "flr", "fl", "rm", "room", "lot", "lt", "spc"].iter().any(|p| {
         n.strip_prefix(p).map(|r| r.trim_start_matches(['.', '-', '#'])).is_some_and(|r| {
-            r.bytes().next().is_some_and(|b| b.is_ascii_digit()) && r.len() <= 6 && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            r.bytes().next().is_some_and(|b| b.is_ascii_digit())
+                && r.len() <= 6
+                && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
     })
 }
@@ -107,7 +120,9 @@ pub(super) fn state_at(words: &[Word], i: usize) -> Option<(String, usize)> {
             continue;
         }
         let len = name.split(' ').count();
-        if name.split(' ').enumerate().all(|(k, p)| words.get(i + k).is_some_and(|x| clean(&x.norm) == p)) && ends_here(len) {
+        if name.split(' ').enumerate().all(|(k, p)| words.get(i + k).is_some_and(|x| clean(&x.norm) == p))
+            && ends_here(len)
+        {
             return Some(((*code).to_string(), len));
         }
     }
@@ -127,4 +142,3 @@ pub(super) fn state_at(words: &[Word], i: usize) -> Option<(String, usize)> {
     }
     None
 }
-

@@ -103,17 +103,23 @@ pub const MAX_REPLANS: u32 = 2;
 enum Stage {
     SearchByPhone,
     SearchByAddress,
-    ListLocations { candidate: usize },
+    ListLocations {
+        candidate: usize,
+    },
     /// A candidate's contacts, when whether its email is the homeowner's would change
     /// the decision (the email rule of `matching/RULES.md`).
-    ListContacts { candidate: usize },
+    ListContacts {
+        candidate: usize,
+    },
     CreateCustomer,
     /// Find the location of a customer we created (response lost) or add one.
     FindLocation,
     CreateLocation,
     CreateJob,
     CreateEstimate,
-    JobNote { part: usize },
+    JobNote {
+        part: usize,
+    },
     CustomerNote,
     CreateBooking,
     Finished(Outcome),
@@ -239,7 +245,12 @@ impl BookingPipeline {
     /// [`abandoned_external_id`] (not the idempotency key itself: a later booking of
     /// the same conversation looks its own booking up by that key and must not take
     /// this one for it).
-    pub fn abandoned_chat(request: BookingRequest, site: SiteConfig, idempotency_key: String, tenant_id: i64) -> BookingPipeline {
+    pub fn abandoned_chat(
+        request: BookingRequest,
+        site: SiteConfig,
+        idempotency_key: String,
+        tenant_id: i64,
+    ) -> BookingPipeline {
         let mut p = BookingPipeline::new(request, site, Attribution::default(), idempotency_key, tenant_id);
         p.abandoned_chat = true;
         p.planned = true;
@@ -319,7 +330,14 @@ impl BookingPipeline {
     /// Still before the job exists (an office booking would not double anything).
     fn before_job(&self) -> bool {
         self.booked.job_id.is_none()
-            && !matches!(self.stage, Stage::CreateBooking | Stage::Finished(_) | Stage::CreateEstimate | Stage::JobNote { .. } | Stage::CustomerNote)
+            && !matches!(
+                self.stage,
+                Stage::CreateBooking
+                    | Stage::Finished(_)
+                    | Stage::CreateEstimate
+                    | Stage::JobNote { .. }
+                    | Stage::CustomerNote
+            )
     }
 
     /// The site has a booking provider to file office bookings with.
@@ -417,7 +435,9 @@ impl BookingPipeline {
             // Nothing reached the API: the call was not applied, and only the owner can
             // fix the credentials. Kept and retried, never failed.
             self.not_sent();
-            let why = format!("ServiceTitan's token endpoint refused our credentials ({code}): check the client id and secret");
+            let why = format!(
+                "ServiceTitan's token endpoint refused our credentials ({code}): check the client id and secret"
+            );
             return self.queue_for_configuration(why, now);
         }
         match status {
@@ -466,7 +486,10 @@ impl BookingPipeline {
                 // The app lacks a scope or the tenant revoked it: the owner's to fix.
                 self.not_sent();
                 let why = ApiError::message(&response.body, status);
-                self.queue_for_configuration(format!("ServiceTitan refused access (403), check the app's API scopes: {why}"), now);
+                self.queue_for_configuration(
+                    format!("ServiceTitan refused access (403), check the app's API scopes: {why}"),
+                    now,
+                );
             }
             400 if !self.looking_up && self.is_refusable_create() && self.office_possible() => {
                 // ServiceTitan will not take this customer, location or job as we built
@@ -477,7 +500,8 @@ impl BookingPipeline {
                     Stage::CreateLocation => "location",
                     _ => "job",
                 };
-                self.office_review = Some(format!("ServiceTitan refused the {what}: {}", ApiError::message(&response.body, status)));
+                self.office_review =
+                    Some(format!("ServiceTitan refused the {what}: {}", ApiError::message(&response.body, status)));
                 self.stage = Stage::CreateBooking;
             }
             404 | 409 if self.looking_up => {
@@ -523,7 +547,11 @@ impl BookingPipeline {
     fn is_stale_ids_stage(&self) -> bool {
         matches!(
             self.stage,
-            Stage::CreateLocation | Stage::CreateJob | Stage::FindLocation | Stage::ListLocations { .. } | Stage::ListContacts { .. }
+            Stage::CreateLocation
+                | Stage::CreateJob
+                | Stage::FindLocation
+                | Stage::ListLocations { .. }
+                | Stage::ListContacts { .. }
         )
     }
 
@@ -577,6 +605,7 @@ fn token_refusal(response: &StResponse) -> Option<String> {
         return None;
     }
     let e: OAuthError = parse(&response.body).unwrap_or_default();
-    let code = !e.error.is_empty() && e.error.len() <= 64 && e.error.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let code =
+        !e.error.is_empty() && e.error.len() <= 64 && e.error.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
     (code && e.title.is_empty()).then_some(e.error)
 }

@@ -8,10 +8,10 @@ use crate::booking::{ArrivalWindow, Channel, UnixSeconds, VisitKind};
 use crate::matching;
 use crate::transcript::{self, one_line};
 
+use super::{BookingPipeline, Stage};
 use crate::servicetitan::models::*;
 use crate::servicetitan::time::iso8601;
 use crate::servicetitan::{Method, StRequest};
-use super::{BookingPipeline, Stage};
 
 impl BookingPipeline {
     fn t(&self) -> i64 {
@@ -102,7 +102,11 @@ impl BookingPipeline {
         // abandoned chat may have left only an email.)
         let mut v = vec![];
         if !p.digits.is_empty() {
-            v.push(Contact { kind: ContactType::MobilePhone, value: p.digits.clone(), memo: self.contact_memo(p.extension.as_deref()) });
+            v.push(Contact {
+                kind: ContactType::MobilePhone,
+                value: p.digits.clone(),
+                memo: self.contact_memo(p.extension.as_deref()),
+            });
         }
         if let Some(e) = self.email() {
             v.push(Contact { kind: ContactType::Email, value: e, memo: self.contact_memo(None) });
@@ -145,7 +149,11 @@ impl BookingPipeline {
                     name: self.customer_name(),
                     kind: self.customer_type(),
                     address: self.address(),
-                    locations: vec![NewLocation { name: self.customer_name(), address: self.address(), contacts: self.contacts() }],
+                    locations: vec![NewLocation {
+                        name: self.customer_name(),
+                        address: self.address(),
+                        contacts: self.contacts(),
+                    }],
                     contacts: self.contacts(),
                 };
                 self.post(format!("/crm/v2/tenant/{t}/customers"), &body)
@@ -212,7 +220,8 @@ impl BookingPipeline {
                     summary = format!("Office review: {}.\n{summary}", one_line(why));
                 }
                 if self.abandoned_chat {
-                    summary = format!("Abandoned chat: the homeowner left before booking. Please call them back.\n{summary}");
+                    summary =
+                        format!("Abandoned chat: the homeowner left before booking. Please call them back.\n{summary}");
                 }
                 let summary = self.summary_with_marker(format!("{summary}\n\nTranscript:\n{}", transcript::render(r)));
                 let body = CreateBooking {

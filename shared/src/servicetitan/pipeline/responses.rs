@@ -7,9 +7,9 @@ use crate::matching::{self, Candidate, CandidateLocation, Decision, Homeowner, L
 use crate::site::BookingMode;
 use crate::transcript;
 
+use super::{BookingPipeline, Stage, MAX_ATTEMPTS, MAX_CANDIDATES};
 use crate::servicetitan::models::*;
 use crate::servicetitan::Outcome;
-use super::{BookingPipeline, Stage, MAX_ATTEMPTS, MAX_CANDIDATES};
 
 impl BookingPipeline {
     fn homeowner(&self) -> Homeowner {
@@ -28,16 +28,17 @@ impl BookingPipeline {
             Stage::CreateCustomer => {
                 let name = self.customer_name();
                 let known: Vec<i64> = self.candidates.iter().map(|c| c.id).collect();
-                parse::<Page<CustomerOut>>(body).and_then(|p| {
-                    p.data.into_iter().find(|c| {
-                        !known.contains(&c.id) && matching::compare_names(&name, &c.name) == NameMatch::Full
+                parse::<Page<CustomerOut>>(body)
+                    .and_then(|p| {
+                        p.data.into_iter().find(|c| {
+                            !known.contains(&c.id) && matching::compare_names(&name, &c.name) == NameMatch::Full
+                        })
                     })
-                })
-                .map(|c| {
-                    self.booked.customer_id = Some(c.id);
-                    // The location came inline; find its id.
-                    self.stage = Stage::FindLocation;
-                })
+                    .map(|c| {
+                        self.booked.customer_id = Some(c.id);
+                        // The location came inline; find its id.
+                        self.stage = Stage::FindLocation;
+                    })
             }
             Stage::CreateLocation => parse::<Page<LocationOut>>(body)
                 .and_then(|p| p.data.into_iter().find(|l| self.is_our_address(l)))
@@ -126,7 +127,13 @@ impl BookingPipeline {
                             let a = l.address.unwrap_or_default();
                             CandidateLocation {
                                 id: l.id,
-                                address: Address { street: a.street, unit: a.unit, city: a.city, state: a.state, zip: a.zip },
+                                address: Address {
+                                    street: a.street,
+                                    unit: a.unit,
+                                    city: a.city,
+                                    state: a.state,
+                                    zip: a.zip,
+                                },
                                 active: l.active != Some(false),
                             }
                         })
@@ -216,7 +223,13 @@ impl BookingPipeline {
                 id: c.id,
                 name: c.name,
                 active: true,
-                address: c.address.map(|a| Address { street: a.street, unit: a.unit, city: a.city, state: a.state, zip: a.zip }),
+                address: c.address.map(|a| Address {
+                    street: a.street,
+                    unit: a.unit,
+                    city: a.city,
+                    state: a.state,
+                    zip: a.zip,
+                }),
                 locations: vec![],
                 phones: vec![],
                 emails: vec![],
@@ -248,7 +261,8 @@ impl BookingPipeline {
         subsets.sort_by_key(|m| m.count_ones());
         subsets.into_iter().find_map(|mask| {
             let mut what_if = self.candidates.clone();
-            let picked: Vec<usize> = unknown.iter().enumerate().filter(|(b, _)| mask & (1 << b) != 0).map(|(_, &i)| i).collect();
+            let picked: Vec<usize> =
+                unknown.iter().enumerate().filter(|(b, _)| mask & (1 << b) != 0).map(|(_, &i)| i).collect();
             for &i in &picked {
                 what_if[i].emails.push(email.clone());
             }

@@ -90,8 +90,12 @@ async fn patch_booking(State(s): State<Shared>, Path(p): Params, bytes: Bytes) -
 async fn booking_contacts(State(s): State<Shared>, Path(p): Params, RawQuery(raw): RawQuery) -> ApiResult {
     let Json(_) = get_booking(State(s.clone()), Path(p.clone())).await?;
     let bid = id(&p, "id")?;
-    let rows: Vec<Value> =
-        lock(&s.db).all("contacts").iter().filter(|c| c.int("bookingId") == Some(bid)).map(|c| super::without(c.clone(), &["bookingId", "phoneSettings"])).collect();
+    let rows: Vec<Value> = lock(&s.db)
+        .all("contacts")
+        .iter()
+        .filter(|c| c.int("bookingId") == Some(bid))
+        .map(|c| super::without(c.clone(), &["bookingId", "phoneSettings"]))
+        .collect();
     Ok(Json(paging::page(rows, &paging::Query::parse(raw.as_deref()), ListOpts::default())?))
 }
 

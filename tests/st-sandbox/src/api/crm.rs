@@ -26,12 +26,18 @@ pub fn routes() -> Router<Shared> {
         .route(&format!("{T}/customers"), get(list_customers).post(create_customer))
         .route(&format!("{T}/customers/contacts"), get(all_customer_contacts))
         .route(&format!("{T}/customers/{{id}}"), get(get_customer).patch(patch_customer))
-        .route(&format!("{T}/customers/{{id}}/notes"), get(notes::get_handler(CUSTOMER)).post(notes::post_handler(CUSTOMER)))
+        .route(
+            &format!("{T}/customers/{{id}}/notes"),
+            get(notes::get_handler(CUSTOMER)).post(notes::post_handler(CUSTOMER)),
+        )
         .route(&format!("{T}/customers/{{id}}/contacts"), get(customer_contacts).post(add_customer_contact))
         .route(&format!("{T}/locations"), get(list_locations).post(create_location))
         .route(&format!("{T}/locations/contacts"), get(all_location_contacts))
         .route(&format!("{T}/locations/{{id}}"), get(get_location).patch(patch_location))
-        .route(&format!("{T}/locations/{{id}}/notes"), get(notes::get_handler(LOCATION)).post(notes::post_handler(LOCATION)))
+        .route(
+            &format!("{T}/locations/{{id}}/notes"),
+            get(notes::get_handler(LOCATION)).post(notes::post_handler(LOCATION)),
+        )
         .route(&format!("{T}/locations/{{id}}/contacts"), get(location_contacts).post(add_location_contact))
         .route(&format!("{T}/leads"), get(list_leads).post(create_lead))
         .route(&format!("{T}/leads/{{id}}"), get(get_lead))
@@ -74,7 +80,12 @@ async fn list_customers(State(s): State<Shared>, RawQuery(raw): RawQuery) -> Api
 }
 
 fn customer_has_phone(db: &Db, customer: i64, digits: &str) -> bool {
-    let locations: Vec<i64> = db.all("locations").iter().filter(|l| l.int("customerId") == Some(customer)).filter_map(|l| l.int("id")).collect();
+    let locations: Vec<i64> = db
+        .all("locations")
+        .iter()
+        .filter(|l| l.int("customerId") == Some(customer))
+        .filter_map(|l| l.int("id"))
+        .collect();
     db.all("contacts").iter().any(|c| {
         let mine = c.int("customerId") == Some(customer) || c.int("locationId").is_some_and(|l| locations.contains(&l));
         mine && c.str_("type") != Some("Email") && c.str_("value").is_some_and(|v| phone_digits(v) == digits)
@@ -95,7 +106,9 @@ fn address(v: &Value) -> Value {
 /// Custom fields from a request (`{typeId, value}`) as records show them (`{typeId, name, value}`).
 pub fn custom_fields(v: &Value) -> Value {
     let items = v.as_array().cloned().unwrap_or_default();
-    Value::Array(items.iter().map(|c| json!({"typeId": c.get("typeId"), "name": null, "value": c.get("value")})).collect())
+    Value::Array(
+        items.iter().map(|c| json!({"typeId": c.get("typeId"), "name": null, "value": c.get("value")})).collect(),
+    )
 }
 
 /// Creates one location record (and its contacts); returns the location with contacts.
@@ -114,7 +127,9 @@ fn insert_location(db: &mut Db, customer_id: i64, body: &Value, user: i64, now: 
         db.insert("contacts", c.clone());
     }
     let mut out = location;
-    out["contacts"] = Value::Array(contacts.iter().map(|c| super::without(c.clone(), &["locationId", "phoneSettings", "modifiedOn"])).collect());
+    out["contacts"] = Value::Array(
+        contacts.iter().map(|c| super::without(c.clone(), &["locationId", "phoneSettings", "modifiedOn"])).collect(),
+    );
     out
 }
 
@@ -142,7 +157,9 @@ async fn create_customer(State(s): State<Shared>, bytes: Bytes) -> ApiResult {
     }
     let mut out = customer;
     out["locations"] = Value::Array(locations);
-    out["contacts"] = Value::Array(contacts.iter().map(|c| super::without(c.clone(), &["customerId", "phoneSettings", "modifiedOn"])).collect());
+    out["contacts"] = Value::Array(
+        contacts.iter().map(|c| super::without(c.clone(), &["customerId", "phoneSettings", "modifiedOn"])).collect(),
+    );
     Ok(Json(out))
 }
 
@@ -159,7 +176,13 @@ fn patch(rec: &mut Value, body: &Map<String, Value>, now: &str) {
     rec["modifiedOn"] = json!(now);
 }
 
-fn patch_in(s: &Shared, coll: &str, what: &str, p: &std::collections::HashMap<String, String>, bytes: &Bytes) -> ApiResult {
+fn patch_in(
+    s: &Shared,
+    coll: &str,
+    what: &str,
+    p: &std::collections::HashMap<String, String>,
+    bytes: &Bytes,
+) -> ApiResult {
     let id = id(p, "id")?;
     let body = json_body(bytes)?;
     let now = crate::time::now_rfc3339();
@@ -178,18 +201,37 @@ async fn patch_location(State(s): State<Shared>, Path(p): Params, bytes: Bytes) 
 }
 
 /// Contacts of one owner, paged, without the owner key.
-fn owned_contacts(s: &Shared, coll: &str, what: &str, key: &str, p: &std::collections::HashMap<String, String>, raw: Option<String>) -> ApiResult {
+fn owned_contacts(
+    s: &Shared,
+    coll: &str,
+    what: &str,
+    key: &str,
+    p: &std::collections::HashMap<String, String>,
+    raw: Option<String>,
+) -> ApiResult {
     let owner = id(p, "id")?;
     let db = lock(&s.db);
     if db.get(coll, owner).is_none() {
         return Err(ApiError::not_found(what, owner));
     }
-    let rows: Vec<Value> = db.all("contacts").iter().filter(|c| c.int(key) == Some(owner)).map(|c| super::without(c.clone(), &[key])).collect();
+    let rows: Vec<Value> = db
+        .all("contacts")
+        .iter()
+        .filter(|c| c.int(key) == Some(owner))
+        .map(|c| super::without(c.clone(), &[key]))
+        .collect();
     drop(db);
     Ok(Json(paging::page(rows, &paging::Query::parse(raw.as_deref()), ListOpts::default())?))
 }
 
-fn add_contact(s: &Shared, coll: &str, what: &str, key: &str, p: &std::collections::HashMap<String, String>, bytes: &Bytes) -> ApiResult {
+fn add_contact(
+    s: &Shared,
+    coll: &str,
+    what: &str,
+    key: &str,
+    p: &std::collections::HashMap<String, String>,
+    bytes: &Bytes,
+) -> ApiResult {
     let owner = id(p, "id")?;
     let body = Value::Object(json_body(bytes)?);
     let mut db = lock(&s.db);
@@ -252,7 +294,13 @@ async fn create_location(State(s): State<Shared>, bytes: Bytes) -> ApiResult {
 }
 
 async fn list_leads(State(s): State<Shared>, RawQuery(q): RawQuery) -> ApiResult {
-    list(&s, "leads", q, &[Filter::IntEq("customerId", "customerId"), Filter::Eq("status", "/status")], ListOpts::default())
+    list(
+        &s,
+        "leads",
+        q,
+        &[Filter::IntEq("customerId", "customerId"), Filter::Eq("status", "/status")],
+        ListOpts::default(),
+    )
 }
 
 async fn get_lead(State(s): State<Shared>, Path(p): Params) -> ApiResult {
@@ -274,7 +322,17 @@ async fn create_lead(State(s): State<Shared>, bytes: Bytes) -> ApiResult {
     }
     let mut lead = json!({"id": db.next_id(), "status": "Open", "priority": body.get("priority").cloned().filter(|v| !v.is_null()).unwrap_or(json!("Normal")),
         "createdOn": now, "createdById": s.app.user_id, "modifiedOn": now});
-    for k in ["customerId", "locationId", "businessUnitId", "jobTypeId", "campaignId", "summary", "callReasonId", "followUpDate", "tagTypeIds"] {
+    for k in [
+        "customerId",
+        "locationId",
+        "businessUnitId",
+        "jobTypeId",
+        "campaignId",
+        "summary",
+        "callReasonId",
+        "followUpDate",
+        "tagTypeIds",
+    ] {
         lead[k] = field(&body, k);
     }
     db.insert("leads", lead.clone());

@@ -50,15 +50,24 @@ async fn capacity(State(s): State<Shared>, bytes: Bytes) -> ApiResult {
         None => vec![1, 2, 3, 4, 5],
     };
     let windows: Vec<(i64, i64)> = match cfg.get("windows").and_then(Value::as_array) {
-        Some(w) => w.iter().filter_map(|w| Some((w.get("startHour")?.as_i64()?, w.get("endHour")?.as_i64()?))).filter(|(a, b)| a < b).collect(),
+        Some(w) => w
+            .iter()
+            .filter_map(|w| Some((w.get("startHour")?.as_i64()?, w.get("endHour")?.as_i64()?)))
+            .filter(|(a, b)| a < b)
+            .collect(),
         None => vec![(8, 12), (12, 16)],
     };
     let ideal = cfg.get("idealBookingPercentage").and_then(Value::as_f64).unwrap_or(80.0);
 
     let db = lock(&s.db);
-    let requested: Option<Vec<i64>> = body.get("businessUnitIds").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_i64).collect());
+    let requested: Option<Vec<i64>> =
+        body.get("businessUnitIds").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_i64).collect());
     let in_bus = |bu: Option<i64>| requested.as_ref().is_none_or(|r| bu.is_some_and(|b| r.contains(&b)));
-    let techs: Vec<&Value> = db.all("technicians").iter().filter(|t| t.get("active") != Some(&json!(false)) && in_bus(t.int("businessUnitId"))).collect();
+    let techs: Vec<&Value> = db
+        .all("technicians")
+        .iter()
+        .filter(|t| t.get("active") != Some(&json!(false)) && in_bus(t.int("businessUnitId")))
+        .collect();
     let bus: Vec<i64> = match &requested {
         Some(r) => r.clone(),
         None => {
@@ -75,7 +84,11 @@ async fn capacity(State(s): State<Shared>, bytes: Bytes) -> ApiResult {
         .filter(|a| a.str_("status") != Some("Canceled"))
         .filter_map(|a| {
             let (st, en) = (parse_ms(a.str_("start")?)?, parse_ms(a.str_("end")?)?);
-            let techs = a.get("technicianIds").and_then(Value::as_array).map(|t| t.iter().filter_map(Value::as_i64).collect()).unwrap_or_default();
+            let techs = a
+                .get("technicianIds")
+                .and_then(Value::as_array)
+                .map(|t| t.iter().filter_map(Value::as_i64).collect())
+                .unwrap_or_default();
             let bu = a.int("jobId").and_then(|j| db.get("jobs", j)).and_then(|j| j.int("businessUnitId"));
             Some((st, en, techs, bu))
         })

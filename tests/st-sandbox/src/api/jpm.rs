@@ -50,9 +50,11 @@ async fn list_jobs(State(s): State<Shared>, RawQuery(raw): RawQuery) -> ApiResul
     )?;
     if let Some(tech) = q.int("technicianId")? {
         rows.retain(|j| {
-            j.get("appointments").and_then(Value::as_array).into_iter().flatten().any(|a| {
-                a.get("technicianIds").and_then(Value::as_array).is_some_and(|t| t.contains(&json!(tech)))
-            })
+            j.get("appointments")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|a| a.get("technicianIds").and_then(Value::as_array).is_some_and(|t| t.contains(&json!(tech))))
         });
     }
     Ok(Json(paging::page(rows, &q, ListOpts::default())?))
@@ -76,7 +78,10 @@ async fn create_job(State(s): State<Shared>, bytes: Bytes) -> ApiResult {
     let location_id = body.get("locationId").and_then(Value::as_i64).unwrap_or(-1);
     if let Some(loc) = db.get("locations", location_id) {
         if loc.int("customerId") != customer_id {
-            errors.insert("LocationId".into(), json!([format!("Location {location_id} does not belong to customer {}.", customer_id.unwrap_or(0))]));
+            errors.insert(
+                "LocationId".into(),
+                json!([format!("Location {location_id} does not belong to customer {}.", customer_id.unwrap_or(0))]),
+            );
         }
     }
     let appts: Vec<Value> = body.get("appointments").and_then(Value::as_array).cloned().unwrap_or_default();
@@ -131,7 +136,13 @@ async fn create_job(State(s): State<Shared>, bytes: Bytes) -> ApiResult {
 }
 
 async fn list_appointments(State(s): State<Shared>, RawQuery(q): RawQuery) -> ApiResult {
-    list(&s, "appointments", q, &[Filter::IntEq("jobId", "jobId"), Filter::Eq("status", "/status"), Filter::Eq("number", "/appointmentNumber")], ListOpts::default())
+    list(
+        &s,
+        "appointments",
+        q,
+        &[Filter::IntEq("jobId", "jobId"), Filter::Eq("status", "/status"), Filter::Eq("number", "/appointmentNumber")],
+        ListOpts::default(),
+    )
 }
 
 async fn get_appointment(State(s): State<Shared>, Path(p): Params) -> ApiResult {

@@ -33,7 +33,13 @@ fn by_name(s: &Shared, coll: &str, q: Option<String>) -> ApiResult {
 }
 
 async fn list_estimates(State(s): State<Shared>, RawQuery(q): RawQuery) -> ApiResult {
-    list(&s, "estimates", q, &[Filter::IntEq("jobId", "jobId"), Filter::IntEq("projectId", "projectId")], ListOpts { active: true })
+    list(
+        &s,
+        "estimates",
+        q,
+        &[Filter::IntEq("jobId", "jobId"), Filter::IntEq("projectId", "projectId")],
+        ListOpts { active: true },
+    )
 }
 
 async fn create_estimate(State(s): State<Shared>, bytes: Bytes) -> ApiResult {

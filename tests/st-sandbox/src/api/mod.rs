@@ -34,7 +34,12 @@ pub type Params = Path<HashMap<String, String>>;
 
 /// All ServiceTitan routes.
 pub fn routes() -> Router<Shared> {
-    Router::new().merge(crm::routes()).merge(bookings::routes()).merge(jpm::routes()).merge(lookups::routes()).merge(dispatch::routes())
+    Router::new()
+        .merge(crm::routes())
+        .merge(bookings::routes())
+        .merge(jpm::routes())
+        .merge(lookups::routes())
+        .merge(dispatch::routes())
 }
 
 /// An integer path parameter (400 if not an integer).
@@ -75,7 +80,8 @@ pub fn get_one(state: &Shared, coll: &str, what: &str, params: &HashMap<String, 
 pub fn check_ref(db: &Db, coll: &str, what: &str, key: &str, id: &Value, errors: &mut Map<String, Value>) {
     let Some(n) = id.as_i64() else { return };
     if db.get(coll, n).is_none() {
-        errors.insert(key.to_string(), Value::Array(vec![Value::String(format!("{what} with ID {n} does not exist."))]));
+        errors
+            .insert(key.to_string(), Value::Array(vec![Value::String(format!("{what} with ID {n} does not exist."))]));
     }
 }
 
@@ -99,7 +105,11 @@ pub fn new_contact(db: &mut Db, c: &Value, owner_key: &str, owner_id: i64, now: 
 /// Ten-digit NANP form of a phone number for matching (`+1 (612) 555-0143` → `6125550143`).
 pub fn phone_digits(s: &str) -> String {
     let d: String = s.chars().filter(char::is_ascii_digit).collect();
-    if d.len() == 11 && d.starts_with('1') { d[1..].to_string() } else { d }
+    if d.len() == 11 && d.starts_with('1') {
+        d[1..].to_string()
+    } else {
+        d
+    }
 }
 
 /// Removes keys from a record copy (internal owner keys on notes).

@@ -37,12 +37,19 @@ pub const LEAD: Owner = Owner { coll: "leads", key: "leadId", what: "Lead" };
 
 /// `POST .../{owner}/{id}/notes`. `addToLocations` / `addToCustomer` copy the note to
 /// the customer's locations or the location's customer, as ServiceTitan does.
-pub fn create(owner: Owner, state: Shared, params: &std::collections::HashMap<String, String>, bytes: &Bytes) -> ApiResult {
+pub fn create(
+    owner: Owner,
+    state: Shared,
+    params: &std::collections::HashMap<String, String>,
+    bytes: &Bytes,
+) -> ApiResult {
     let owner_id = id(params, "id")?;
     let body = json_body(bytes)?;
     let now = crate::time::now_rfc3339();
     let mut db = lock(&state.db);
-    let Some(rec) = db.get(owner.coll, owner_id).cloned() else { return Err(ApiError::not_found(owner.what, owner_id)) };
+    let Some(rec) = db.get(owner.coll, owner_id).cloned() else {
+        return Err(ApiError::not_found(owner.what, owner_id));
+    };
     let mut targets = vec![(owner.key, owner_id)];
     if owner.key == "customerId" && body.get("addToLocations").and_then(Value::as_bool) == Some(true) {
         let locs = db.all("locations").iter().filter(|l| l.get("customerId").and_then(Value::as_i64) == Some(owner_id));
@@ -71,13 +78,23 @@ pub fn create(owner: Owner, state: Shared, params: &std::collections::HashMap<St
 }
 
 /// `GET .../{owner}/{id}/notes`.
-pub fn list(owner: Owner, state: &Shared, params: &std::collections::HashMap<String, String>, raw: Option<String>) -> ApiResult {
+pub fn list(
+    owner: Owner,
+    state: &Shared,
+    params: &std::collections::HashMap<String, String>,
+    raw: Option<String>,
+) -> ApiResult {
     let owner_id = id(params, "id")?;
     let db = lock(&state.db);
     if db.get(owner.coll, owner_id).is_none() {
         return Err(ApiError::not_found(owner.what, owner_id));
     }
-    let rows: Vec<Value> = db.all("notes").iter().filter(|n| n.get(owner.key).and_then(Value::as_i64) == Some(owner_id)).cloned().collect();
+    let rows: Vec<Value> = db
+        .all("notes")
+        .iter()
+        .filter(|n| n.get(owner.key).and_then(Value::as_i64) == Some(owner_id))
+        .cloned()
+        .collect();
     drop(db);
     let q = paging::Query::parse(raw.as_deref());
     let mut env = paging::page(rows, &q, ListOpts::default())?;
@@ -90,11 +107,15 @@ pub fn list(owner: Owner, state: &Shared, params: &std::collections::HashMap<Str
 }
 
 /// Axum handler factories, so route tables stay one line each.
-pub fn post_handler(owner: Owner) -> impl Fn(State<Shared>, Params, Bytes) -> std::future::Ready<ApiResult> + Clone + Send + Sync + 'static {
+pub fn post_handler(
+    owner: Owner,
+) -> impl Fn(State<Shared>, Params, Bytes) -> std::future::Ready<ApiResult> + Clone + Send + Sync + 'static {
     move |State(s), axum::extract::Path(p), b| std::future::ready(create(owner, s, &p, &b))
 }
 
 /// See [`post_handler`].
-pub fn get_handler(owner: Owner) -> impl Fn(State<Shared>, Params, RawQuery) -> std::future::Ready<ApiResult> + Clone + Send + Sync + 'static {
+pub fn get_handler(
+    owner: Owner,
+) -> impl Fn(State<Shared>, Params, RawQuery) -> std::future::Ready<ApiResult> + Clone + Send + Sync + 'static {
     move |State(s), axum::extract::Path(p), RawQuery(q)| std::future::ready(list(owner, &s, &p, q))
 }
