@@ -179,20 +179,12 @@ test('bad requests get a clear reason, never a 500', async () => {
   }
 });
 
-test('a chunked body under 64 KB is read whole; one over it is cut while it is read (413)', async () => {
+test('a chunked body under 64 KB is read whole', async () => {
   const h = homeowner();
   const text = JSON.stringify(h.body);
   const pieces = [];
   for (let i = 0; i < text.length; i += 97) pieces.push(text.slice(i, i + 97));
   assertReply(await chunked(`/v1/sites/${SITE}/bookings`, pieces));
-  // 512 KB with no length. The worker stops reading past 64 KB; an endless upload would
-  // show that from here, but wrangler dev's proxy passes the answer on only once the
-  // upload has ended (with an endless one its log shows the 413 after ~0.2 s and the
-  // client never gets it), so the upload here ends.
-  const big = ['{"idempotencyKey":"chunked-1","turns":[], "pad":"', ...Array(256).fill(' '.repeat(2048)), '"}'];
-  const cut = await chunked(`/v1/sites/${SITE}/bookings`, big);
-  assert.equal(cut.status, 413, cut.text);
-  assert.match(cut.json.error, /limit is 65536/);
 });
 
 test('the iframe fallback: a POST from the worker\'s own origin is accepted (same-origin, no CORS headers)', async () => {
@@ -443,6 +435,23 @@ test('availability: capacity calls are capped per site per minute (20 x RATE_LIM
   const calls = (await requests()).filter((r) => r.path.includes('/capacity')).length - before;
   assert.ok(calls <= 400, `${calls} capacity calls for 401 look-ups`);
   assert.ok(empty >= 1, 'over the budget the card gets no windows (the office confirms the time)');
+});
+
+// Just before the rate-limit tests on purpose: after an upload the worker stops reading,
+// wrangler dev restarts its local worker (the next POST answers 503 "Your worker
+// restarted mid-request"; seen in every run), which would fail a test that books next;
+// the rate-limit loops below only count 429s. It must come before them: a spent
+// bookings limit would answer 429 before the body is read. Cloudflare's edge does not
+// share wrangler's local proxy; this is noted on issue 12.
+test('a chunked body over 64 KB is cut while it is read (413)', async () => {
+  // 512 KB with no length. The worker stops reading past 64 KB; an endless upload would
+  // show that from here, but wrangler dev's proxy passes the answer on only once the
+  // upload has ended (with an endless one its log shows the 413 after ~0.2 s and the
+  // client never gets it), so the upload here ends.
+  const big = ['{"idempotencyKey":"chunked-1","turns":[], "pad":"', ...Array(256).fill(' '.repeat(2048)), '"}'];
+  const cut = await chunked(`/v1/sites/${SITE}/bookings`, big);
+  assert.equal(cut.status, 413, cut.text);
+  assert.match(cut.json.error, /limit is 65536/);
 });
 
 test('per-IP rate limit answers 429', async () => {
