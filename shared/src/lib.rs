@@ -19,6 +19,7 @@
 pub mod booking;
 pub mod conversation;
 pub mod extract;
+pub mod followup;
 pub mod matching;
 pub mod run;
 pub mod servicetitan;
@@ -27,3 +28,4 @@ pub mod site;
 pub mod submission;
 mod text;
 pub mod transcript;
+pub mod voice;

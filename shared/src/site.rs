@@ -144,6 +144,12 @@ pub struct SiteConfig {
     /// Where "Session Completed" / "Qualified Abandoned Session" webhooks go.
     #[serde(default)]
     pub webhook_url: Option<String>,
+    /// The phone agent's settings (transfer numbers, recording).
+    #[serde(default)]
+    pub voice: crate::voice::VoiceSettings,
+    /// Follow-up recipes and their timing.
+    #[serde(default)]
+    pub follow_ups: crate::followup::FollowUpSettings,
 }
 
 /// Thirty days: what a homeowner books from a chat is a visit, not a season.
