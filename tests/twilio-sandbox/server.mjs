@@ -216,7 +216,7 @@ export async function startEmulator(opts = {}) {
     if (!url || !/^https?:\/\//.test(url)) throw new HttpError(400, { error: 'url: the worker\'s /incoming URL' });
     const defaultStatus = (() => { const u = new URL(url); if (!/\/incoming$/.test(u.pathname)) return null; u.pathname = u.pathname.replace(/\/incoming$/, '/status'); return u.href; })();
     const call = {
-      sid: sid('CA'), from: e164(from || '+16125550199'), to: e164(to || cfg.fromNumber || '+16125550100'), url,
+      sid: sid('CA'), from: e164(from || '+16125550199'), to: e164(to || cfg.fromNumber || '+16125550170'), url,
       statusCallback: statusCallback === undefined ? defaultStatus : statusCallback,
       state: 'ringing', said: [], turns: [], gather: null, dial: null, dials: [], log: [], requests: [], recordings: [],
       pending: null, relay: null, endReason: null, startedAt: Date.now(), queue: Promise.resolve(),
@@ -391,7 +391,7 @@ export async function startEmulator(opts = {}) {
 
   async function startRelay({ url, from, to, forge, signature: sigMode }) {
     const call = {
-      sid: sid('CA'), from: e164(from || '+16125550199'), to: e164(to || cfg.fromNumber || '+16125550100'), url, statusCallback: null,
+      sid: sid('CA'), from: e164(from || '+16125550199'), to: e164(to || cfg.fromNumber || '+16125550170'), url, statusCallback: null,
       state: 'ringing', said: [], turns: [], gather: null, dial: null, dials: [], log: [], requests: [], recordings: [],
       pending: null, relay: null, endReason: null, startedAt: Date.now(), queue: Promise.resolve(), forgeAll: forge || sigMode,
     };
@@ -447,7 +447,7 @@ export async function startEmulator(opts = {}) {
     const params = {
       ToCountry: 'US', ToState: 'MN', SmsMessageSid: messageSid, NumMedia: '0', ToCity: 'MINNEAPOLIS', FromZip: '', SmsSid: messageSid,
       FromState: 'MN', SmsStatus: 'received', FromCity: 'MINNEAPOLIS', Body: String(body ?? ''), FromCountry: 'US',
-      To: e164(to || cfg.fromNumber || '+16125550100'), ToZip: '', NumSegments: '1', MessageSid: messageSid, AccountSid: cfg.accountSid,
+      To: e164(to || cfg.fromNumber || '+16125550170'), ToZip: '', NumSegments: '1', MessageSid: messageSid, AccountSid: cfg.accountSid,
       From: sender, ApiVersion: '2010-04-01', ...(optOutType ? { OptOutType: optOutType } : {}),
     };
     const entry = { at: Date.now(), from: sender, body: String(body ?? ''), optOutType, requests: [] };
@@ -472,7 +472,7 @@ export async function startEmulator(opts = {}) {
   const routes = [
     ['GET', /^\/$/, (_q, res) => { res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }); res.end(readFileSync(PAGE)); }],
     ['GET', /^\/health$/, () => ({ ok: true })],
-    ['GET', /^\/config$/, () => ({ workerUrl: cfg.workerUrl, site: cfg.site, stUrl: cfg.stUrl, number: cfg.fromNumber || '+16125550100', accountSid: cfg.accountSid })],
+    ['GET', /^\/config$/, () => ({ workerUrl: cfg.workerUrl, site: cfg.site, stUrl: cfg.stUrl, number: cfg.fromNumber || '+16125550170', accountSid: cfg.accountSid })],
     ['POST', /^\/reset$/, () => { state.calls.clear(); state.messages.length = 0; state.refused.length = 0; state.inbound.length = 0; state.optedOut.clear(); return { ok: true }; }],
     ['POST', /^\/calls$/, async (q) => view(await placeCall(q.json))],
     ['GET', /^\/calls$/, () => ({ calls: [...state.calls.values()].map(view) })],

@@ -69,6 +69,7 @@ pub(crate) fn run(_args: &[String]) -> Result<(), Fail> {
     if let Some(s) = &stack.sandbox_url {
         println!("  ServiceTitan emulator records: {s}/");
     }
+    println!("  Phone call (Twilio emulator):  {}/", stack.twilio_url);
     println!("  Worker:                        {}/health", stack.worker_url);
     println!("  Logs:                          target/logs/");
     println!();

@@ -1,5 +1,6 @@
-//! Starts the running system: ServiceTitan emulator, the worker under `wrangler dev`,
-//! and the static contractor site. Dropping a [`Stack`] stops every child process.
+//! Starts the running system: ServiceTitan emulator, Twilio emulator, the worker under
+//! `wrangler dev`, and the static contractor site. Dropping a [`Stack`] stops every child
+//! process.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -33,6 +34,12 @@ pub(crate) struct Credentials {
     pub app_key: String,
     /// Tenant id.
     pub tenant_id: String,
+    /// The Twilio emulator's auth token (the worker checks every webhook's signature with it).
+    pub twilio_auth_token: String,
+    /// The Twilio emulator's account sid.
+    pub twilio_account_sid: String,
+    /// The secret LLM voice platforms send to `/v1/voice/tools/{site}`.
+    pub voice_tool_secret: String,
 }
 
 impl Credentials {
@@ -48,6 +55,9 @@ impl Credentials {
             client_secret: format!("cs1.{}", word(2)),
             app_key: format!("ak1.{}", word(3)),
             tenant_id: "1044990".into(),
+            twilio_auth_token: format!("tw1.{}", &word(4)[..32]),
+            twilio_account_sid: format!("AC{}", word(5)),
+            voice_tool_secret: format!("vts.{}", word(6)),
         }
     }
 }
@@ -58,7 +68,7 @@ pub(crate) struct Ports {
     pub site: u16,
     /// Worker.
     pub worker: u16,
-    /// Emulator.
+    /// Emulator; the Twilio emulator takes the next port (8790 → 8791), or a free one for 0.
     pub sandbox: u16,
 }
 
@@ -70,6 +80,8 @@ pub(crate) struct Stack {
     pub worker_url: String,
     /// Emulator root URL, when the emulator runs.
     pub sandbox_url: Option<String>,
+    /// Twilio emulator root URL (its page calls the agent from a browser).
+    pub twilio_url: String,
     /// The emulator's credentials, when it runs (tests grep responses for them).
     pub credentials: Option<Credentials>,
     children: Vec<Child>,
@@ -179,6 +191,17 @@ pub(crate) fn start(
 
     let worker_port = if ports.worker == 0 { free_port() } else { ports.worker };
     let worker_url = format!("http://127.0.0.1:{worker_port}");
+    // The phone side is always the emulator (no real Twilio from this machine): its
+    // throwaway token, account and tool secret come with the ServiceTitan ones.
+    let phone = match &credentials {
+        Some(c) => c.clone(),
+        None => Credentials::generate(),
+    };
+    let (child, twilio_url) =
+        start_twilio(&phone, twilio_port(ports.sandbox), &worker_url, sandbox_url.as_deref(), &logs)?;
+    children.push(child);
+    let mut vars = vars;
+    vars.extend(voice_vars(&phone, &twilio_url)?);
     let site_port = serve::start(
         ports.site,
         vec![("/widget".to_string(), r.join("widget/dist")), ("/".to_string(), r.join("examples/contractor-site"))],
@@ -208,10 +231,82 @@ pub(crate) fn start(
     }
     children.push(wrangler.spawn().map_err(|e| Fail(format!("wrangler: {e}")))?);
 
-    let stack = Stack { site_url, worker_url, sandbox_url, credentials, children, _state_dir: state_dir };
+    let stack = Stack { site_url, worker_url, sandbox_url, twilio_url, credentials, children, _state_dir: state_dir };
     wait_healthy(&format!("127.0.0.1:{worker_port}"), Duration::from_secs(90))
         .map_err(|Fail(e)| Fail(format!("{e}; see target/logs/wrangler.log")))?;
     Ok(stack)
+}
+
+/// The Twilio emulator's port: beside the ServiceTitan emulator's fixed one, free otherwise.
+fn twilio_port(sandbox: u16) -> u16 {
+    if sandbox == 0 {
+        0
+    } else {
+        sandbox.saturating_add(1)
+    }
+}
+
+/// The number callers dial (the site's Twilio number in the emulator); not the office's,
+/// which is where the agent transfers to.
+pub(crate) const TWILIO_NUMBER: &str = "+16125550170";
+
+/// What the worker reads for the voice agent (see edge-worker/wrangler.toml): one auth
+/// token and one tool secret for every example site, the account, the number, and the
+/// emulator as Twilio's API host (for SMS).
+fn voice_vars(c: &Credentials, twilio_url: &str) -> Result<Vec<(String, String)>, Fail> {
+    let per_site = |secret: &str| -> Result<String, Fail> {
+        let ids = site_ids()?;
+        Ok(serde_json::Value::Object(ids.into_iter().map(|id| (id, secret.into())).collect()).to_string())
+    };
+    Ok(vec![
+        ("TWILIO_AUTH_TOKENS".to_string(), per_site(&c.twilio_auth_token)?),
+        ("TWILIO_ACCOUNT_SID".into(), c.twilio_account_sid.clone()),
+        ("TWILIO_FROM_NUMBER".into(), TWILIO_NUMBER.into()),
+        ("TWILIO_API_URL".into(), twilio_url.into()),
+        ("VOICE_TOOL_SECRETS".into(), per_site(&c.voice_tool_secret)?),
+    ])
+}
+
+/// The ids of the example sites.
+fn site_ids() -> Result<Vec<String>, Fail> {
+    let sites: serde_json::Value =
+        serde_json::from_str(&sites_allowing("", None)?).map_err(|e| Fail(format!("examples/sites: {e}")))?;
+    Ok(sites.as_array().into_iter().flatten().filter_map(|s| s["id"].as_str().map(str::to_string)).collect())
+}
+
+/// Starts `tests/twilio-sandbox/server.mjs` and reads the URL it prints.
+fn start_twilio(
+    c: &Credentials,
+    port: u16,
+    worker_url: &str,
+    st_url: Option<&str>,
+    logs: &std::path::Path,
+) -> Result<(Child, String), Fail> {
+    let r = root();
+    let mut cmd = Command::new("node");
+    cmd.arg(r.join("tests/twilio-sandbox/server.mjs"))
+        .args(["--port", &port.to_string(), "--auth-token", &c.twilio_auth_token])
+        .args(["--account-sid", &c.twilio_account_sid, "--from-number", TWILIO_NUMBER])
+        .args(["--worker-url", worker_url, "--site", "northstar"]);
+    if let Some(st) = st_url {
+        cmd.args(["--st-url", st]);
+    }
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(logs.join("twilio-sandbox.log")).map_err(|e| Fail(e.to_string()))?)
+        .process_group(0)
+        .spawn()
+        .map_err(|e| Fail(format!("twilio-sandbox: {e}")))?;
+    let stdout = child.stdout.take().ok_or_else(|| Fail("twilio-sandbox has no stdout".into()))?;
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).map_err(|e| Fail(format!("twilio-sandbox: {e}")))?;
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .ok_or_else(|| Fail(format!("twilio-sandbox did not start: {line:?}; see target/logs/twilio-sandbox.log")))?
+        .to_string();
+    Ok((child, url))
 }
 
 fn start_sandbox(c: &Credentials, port: u16, logs: &std::path::Path) -> Result<(Child, String), Fail> {

@@ -147,16 +147,29 @@ fn browser_tests(tally: &mut Tally, only: Option<&str>) -> Result<(), Fail> {
         .credentials
         .as_ref()
         .map(|c| {
-            [c.client_secret.as_str(), c.app_key.as_str(), c.client_id.as_str(), &admin_token, &webhook_secret]
-                .join(",")
+            [
+                c.client_secret.as_str(),
+                c.app_key.as_str(),
+                c.client_id.as_str(),
+                &admin_token,
+                &webhook_secret,
+                &c.twilio_auth_token,
+                &c.voice_tool_secret,
+            ]
+            .join(",")
         })
         .unwrap_or_default();
     let out = root().join("target/e2e");
     let _ = std::fs::create_dir_all(&out);
-    let mut files: Vec<_> = std::fs::read_dir(root().join("tests/e2e"))
-        .map_err(|e| Fail(format!("tests/e2e: {e}")))?
-        .flatten()
-        .map(|e| e.path())
+    // The Twilio emulator's self-tests (no worker needed) run with the end-to-end files.
+    let mut files = Vec::new();
+    for dir in ["tests/e2e", "tests/twilio-sandbox"] {
+        files.extend(
+            std::fs::read_dir(root().join(dir)).map_err(|e| Fail(format!("{dir}: {e}")))?.flatten().map(|e| e.path()),
+        );
+    }
+    let mut files: Vec<_> = files
+        .into_iter()
         .filter(|p| p.to_string_lossy().ends_with(".test.mjs"))
         .filter(|p| only.is_none_or(|o| p.file_name().is_some_and(|n| n.to_string_lossy().contains(o))))
         .collect();
@@ -169,6 +182,11 @@ fn browser_tests(tally: &mut Tally, only: Option<&str>) -> Result<(), Fail> {
             .env("SITE_URL", &stack.site_url)
             .env("WORKER_URL", &stack.worker_url)
             .env("SANDBOX_URL", stack.sandbox_url.clone().unwrap_or_default())
+            .env("TWILIO_URL", &stack.twilio_url)
+            .env("TWILIO_NUMBER", stack::TWILIO_NUMBER)
+            .env("TWILIO_AUTH_TOKEN", stack.credentials.as_ref().map(|c| c.twilio_auth_token.as_str()).unwrap_or(""))
+            .env("TWILIO_ACCOUNT_SID", stack.credentials.as_ref().map(|c| c.twilio_account_sid.as_str()).unwrap_or(""))
+            .env("VOICE_TOOL_SECRET", stack.credentials.as_ref().map(|c| c.voice_tool_secret.as_str()).unwrap_or(""))
             .env("SECRET_VALUES", secrets)
             .env("ADMIN_TOKEN", &admin_token)
             .env("WEBHOOK_SECRET", &webhook_secret)
