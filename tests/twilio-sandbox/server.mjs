@@ -282,9 +282,10 @@ export async function startEmulator(opts = {}) {
     return play(call, call.pending?.verbs || [], call.pending?.docUrl || call.url);
   }
 
-  async function hangup(call, { status = 'completed' } = {}) {
+  async function hangup(call, { status = 'completed', signature: sigMode, forge } = {}) {
     if (call.state === 'ended') throw new HttpError(409, { error: 'call already ended' });
     call.turns.push({ who: 'caller', hungUp: true, at: Date.now() });
+    if (forge || sigMode) call.forgeAll = forge || sigMode;
     return endCall(call, 'caller hung up', status);
   }
 
