@@ -493,8 +493,12 @@ export async function startEmulator(opts = {}) {
     ['POST', /^\/sms\/inbound$/, async (q) => inboundSms(q.json)],
     ['GET', /^\/st\/records$/, async () => {
       if (!cfg.stUrl) throw new HttpError(404, { error: 'no ServiceTitan emulator configured (--st-url)' });
-      const r = await fetch(`${cfg.stUrl}/_admin/records`);
-      return JSON.parse(await r.text());
+      try {
+        const r = await fetch(`${cfg.stUrl}/_admin/records`, { signal: AbortSignal.timeout(5_000) });
+        return JSON.parse(await r.text());
+      } catch (e) {
+        throw new HttpError(502, { error: `ServiceTitan emulator at ${cfg.stUrl}: ${e.message}` });
+      }
     }],
   ];
 
