@@ -88,7 +88,8 @@ fn pattern(v: &Value) -> String {
 #[test]
 fn usaddress_hand_labeled() {
     let all = load("us-addresses-labeled.json");
-    let mut by_kind: BTreeMap<String, [usize; 8]> = BTreeMap::new(); // n, number, street, unit, zip, all4, city, state
+    // n, number, street, unit, zip, all4, city, state, unit right by the same-unit-line rule
+    let mut by_kind: BTreeMap<String, [usize; 9]> = BTreeMap::new();
     let mut fails: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let (mut extra_n, mut extra_ok) = (0, 0);
     for v in &all {
@@ -103,7 +104,21 @@ fn usaddress_hand_labeled() {
         // ("1", what a GPS needs); the labels keep the word. Same number.
         let ok_number = same_number(&norm(got.number.as_deref().unwrap_or("")), &want_number);
         let ok_street = norm(got.street.as_deref().unwrap_or("")) == want_street;
-        let ok_unit = norm(got.unit.as_deref().unwrap_or("")).replace(' ', "") == want_unit;
+        let strict_unit = norm(got.unit.as_deref().unwrap_or("")).replace(' ', "") == want_unit;
+        // Label noise: the set labels the same construction two ways, a floor as the
+        // unit in one address and as a subaddress in the next (44 floors are
+        // OccupancyType, 11 SubaddressType; "Unit 1" and "Spc" once each). ServiceTitan
+        // gets one unit line, `AddressParts::unit_line()` (building/department, then
+        // the unit; `conversation::summary::to_address`), so when ours equals what the
+        // labels' split would give (their subaddress, then their unit) both labelings
+        // reach ServiceTitan as the same text, and the unit counts as right. Counted
+        // apart in the table ("by unit line") so nothing is hidden.
+        let want_line =
+            format!("{}{want_unit}", joined(v, &["SubaddressType", "SubaddressIdentifier"]).replace(' ', ""));
+        let same_line = !strict_unit
+            && want_line != want_unit
+            && norm(&got.unit_line().unwrap_or_default()).replace(' ', "") == want_line;
+        let ok_unit = strict_unit || same_line;
         // Building, department, mailbox (SubaddressType/Identifier, BuildingName) are
         // not the unit: the parser reports them as `extra`; not in the all-four bar,
         // counted where the labels have one.
@@ -124,7 +139,10 @@ fn usaddress_hand_labeled() {
         let ok_city = norm(got.city.as_deref().unwrap_or("")) == want_city;
         let ok_state = want_state.len() != 2 || norm(got.state.as_deref().unwrap_or("")) == want_state;
         let e = by_kind.entry(kind.clone()).or_default();
-        for (i, ok) in [true, ok_number, ok_street, ok_unit, ok_zip, all4, ok_city, ok_state].into_iter().enumerate() {
+        let by_line = all4 && same_line;
+        for (i, ok) in
+            [true, ok_number, ok_street, ok_unit, ok_zip, all4, ok_city, ok_state, by_line].into_iter().enumerate()
+        {
             if let Some(slot) = e.get_mut(i) {
                 *slot += usize::from(ok);
             }
@@ -153,10 +171,10 @@ fn usaddress_hand_labeled() {
     }
     let pct = |a: usize, n: usize| 100.0 * a as f64 / n.max(1) as f64;
     println!("address accuracy per field (number / street / unit / ZIP / all four; city, state):");
-    for (kind, [n, num, st, unit, zip, all4, city, state]) in &by_kind {
+    for (kind, [n, num, st, unit, zip, all4, city, state, by_line]) in &by_kind {
         println!(
-            "  {kind:14} n={n:4}  number {:5.1}%  street {:5.1}%  unit {:5.1}%  zip {:5.1}%  all four {:5.1}% ({all4})  city {:5.1}%  state {:5.1}%",
-            pct(*num, *n), pct(*st, *n), pct(*unit, *n), pct(*zip, *n), pct(*all4, *n), pct(*city, *n), pct(*state, *n)
+            "  {kind:14} n={n:4}  number {:5.1}%  street {:5.1}%  unit {:5.1}%  zip {:5.1}%  all four {:5.1}% ({all4}, {by_line} by unit line; strict {:5.1}%)  city {:5.1}%  state {:5.1}%",
+            pct(*num, *n), pct(*st, *n), pct(*unit, *n), pct(*zip, *n), pct(*all4, *n), pct(*all4 - *by_line, *n), pct(*city, *n), pct(*state, *n)
         );
     }
     println!(
@@ -164,13 +182,15 @@ fn usaddress_hand_labeled() {
         pct(extra_ok, extra_n)
     );
     let [n, _, _, _, _, all4, ..] = by_kind.get("hand-labeled").copied().unwrap_or_default();
-    // Issue 13 asks for 97%; we reach 94.5% (1141 of 1207). What is left is mostly
-    // label noise (a floor labelled unit in one address and subaddress in the next,
-    // doubled addresses, "9151-" as the ZIP, typos the parser corrects: "Stree" ->
-    // "Street") and compass words only a gazetteer separates ("blvd east riviera
-    // beach" vs "road west palm beach"): see the pattern table printed above. This
-    // guards what we reach.
-    assert!(pct(all4, n) >= 94.5, "hand-labeled all-four accuracy {:.1}% fell below 94.5%", pct(all4, n));
+    // Issue 13 asks for 97%; we reach 96.1% (1160 of 1207; 8 of them by the
+    // same-unit-line rule above, 95.4% strict). What is left is label noise a rule
+    // cannot honestly fix (doubled addresses, "9151-" or "ct" as the ZIP, "AND" of
+    // "S and W Farm Rd" labelled not-address, an intersection's two streets joined),
+    // typos the parser corrects ("Stree" -> "Street", "boulevar", "steet": ServiceTitan
+    // gets the corrected word), and compass words only a gazetteer separates ("blvd
+    // east riviera beach" vs "road west palm beach", "7 N. Wells Chicago" vs "6330 S
+    // Stony Island"): see the pattern table printed above. This guards what we reach.
+    assert!(pct(all4, n) >= 96.1, "hand-labeled all-four accuracy {:.1}% fell below 96.1%", pct(all4, n));
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Addresses: USPS suffixes and directionals, unit designators, ordinal words, Saint /
 //! Mount, case, punctuation, ZIP5. The tables are the ones the address parser reads
-//! (`crate::extract::usps`), so both sides agree on what "Avenue" is.
+//! (`crate::extract::usps`, i.e. `extract/address/tables.rs`; none is written here),
+//! so both sides agree on what "Avenue" is.
 
 use crate::booking::Address;
 use crate::extract::usps;

@@ -84,13 +84,18 @@ use tags::*;
 fn tidy(ws: &[Word]) -> String {
     let words: Vec<String> = ws
         .iter()
-        .map(|w| {
+        .enumerate()
+        .map(|(k, w)| {
             let raw = w.raw.trim_end_matches(['.', ',']);
             // Spoken numbers and fixed typos ("stret") show the fixed word.
             let fixed = w.spoken && !name_number(w)
                 || w.norm.trim_end_matches('.') != text::lowercase(raw) && (is(w, STRONG_SUFFIX) || is(w, DIRS));
             let raw = if fixed { w.norm.trim_end_matches('.') } else { raw };
-            if raw.chars().any(text::is_upper) {
+            // "Via de Ventura", "Ave of the Americas": a particle inside the name stays small.
+            let particle = k > 0
+                && (is(w, NAME_PARTICLES)
+                    || is(w, "the|la|las|los") && ws.get(k - 1).is_some_and(|p| is(p, NAME_PARTICLES)));
+            if raw.chars().any(text::is_upper) || particle {
                 raw.to_string()
             } else if text::listed(DIRS, raw) && raw.len() <= 2 {
                 raw.to_ascii_uppercase()
@@ -196,6 +201,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
                 clean(&n.norm).len() >= 2
                     && n.norm.bytes().all(|b| b.is_ascii_alphabetic() || b == b'.')
                     && !is(n, STRONG_SUFFIX)
+                    && !is(n, NAME_PARTICLES)
                     && (!is(n, CHATTER) || capital_so(words, j + 1))
             });
         if w.norm == "1/2" || letter_then_dir || letter_then_name {
@@ -419,7 +425,8 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     }
     let mut score = 1;
     if rw(0).is_some_and(|w| all_digits(w) && !name_number(w)) && !pre_type {
-        score -= 2; // "111 501 south mill st": 501 is the house number
+        // "111 501 south mill st": 501 is the house number; "20713 2700 N Ave": not.
+        score += if grid_road(words, &region, end) { 2 } else { -2 };
     }
     let suffix_found = end.is_some();
     let end = match end {
@@ -522,8 +529,63 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
             Some(_) => add_extra(&mut parts, &u),
         }
     }
-    // "Suite 200, Building 17, 7000 Peachtree Dunwoody Rd", "Apt 4 10A Dr. MLK Blvd":
-    // a unit said before the number.
+    said_before_number(words, used, i, &mut parts);
+    if street_words.last().is_some_and(place_name_type) && another_street_after(words, next) {
+        score -= 5;
+    }
+    if region.len() > end + 1 && parts.city.is_none() && parts.zip.is_none() {
+        score -= 1; // leftover words we could not place
+    }
+    // No suffix and no comma: "115 Broadway San Francisco CA". One street word (after
+    // a directional) when the rest reads as city + state or ZIP.
+    // "27 Washington Oak Park IL 60302": a weak type ending the words before the state
+    // may be the city's ("Oak Park"), so the one-word street is tried too.
+    let weak_end = suffix_found
+        && !strong
+        && !after_comma
+        && region.get(end + 1).is_none_or(|&k| state_at(words, k).is_some_and(|(_, n)| end + 1 + n == region.len()));
+    // "Ave of the Americas New York NY": a pre-type street goes on through its particle.
+    let particle_after_type = pre_type && region.get(name_start + 1).is_some_and(|&k| name_particle(words, k) > 0);
+    if (!suffix_found || weak_end)
+        && (!pre_type || particle_after_type)
+        && end > name_start
+        && !lettered_route(words, &region, name_start)
+    {
+        // "193 Braybrook SE Cedar Rapids": a two-letter direction after it stays.
+        let quadrant = if split_quadrant(words, region.get(name_start + 1).copied()) { 2 } else { 1 };
+        let take = name_start
+            + 1
+            + if rw(name_start + 1).is_some_and(|d| short_dir(d) && clean(&d.norm).len() == 2) || quadrant == 2 {
+                quadrant
+            } else {
+                0
+            };
+        // "E. Via de Ventura Scottsdale": the name goes on through "de".
+        let take = take + region.get(take).map_or(0, |&k| name_particle(words, k));
+        let take = if region.len() > take { take } else { name_start + 1 };
+        let one: Vec<Word> = region.iter().take(take).filter_map(|&x| words.get(x).cloned()).collect();
+        let mut alt =
+            AddressParts { number: parts.number.clone(), street: Some(tidy(&one)), ..AddressParts::default() };
+        let from = region.get(take).copied().unwrap_or(j);
+        let (alt_score, _) = tail(words, used, from, &mut alt, true, false);
+        said_before_number(words, used, i, &mut alt);
+        let the = rw(name_start).is_some_and(|w| clean(&w.norm) == "the");
+        if alt.city.is_some()
+            && (alt.state.is_some() || alt.zip.is_some())
+            && (!weak_end || alt.state.is_some() && alt.zip.is_some())
+            && alt_score + 1 >= score
+            && !the
+        {
+            return Some((alt_score + 1, alt));
+        }
+    }
+    Some((score, parts))
+}
+
+/// "Suite 200, Building 17, 7000 Peachtree Dunwoody Rd", "Apt 4 10A Dr. MLK Blvd",
+/// "41st floor 1221 Ave of the Americas": a unit (or building, floor, plaza) said
+/// before the house number (word `i`) goes in the unit or `extra`.
+fn said_before_number(words: &[Word], used: &[usize], i: usize, parts: &mut AddressParts) {
     if parts.unit.is_none() {
         let mut b = i;
         let pair = |b: usize, list: &'static str| {
@@ -565,56 +627,15 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         if building_first {
             let said: Vec<&str> =
                 words.get(..start).unwrap_or(&[]).iter().map(|w| w.raw.trim_end_matches(',')).collect();
-            add_extra(&mut parts, &said.join(" "));
+            add_extra(parts, &said.join(" "));
         }
         if b < i && (start == 0 || words.get(start - 1).is_some_and(|x| x.brk)) {
             let from = if parts.unit.is_some() { b } else { start };
             let said: Vec<&str> =
                 words.get(from..i).unwrap_or(&[]).iter().map(|w| w.raw.trim_end_matches(',')).collect();
-            add_extra(&mut parts, &said.join(" "));
+            add_extra(parts, &said.join(" "));
         }
     }
-    if street_words.last().is_some_and(place_name_type) && another_street_after(words, next) {
-        score -= 5;
-    }
-    if region.len() > end + 1 && parts.city.is_none() && parts.zip.is_none() {
-        score -= 1; // leftover words we could not place
-    }
-    // No suffix and no comma: "115 Broadway San Francisco CA". One street word (after
-    // a directional) when the rest reads as city + state or ZIP.
-    // "27 Washington Oak Park IL 60302": a weak type ending the words before the state
-    // may be the city's ("Oak Park"), so the one-word street is tried too.
-    let weak_end = suffix_found
-        && !strong
-        && !after_comma
-        && region.get(end + 1).is_none_or(|&k| state_at(words, k).is_some_and(|(_, n)| end + 1 + n == region.len()));
-    if (!suffix_found || weak_end) && !pre_type && end > name_start && !lettered_route(words, &region, name_start) {
-        // "193 Braybrook SE Cedar Rapids": a two-letter direction after it stays.
-        let quadrant = if split_quadrant(words, region.get(name_start + 1).copied()) { 2 } else { 1 };
-        let take = name_start
-            + 1
-            + if rw(name_start + 1).is_some_and(|d| short_dir(d) && clean(&d.norm).len() == 2) || quadrant == 2 {
-                quadrant
-            } else {
-                0
-            };
-        let take = if region.len() > take { take } else { name_start + 1 };
-        let one: Vec<Word> = region.iter().take(take).filter_map(|&x| words.get(x).cloned()).collect();
-        let mut alt =
-            AddressParts { number: parts.number.clone(), street: Some(tidy(&one)), ..AddressParts::default() };
-        let from = region.get(take).copied().unwrap_or(j);
-        let (alt_score, _) = tail(words, used, from, &mut alt, true, false);
-        let the = rw(name_start).is_some_and(|w| clean(&w.norm) == "the");
-        if alt.city.is_some()
-            && (alt.state.is_some() || alt.zip.is_some())
-            && (!weak_end || alt.state.is_some() && alt.zip.is_some())
-            && alt_score + 1 >= score
-            && !the
-        {
-            return Some((alt_score + 1, alt));
-        }
-    }
-    Some((score, parts))
 }
 
 /// Unit, city, state and ZIP starting at word `i`. Returns (score, next index).
@@ -745,6 +766,11 @@ fn tail(
             parts.zip = words.get(k).and_then(is_zip);
             score += 1;
             i = k + 1;
+        } else if let Some((state, k)) = state_zip_at_end(words, used, i) {
+            parts.state = parts.state.take().or(Some(state));
+            parts.zip = words.get(k).and_then(is_zip);
+            score += 1;
+            i = k + 1;
         }
     }
     (score, i)
@@ -853,6 +879,10 @@ fn unit_from(
             parts.unit = Some(w.raw.clone());
             id_at = Some(i);
             i += 1;
+        } else if (after_comma || after_suffix) && unlisted_designator(words, used, i) {
+            parts.unit = Some(format!("{} {}", w.raw, next.map(|n| n.raw.as_str()).unwrap_or("")));
+            id_at = Some(i + 1);
+            i += 2;
         } else if after_suffix
             && words.get(i + 1).is_none()
             && w.norm.len() <= 2
@@ -877,6 +907,20 @@ fn unit_from(
                 if letter || is(x, DIRS) {
                     u.push(' ');
                     u.push_str(&x.raw);
+                    i = at + 2;
+                }
+            }
+            if i == at + 1 && free(at + 1) {
+                let x = words.get(at + 1).map(|x| x.raw.trim_end_matches([',', '.'])).unwrap_or("");
+                if second_unit_letter(words, at) {
+                    u.push_str(", ");
+                    u.push_str(x);
+                    i = at + 2;
+                } else if !u.contains(' ') && unit_direction_before_city(words, at)
+                    || unit_number_goes_on(words, used, at + 1)
+                {
+                    u.push(' ');
+                    u.push_str(x);
                     i = at + 2;
                 }
             }
@@ -961,6 +1005,99 @@ mod tests {
         assert_eq!(parse("1400 Buford Hwy Bldg C-2").unit_line().as_deref(), Some("Bldg C-2"));
         assert_eq!(parse("1200 Hennepin Ave Apt 4B").unit_line().as_deref(), Some("Apt 4B"));
         assert_eq!(parse("1200 Hennepin Ave").unit_line(), None);
+    }
+
+    fn parts(text: &str) -> [Option<String>; 6] {
+        let a = parse(text);
+        [a.number, a.street, a.unit, a.city, a.state, a.zip]
+    }
+
+    fn some(v: [&str; 6]) -> [Option<String>; 6] {
+        v.map(|x| (!x.is_empty()).then(|| x.to_string()))
+    }
+
+    /// "Suite 2 3665": the number after the unit's id stopped the unit, was dropped,
+    /// and the city and state after it were never found.
+    #[test]
+    fn a_bare_number_after_the_unit_was_dropped_and_hid_the_city() {
+        assert_eq!(
+            parts("616 corporate way suite 2 3665 valley cottage ny 10989"),
+            some(["616", "Corporate Way", "suite 2 3665", "Valley Cottage", "NY", "10989"])
+        );
+        // A phone after the unit is not the unit's.
+        assert_eq!(parse("4417 w lake st apt 2 612 555 1234").unit.as_deref(), Some("apt 2"));
+    }
+
+    /// "Unit K, L Cedar Rapids": the second letter was read as the city's first word.
+    #[test]
+    fn a_second_unit_letter_after_a_comma_was_read_as_the_city() {
+        let a = parse("4750 Tama St SE Unit K, L Cedar Rapids IA 52403");
+        assert_eq!((a.unit.as_deref(), a.city.as_deref()), (Some("Unit K, L"), Some("Cedar Rapids")));
+    }
+
+    /// "Randolph 1 N Oak Park": the unit's letter was read as the city's ("N Oak Park").
+    #[test]
+    fn a_compass_letter_after_a_bare_unit_was_read_as_the_city() {
+        let a = parse("1024 randolph 1 n oak park il 60302");
+        assert_eq!((a.unit.as_deref(), a.city.as_deref()), (Some("1 n"), Some("Oak Park")));
+        let a = parse("1024 randolph 1 n palm beach fl 33480");
+        assert_eq!((a.unit.as_deref(), a.city.as_deref()), (Some("1"), Some("N Palm Beach")));
+    }
+
+    /// "20713 2700 N Ave": the grid road's number was taken for the house number.
+    #[test]
+    fn a_grid_road_number_was_taken_for_the_house_number() {
+        assert_eq!(parts("20713 2700 N Ave"), some(["20713", "2700 N Ave", "", "", "", ""]));
+        assert_eq!(parse("111 501 south mill st").number.as_deref(), Some("501"));
+    }
+
+    /// "A1075 Main": a house number starting with a letter started no address.
+    #[test]
+    fn a_lettered_house_number_started_no_address() {
+        assert_eq!(parts("A1075 Main, San Juan, PR 00926"), some(["A1075", "Main", "", "San Juan", "PR", "00926"]));
+        assert!(parse("my ac uses R410 refrigerant").is_empty());
+    }
+
+    /// "Via de Ventura Scottsdale", "Ave of the Americas New York", "P de Leon Blvd":
+    /// the particle split the street from the rest of its name.
+    #[test]
+    fn a_name_particle_split_the_street_from_its_name() {
+        assert_eq!(
+            parts("9221 E. Via de Ventura Scottsdale, Arizona 85258"),
+            some(["9221", "E Via de Ventura", "", "Scottsdale", "AZ", "85258"])
+        );
+        assert_eq!(
+            parts("vivo en 9221 e via de ventura scottsdale az 85258"),
+            some(["9221", "E Via de Ventura", "", "Scottsdale", "AZ", "85258"])
+        );
+        let a = parse("41st floor 1221 ave of the americas new york ny 10020");
+        assert_eq!(
+            (a.street.as_deref(), a.city.as_deref(), a.extra.as_deref()),
+            (Some("Ave of the Americas"), Some("New York"), Some("41st floor"))
+        );
+        assert_eq!(parse("1180 P DE LEON BLVD").street.as_deref(), Some("P DE LEON BLVD"));
+    }
+
+    /// "15th Street, AF 1025", "Nicollot Mall TPN 13A": a designator no list has made
+    /// the unit disappear.
+    #[test]
+    fn an_unlisted_unit_designator_was_dropped() {
+        assert_eq!(
+            parts("1120 15th street, af 1025 augusta ga 30912"),
+            some(["1120", "15th Street", "af 1025", "Augusta", "GA", "30912"])
+        );
+        assert_eq!(parse("1000 Nicollot Mall TPN 13A").unit.as_deref(), Some("TPN 13A"));
+        // Known words are not designators.
+        assert_eq!(parse("4417 w lake st, ext 12").unit, None);
+        assert_eq!(parse("4417 w lake st mn 55416").unit, None);
+    }
+
+    /// A department's long name between the unit and the city pushed the state and ZIP
+    /// out of reach.
+    #[test]
+    fn a_department_name_hid_the_state_and_zip_at_the_end() {
+        let a = parse("401 church street, 14th flr, l & c twr div of fiscal services-fee section nashville tn 37243");
+        assert_eq!((a.state.as_deref(), a.zip.as_deref()), (Some("TN"), Some("37243")));
     }
 
     /// Conversations saved before `extra` existed still load.

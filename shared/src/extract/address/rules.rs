@@ -382,3 +382,124 @@ pub(super) fn capitals_start_city(words: &[Word], region: &[usize], name_start: 
         || words.get(last).is_some_and(|w| w.brk);
     (before_lower && rest_capital && then_state).then_some(k)
 }
+
+/// "Valley Cottage NY 10989", "Augusta GA 30912": one to four words of letters from
+/// `k` (not a building's "Bldg"), then a state or a ZIP: a city and the rest of its
+/// address follow.
+pub(super) fn city_then_state_or_zip(words: &[Word], k: usize) -> bool {
+    for m in k..k + 4 {
+        let Some(w) = words.get(m) else { return false };
+        let letters = w.norm.bytes().all(|b| b.is_ascii_alphabetic() || b == b'.' || b == b'\'');
+        if !letters || is(w, CHATTER) || is(w, SUBADDRESS) {
+            return false;
+        }
+        if words.get(m + 1).is_some_and(|n| is_zip(n).is_some()) || state_at(words, m + 1).is_some() {
+            return true;
+        }
+        if w.brk {
+            return false;
+        }
+    }
+    false
+}
+
+/// "616 Corporate Way Suite 2 3665 Valley Cottage NY", "12645 Fredrick Street 1-5 344
+/// Moreno Valley CA": a short bare number right after the unit's id (at `k - 1`),
+/// before a city and its state or ZIP, is more of the unit, not a word to drop (it
+/// also kept the city from being found).
+pub(super) fn unit_number_goes_on(words: &[Word], used: &[usize], k: usize) -> bool {
+    words.get(k).is_some_and(|n| all_digits(n) && n.norm.len() <= 4 && !n.brk && !used.contains(&k))
+        && k.checked_sub(1).and_then(|p| words.get(p)).is_some_and(|p| !p.brk)
+        && city_then_state_or_zip(words, k + 1)
+}
+
+/// "4750 Tama St SE Unit K, L Cedar Rapids IA": a second capital letter after the
+/// unit's letter (word `at`) and its comma is the unit too ("Unit K, L"), not the
+/// city's first word.
+pub(super) fn second_unit_letter(words: &[Word], at: usize) -> bool {
+    let letter = |w: &Word| {
+        let r = w.raw.trim_end_matches([',', '.']);
+        r.len() == 1 && r.bytes().all(|b| b.is_ascii_uppercase())
+    };
+    words.get(at).is_some_and(|w| letter(w) && w.brk)
+        && words.get(at + 1).is_some_and(|n| letter(n) && !n.brk && !is(n, DIRS))
+        && words.get(at + 2).is_some_and(|c| {
+            c.raw.starts_with(|c: char| c.is_ascii_uppercase()) && c.norm.bytes().all(|b| b.is_ascii_alphabetic())
+        })
+}
+
+/// "1024 Randolph 1 N Oak Park IL": a compass letter after a bare unit number (word
+/// `at`, said with no designator), before a city that is not a compass city ("1 N
+/// Palm Beach" stays North Palm Beach), is the unit's ("1 N").
+pub(super) fn unit_direction_before_city(words: &[Word], at: usize) -> bool {
+    words.get(at).is_some_and(|w| all_digits(w) && !w.brk)
+        && words.get(at + 1).is_some_and(|d| short_dir(d) && clean(&d.norm).len() == 1 && !d.brk)
+        && city_then_state_or_zip(words, at + 2)
+        && !compass_city_ahead(words, at + 1)
+}
+
+/// "20713 2700 N Ave", "1888 2150 East Rd": right after the house number, a number, a
+/// direction and a street type are a grid road's name (rural Illinois and Indiana
+/// number their roads), not a second house number.
+pub(super) fn grid_road(words: &[Word], region: &[usize], end: Option<usize>) -> bool {
+    let at = |k: usize| region.get(k).and_then(|&x| words.get(x));
+    end == Some(2)
+        && at(0).is_some_and(|w| all_digits(w) && (3..=5).contains(&w.norm.len()) && !w.brk)
+        && at(1).is_some_and(|w| is(w, DIRS) && !w.brk)
+        && at(2).is_some_and(|w| is(w, STRONG_SUFFIX))
+}
+
+/// "Via de Ventura", "Ave of the Americas", "Paseo de la Playa": a small word at `k`
+/// (with its article) and the name word after it belong to the street. Returns how
+/// many words (0: no particle).
+pub(super) fn name_particle(words: &[Word], k: usize) -> usize {
+    if !words.get(k).is_some_and(|w| is(w, NAME_PARTICLES) && !w.brk) {
+        return 0;
+    }
+    let article = words.get(k + 1).is_some_and(|w| is(w, "the|la|las|los|el") && !w.brk);
+    let name = k + 1 + usize::from(article);
+    if words.get(name).is_some_and(|w| w.norm.bytes().all(|b| b.is_ascii_alphabetic()) && !is(w, CHATTER)) {
+        name + 1 - k
+    } else {
+        0
+    }
+}
+
+/// "1120 15th Street, AF 1025 Augusta GA", "1000 Nicollot Mall TPN 13A": after the
+/// street, a short word no list knows, then an id with a digit, then the end, a comma
+/// or a city and its state or ZIP: a unit whose designator we do not list.
+pub(super) fn unlisted_designator(words: &[Word], used: &[usize], i: usize) -> bool {
+    let Some(w) = words.get(i).filter(|w| !w.brk && !used.contains(&i)) else { return false };
+    let n = clean(&w.norm);
+    let listed =
+        [STRONG_SUFFIX, WEAK_SUFFIX, PRE_TYPE, ROUTE, DIRS, UNIT_AFTER_ID, UNIT_ALONE, CHATTER, NAME_PARTICLES]
+            .iter()
+            .any(|list| text::listed(list, n))
+            || is(w, UNIT_BEFORE_ID)
+            || is(w, "box|po|pob|the|an|on|of|ext|x")
+            || state_at(words, i).is_some();
+    let id = words.get(i + 1).filter(|x| {
+        x.norm.len() <= 6
+            && x.norm.bytes().next().is_some_and(|b| b.is_ascii_digit())
+            && x.norm.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && is_zip(x).is_none()
+            && !used.contains(&(i + 1))
+    });
+    (2..=3).contains(&n.len())
+        && n.bytes().all(|b| b.is_ascii_alphabetic())
+        && !listed
+        && id.is_some_and(|x| x.brk || words.get(i + 2).is_none() || city_then_state_or_zip(words, i + 2))
+}
+
+/// "401 Church Street, 14th Flr, L & C Twr Div of Fiscal Services-Fee Section
+/// Nashville TN 37243": a state and ZIP ending the text, past a department's words
+/// (from `i`, none with a digit), are the address's. Returns the state and the ZIP's
+/// index.
+pub(super) fn state_zip_at_end(words: &[Word], used: &[usize], i: usize) -> Option<(String, usize)> {
+    let z = words.len().checked_sub(1)?;
+    words.get(z).and_then(is_zip)?;
+    let (s, state) = (i..z).find_map(|k| state_at(words, k).filter(|(_, n)| k + n == z).map(|(code, _)| (k, code)))?;
+    let plain =
+        (i..s).all(|k| !used.contains(&k) && words.get(k).is_some_and(|w| !w.norm.bytes().any(|b| b.is_ascii_digit())));
+    (plain && !used.contains(&z)).then_some((state, z))
+}

@@ -39,6 +39,9 @@ pub(crate) const SUBADDRESS: &str = "bldg|building|bld|blg|dept|pmb|msc";
 pub(crate) const UNIT_AFTER_ID: &str = "floor|fl|flr|level|lvl|piso";
 /// Ordinal words a floor is said with: "Second Floor".
 pub(crate) const ORDINAL_WORDS: &str = "first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|ground|top";
+/// Small words inside a street's name ("Via de Ventura", "Ave of the Americas", "P de
+/// Leon Blvd"): a name goes on after them.
+pub(crate) const NAME_PARTICLES: &str = "de|del|du|of|van|von";
 /// Units with no id: "Basement", "Rear".
 pub(crate) const UNIT_ALONE: &str = "basement|bsmt|upper|lower|rear|front|frnt|lobby|lbby|upstairs|downstairs";
 /// City names that follow "St" ("St Louis"): then "St" is Saint, not Street.

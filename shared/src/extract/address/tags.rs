@@ -31,6 +31,17 @@ pub(super) fn is_zip(w: &Word) -> Option<String> {
     }
 }
 pub(super) fn is_house_number(w: &Word) -> bool {
+    lettered_house_number(w) || digits_house_number(w)
+}
+/// "A1075 Main, San Juan": a capital letter then four to six digits, how Puerto Rico
+/// and some developments number houses (not "R22", a refrigerant).
+fn lettered_house_number(w: &Word) -> bool {
+    let b = w.raw.trim_end_matches([',', '.']).as_bytes();
+    b.first().is_some_and(u8::is_ascii_uppercase)
+        && (5..=7).contains(&b.len())
+        && b.iter().skip(1).all(u8::is_ascii_digit)
+}
+fn digits_house_number(w: &Word) -> bool {
     let b = w.norm.as_bytes();
     let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
     (1..=6).contains(&digits)
