@@ -17,7 +17,7 @@
 
 mod confirm;
 mod details;
-mod prompts;
+pub(crate) mod prompts;
 mod summary;
 
 pub use confirm::{
@@ -472,6 +472,11 @@ impl Conversation {
     /// Where the conversation is.
     pub fn stage(&self) -> Stage {
         self.stage
+    }
+
+    /// What the last question asked for (the phone agent's speech hints and keypad).
+    pub fn expecting(&self) -> Expecting {
+        self.asked
     }
 
     /// What is known so far, complete or not (for an abandoned conversation's call-back).

@@ -431,3 +431,138 @@ fn join_and(items: &[&str], es: bool) -> String {
         [rest @ .., last] => format!("{} {} {}", rest.join(", "), if es { "y" } else { "and" }, last),
     }
 }
+
+/// What the phone agent says around the conversation (`crate::voice::call`): the
+/// disclosure, the language offer, the caller-ID check, silences, transfers, the booking's
+/// read-back. Speakable only: numbers as digit words, no symbols.
+pub(crate) enum VoiceLine<'a> {
+    /// The first words: an automated assistant for the business (some states require
+    /// it), the recording notice when the site records, the Spanish offer.
+    Greeting { business: &'a str, offer_spanish: bool, recorded: bool },
+    /// The caller chose this language: greet again in it.
+    LanguageChosen { business: &'a str },
+    /// "Is six one two, five five five, zero one zero zero the best number to reach you?"
+    ConfirmCallerId { phone: &'a str },
+    /// The caller said the caller ID is not the number to use.
+    AskOtherPhone,
+    /// A keyed house number: ask for the street.
+    AskStreet { number: &'a str },
+    /// Nothing heard, or nothing understood (once).
+    NotHeard,
+    /// Twice in a row: offer a person or a text with the booking link.
+    OfferHelp { can_text: bool },
+    /// The caller accepted the text.
+    TextingLink,
+    /// Transferring to a person.
+    Connecting,
+    /// An emergency: transferring to the on-call line after the safety words.
+    ConnectingEmergency,
+    /// The transfer was not answered: take the booking instead.
+    NoAnswer,
+    /// The emergency transfer was not answered.
+    NoAnswerEmergency,
+    /// No number to transfer to (a site configuration problem): the office number.
+    CannotTransfer { office: &'a str },
+    /// The booking is in with this window ("Tuesday, November 25, 8 AM to 12 PM").
+    BookedFor { window: &'a str, reference: &'a str },
+    /// The booking is in; the office will call to schedule.
+    Received { reference: &'a str },
+    /// The booking is being put in (said while the worker books).
+    OneMoment,
+    /// The last words.
+    Goodbye { business: &'a str },
+}
+
+pub(crate) fn voice_line(line: &VoiceLine<'_>, locale: Locale) -> String {
+    let es = locale == Locale::Es;
+    match line {
+        VoiceLine::Greeting { business, offer_spanish, recorded } => {
+            let mut s = if es {
+                format!("Hola, gracias por llamar a {business}. Le atiende un asistente automático y le puedo ayudar a programar una visita.")
+            } else {
+                format!("Hi, thanks for calling {business}. You're speaking with an automated assistant, and I can help you book a visit.")
+            };
+            if *recorded {
+                s.push_str(if es { " Esta llamada se graba." } else { " This call is recorded." });
+            }
+            if *offer_spanish && !es {
+                s.push_str(" Para español, diga español u oprima el dos.");
+            }
+            s.push_str(if es { " ¿En qué le podemos ayudar hoy?" } else { " What can we help you with today?" });
+            s
+        }
+        VoiceLine::LanguageChosen { business } => match es {
+            true => format!("Con gusto. Le atiende el asistente automático de {business}. ¿En qué le podemos ayudar hoy?"),
+            false => format!("Sure. You're speaking with {business}'s automated assistant. What can we help you with today?"),
+        },
+        VoiceLine::ConfirmCallerId { phone } => match es {
+            true => format!("¿Es el {phone} el mejor número para comunicarnos con usted?"),
+            false => format!("Is {phone} the best number to reach you?"),
+        },
+        VoiceLine::AskOtherPhone => pick(
+            es,
+            "Okay. What's the best number to reach you? You can say it or key it in.",
+            "Bien. ¿A qué número le podemos llamar? Puede decirlo o marcarlo.",
+        ),
+        VoiceLine::AskStreet { number } => match es {
+            true => format!("Anotado, el número {number}. ¿Y la calle, con el código postal?"),
+            false => format!("Got it, number {number}. And the street name, with the ZIP code?"),
+        },
+        VoiceLine::NotHeard => pick(es, "Sorry, I didn't catch that.", "Perdón, no le entendí."),
+        VoiceLine::OfferHelp { can_text } => match (es, can_text) {
+            (false, true) => "I'm sorry, I'm having trouble understanding. I can connect you to our office, or text you a link to book online. Say connect me or press one, or say text me or press two.".into(),
+            (false, false) => "I'm sorry, I'm having trouble understanding. I can connect you to our office. Say connect me or press one.".into(),
+            (true, true) => "Disculpe, no le estoy entendiendo bien. Le puedo comunicar con la oficina, o enviarle un mensaje de texto con un enlace para reservar. Diga comunicar u oprima uno, o diga mensaje u oprima dos.".into(),
+            (true, false) => "Disculpe, no le estoy entendiendo bien. Le puedo comunicar con la oficina. Diga comunicar u oprima uno.".into(),
+        },
+        VoiceLine::TextingLink => pick(
+            es,
+            "I'll text you a link to book online right now.",
+            "Le envío ahora un mensaje de texto con un enlace para reservar en línea.",
+        ),
+        VoiceLine::Connecting => pick(es, "Of course. I'm connecting you to our office now.", "Claro. Le comunico con la oficina ahora."),
+        VoiceLine::ConnectingEmergency => pick(
+            es,
+            "I'm connecting you to our on-call team right now. Please stay on the line.",
+            "Le comunico ahora con nuestro equipo de guardia. Por favor no cuelgue.",
+        ),
+        VoiceLine::NoAnswer => pick(
+            es,
+            "Sorry, no one could pick up right now. I can take your request, and the office will follow up.",
+            "Lo siento, nadie pudo contestar ahora. Yo tomo su solicitud y la oficina le dará seguimiento.",
+        ),
+        VoiceLine::NoAnswerEmergency => pick(
+            es,
+            "No one could pick up right away, so let me take your details and we'll get someone out as a priority.",
+            "Nadie pudo contestar de inmediato, así que tomo sus datos y enviaremos a alguien con prioridad.",
+        ),
+        VoiceLine::CannotTransfer { office } => match es {
+            true => format!("Para hablar con una persona, llame a la oficina al {office}."),
+            false => format!("To talk to a person, please call our office at {office}."),
+        },
+        VoiceLine::BookedFor { window, reference } => match es {
+            true => format!("Listo, su cita está reservada para el {window}. Su número de confirmación es {reference}. Le avisaremos si algo cambia."),
+            false => format!("You're all set for {window}. Your confirmation number is {reference}. We'll text or call if anything changes."),
+        },
+        VoiceLine::Received { reference } => match es {
+            true => format!("Recibimos su solicitud. Su número de confirmación es {reference}. La oficina le llamará para programar la visita."),
+            false => format!("We have your request. Your confirmation number is {reference}. Our office will call you to schedule the visit."),
+        },
+        VoiceLine::OneMoment => pick(es, "One moment while I put that in.", "Un momento mientras lo registro."),
+        VoiceLine::Goodbye { business } => match es {
+            true => format!("Gracias por llamar a {business}. Adiós."),
+            false => format!("Thanks for calling {business}. Goodbye."),
+        },
+    }
+}
+
+/// Digits as a voice reads them, in groups of three or four: "six one two, five five
+/// five, zero one zero zero". For the phone agent's read-backs.
+pub(crate) fn spoken_phone(digits: &str, locale: Locale) -> String {
+    phone_text(&Phone { digits: digits.to_string(), extension: None }, Channel::Voice, locale)
+}
+
+/// Each digit as its word: "4417" → "four four one seven".
+pub(crate) fn spoken_digits(digits: &str, locale: Locale) -> String {
+    digits_spoken(digits, locale)
+}
