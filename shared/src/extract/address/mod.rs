@@ -143,7 +143,9 @@ fn find_in(words: &[Word], used: &[usize], tail_only: bool) -> AddressParts {
             continue;
         }
         let Some(w) = words.get(i) else { continue };
-        if !is_house_number(w) && grid_len(words, i) == 0 || is_zip(w).is_some() && words.get(i + 1).is_none() {
+        if !is_house_number(w) && grid_len(words, i) == 0 && !lettered_lot(words, i)
+            || is_zip(w).is_some() && words.get(i + 1).is_none()
+        {
             continue;
         }
         if let Some((score, parts)) = street_from(words, used, i) {
@@ -1056,6 +1058,10 @@ mod tests {
     fn a_lettered_house_number_started_no_address() {
         assert_eq!(parts("A1075 Main, San Juan, PR 00926"), some(["A1075", "Main", "", "San Juan", "PR", "00926"]));
         assert!(parse("my ac uses R410 refrigerant").is_empty());
+        // A lot's letter opening the text, before a name and its type.
+        let a = parse("B San Luis Street, Avila Beach");
+        assert_eq!((a.number.as_deref(), a.street.as_deref()), (Some("B"), Some("San Luis Street")));
+        assert_eq!(parse("B Street, Avila Beach").number, None);
     }
 
     /// "Via de Ventura Scottsdale", "Ave of the Americas New York", "P de Leon Blvd":

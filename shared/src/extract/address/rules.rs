@@ -503,3 +503,24 @@ pub(super) fn state_zip_at_end(words: &[Word], used: &[usize], i: usize) -> Opti
         (i..s).all(|k| !used.contains(&k) && words.get(k).is_some_and(|w| !w.norm.bytes().any(|b| b.is_ascii_digit())));
     (plain && !used.contains(&z)).then_some((state, z))
 }
+
+/// "B San Luis Street, Avila Beach", "G-J Hathway Avenue, San Luis Obispo": a lot's
+/// capital letter (or two, "G-J") opening the text, then a capitalised name whose
+/// street type ends at a comma, is the house number ("B Street" alone is a street; "I"
+/// and "A" are words).
+pub(super) fn lettered_lot(words: &[Word], i: usize) -> bool {
+    let Some(w) = words.get(i).filter(|w| i == 0 && !w.brk) else { return false };
+    let r = w.raw.as_bytes();
+    let lot = match r {
+        [a] => a.is_ascii_uppercase() && !matches!(a, b'A' | b'I' | b'N' | b'S' | b'E' | b'W'),
+        [a, b'-', b] => a.is_ascii_uppercase() && b.is_ascii_uppercase(),
+        _ => false,
+    };
+    let capital = |x: &Word| {
+        x.raw.starts_with(|c: char| c.is_ascii_uppercase()) && x.norm.bytes().all(|b| b.is_ascii_alphabetic())
+    };
+    lot && words.get(1).is_some_and(|n| capital(n) && !is(n, STRONG_SUFFIX) && !n.brk)
+        && (2..5)
+            .find(|&k| words.get(k).is_none_or(|x| x.brk || !capital(x)))
+            .is_some_and(|k| words.get(k).is_some_and(|x| x.brk && capital(x) && is(x, STRONG_SUFFIX)))
+}
