@@ -1,0 +1,790 @@
+//! Follow-ups (`booking_core::followup`) driven like the customer's Durable Object drives
+//! them, on a virtual clock (no sleeps), over an in-process ServiceTitan (versions of
+//! each entity; a re-check reads the newest), an in-process provider that remembers
+//! every message by its send key (the look-up before a retry), and a notes log. The
+//! state is stored (serialized) after every step; a crash goes back to what was stored.
+//!
+//! The scenarios are data: `tests/data/followups/*.txt` (the format is in that folder's
+//! README.md). After every scenario the invariants hold: no send key went out twice,
+//! nothing went outside quiet hours or over the cap, nothing after STOP until START.
+
+use std::collections::BTreeMap;
+
+use booking_core::booking::Locale;
+use booking_core::followup::*;
+use booking_core::servicetitan::{iso8601, parse_iso8601};
+use booking_core::site::SiteConfig;
+
+const CUSTOMER: i64 = 5001;
+
+fn site() -> SiteConfig {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/sites/northstar.json");
+    SiteConfig::from_json(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// One message as the provider got it.
+#[derive(Debug, Clone)]
+struct Posted {
+    key: String,
+    channel: Channel,
+    to: String,
+    text: String,
+    at: i64,
+}
+
+/// What the provider does with the next send.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Fault {
+    /// Refused with this code.
+    Refuse(i64),
+    /// It goes out, the answer is lost.
+    Timeout,
+    /// It goes out, the worker dies before recording it.
+    Crash,
+}
+
+struct World {
+    site: SiteConfig,
+    fu: CustomerFollowUps,
+    stored: String,
+    now: i64,
+    zone: Zone,
+    contact: Contact,
+    /// Every version of every entity, oldest first.
+    st: BTreeMap<(Entity, i64), Vec<Observation>>,
+    st_down: bool,
+    modified_seq: i64,
+    posted: Vec<Posted>,
+    faults: Vec<Fault>,
+    notes: Vec<Note>,
+    wake: Option<i64>,
+    /// (opted out at, back at) from the customer's texts, for the invariant.
+    opt_outs: Vec<(i64, Option<i64>)>,
+    text_seq: u32,
+}
+
+impl World {
+    fn new(site: SiteConfig) -> World {
+        let fu = CustomerFollowUps::new(&site, CUSTOMER);
+        let stored = serde_json::to_string(&fu).unwrap();
+        World {
+            site,
+            fu,
+            stored,
+            now: 0,
+            zone: Zone::us(-360),
+            contact: Contact::default(),
+            st: BTreeMap::new(),
+            st_down: false,
+            modified_seq: 0,
+            posted: vec![],
+            faults: vec![],
+            notes: vec![],
+            wake: None,
+            opt_outs: vec![],
+            text_seq: 0,
+        }
+    }
+
+    fn store(&mut self) {
+        self.stored = serde_json::to_string(&self.fu).unwrap();
+    }
+
+    /// What the Durable Object's alarm (or fetch) does: loop over next_action.
+    fn drive(&mut self) {
+        for _ in 0..500 {
+            let action = self.fu.next_action(self.now);
+            self.store();
+            let now = self.now;
+            match action {
+                Action::Note(n) => {
+                    let key = n.key.clone();
+                    self.notes.push(n);
+                    self.fu.on_noted(&key, true, now);
+                }
+                Action::Recheck(r) => {
+                    let result = if self.st_down {
+                        RecheckResult::Unavailable { detail: "503 from ServiceTitan".into() }
+                    } else {
+                        let observations = r.reads.iter().filter_map(|x| self.current(x.entity, x.id)).collect();
+                        RecheckResult::Read { observations }
+                    };
+                    self.fu.on_recheck(&r.key, result, now);
+                }
+                Action::Send(m) => {
+                    if m.maybe_sent {
+                        if let Some(p) = self.posted.iter().position(|p| p.key == m.key) {
+                            self.fu.on_send_result(&m.key, SendResult::Sent { provider_id: format!("SM{p}") }, now);
+                            continue;
+                        }
+                    }
+                    let fault = if self.faults.is_empty() { None } else { Some(self.faults.remove(0)) };
+                    if let Some(Fault::Refuse(code)) = fault {
+                        let detail = "refused".to_string();
+                        self.fu.on_send_result(&m.key, SendResult::Failed { code: Some(code), detail }, now);
+                        continue;
+                    }
+                    let id = format!("SM{}", self.posted.len());
+                    self.posted.push(Posted {
+                        key: m.key.clone(),
+                        channel: m.channel,
+                        to: m.to,
+                        text: m.text,
+                        at: now,
+                    });
+                    match fault {
+                        Some(Fault::Timeout) => self.fu.on_send_result(&m.key, SendResult::Unknown, now),
+                        Some(Fault::Crash) => {
+                            // The isolate dies between "sent" and "recorded": the object
+                            // comes back from storage, and the alarm is retried.
+                            self.fu = serde_json::from_str(&self.stored).unwrap();
+                            self.fu.configure(&self.site);
+                            self.wake = Some(now + 1);
+                            return;
+                        }
+                        _ => self.fu.on_send_result(&m.key, SendResult::Sent { provider_id: id }, now),
+                    }
+                }
+                Action::WakeAt(t) => {
+                    assert!(t > now, "WakeAt({t}) not after now {now}");
+                    self.wake = Some(t);
+                    return;
+                }
+                Action::Idle => {
+                    self.wake = None;
+                    return;
+                }
+            }
+        }
+        panic!("the follow-ups did not settle within 500 actions");
+    }
+
+    /// Lets time pass to `until`, firing every alarm on the way.
+    fn advance(&mut self, until: i64) {
+        assert!(until >= self.now, "time goes forward only");
+        while let Some(t) = self.wake.filter(|t| *t <= until) {
+            self.now = t;
+            self.drive();
+        }
+        self.now = until;
+        self.drive();
+    }
+
+    fn current(&self, entity: Entity, id: i64) -> Option<Observation> {
+        self.st.get(&(entity, id)).and_then(|v| v.last()).cloned()
+    }
+
+    /// ServiceTitan changes an entity; `deliver` = a webhook (re-read) brings it in.
+    fn change(&mut self, facts: Facts, id: i64, deliver: bool) {
+        self.modified_seq += 1;
+        let o = Observation {
+            id,
+            modified_on_ms: self.now * 1000 + self.modified_seq,
+            facts,
+            contact: Some(self.contact.clone()),
+        };
+        self.st.entry((o.entity(), id)).or_default().push(o.clone());
+        if deliver {
+            self.deliver(o);
+        }
+    }
+
+    fn deliver(&mut self, o: Observation) {
+        self.fu.observe(o, self.now);
+        self.drive();
+    }
+
+    fn text_in(&mut self, body: &str) {
+        self.text_seq += 1;
+        let from = self.contact.mobile.clone().unwrap_or_else(|| "+16125550101".into());
+        let sms = InboundSms { message_sid: format!("SMin{}", self.text_seq), from, body: body.into() };
+        match self.fu.inbound_sms(sms, self.now) {
+            Keyword::Stop => self.opt_outs.push((self.now, None)),
+            Keyword::Start => {
+                if let Some(last) = self.opt_outs.last_mut().filter(|o| o.1.is_none()) {
+                    last.1 = Some(self.now);
+                }
+            }
+            Keyword::Help | Keyword::Reply => {}
+        }
+        self.drive();
+    }
+
+    fn local(&self, t: i64) -> String {
+        let s = iso8601(self.zone.local(t));
+        format!("{} {}", &s[..10], &s[11..16])
+    }
+
+    /// The invariants every scenario keeps.
+    fn check_invariants(&self, name: &str) {
+        let mut keys: Vec<&str> = self.posted.iter().map(|p| p.key.as_str()).collect();
+        keys.sort();
+        let before = keys.len();
+        keys.dedup();
+        assert_eq!(keys.len(), before, "{name}: a send key went out twice: {:#?}", self.posted);
+        let (start, end) = {
+            let q = self.site.follow_ups.quiet_hours;
+            (i64::from(q.start_hour), i64::from(q.end_hour))
+        };
+        for p in &self.posted {
+            let hour = self.zone.local(p.at).rem_euclid(86_400) / 3600;
+            assert!(
+                hour >= start && hour < end,
+                "{name}: {} sent at {} local, inside quiet hours",
+                p.key,
+                self.local(p.at)
+            );
+            let in_day = self.posted.iter().filter(|q| q.at <= p.at && q.at > p.at - 86_400).count();
+            let max = usize::from(self.site.follow_ups.max_per_day);
+            assert!(in_day <= max, "{name}: {in_day} follow-ups in the 24 h before {}", self.local(p.at));
+            for (out, back) in &self.opt_outs {
+                let opted_out = p.at >= *out && back.is_none_or(|b| p.at < b);
+                assert!(!opted_out, "{name}: {} sent at {} after STOP", p.key, self.local(p.at));
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// The scenario language (tests/data/followups/README.md).
+
+fn words(line: &str) -> Vec<String> {
+    // Words, with "double quoted" runs kept whole.
+    let mut out = vec![];
+    let mut rest = line.trim();
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('"') {
+            let end = r.find('"').unwrap_or(r.len());
+            out.push(r[..end].to_string());
+            rest = r.get(end + 1..).unwrap_or("").trim_start();
+        } else {
+            let end = rest.find(' ').unwrap_or(rest.len());
+            out.push(rest[..end].to_string());
+            rest = rest[end..].trim_start();
+        }
+    }
+    out
+}
+
+/// `2026-03-02 09:00` (the customer's wall clock), or `+24h`, `+3d`, `+30m`, `now`.
+fn time(w: &World, s: &str) -> i64 {
+    if s == "now" {
+        return w.now;
+    }
+    if let Some(rel) = s.strip_prefix('+').or_else(|| s.strip_prefix("now+")) {
+        let (n, unit) = rel.split_at(rel.len() - 1);
+        let n: i64 = n.parse().unwrap_or_else(|_| panic!("bad duration {s:?}"));
+        return w.now
+            + n * match unit {
+                "m" => 60,
+                "h" => 3600,
+                "d" => 86_400,
+                "s" => 1,
+                _ => panic!("bad unit in {s:?}"),
+            };
+    }
+    let iso = format!("{}:00Z", s.replace([' ', '_'], "T"));
+    w.zone.instant(parse_iso8601(&iso).unwrap_or_else(|| panic!("bad time {s:?}")))
+}
+
+/// `key=value` of a command's words.
+fn opt<'a>(args: &'a [String], key: &str) -> Option<&'a str> {
+    args.iter().find_map(|a| a.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
+}
+
+fn flag(args: &[String], word: &str) -> bool {
+    args.iter().any(|a| a == word)
+}
+
+fn id(args: &[String]) -> i64 {
+    args.first().and_then(|a| a.parse().ok()).expect("an entity command starts with its id")
+}
+
+fn recipe(s: &str) -> Recipe {
+    serde_json::from_value(serde_json::Value::String(s.into())).unwrap_or_else(|_| panic!("unknown recipe {s:?}"))
+}
+
+fn channel(s: &str) -> Channel {
+    serde_json::from_value(serde_json::Value::String(s.into())).unwrap_or_else(|_| panic!("unknown channel {s:?}"))
+}
+
+fn status(s: &str) -> Status {
+    serde_json::from_value(serde_json::Value::String(s.into())).unwrap_or_else(|_| panic!("unknown status {s:?}"))
+}
+
+/// The entity's facts after `args` change its newest version.
+fn facts(w: &World, kind: &str, args: &[String]) -> Facts {
+    let id = id(args);
+    let t = |k: &str| opt(args, k).map(|v| if v.is_empty() { w.now } else { time(w, &v.replace('_', " ")) });
+    let before = |e: Entity| w.current(e, id).map(|o| o.facts);
+    match kind {
+        "estimate" => {
+            let (mut status, mut sent_on, mut viewed_on, mut job_id) = (EstimateStatus::Open, None, None, None);
+            if let Some(Facts::Estimate { status: s, sent_on: a, viewed_on: b, job_id: j, .. }) =
+                before(Entity::Estimate)
+            {
+                (status, sent_on, viewed_on, job_id) = (s, a, b, j);
+            }
+            for a in args {
+                match a.as_str() {
+                    "open" => status = EstimateStatus::Open,
+                    "sold" => status = EstimateStatus::Sold,
+                    "dismissed" => status = EstimateStatus::Dismissed,
+                    "sent" => sent_on = Some(w.now),
+                    "viewed" => viewed_on = Some(w.now),
+                    _ => {}
+                }
+            }
+            sent_on = t("sent").or(sent_on);
+            viewed_on = t("viewed").or(viewed_on);
+            job_id = opt(args, "job").and_then(|j| j.parse().ok()).or(job_id);
+            Facts::Estimate { status, active: true, job_id, sent_on, viewed_on, link: None }
+        }
+        "job" => {
+            let (mut status, mut notifications_enabled, mut completed_on, mut no_show) =
+                (JobStatus::Scheduled, true, None, false);
+            if let Some(Facts::Job { status: s, notifications_enabled: n, completed_on: c, no_show: x }) =
+                before(Entity::Job)
+            {
+                (status, notifications_enabled, completed_on, no_show) = (s, n, c, x);
+            }
+            for a in args {
+                match a.as_str() {
+                    "scheduled" => status = JobStatus::Scheduled,
+                    "completed" => (status, completed_on) = (JobStatus::Completed, Some(w.now)),
+                    "canceled" => status = JobStatus::Canceled,
+                    "noshow" => (status, no_show) = (JobStatus::Canceled, true),
+                    "notifications=off" => notifications_enabled = false,
+                    "notifications=on" => notifications_enabled = true,
+                    _ => {}
+                }
+            }
+            Facts::Job { status, notifications_enabled, completed_on, no_show }
+        }
+        "appointment" => {
+            let (mut status, mut starts_on, mut ends_on, mut job_id, mut no_show) =
+                (AppointmentStatus::Scheduled, 0, 0, 0, false);
+            if let Some(Facts::Appointment { status: s, starts_on: a, ends_on: b, job_id: j, no_show: x }) =
+                before(Entity::Appointment)
+            {
+                (status, starts_on, ends_on, job_id, no_show) = (s, a, b, j, x);
+            }
+            for a in args {
+                match a.as_str() {
+                    "scheduled" => status = AppointmentStatus::Scheduled,
+                    "canceled" => status = AppointmentStatus::Canceled,
+                    "done" => status = AppointmentStatus::Done,
+                    "noshow" => (status, no_show) = (AppointmentStatus::Canceled, true),
+                    _ => {}
+                }
+            }
+            if let Some(s) = t("starts") {
+                (starts_on, ends_on) = (s, s + 4 * 3600);
+            }
+            ends_on = t("ends").unwrap_or(ends_on);
+            job_id = opt(args, "job").and_then(|j| j.parse().ok()).unwrap_or(job_id);
+            Facts::Appointment { job_id, status, starts_on, ends_on, no_show }
+        }
+        "invoice" => {
+            let (mut balance_cents, mut due_on, mut job_id) = (0, None, None);
+            if let Some(Facts::Invoice { balance_cents: b, due_on: d, job_id: j, .. }) = before(Entity::Invoice) {
+                (balance_cents, due_on, job_id) = (b, d, j);
+            }
+            balance_cents =
+                opt(args, "balance").map(|b| parse_money(b).expect("balance=123.45")).unwrap_or(balance_cents);
+            due_on = t("due").or(due_on);
+            job_id = opt(args, "job").and_then(|j| j.parse().ok()).or(job_id);
+            Facts::Invoice { job_id, balance_cents, due_on, link: Some(format!("https://pay.example.com/{id}")) }
+        }
+        "payment" => {
+            let invoice_ids = opt(args, "invoices").unwrap_or("").split(',').filter_map(|i| i.parse().ok()).collect();
+            Facts::Payment { invoice_ids }
+        }
+        other => panic!("unknown entity {other:?}"),
+    }
+}
+
+fn entity(kind: &str) -> Entity {
+    serde_json::from_value(serde_json::Value::String(kind.into())).unwrap_or_else(|_| panic!("unknown entity {kind:?}"))
+}
+
+/// Runs one command line; `Err` says what went wrong, for the scenario's report.
+fn step(w: &mut World, line: &str) -> Result<(), String> {
+    let ws = words(line);
+    let (cmd, args) = ws.split_first().ok_or("empty line")?;
+    // The line after the command, as written (JSON and texts keep their quotes).
+    let raw = line.trim().split_once(' ').map(|(_, r)| r.trim()).unwrap_or("");
+    match cmd.as_str() {
+        "zone" => {
+            let minutes: i32 = args.first().and_then(|a| a.parse().ok()).ok_or("zone -360 [nodst]")?;
+            w.zone = Zone { utc_offset_minutes: minutes, us_dst: !flag(args, "nodst") };
+            w.contact.zone = Some(w.zone);
+        }
+        "customer" => {
+            let name: Vec<&str> =
+                args.iter().take_while(|a| !a.contains('=') && *a != "texts").map(String::as_str).collect();
+            w.contact.name = name.join(" ");
+            w.contact.mobile = opt(args, "mobile").map(str::to_string);
+            w.contact.mobile_texts_allowed = flag(args, "texts");
+            w.contact.email = opt(args, "email").map(str::to_string);
+            w.contact.locale = if flag(args, "spanish") { Some(Locale::Es) } else { None };
+            w.contact.zone = Some(w.zone);
+        }
+        "consent" => {
+            let phone = w.contact.mobile.clone().unwrap_or_else(|| "6125550101".into());
+            let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+            let digits = digits.strip_prefix('1').filter(|d| d.len() == 10).unwrap_or(&digits).to_string();
+            w.fu.booking_consent(BookingConsent {
+                sms: flag(args, "sms"),
+                voice: flag(args, "voice"),
+                phone: digits,
+                first_name: w.contact.first_name(),
+                locale: Locale::En,
+                at: w.now,
+            });
+        }
+        "settings" => {
+            let mut site = serde_json::to_value(&w.site).unwrap();
+            let patch: serde_json::Value = serde_json::from_str(raw).map_err(|e| e.to_string())?;
+            let mut follow = serde_json::to_value(&w.site.follow_ups).unwrap();
+            merge(&mut follow, patch);
+            site["followUps"] = follow;
+            w.site = serde_json::from_value(site).map_err(|e| e.to_string())?;
+            w.fu.configure(&w.site);
+        }
+        "now" => {
+            let t = time(w, &args.join(" "));
+            w.now = t;
+        }
+        "until" => {
+            let t = time(w, &args.join(" "));
+            w.advance(t);
+        }
+        "alarm" => w.drive(),
+        "restart" => {
+            w.fu = serde_json::from_str(&w.stored).map_err(|e| e.to_string())?;
+            w.fu.configure(&w.site);
+            w.drive();
+        }
+        "estimate" | "job" | "appointment" | "invoice" | "payment" => {
+            let f = facts(w, cmd, args);
+            w.change(f, id(args), true);
+        }
+        "quietly" => {
+            // ServiceTitan changes it and no webhook comes: only a re-check sees it.
+            let (kind, rest) = args.split_first().ok_or("quietly ENTITY ...")?;
+            let f = facts(w, kind, rest);
+            w.change(f, id(rest), false);
+        }
+        "again" => {
+            // The webhook is delivered again (ServiceTitan's retry): the same version.
+            let e = entity(&args[0]);
+            let o = w.current(e, id(&args[1..])).ok_or("nothing to deliver again")?;
+            w.deliver(o);
+        }
+        "late" => {
+            // An older version arrives after a newer one (out of order).
+            let e = entity(&args[0]);
+            let versions = w.st.get(&(e, id(&args[1..]))).ok_or("no such entity")?;
+            let o = versions.iter().rev().nth(1).cloned().ok_or("no older version")?;
+            w.deliver(o);
+        }
+        "text" => w.text_in(raw),
+        "provider" => match args.first().map(String::as_str) {
+            Some("refuses") => w.faults.push(Fault::Refuse(args[1].parse().map_err(|_| "provider refuses CODE")?)),
+            Some("times-out") => w.faults.push(Fault::Timeout),
+            Some("crashes") => w.faults.push(Fault::Crash),
+            _ => return Err("provider refuses CODE | times-out | crashes".into()),
+        },
+        "servicetitan" => w.st_down = flag(args, "down"),
+        "cancel" => {
+            let r = recipe(&args[0]);
+            let id = w.fu.list().iter().find(|f| f.recipe == r && f.status == Status::Pending).map(|f| f.id.clone());
+            let id = id.ok_or_else(|| format!("no pending {} to cancel", args[0]))?;
+            if !w.fu.cancel(&id, w.now) {
+                return Err("cancel refused".into());
+            }
+            w.drive();
+        }
+        "expect" => expect(w, args)?,
+        other => return Err(format!("unknown command {other:?}")),
+    }
+    Ok(())
+}
+
+fn merge(into: &mut serde_json::Value, patch: serde_json::Value) {
+    match (into, patch) {
+        (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
+            for (k, v) in b {
+                merge(a.entry(k).or_insert(serde_json::Value::Null), v);
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}
+
+fn expect(w: &World, args: &[String]) -> Result<(), String> {
+    let (what, rest) = args.split_first().ok_or("expect what?")?;
+    let sent_list = || {
+        w.posted
+            .iter()
+            .map(|p| format!("{:?} at {} to {}: {}", p.channel, w.local(p.at), p.to, p.text))
+            .collect::<Vec<_>>()
+            .join("\n  ")
+    };
+    let list = || {
+        w.fu.list()
+            .iter()
+            .map(|f| {
+                format!("{} {:?} {:?} due {}: {}", f.recipe.as_str(), f.status, f.channel, w.local(f.due), f.reason)
+            })
+            .collect::<Vec<_>>()
+            .join("\n  ")
+    };
+    match what.as_str() {
+        "sent" => {
+            // expect sent CHANNEL TIME ["fragment"]
+            let ch = channel(&rest[0]);
+            let at = time(w, &format!("{} {}", rest[1], rest[2]));
+            let fragment = rest.get(3).map(String::as_str).unwrap_or("");
+            let hit = w.posted.iter().any(|p| p.channel == ch && p.at == at && p.text.contains(fragment));
+            if !hit {
+                return Err(format!(
+                    "no {ch:?} at {} containing {fragment:?}; sent:\n  {}\nlist:\n  {}",
+                    w.local(at),
+                    sent_list(),
+                    list()
+                ));
+            }
+        }
+        "count" => {
+            // expect count CHANNEL|all N
+            let n: usize = rest[1].parse().map_err(|_| "expect count CHANNEL N")?;
+            let got = w.posted.iter().filter(|p| rest[0] == "all" || p.channel == channel(&rest[0])).count();
+            if got != n {
+                return Err(format!("{got} {} sent, expected {n}:\n  {}\nlist:\n  {}", rest[0], sent_list(), list()));
+            }
+        }
+        "status" => {
+            // expect status RECIPE STATUS ["reason fragment"]
+            let (r, s) = (recipe(&rest[0]), status(&rest[1]));
+            let fragment = rest.get(2).map(String::as_str).unwrap_or("");
+            let hit = w.fu.list().iter().any(|f| f.recipe == r && f.status == s && f.reason.contains(fragment));
+            if !hit {
+                return Err(format!("no {} {s:?} with reason {fragment:?}; list:\n  {}", rest[0], list()));
+            }
+        }
+        "none" => {
+            // expect none RECIPE [STATUS]: no follow-up of that recipe (in that status)
+            let r = recipe(&rest[0]);
+            let s = rest.get(1).map(|s| status(s));
+            if w.fu.list().iter().any(|f| f.recipe == r && s.is_none_or(|s| f.status == s)) {
+                return Err(format!("a {} is listed; list:\n  {}", rest[0], list()));
+            }
+        }
+        "note" => {
+            let fragment = rest.join(" ");
+            if !w.notes.iter().any(|n| n.text.contains(&fragment)) {
+                let notes: Vec<&str> = w.notes.iter().map(|n| n.text.as_str()).collect();
+                return Err(format!("no note containing {fragment:?}; notes: {notes:#?}"));
+            }
+        }
+        "notes" => {
+            let n: usize = rest[0].parse().map_err(|_| "expect notes N")?;
+            if w.notes.len() != n {
+                let notes: Vec<&str> = w.notes.iter().map(|n| n.text.as_str()).collect();
+                return Err(format!("{} notes, expected {n}: {notes:#?}", w.notes.len()));
+            }
+        }
+        other => return Err(format!("unknown expectation {other:?}")),
+    }
+    Ok(())
+}
+
+#[test]
+fn scenarios_in_tests_data_followups() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/followups");
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().filter_map(Result::ok).map(|e| e.path()).collect();
+    files.retain(|p| p.extension().is_some_and(|e| e == "txt"));
+    files.sort();
+    let mut failures = vec![];
+    let mut count = 0;
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let name_of = |n: &str| format!("{}: {n}", file.file_name().unwrap().to_string_lossy());
+        let mut current: Option<(String, World, bool)> = None;
+        let finish = |c: Option<(String, World, bool)>, failures: &mut Vec<String>| {
+            if let Some((name, w, ok)) = c {
+                if ok {
+                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.check_invariants(&name)));
+                    if let Err(e) = r {
+                        let msg = e.downcast_ref::<String>().cloned().unwrap_or_default();
+                        failures.push(msg);
+                    }
+                }
+            }
+        };
+        for (n, raw) in text.lines().enumerate() {
+            let line = raw.split(" #").next().unwrap_or("").trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if let Some(title) = line.strip_prefix("==") {
+                finish(current.take(), &mut failures);
+                count += 1;
+                current = Some((name_of(title.trim()), World::new(site()), true));
+                continue;
+            }
+            let Some((name, w, ok)) = current.as_mut() else {
+                panic!("{}: line {} before any '== scenario'", file.display(), n + 1)
+            };
+            if !*ok {
+                continue;
+            }
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| step(w, line)));
+            let err = match r {
+                Ok(Ok(())) => continue,
+                Ok(Err(e)) => e,
+                Err(p) => p
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or(p.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default(),
+            };
+            failures.push(format!("{name}, line {} `{line}`: {err}", n + 1));
+            *ok = false;
+        }
+        finish(current.take(), &mut failures);
+    }
+    assert!(count >= 20, "only {count} scenarios found in {dir}");
+    assert!(failures.is_empty(), "{} of {count} scenarios failed:\n\n{}", failures.len(), failures.join("\n\n"));
+}
+
+// ---------------------------------------------------------------------------------
+// What the data files cannot say.
+
+#[test]
+fn settings_parse_from_site_json_with_the_seed_defaults() {
+    let mut site = serde_json::to_value(site()).unwrap();
+    site["followUps"] = serde_json::json!({
+        "estimateCall": {"enabled": false},
+        "estimateSms": {"afterHours": 48},
+        "dunning": {"everyDays": 3},
+        "templates": {"es": {"reviewRequest": "¡Gracias {firstName}!"}}
+    });
+    let site: SiteConfig = serde_json::from_value(site).unwrap();
+    let s = &site.follow_ups;
+    assert!(!s.on(Recipe::EstimateCall) && s.on(Recipe::EstimateSms) && s.on(Recipe::DunningEmail));
+    assert_eq!(s.estimate_sms.after_hours, Some(48));
+    assert_eq!((s.dunning.every_days, s.dunning.overdue_days, s.dunning.steps), (3, 7, 4));
+    assert_eq!((s.quiet_hours.start_hour, s.quiet_hours.end_hour, s.max_per_day), (8, 20, 3));
+    assert_eq!(s.templates[&Locale::Es][&Recipe::ReviewRequest], "¡Gracias {firstName}!");
+    let none: SiteConfig = serde_json::from_str(&serde_json::to_string(&self::site()).unwrap()).unwrap();
+    assert_eq!(none.follow_ups, FollowUpSettings::default());
+}
+
+#[test]
+fn an_observation_reads_from_the_workers_json() {
+    let o: Observation = serde_json::from_value(serde_json::json!({
+        "id": 101, "modifiedOnMs": 1_772_463_600_123_i64,
+        "facts": {"entity": "estimate", "status": "Open", "jobId": 77, "sentOn": 1_772_463_600},
+        "contact": {"name": "Smith, Dana", "mobile": "+16125550101", "mobileTextsAllowed": true}
+    }))
+    .unwrap();
+    assert_eq!(o.entity(), Entity::Estimate);
+    assert_eq!(o.contact.as_ref().unwrap().first_name(), "Dana");
+    // A status this code does not know is not "open".
+    let odd: Facts = serde_json::from_value(serde_json::json!({"entity": "estimate", "status": "Archived"})).unwrap();
+    assert!(matches!(odd, Facts::Estimate { status: EstimateStatus::Other, .. }));
+}
+
+#[test]
+fn observe_says_duplicate_and_older() {
+    let mut w = World::new(site());
+    w.now = parse_iso8601("2026-03-02T15:00:00Z").unwrap();
+    let facts = |sent| Facts::Estimate {
+        status: EstimateStatus::Open,
+        active: true,
+        job_id: None,
+        sent_on: sent,
+        viewed_on: None,
+        link: None,
+    };
+    let o1 = Observation { id: 1, modified_on_ms: 2000, facts: facts(None), contact: None };
+    let o2 = Observation { id: 1, modified_on_ms: 3000, facts: facts(Some(w.now)), contact: None };
+    assert_eq!(w.fu.observe(o2.clone(), w.now), Observed::Applied);
+    assert_eq!(w.fu.observe(o2, w.now), Observed::Duplicate);
+    assert_eq!(w.fu.observe(o1, w.now), Observed::Older);
+    // The same id of another entity is another thing.
+    let job = Observation {
+        id: 1,
+        modified_on_ms: 2000,
+        facts: Facts::Job {
+            status: JobStatus::Scheduled,
+            notifications_enabled: true,
+            completed_on: None,
+            no_show: false,
+        },
+        contact: None,
+    };
+    assert_eq!(w.fu.observe(job, w.now), Observed::Applied);
+}
+
+#[test]
+fn a_send_is_the_same_key_and_text_on_every_try_and_flagged_maybe_sent() {
+    let mut w = World::new(site());
+    step(&mut w, "customer Dana Smith mobile=+16125550101 texts").unwrap();
+    step(&mut w, "now 2026-03-02 09:00").unwrap();
+    step(&mut w, "estimate 101 sent").unwrap();
+    w.now = time(&w, "2026-03-03 09:00");
+    let Action::Recheck(r) = w.fu.next_action(w.now) else { panic!("a re-check first") };
+    assert_eq!(r.reads, [Ref { entity: Entity::Estimate, id: 101 }]);
+    let obs = vec![w.current(Entity::Estimate, 101).unwrap()];
+    w.fu.on_recheck(&r.key, RecheckResult::Read { observations: obs.clone() }, w.now);
+    let Action::Send(first) = w.fu.next_action(w.now) else { panic!("then the send") };
+    assert!(!first.maybe_sent && first.to == "+16125550101" && first.text.contains("Dana"));
+    // The answer is lost; an alarm right away does not send again.
+    w.fu.on_send_result(&first.key, SendResult::Unknown, w.now);
+    assert_eq!(w.fu.next_action(w.now), Action::WakeAt(w.now + IN_FLIGHT_TIMEOUT));
+    w.now += IN_FLIGHT_TIMEOUT;
+    let Action::Recheck(r) = w.fu.next_action(w.now) else { panic!("re-checked again") };
+    w.fu.on_recheck(&r.key, RecheckResult::Read { observations: obs }, w.now);
+    let Action::Send(again) = w.fu.next_action(w.now) else { panic!("then the send again") };
+    assert!(again.maybe_sent);
+    assert_eq!((again.key.as_str(), again.text.as_str()), (first.key.as_str(), first.text.as_str()));
+    w.fu.on_send_result(&again.key, SendResult::Sent { provider_id: "SM1".into() }, w.now);
+    // A late second answer changes nothing.
+    w.fu.on_send_result(&again.key, SendResult::Failed { code: Some(21610), detail: "late".into() }, w.now);
+    assert_eq!(w.fu.list().iter().find(|f| f.id == first.key).unwrap().status, Status::Sent);
+}
+
+#[test]
+fn a_name_from_servicetitan_is_text_in_the_message() {
+    let mut w = World::new(site());
+    step(&mut w, "customer {link}\u{7}Dana mobile=+16125550101 texts").unwrap();
+    step(&mut w, "now 2026-03-02 09:00").unwrap();
+    step(&mut w, "estimate 101 sent").unwrap();
+    step(&mut w, "until 2026-03-03 12:00").unwrap();
+    assert_eq!(w.posted.len(), 1);
+    assert!(w.posted[0].text.starts_with("Hi linkDana, this is Northstar"), "{}", w.posted[0].text);
+}
+
+#[test]
+fn the_state_survives_json_at_every_step() {
+    // World::drive stores after every action; here the whole thing once more, mid-run.
+    let mut w = World::new(site());
+    for line in [
+        "customer Dana Smith mobile=+16125550101 texts email=dana@example.com",
+        "consent sms voice",
+        "now 2026-03-02 09:00",
+        "estimate 101 sent job=77",
+        "invoice 9 balance=120.00 due=2026-02-20_12:00 job=77",
+        "until 2026-03-03 12:00",
+    ] {
+        step(&mut w, line).unwrap();
+    }
+    let json = serde_json::to_string(&w.fu).unwrap();
+    let back: CustomerFollowUps = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, w.fu);
+    assert!(w.fu.list().iter().any(|f| f.status == Status::Pending));
+}
