@@ -331,6 +331,8 @@ fn facts(w: &World, kind: &str, args: &[String]) -> Facts {
                     "sold" => status = EstimateStatus::Sold,
                     "dismissed" => status = EstimateStatus::Dismissed,
                     "sent" => sent_on = Some(w.now),
+                    // A REST re-read: ServiceTitan's estimate has no sent/viewed fields.
+                    "no-sent-field" => (sent_on, viewed_on) = (None, None),
                     "viewed" => viewed_on = Some(w.now),
                     _ => {}
                 }
@@ -416,8 +418,11 @@ fn step(w: &mut World, line: &str) -> Result<(), String> {
     let raw = line.trim().split_once(' ').map(|(_, r)| r.trim()).unwrap_or("");
     match cmd.as_str() {
         "zone" => {
-            let minutes: i32 = args.first().and_then(|a| a.parse().ok()).ok_or("zone -360 [nodst]")?;
-            w.zone = Zone { utc_offset_minutes: minutes, us_dst: !flag(args, "nodst") };
+            let minutes: i32 = args.first().and_then(|a| a.parse().ok()).unwrap_or(-360);
+            w.zone = match opt(args, "state") {
+                Some(state) => Zone::for_us_state(state).ok_or("unknown state")?,
+                None => Zone { utc_offset_minutes: minutes, us_dst: !flag(args, "nodst"), also_offset_minutes: None },
+            };
             w.contact.zone = Some(w.zone);
         }
         "customer" => {

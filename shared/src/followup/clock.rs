@@ -23,6 +23,10 @@ pub struct Zone {
     /// at 2 a.m.); false for Arizona and Hawaii.
     #[serde(default = "yes")]
     pub us_dst: bool,
+    /// A second standard offset the customer may be in (a state split between two
+    /// zones, when only the state is known): quiet hours then hold in both.
+    #[serde(default)]
+    pub also_offset_minutes: Option<i32>,
 }
 
 fn yes() -> bool {
@@ -32,7 +36,33 @@ fn yes() -> bool {
 impl Zone {
     /// A US zone with daylight saving.
     pub fn us(utc_offset_minutes: i32) -> Zone {
-        Zone { utc_offset_minutes, us_dst: true }
+        Zone { utc_offset_minutes, us_dst: true, also_offset_minutes: None }
+    }
+
+    /// The zone of a US state or territory (two-letter code), for a customer whose
+    /// location's state is all that is known. A state split between two zones gives the
+    /// one most of its people live in, with the other as `also_offset_minutes`.
+    pub fn for_us_state(code: &str) -> Option<Zone> {
+        let code = code.trim().to_ascii_uppercase();
+        let (offset, dst, also) = match code.as_str() {
+            "CT" | "DE" | "DC" | "GA" | "ME" | "MD" | "MA" | "NH" | "NJ" | "NY" | "NC" | "OH" | "PA" | "RI" | "SC"
+            | "VT" | "VA" | "WV" => (-300, true, None),
+            "FL" | "IN" | "KY" | "MI" => (-300, true, Some(-360)),
+            "AL" | "AR" | "IL" | "IA" | "LA" | "MN" | "MS" | "MO" | "OK" | "WI" => (-360, true, None),
+            "TN" | "TX" | "KS" | "NE" | "ND" | "SD" => (-360, true, Some(if code == "TN" { -300 } else { -420 })),
+            "CO" | "MT" | "NM" | "UT" | "WY" => (-420, true, None),
+            "ID" => (-420, true, Some(-480)),
+            "AZ" => (-420, false, None),
+            "CA" | "WA" | "NV" => (-480, true, None),
+            "OR" => (-480, true, Some(-420)),
+            "AK" => (-540, true, Some(-600)),
+            "HI" => (-600, false, None),
+            "PR" | "VI" => (-240, false, None),
+            "GU" | "MP" => (600, false, None),
+            "AS" => (-660, false, None),
+            _ => return None,
+        };
+        Some(Zone { utc_offset_minutes: offset, us_dst: dst, also_offset_minutes: also })
     }
 
     /// Seconds to add to UTC for local wall time at `t`.
@@ -65,8 +95,24 @@ impl Zone {
         local - self.offset_at(guess)
     }
 
-    /// The first instant at or after `t` that is inside `[start_hour, end_hour)` local.
-    pub(crate) fn next_allowed(self, t: UnixSeconds, (start_hour, end_hour): (i64, i64)) -> UnixSeconds {
+    /// The first instant at or after `t` that is inside `[start_hour, end_hour)` local
+    /// (in both zones of a split state).
+    pub(crate) fn next_allowed(self, t: UnixSeconds, hours: (i64, i64)) -> UnixSeconds {
+        let Some(other) = self.also_offset_minutes else { return self.next_allowed_here(t, hours) };
+        let other = Zone { utc_offset_minutes: other, also_offset_minutes: None, ..self };
+        let mut t = t;
+        // A few rounds settle it: each moves to the other zone's next allowed instant.
+        for _ in 0..4 {
+            let next = other.next_allowed_here(self.next_allowed_here(t, hours), hours);
+            if next == t {
+                return t;
+            }
+            t = next;
+        }
+        t
+    }
+
+    fn next_allowed_here(self, t: UnixSeconds, (start_hour, end_hour): (i64, i64)) -> UnixSeconds {
         let local = self.local(t);
         let second_of_day = local.rem_euclid(DAY);
         let midnight = local - second_of_day;
@@ -113,7 +159,7 @@ mod tests {
         // 2:00 CDT on November 1 is 07:00 UTC.
         assert_eq!(central.offset_at(at("2026-11-01T06:59:59Z")), -5 * 3600);
         assert_eq!(central.offset_at(at("2026-11-01T07:00:00Z")), -6 * 3600);
-        assert_eq!(Zone { utc_offset_minutes: -420, us_dst: false }.offset_at(at("2026-07-01T00:00:00Z")), -7 * 3600);
+        assert_eq!(Zone::for_us_state("az").unwrap().offset_at(at("2026-07-01T00:00:00Z")), -7 * 3600);
     }
 
     #[test]
@@ -125,6 +171,12 @@ mod tests {
         assert_eq!(central.next_allowed(at("2026-01-05T12:00:00Z"), (8, 20)), at("2026-01-05T14:00:00Z"));
         let noon = at("2026-01-05T18:00:00Z");
         assert_eq!(central.next_allowed(noon, (8, 20)), noon);
+        // Florida, Eastern with a Central panhandle: 8 a.m. Central, 8 p.m. Eastern.
+        let florida = Zone::for_us_state("FL").unwrap();
+        assert_eq!(florida.next_allowed(at("2026-01-05T12:30:00Z"), (8, 20)), at("2026-01-05T14:00:00Z"));
+        assert_eq!(florida.next_allowed(at("2026-01-06T01:30:00Z"), (8, 20)), at("2026-01-06T14:00:00Z"));
+        assert_eq!(florida.next_allowed(at("2026-01-05T20:00:00Z"), (8, 20)), at("2026-01-05T20:00:00Z"));
+        assert_eq!(Zone::for_us_state("ZZ"), None);
         // The day before at 10 local.
         assert_eq!(central.days_before_at(at("2026-01-06T15:00:00Z"), 1, 10), at("2026-01-05T16:00:00Z"));
     }

@@ -492,6 +492,16 @@ impl CustomerFollowUps {
         if let Some(contact) = observation.contact.clone() {
             self.contact = contact;
         }
+        let mut observation = observation;
+        if let (Some(prev), Facts::Estimate { sent_on, viewed_on, .. }) = (self.seen.get(&key), &mut observation.facts)
+        {
+            // "Sent" and "viewed" may come only with the webhook; a plain REST re-read
+            // without them does not make the estimate unsent.
+            if let Facts::Estimate { sent_on: was_sent, viewed_on: was_viewed, .. } = prev.facts {
+                *sent_on = sent_on.or(was_sent);
+                *viewed_on = viewed_on.or(was_viewed);
+            }
+        }
         self.seen.insert(key, observation.clone());
         self.react(&observation, halt_as, now);
         self.trim();
