@@ -793,3 +793,64 @@ fn the_state_survives_json_at_every_step() {
     assert_eq!(back, w.fu);
     assert!(w.fu.list().iter().any(|f| f.status == Status::Pending));
 }
+
+#[test]
+fn stop_while_a_text_is_in_flight_records_what_went_and_nothing_after() {
+    let mut w = World::new(site());
+    for line in [
+        "customer Dana Smith mobile=+16125550101 texts",
+        "consent sms voice",
+        "now 2026-03-02 10:00",
+        "estimate 101 sent",
+    ] {
+        step(&mut w, line).unwrap();
+    }
+    w.now = time(&w, "2026-03-03 10:00");
+    let Action::Recheck(r) = w.fu.next_action(w.now) else { panic!("a re-check first") };
+    let obs = vec![w.current(Entity::Estimate, 101).unwrap()];
+    w.fu.on_recheck(&r.key, RecheckResult::Read { observations: obs }, w.now);
+    let Action::Send(m) = w.fu.next_action(w.now) else { panic!("then the send") };
+    // STOP arrives while the provider call is in flight (the object's input gate is open
+    // during the fetch).
+    let stop = InboundSms { message_sid: "SMin1".into(), from: "+16125550101".into(), body: "stop".into() };
+    assert_eq!(w.fu.inbound_sms(stop, w.now), Keyword::Stop);
+    w.fu.on_send_result(&m.key, SendResult::Sent { provider_id: "SM1".into() }, w.now);
+    let statuses: Vec<(Recipe, Status)> = w.fu.list().iter().map(|f| (f.recipe, f.status)).collect();
+    assert_eq!(statuses, [(Recipe::EstimateSms, Status::Sent), (Recipe::EstimateCall, Status::Halted)]);
+    assert_eq!(w.fu.opted_out(), Some(w.now));
+    // Only notes from here on, and then nothing.
+    let mut notes = 0;
+    loop {
+        match w.fu.next_action(w.now + 7 * 86_400) {
+            Action::Note(n) => {
+                notes += 1;
+                w.fu.on_noted(&n.key, true, w.now);
+            }
+            Action::Idle => break,
+            other => panic!("after STOP: {other:?}"),
+        }
+    }
+    assert_eq!(notes, 2, "the opt-out and the text that went");
+    assert_eq!(w.fu.phones(), ["+16125550101"]);
+}
+
+#[test]
+fn a_note_that_fails_is_retried_and_never_blocks_a_send() {
+    let mut w = World::new(site());
+    for line in ["customer Dana Smith mobile=+16125550101 texts", "now 2026-03-02 10:00", "estimate 101 sent"] {
+        step(&mut w, line).unwrap();
+    }
+    let stop = InboundSms { message_sid: "SMin1".into(), from: "+16125550101".into(), body: "Thanks!".into() };
+    w.fu.inbound_sms(stop, w.now);
+    let Action::Note(n) = w.fu.next_action(w.now) else { panic!("the reply's note") };
+    assert!(n.text.ends_with(&format!("Follow-up key: {}", n.key)), "{}", n.text);
+    assert_eq!(n.target, NoteTarget::Customer(CUSTOMER));
+    w.fu.on_noted(&n.key, false, w.now);
+    assert!(matches!(w.fu.next_action(w.now), Action::WakeAt(t) if t == w.now + 60));
+    // The next day the text goes while the note is still being retried.
+    w.now = time(&w, "2026-03-03 10:00");
+    let Action::Note(again) = w.fu.next_action(w.now) else { panic!("the note again") };
+    assert_eq!(again.key, n.key);
+    w.fu.on_noted(&again.key, false, w.now);
+    assert!(matches!(w.fu.next_action(w.now), Action::Recheck(_)));
+}

@@ -458,6 +458,27 @@ impl CustomerFollowUps {
         &self.follow_ups
     }
 
+    /// The customer's contact facts as ServiceTitan last gave them (for the office's list).
+    pub fn contact(&self) -> &Contact {
+        &self.contact
+    }
+
+    /// The numbers follow-ups may text or call (`+1XXXXXXXXXX`): the worker indexes them
+    /// to route an inbound text to this customer.
+    pub fn phones(&self) -> Vec<String> {
+        let consented = self.consent.as_ref().filter(|c| c.sms || c.voice).map(|c| c.phone.clone());
+        let mobile = self.contact.mobile.clone().filter(|_| self.contact.mobile_texts_allowed);
+        let mut phones: Vec<String> = consented
+            .into_iter()
+            .chain(mobile)
+            .map(|p| ten_digits(&p))
+            .filter(|d| d.len() == 10)
+            .map(|d| format!("+1{d}"))
+            .collect();
+        phones.dedup();
+        phones
+    }
+
     /// The booking's consent (the latest booking's replaces an earlier one).
     pub fn booking_consent(&mut self, consent: BookingConsent) {
         if self.consent.as_ref().is_none_or(|c| c.at <= consent.at) {
@@ -620,10 +641,12 @@ impl CustomerFollowUps {
                 let fu = &mut self.follow_ups[i];
                 fu.maybe_sent = false;
                 let code = code.map(|c| format!(" {c}")).unwrap_or_default();
-                if fu.attempts >= MAX_SEND_ATTEMPTS {
+                if !fu.pending() {
+                    // Halted or cancelled while it was in flight: it stays so.
+                } else if fu.attempts >= MAX_SEND_ATTEMPTS {
                     fu.settle(Status::Failed, format!("the provider refused it{code}: {detail}"), now);
                     self.after_settled(i, now);
-                } else if fu.pending() {
+                } else {
                     fu.stage = Stage::Waiting;
                     fu.next_try = now + 600 * i64::from(fu.attempts);
                     fu.reason =
