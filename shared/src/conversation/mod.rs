@@ -139,6 +139,9 @@ pub struct SoFar {
     pub address: Option<crate::booking::Address>,
     /// The business the caller speaks for.
     pub business: Option<String>,
+    /// The homeowner's name, when given (a phone call hung up before the phone was
+    /// asked still has it).
+    pub name: Option<PersonName>,
     /// Both sides of the conversation.
     pub transcript: Vec<TranscriptLine>,
 }
@@ -488,6 +491,7 @@ impl Conversation {
             trade: d.trade,
             address: (!d.address.is_empty()).then_some(address),
             business: d.business.clone(),
+            name: d.name.clone(),
             transcript: self.transcript.clone(),
         }
     }

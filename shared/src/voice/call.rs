@@ -195,6 +195,8 @@ pub struct Call {
     keys: String,
     keys_wanted: Option<u8>,
     answered: bool,
+    /// Twilio's status callback came: the call is over for good.
+    hung_up: bool,
     booking_sent: bool,
     booked: bool,
     ended: bool,
@@ -230,6 +232,7 @@ impl Call {
             keys: String::new(),
             keys_wanted: None,
             answered: false,
+            hung_up: false,
             booking_sent: false,
             booked: false,
             ended: false,
@@ -242,8 +245,16 @@ impl Call {
 
     /// Handles one event from the line.
     pub fn handle(&mut self, event: CallEvent, now: UnixSeconds) -> CallTurn {
+        if let CallEvent::HungUp { status } = &event {
+            // The status callback comes once per call, after whatever ended it (a
+            // goodbye of ours included); a replay of it changes nothing.
+            return match self.hung_up {
+                true => self.turn(Vec::new(), Next::Hangup),
+                false => self.hung_up(&status.clone(), now),
+            };
+        }
         if self.ended {
-            // A webhook after the end (a late status callback, a replay): nothing more.
+            // A webhook after the end (a replayed gather): nothing more.
             return self.turn(Vec::new(), Next::Hangup);
         }
         match event {
@@ -254,7 +265,7 @@ impl Call {
             CallEvent::KeyPressed { digit } => self.key_pressed(&digit, now),
             CallEvent::Nothing => self.missed(now),
             CallEvent::DialEnded { answered } => self.dial_ended(answered, now),
-            CallEvent::HungUp { status } => self.hung_up(&status, now),
+            CallEvent::HungUp { .. } => self.turn(Vec::new(), Next::Hangup),
         }
     }
 
@@ -466,22 +477,23 @@ impl Call {
 
     fn hung_up(&mut self, status: &str, now: UnixSeconds) -> CallTurn {
         self.ended = true;
+        self.hung_up = true;
         let mut t = self.turn(Vec::new(), Next::Hangup);
         if self.booking_sent || self.person_answered || self.callback_sent {
             return t;
         }
         let abandon = self.conversation.handle(Event::Abandon, now);
-        let (mut name, mut phone, mut email) = (None, None, None);
+        let so_far = self.conversation.so_far();
+        let (mut name, mut phone, mut email) = (so_far.name.as_ref().map(|n| n.full()), None, None);
         for e in abandon.effects {
             if let Effect::QualifiedAbandon { name: n, phone: p, email: m } = e {
-                name = n.map(|n| n.full());
+                name = n.map(|n| n.full()).or(name);
                 phone = p.map(|p| p.digits);
                 email = m;
             }
         }
         let Some(phone) = phone.or_else(|| self.caller_id().map(str::to_string)) else { return t };
         self.callback_sent = true;
-        let so_far = self.conversation.so_far();
         let issue = so_far.issue.clone().unwrap_or_else(|| {
             if self.answered {
                 "Caller hung up before booking: please call back".into()
