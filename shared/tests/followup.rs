@@ -720,6 +720,9 @@ fn observe_says_duplicate_and_older() {
     assert_eq!(w.fu.observe(o2.clone(), w.now), Observed::Applied);
     assert_eq!(w.fu.observe(o2, w.now), Observed::Duplicate);
     assert_eq!(w.fu.observe(o1, w.now), Observed::Older);
+    // Two changes within one second are two changes (modifiedOn in milliseconds).
+    let o3 = Observation { id: 1, modified_on_ms: 3400, facts: facts(Some(w.now)), contact: None };
+    assert_eq!(w.fu.observe(o3, w.now), Observed::Applied);
     // The same id of another entity is another thing.
     let job = Observation {
         id: 1,
@@ -853,4 +856,42 @@ fn a_note_that_fails_is_retried_and_never_blocks_a_send() {
     assert_eq!(again.key, n.key);
     w.fu.on_noted(&again.key, false, w.now);
     assert!(matches!(w.fu.next_action(w.now), Action::Recheck(_)));
+}
+
+#[test]
+fn settings_problems_name_what_breaks_the_rules() {
+    let mut s = FollowUpSettings::default();
+    assert!(s.problems().is_empty());
+    s.quiet_hours = QuietHours { start_hour: 20, end_hour: 8 };
+    let mut en = BTreeMap::new();
+    en.insert(Recipe::EstimateSms, "Hi {firstName}, still thinking it over?".to_string());
+    en.insert(Recipe::EstimateCall, "Hi {firstName}, it's Northstar calling.".to_string());
+    en.insert(Recipe::DunningEmail, "Invoice {invoice}\nPlease pay.".to_string());
+    s.templates.insert(Locale::En, en);
+    let problems = s.problems().join("\n");
+    assert!(problems.contains("quietHours 20-8"), "{problems}");
+    assert!(problems.contains("templates.en.estimateSms must tell the customer how to opt out"), "{problems}");
+    assert!(problems.contains("templates.en.estimateCall must say the call is automated"), "{problems}");
+    assert!(!problems.contains("dunningEmail"), "{problems}");
+}
+
+#[test]
+fn a_call_back_is_noted_on_the_job_of_the_last_follow_up() {
+    let mut w = World::new(site());
+    for line in [
+        "customer Dana Smith mobile=+16125550101 texts",
+        "now 2026-03-02 10:00",
+        "job 77 scheduled",
+        "estimate 101 sent job=77",
+        "until 2026-03-03 12:00",
+    ] {
+        step(&mut w, line).unwrap();
+    }
+    w.fu.call_in("CA1", "+16125550101", w.now);
+    w.drive();
+    w.fu.call_in("CA1", "+16125550101", w.now);
+    w.drive();
+    let calls: Vec<&Note> = w.notes.iter().filter(|n| n.text.contains("called back")).collect();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].target, NoteTarget::Job(77));
 }

@@ -532,12 +532,8 @@ impl CustomerFollowUps {
     /// A text from the customer. The same `MessageSid` twice is handled once.
     pub fn inbound_sms(&mut self, sms: InboundSms, now: UnixSeconds) -> Keyword {
         let keyword = Keyword::of(&sms.body);
-        if self.replies_seen.contains(&sms.message_sid) {
+        if !self.first_time(&sms.message_sid) {
             return keyword;
-        }
-        self.replies_seen.push(sms.message_sid.clone());
-        if self.replies_seen.len() > 100 {
-            self.replies_seen.remove(0);
         }
         let from = display_phone(&sms.from);
         let when = iso8601(now);
@@ -571,6 +567,29 @@ impl CustomerFollowUps {
         let target = self.latest_target();
         self.note(format!("in:{}", sms.message_sid), target, text, now);
         keyword
+    }
+
+    /// The customer called back (the voice agent or the office line saw their number):
+    /// a note, as for a reply. The same `call_sid` twice is noted once.
+    pub fn call_in(&mut self, call_sid: &str, from: &str, now: UnixSeconds) {
+        if !self.first_time(call_sid) {
+            return;
+        }
+        let text = format!("Customer called back from {} at {}.", display_phone(from), iso8601(now));
+        let target = self.latest_target();
+        self.note(format!("call:{call_sid}"), target, text, now);
+    }
+
+    /// True the first time this `MessageSid` or `CallSid` comes in (the last 100 are kept).
+    fn first_time(&mut self, sid: &str) -> bool {
+        if self.replies_seen.iter().any(|s| s == sid) {
+            return false;
+        }
+        self.replies_seen.push(sid.to_string());
+        if self.replies_seen.len() > 100 {
+            self.replies_seen.remove(0);
+        }
+        true
     }
 
     /// The next thing to do.

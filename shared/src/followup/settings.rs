@@ -89,6 +89,31 @@ impl FollowUpSettings {
             }
     }
 
+    /// What is wrong with these settings, in the owner's words (empty: nothing). For
+    /// the site's validation: quiet hours that would allow the night, a text template
+    /// without the opt-out words, a call template that does not say it is automated.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = vec![];
+        let q = self.quiet_hours;
+        if q.start_hour >= q.end_hour || q.end_hour > 24 {
+            problems.push(format!("quietHours {}-{} is not a daytime window; 8-20 is used", q.start_hour, q.end_hour));
+        }
+        for (locale, templates) in &self.templates {
+            for (recipe, text) in templates {
+                let lower = crate::text::lowercase(text);
+                let name = format!("templates.{}.{}", locale.code(), recipe.as_str());
+                if text.trim().is_empty() {
+                    problems.push(format!("{name} is empty"));
+                } else if recipe.channel() == super::Channel::Sms && !lower.contains("stop") {
+                    problems.push(format!("{name} must tell the customer how to opt out (\"Reply STOP to opt out\")"));
+                } else if recipe.channel() == super::Channel::Voice && !(lower.contains("automat")) {
+                    problems.push(format!("{name} must say the call is automated (FCC 24-17)"));
+                }
+            }
+        }
+        problems
+    }
+
     /// Seconds from the event to a waiting recipe's message.
     pub(crate) fn delay(&self, recipe: Recipe) -> i64 {
         let (after, default) = match recipe {
