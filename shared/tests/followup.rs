@@ -436,7 +436,8 @@ fn step(w: &mut World, line: &str) -> Result<(), String> {
             w.contact.zone = Some(w.zone);
         }
         "consent" => {
-            let phone = w.contact.mobile.clone().unwrap_or_else(|| "6125550101".into());
+            let phone = opt(args, "phone").map(str::to_string).or(w.contact.mobile.clone());
+            let phone = phone.unwrap_or_else(|| "6125550101".into());
             let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
             let digits = digits.strip_prefix('1').filter(|d| d.len() == 10).unwrap_or(&digits).to_string();
             w.fu.booking_consent(BookingConsent {

@@ -160,7 +160,7 @@ impl Recipe {
 }
 
 /// How a follow-up goes out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Channel {
     /// Twilio Messages.
@@ -887,14 +887,20 @@ impl CustomerFollowUps {
         let digits = ten_digits(&to);
         self.blocked.insert(digits.clone());
         let reason = format!(
-            "Twilio 21610 ({detail}): {} has unsubscribed; nothing more goes to it until START",
+            "Twilio 21610 ({}): {} has unsubscribed; nothing more goes to it until START",
+            crate::text::one_line(detail),
             display_phone(&digits)
         );
         let fu = &mut self.follow_ups[i];
         fu.maybe_sent = false;
         fu.settle(Status::Halted, reason.clone(), now);
         let job = fu.job_id;
-        self.halt_all(|f| matches!(f.channel, Channel::Sms | Channel::Voice), &reason, now);
+        // Only what would go to that number: another number of the customer is not it.
+        let to_it: BTreeSet<Channel> = [Channel::Sms, Channel::Voice]
+            .into_iter()
+            .filter(|c| matches!(self.recipient(*c), Err(Refusal { status: Status::Halted, .. })))
+            .collect();
+        self.halt_all(|f| to_it.contains(&f.channel), &reason, now);
         let target = self.target(job);
         let text = format!(
             "Automated follow-ups to {} ended at {}: Twilio reports the number has unsubscribed (21610).",
