@@ -16,9 +16,11 @@ mod outbound;
 mod rate_limit;
 mod servicetitan_client;
 mod transcripts;
+mod voice;
 
 pub use booking_object::BookingObject;
 pub use limiter::SiteLimiter;
+pub use voice::CallObject;
 
 use booking_core::booking::{BookingRequest, Channel, Trade};
 use booking_core::conversation::{replay, replay_submission, reply_after_recheck, Conversation, Effect, Event};
@@ -99,6 +101,7 @@ async fn route(mut req: Request, env: &Env) -> Result<Response> {
             }
         }
         (_, ["v1", "admin", rest @ ..]) => admin::route(&req, env, rest).await,
+        (_, ["v1", "voice", rest @ ..]) => voice::route(req, env, rest).await,
         _ => error(404, "no such route", &Cors::none()),
     }
 }
