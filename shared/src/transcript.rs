@@ -20,6 +20,20 @@ pub use crate::text::one_line;
 /// Most characters in one ServiceTitan note (our choice, see the module doc).
 pub const NOTE_LIMIT: usize = 10_000;
 
+/// How a phone call's transcript carries the call's recording: the assistant's last
+/// line, `(Call recording: <url>)` (written by `crate::voice::Call`; a caller's words are
+/// never read as one, they are the homeowner's lines).
+pub const RECORDING_LINE: &str = "(Call recording: ";
+
+/// The recording of a phone booking, if the site records calls.
+pub fn recording_url(req: &BookingRequest) -> Option<&str> {
+    req.transcript
+        .iter()
+        .rev()
+        .filter(|l| l.speaker == Speaker::Assistant)
+        .find_map(|l| l.text.strip_prefix(RECORDING_LINE)?.strip_suffix(')'))
+}
+
 /// The short summary: what, where, who, when. Plain text (ServiceTitan notes are text).
 pub fn summary(req: &BookingRequest) -> String {
     let kind = match req.kind {
@@ -53,6 +67,9 @@ pub fn summary(req: &BookingRequest) -> String {
         s.push_str(&format!("\nReferral code: {}", one_line(code)));
     }
     s.push_str(if req.sms_consent { "\nText messages: yes, opted in" } else { "\nText messages: no consent given" });
+    if let Some(url) = recording_url(req) {
+        s.push_str(&format!("\nCall recording: {}", one_line(url)));
+    }
     s
 }
 

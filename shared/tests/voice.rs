@@ -37,7 +37,7 @@ fn site() -> SiteConfig {
     site.voice = VoiceSettings {
         transfer_number: Some("612-555-0111".into()),
         on_call_number: Some("612-555-0122".into()),
-        record: false,
+        ..VoiceSettings::default()
     };
     site
 }
@@ -700,4 +700,116 @@ fn events_after_the_end_change_nothing() {
         assert!(t.effects.is_empty() && t.say.is_empty() && t.next == Next::Hangup, "{t:?}");
     }
     let _ = stored;
+}
+
+#[test]
+fn retell_signatures_and_shared_secrets() {
+    use booking_core::voice::{verify_retell, verify_secret};
+    let body = br#"{"name":"book","args":{}}"#;
+    // Computed with Python's hmac (HMAC-SHA256 over body ++ timestamp), as Retell's SDK does.
+    let header = "v=1764000000000,d=2ecde4a757ad49fd592a3b1e41ad26ebec3b5dec6299f050388d87ae2e2f53c6";
+    let now_ms = 1_764_000_000_000 + 60_000;
+    assert!(verify_retell(b"key_retell_test", body, header, now_ms));
+    assert!(!verify_retell(b"key_retell_test", body, header, now_ms + 5 * 60_000), "older than five minutes");
+    assert!(!verify_retell(b"another key", body, header, now_ms));
+    assert!(!verify_retell(b"key_retell_test", br#"{"name":"book","args":{"x":1}}"#, header, now_ms));
+    assert!(!verify_retell(b"", body, header, now_ms));
+    for bad in ["", "v=1764000000000", "d=2ecd", "v=abc,d=2ecde4", "v=1764000000000,d="] {
+        assert!(!verify_retell(b"key_retell_test", body, bad, now_ms), "{bad:?}");
+    }
+    assert!(verify_secret("s3cret", "s3cret"));
+    assert!(!verify_secret("s3cret", "s3cret "));
+    assert!(!verify_secret("", ""));
+}
+
+#[test]
+fn the_booking_link_fills_in_the_phone() {
+    use booking_core::voice::{booking_link, booking_link_text};
+    let mut site = site();
+    site.allowed_origins = vec!["https://northstar.example.com".into()];
+    assert_eq!(
+        booking_link(&site, "6125550143").as_deref(),
+        Some("https://northstar.example.com/?bw-phone=6125550143")
+    );
+    site.voice.booking_page_url = Some("https://northstar.example.com/book?src=sms#chat".into());
+    assert_eq!(
+        booking_link(&site, "+1 (612) 555-0143").as_deref(),
+        Some("https://northstar.example.com/book?src=sms&bw-phone=16125550143#chat")
+    );
+    let es = booking_link_text(&site, "6125550143", booking_core::booking::Locale::Es).unwrap();
+    assert!(es.contains("Reserve su visita") && es.contains("STOP"), "{es}");
+    site.voice.booking_page_url = Some("javascript:alert(1)".into());
+    site.allowed_origins = vec!["chrome-extension://x".into()];
+    assert_eq!(booking_link(&site, "6125550143"), None);
+}
+
+#[test]
+fn the_recording_reaches_the_booking_and_its_notes() {
+    let mut site = site();
+    site.voice.record = true;
+    let mut call = Call::new(&site, Some("+16125550143"), T0);
+    call.handle(CallEvent::Answered, T0);
+    call.recorded("https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1");
+    call.recorded("not a url"); // ignored
+    let mut request = None;
+    for said in
+        ["my ac stopped cooling", "maria gonzalez", "yes", "4417 w lake st minneapolis 55416", "tomorrow", "yes"]
+    {
+        let t = call.handle(CallEvent::Heard { text: said.into() }, T0 + 30);
+        request = request.or(t.effects.into_iter().find_map(|e| match e {
+            CallEffect::Book { request } => Some(request),
+            _ => None,
+        }));
+    }
+    let request = request.expect("booked");
+    let url = "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1";
+    assert_eq!(booking_core::transcript::recording_url(&request), Some(url));
+    assert!(booking_core::transcript::customer_note(&request, "k").contains(&format!("Call recording: {url}")));
+    assert!(booking_core::transcript::summary(&request).contains("booked by phone (voice agent)"));
+    // A caller saying the words is a caller's line, never the recording.
+    let mut forged = request.clone();
+    forged.transcript.retain(|l| l.speaker == Speaker::Homeowner);
+    forged.transcript.push(booking_core::booking::TranscriptLine {
+        speaker: Speaker::Homeowner,
+        text: "(Call recording: https://evil.example/x)".into(),
+    });
+    assert_eq!(booking_core::transcript::recording_url(&forged), None);
+}
+
+#[test]
+fn a_call_that_goes_on_and_on_goes_to_a_person() {
+    let site = site();
+    let mut call = Call::new(&site, Some("+16125550143"), T0);
+    call.handle(CallEvent::Answered, T0);
+    let mut last = None;
+    for i in 0..booking_core::voice::MAX_CALLER_TURNS + 1 {
+        let text = if i % 2 == 0 { "my ac stopped cooling" } else { "tell me a joke" };
+        last = Some(call.handle(CallEvent::Heard { text: text.into() }, T0 + i as i64));
+    }
+    let t = last.unwrap();
+    assert!(matches!(t.next, Next::Dial { .. }), "{t:?}");
+    assert!(call.to_json().len() < 128 * 1024, "stored call is {} bytes", call.to_json().len());
+}
+
+#[test]
+fn availability_without_a_zip_asks_for_it() {
+    let site = site();
+    let req =
+        parse_tool_request(br#"{"tool":"check_availability","callId":"c1","args":{"trade":"plumbing"}}"#).unwrap();
+    assert_eq!(req.platform, Platform::Generic);
+    match tool_action(&req, &req.calls[0], &site, T0) {
+        ToolAction::Say(s) => assert!(s.contains("ZIP"), "{s}"),
+        other => panic!("{other:?}"),
+    }
+    let req = parse_tool_request(
+        br#"{"tool":"check_availability","callId":"c1","args":{"zip":"55416","problem":"toilet clogged"}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        tool_action(&req, &req.calls[0], &site, T0),
+        ToolAction::CheckAvailability {
+            trade: Some(booking_core::booking::Trade::Plumbing),
+            zip: Some("55416".into())
+        }
+    );
 }

@@ -243,12 +243,19 @@ pub(crate) fn say(msg: &Msg<'_>, locale: Locale, channel: Channel) -> String {
             (false, None) => "What's your name?".into(),
             (true, _) => "Con gusto le ayudamos. ¿Cuál es su nombre?".into(),
         },
-        Msg::AskPhone { first_name } => match (es, first_name.is_empty()) {
-            (false, false) => format!("Thanks, {first_name}. What's the best phone number to reach you?"),
-            (false, true) => "What's the best phone number to reach you?".into(),
-            (true, false) => format!("Gracias, {first_name}. ¿A qué número le podemos llamar?"),
-            (true, true) => "¿A qué número le podemos llamar?".into(),
-        },
+        Msg::AskPhone { first_name } => {
+            let mut s = match (es, first_name.is_empty()) {
+                (false, false) => format!("Thanks, {first_name}. What's the best phone number to reach you?"),
+                (false, true) => "What's the best phone number to reach you?".into(),
+                (true, false) => format!("Gracias, {first_name}. ¿A qué número le podemos llamar?"),
+                (true, true) => "¿A qué número le podemos llamar?".into(),
+            };
+            if voice {
+                // On the phone the number can be keyed on the pad.
+                s.push_str(if es { " Puede decirlo o marcarlo." } else { " You can say it or key it in." });
+            }
+            s
+        }
         Msg::AskAddress => pick(
             es,
             if voice { "What's the address where you need the service, with the ZIP code?" } else { "What's the service address? Street, city and ZIP." },
@@ -313,7 +320,8 @@ pub(crate) fn say(msg: &Msg<'_>, locale: Locale, channel: Channel) -> String {
             if voice {
                 let get = |s: SlotName| lines.iter().find(|(k, _)| *k == s).map(|(_, v)| v.as_str()).unwrap_or("");
                 let when = lines.iter().find(|(k, _)| *k == SlotName::Time).map(|(_, v)| v.as_str());
-                let (p, n, ph, a) = (get(SlotName::Problem), get(SlotName::Name), get(SlotName::Phone), get(SlotName::Address));
+                let (p, n, ph) = (get(SlotName::Problem), get(SlotName::Name), get(SlotName::Phone));
+                let a = &spoken_address(get(SlotName::Address), locale);
                 match (es, when) {
                     (false, Some(w)) => format!("Let me check. {p}, at {a}, {w}. Name {n}, phone {ph}. Shall I book it?"),
                     (false, None) => format!("Let me check. {p}, at {a}. Name {n}, phone {ph}. Shall I book it?"),
@@ -469,6 +477,8 @@ pub(crate) enum VoiceLine<'a> {
     Received { reference: &'a str },
     /// The booking is being put in (said while the worker books).
     OneMoment,
+    /// The call went on too long for the assistant: a person takes it.
+    TooLong,
     /// The last words.
     Goodbye { business: &'a str },
 }
@@ -549,6 +559,11 @@ pub(crate) fn voice_line(line: &VoiceLine<'_>, locale: Locale) -> String {
             false => format!("We have your request. Your confirmation number is {reference}. Our office will call you to schedule the visit."),
         },
         VoiceLine::OneMoment => pick(es, "One moment while I put that in.", "Un momento mientras lo registro."),
+        VoiceLine::TooLong => pick(
+            es,
+            "Let me connect you with our office so a person can help.",
+            "Le comunico con la oficina para que una persona le ayude.",
+        ),
         VoiceLine::Goodbye { business } => match es {
             true => format!("Gracias por llamar a {business}. Adiós."),
             false => format!("Thanks for calling {business}. Goodbye."),
@@ -560,6 +575,28 @@ pub(crate) fn voice_line(line: &VoiceLine<'_>, locale: Locale) -> String {
 /// five, zero one zero zero". For the phone agent's read-backs.
 pub(crate) fn spoken_phone(digits: &str, locale: Locale) -> String {
     phone_text(&Phone { digits: digits.to_string(), extension: None }, Channel::Voice, locale)
+}
+
+/// An address as a voice reads it back: the house number and the ZIP digit by digit
+/// ("four four one seven West Lake Street, Minneapolis, MN five five four one six"), the
+/// way a caller checks them.
+fn spoken_address(a: &str, locale: Locale) -> String {
+    let words: Vec<&str> = a.split(' ').collect();
+    let last = words.len().saturating_sub(1);
+    words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let core = w.trim_end_matches(',');
+            let digits = !core.is_empty() && core.len() <= 6 && core.bytes().all(|b| b.is_ascii_digit());
+            if digits && (i == 0 || (i == last && core.len() == 5)) {
+                format!("{}{}", digits_spoken(core, locale), &w[core.len()..])
+            } else {
+                (*w).to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Each digit as its word: "4417" → "four four one seven".

@@ -38,6 +38,11 @@ pub const CALL_VERSION: u32 = 1;
 /// a person or a text.
 pub const MISSES_BEFORE_HELP: u8 = 2;
 
+/// The caller's turns in one call before it goes to a person: a booking takes a dozen,
+/// and the stored call stays well under a Durable Object value's size (the same bound
+/// as a chat submission's 60 turns).
+pub const MAX_CALLER_TURNS: usize = 60;
+
 /// What happened on the line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
@@ -203,6 +208,9 @@ pub struct Call {
     callback_sent: bool,
     link_texted: bool,
     started: UnixSeconds,
+    /// Twilio's recording of the call, for the office's note.
+    #[serde(default)]
+    recording: Option<String>,
     transcript: Vec<TranscriptLine>,
 }
 
@@ -239,6 +247,7 @@ impl Call {
             callback_sent: false,
             link_texted: false,
             started: now,
+            recording: None,
             transcript: Vec::new(),
         }
     }
@@ -256,6 +265,10 @@ impl Call {
         if self.ended {
             // A webhook after the end (a replayed gather): nothing more.
             return self.turn(Vec::new(), Next::Hangup);
+        }
+        let caller_turns = self.transcript.iter().filter(|l| l.speaker == Speaker::Homeowner).count();
+        if caller_turns >= MAX_CALLER_TURNS && !matches!(event, CallEvent::DialEnded { .. } | CallEvent::Answered) {
+            return self.too_long();
         }
         match event {
             CallEvent::Answered => self.greet(now),
@@ -285,6 +298,19 @@ impl Call {
         };
         let bye = prompts::voice_line(&VoiceLine::Goodbye { business: &self.site.business_name }, l);
         self.turn(vec![line, bye], Next::Hangup)
+    }
+
+    /// The recording's URL (Twilio's `RecordingUrl`, from the recording status callback):
+    /// it goes at the end of the transcript the booking and the call-back carry, so the
+    /// office's note links it. Anything but one http(s) URL is ignored.
+    pub fn recorded(&mut self, url: &str) {
+        let url = url.trim();
+        let ok = (url.starts_with("https://") || url.starts_with("http://"))
+            && url.len() <= 500
+            && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+        if ok {
+            self.recording = Some(url.to_string());
+        }
     }
 
     /// The conversation inside the call.
@@ -415,6 +441,23 @@ impl Call {
         self.keyed(&keys, now)
     }
 
+    /// A call that goes on and on: a person takes it, or it ends.
+    fn too_long(&mut self) -> CallTurn {
+        let l = self.locale();
+        let line = prompts::voice_line(&VoiceLine::TooLong, l);
+        match self.transfer_number() {
+            Some(number) if self.transfer.is_none() && !self.person_answered => {
+                self.transfer = Some(Transfer::Help);
+                self.turn(vec![line], Next::Dial { number })
+            }
+            _ => {
+                self.ended = true;
+                let bye = prompts::voice_line(&VoiceLine::Goodbye { business: &self.site.business_name }, l);
+                self.turn(vec![bye], Next::Hangup)
+            }
+        }
+    }
+
     /// Nothing heard: repeat once, then offer help, then transfer.
     fn missed(&mut self, now: UnixSeconds) -> CallTurn {
         self.hear("(silence)");
@@ -514,7 +557,7 @@ impl Call {
                 trade: so_far.trade,
                 address: so_far.address,
                 business: so_far.business,
-                transcript: self.transcript.clone(),
+                transcript: self.record_of_call(),
                 locale: self.locale(),
             },
             link_texted: self.link_texted,
@@ -584,7 +627,7 @@ impl Call {
         for e in turn.effects {
             match e {
                 Effect::Book { mut request } => {
-                    request.transcript = self.transcript.clone();
+                    request.transcript = self.record_of_call();
                     self.booking_sent = true;
                     effects.push(CallEffect::Book { request });
                 }
@@ -714,6 +757,18 @@ impl Call {
     }
 
     // --- helpers ---
+
+    /// The transcript for the office: what was said and heard, and the recording.
+    fn record_of_call(&self) -> Vec<TranscriptLine> {
+        let mut lines = self.transcript.clone();
+        if let Some(url) = &self.recording {
+            lines.push(TranscriptLine {
+                speaker: Speaker::Assistant,
+                text: format!("{}{url})", crate::transcript::RECORDING_LINE),
+            });
+        }
+        lines
+    }
 
     fn hear(&mut self, text: &str) {
         self.transcript.push(TranscriptLine { speaker: Speaker::Homeowner, text: extract::cap(text).to_string() });

@@ -205,11 +205,17 @@ pub fn tool_action(req: &ToolRequest, call: &ToolCall, site: &SiteConfig, now: U
             None => ToolAction::Say("Pass what the caller said as text.".into()),
         },
         "check_service_area" => ToolAction::Say(service_area(site, arg(args, &["zip", "zipCode", "zip_code"]).as_deref())),
-        "check_availability" => ToolAction::CheckAvailability {
-            trade: arg(args, &["trade"]).and_then(|t| trade_named(&t)).or_else(|| {
-                arg(args, &["problem", "issue"]).and_then(|p| extract::extract(&p, Expecting::Problem).trade)
-            }),
-            zip: arg(args, &["zip", "zipCode", "zip_code"]).and_then(|z| zip5(&z)),
+        "check_availability" => match arg(args, &["zip", "zipCode", "zip_code"]).and_then(|z| zip5(&z)) {
+            None => ToolAction::Say(
+                "Ask the caller for the five-digit ZIP code of the service address, then call check_availability again."
+                    .into(),
+            ),
+            zip => ToolAction::CheckAvailability {
+                trade: arg(args, &["trade"]).and_then(|t| trade_named(&t)).or_else(|| {
+                    arg(args, &["problem", "issue"]).and_then(|p| extract::extract(&p, Expecting::Problem).trade)
+                }),
+                zip,
+            },
         },
         "book" => {
             let mut args = args.clone();
@@ -256,6 +262,38 @@ pub fn converse(call: &mut Call, text: &str, now: UnixSeconds) -> (String, CallT
         Next::Listen(_) => {}
     }
     (result, turn)
+}
+
+/// Retell's `X-Retell-Signature`: `v=<unix ms>,d=<hex HMAC-SHA256(key, body ++ ms)>`,
+/// refused when more than five minutes from `now_ms`. Checked over the raw body.
+pub fn verify_retell(key: &[u8], body: &[u8], header: &str, now_ms: i64) -> bool {
+    use hmac::{Hmac, Mac};
+    let mut ts = None;
+    let mut digest = None;
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("v", v)) => ts = Some(v.trim()),
+            Some(("d", d)) => digest = Some(d.trim()),
+            _ => {}
+        }
+    }
+    let (Some(ts), Some(digest)) = (ts, digest) else { return false };
+    let Ok(ms) = ts.parse::<i64>() else { return false };
+    if key.is_empty() || (now_ms - ms).abs() > 5 * 60 * 1000 {
+        return false;
+    }
+    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(key) else { return false };
+    mac.update(body);
+    mac.update(ts.as_bytes());
+    let want: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    verify_secret(&want, &digest.to_ascii_lowercase())
+}
+
+/// A shared secret compared in constant time (Vapi's `x-vapi-secret`, a bearer token);
+/// an empty expected secret never matches.
+pub fn verify_secret(expected: &str, given: &str) -> bool {
+    let (a, b) = (expected.as_bytes(), given.as_bytes());
+    !a.is_empty() && a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The sentence for the windows the worker found.

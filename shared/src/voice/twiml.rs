@@ -27,7 +27,9 @@ pub struct TwimlUrls {
     pub gather: String,
     /// `<Dial action>`: `/v1/voice/twilio/{site}/dial`.
     pub dial: String,
-    /// `<Recording recordingStatusCallback>`: `/v1/voice/twilio/{site}/recording`.
+    /// `<Recording recordingStatusCallback>`: `/v1/voice/twilio/{site}/recording`. Asked
+    /// for `in-progress` too, so the `RecordingUrl` is known before the booking is sent
+    /// ([`super::Call::recorded`]).
     pub recording: String,
 }
 
@@ -49,7 +51,7 @@ pub fn render(turn: &CallTurn, urls: &TwimlUrls) -> String {
     let mut x = String::from(r#"<?xml version="1.0" encoding="UTF-8"?><Response>"#);
     if turn.record {
         x.push_str(&format!(
-            r#"<Start><Recording recordingStatusCallback="{}" recordingStatusCallbackMethod="POST" recordingStatusCallbackEvent="completed"/></Start>"#,
+            r#"<Start><Recording recordingStatusCallback="{}" recordingStatusCallbackMethod="POST" recordingStatusCallbackEvent="in-progress completed"/></Start>"#,
             escape(&urls.recording)
         ));
     }
