@@ -30,6 +30,8 @@ struct Posted {
     to: String,
     text: String,
     at: i64,
+    /// Order among the posts and the customer's texts (several happen in one second).
+    order: usize,
 }
 
 /// What the provider does with the next send.
@@ -58,8 +60,9 @@ struct World {
     faults: Vec<Fault>,
     notes: Vec<Note>,
     wake: Option<i64>,
-    /// (opted out at, back at) from the customer's texts, for the invariant.
-    opt_outs: Vec<(i64, Option<i64>)>,
+    /// (opted out, back) from the customer's texts, in [`Posted::order`], for the invariant.
+    opt_outs: Vec<(usize, Option<usize>)>,
+    order: usize,
     text_seq: u32,
 }
 
@@ -82,6 +85,7 @@ impl World {
             notes: vec![],
             wake: None,
             opt_outs: vec![],
+            order: 0,
             text_seq: 0,
         }
     }
@@ -112,6 +116,7 @@ impl World {
                     self.fu.on_recheck(&r.key, result, now);
                 }
                 Action::Send(m) => {
+                    self.assert_right_to_send(&m);
                     if m.maybe_sent {
                         if let Some(p) = self.posted.iter().position(|p| p.key == m.key) {
                             self.fu.on_send_result(&m.key, SendResult::Sent { provider_id: format!("SM{p}") }, now);
@@ -125,12 +130,15 @@ impl World {
                         continue;
                     }
                     let id = format!("SM{}", self.posted.len());
+                    self.order += 1;
+                    let order = self.order;
                     self.posted.push(Posted {
                         key: m.key.clone(),
                         channel: m.channel,
                         to: m.to,
                         text: m.text,
                         at: now,
+                        order,
                     });
                     match fault {
                         Some(Fault::Timeout) => self.fu.on_send_result(&m.key, SendResult::Unknown, now),
@@ -170,6 +178,39 @@ impl World {
         self.drive();
     }
 
+    /// Never the wrong message: at the moment of a send, ServiceTitan (as it is, webhooks
+    /// missed or not) agrees it should go.
+    fn assert_right_to_send(&self, m: &Outgoing) {
+        let about = self.current(m.about.entity, m.about.id).expect("a send about something ServiceTitan has");
+        let what = format!("{} at {}", m.key, self.local(self.now));
+        match &about.facts {
+            Facts::Estimate { status, .. } => assert_eq!(*status, EstimateStatus::Open, "{what}"),
+            Facts::Invoice { balance_cents, .. } => {
+                assert!(*balance_cents > 0, "{what}: the invoice is paid");
+                let paid =
+                    self.st.values().filter_map(|v| v.last()).any(
+                        |o| matches!(&o.facts, Facts::Payment { invoice_ids } if invoice_ids.contains(&m.about.id)),
+                    );
+                assert!(!paid, "{what}: a payment was applied");
+            }
+            Facts::Appointment { status, .. } => {
+                assert!(matches!(status, AppointmentStatus::Scheduled | AppointmentStatus::Dispatched), "{what}")
+            }
+            Facts::Job { status, .. } if m.recipe == Recipe::ReviewRequest => {
+                assert_eq!(*status, JobStatus::Completed, "{what}")
+            }
+            Facts::Job { status, .. } => assert_ne!(*status, JobStatus::Completed, "{what}"),
+            Facts::Payment { .. } => panic!("{what}: a follow-up about a payment"),
+        }
+        let job = self.fu.list().iter().find(|f| f.id == m.key).and_then(|f| f.job_id);
+        if let Some(Facts::Job { status, notifications_enabled, .. }) =
+            job.and_then(|j| self.current(Entity::Job, j)).map(|o| o.facts)
+        {
+            assert!(notifications_enabled, "{what}: the job's notifications are off");
+            assert!(status != JobStatus::Canceled || m.recipe == Recipe::NoShow, "{what}: the job is canceled");
+        }
+    }
+
     fn current(&self, entity: Entity, id: i64) -> Option<Observation> {
         self.st.get(&(entity, id)).and_then(|v| v.last()).cloned()
     }
@@ -198,11 +239,13 @@ impl World {
         self.text_seq += 1;
         let from = self.contact.mobile.clone().unwrap_or_else(|| "+16125550101".into());
         let sms = InboundSms { message_sid: format!("SMin{}", self.text_seq), from, body: body.into() };
+        self.order += 1;
+        let order = self.order;
         match self.fu.inbound_sms(sms, self.now) {
-            Keyword::Stop => self.opt_outs.push((self.now, None)),
+            Keyword::Stop => self.opt_outs.push((order, None)),
             Keyword::Start => {
                 if let Some(last) = self.opt_outs.last_mut().filter(|o| o.1.is_none()) {
-                    last.1 = Some(self.now);
+                    last.1 = Some(order);
                 }
             }
             Keyword::Help | Keyword::Reply => {}
@@ -238,7 +281,7 @@ impl World {
             let max = usize::from(self.site.follow_ups.max_per_day);
             assert!(in_day <= max, "{name}: {in_day} follow-ups in the 24 h before {}", self.local(p.at));
             for (out, back) in &self.opt_outs {
-                let opted_out = p.at >= *out && back.is_none_or(|b| p.at < b);
+                let opted_out = p.order > *out && back.is_none_or(|b| p.order < b);
                 assert!(!opted_out, "{name}: {} sent at {} after STOP", p.key, self.local(p.at));
             }
         }
@@ -895,4 +938,75 @@ fn a_call_back_is_noted_on_the_job_of_the_last_follow_up() {
     let calls: Vec<&Note> = w.notes.iter().filter(|n| n.text.contains("called back")).collect();
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].target, NoteTarget::Job(77));
+}
+
+/// A small deterministic generator (no dependency): the same runs every time.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: usize) -> usize {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        ((self.0 >> 33) as usize) % n
+    }
+}
+
+/// Random event streams through the harness: no panic, and every invariant (once per key,
+/// quiet hours, the cap, nothing after STOP, never the wrong message) holds.
+#[test]
+fn random_event_streams_keep_every_invariant() {
+    let mut rng = Lcg(15);
+    let mut sent = 0;
+    for run in 0..60 {
+        let mut w = World::new(site());
+        let mut lines = vec!["customer Dana Smith mobile=+16125550101 texts email=dana@example.com".to_string()];
+        if rng.next(2) == 0 {
+            lines.push("consent sms voice".into());
+        }
+        lines.push(format!("now 2026-03-0{} {:02}:{:02}", 1 + rng.next(9), rng.next(24), rng.next(60)));
+        lines.push("job 77 scheduled".into());
+        lines.push("job 78 scheduled".into());
+        for _ in 0..(5 + rng.next(25)) {
+            let (e, j, a, i) = (101 + rng.next(3), 77 + rng.next(2), 5 + rng.next(2), 9 + rng.next(2));
+            let line = match rng.next(30) {
+                0..=2 => format!("estimate {e} sent job={j}"),
+                3 => format!("estimate {e} viewed"),
+                4 => format!("estimate {e} sold"),
+                5 => format!("estimate {e} dismissed"),
+                6 => format!("quietly estimate {e} sold"),
+                7 => format!("job {j} completed"),
+                8 => format!("job {j} noshow"),
+                9 => format!("job {j} scheduled"),
+                10 => format!("quietly job {j} scheduled notifications=off"),
+                11 => format!("appointment {a} job={j} starts=+{}h", 2 + rng.next(70)),
+                12 => format!("appointment {a} noshow"),
+                13 => format!("invoice {i} balance=120.00 due=+-{}d job={j}", rng.next(20)),
+                14 => format!("invoice {i} balance=0"),
+                15 => format!("quietly invoice {i} balance=0"),
+                16 => format!("payment 3 invoices={i}"),
+                17 => format!("again estimate {e}"),
+                18 => format!("late estimate {e}"),
+                19 => ["text STOP", "text START", "text Thanks", "text HELP"][rng.next(4)].to_string(),
+                20 => ["provider refuses 21610", "provider refuses 30003", "provider times-out", "provider crashes"]
+                    [rng.next(4)]
+                .to_string(),
+                21 => ["servicetitan down", "servicetitan up"][rng.next(2)].to_string(),
+                22 => "alarm".into(),
+                23 => "restart".into(),
+                24 => "cancel estimateCall".into(),
+                _ => format!("until +{}h", 1 + rng.next(72)),
+            };
+            lines.push(line);
+        }
+        lines.push("servicetitan up".into());
+        lines.push("until +21d".into());
+        for line in &lines {
+            // Commands that do not apply (nothing to deliver again, nothing to cancel) are fine.
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| step(&mut w, line)));
+            assert!(r.is_ok(), "run {run} panicked at `{line}`; the run:\n{}", lines.join("\n"));
+        }
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.check_invariants(&format!("run {run}"))));
+        assert!(r.is_ok(), "run {run} broke an invariant; the run:\n{}", lines.join("\n"));
+        sent += w.posted.len();
+    }
+    assert!(sent > 100, "the random runs sent only {sent} messages: they test too little");
 }

@@ -140,7 +140,37 @@ fn yes() -> bool {
     true
 }
 
+/// Times follow-ups believe: 2000 to 2200. Anything else from ServiceTitan is treated as
+/// not given, so no date arithmetic can overflow.
+const SANE: std::ops::RangeInclusive<UnixSeconds> = 946_684_800..=7_258_118_400;
+
+fn sane(t: Option<UnixSeconds>) -> Option<UnixSeconds> {
+    t.filter(|t| SANE.contains(t))
+}
+
 impl Facts {
+    /// The facts with impossible times dropped (an appointment without a believable
+    /// start gets no reminder).
+    pub(crate) fn sanitized(self) -> Facts {
+        match self {
+            Facts::Estimate { status, active, job_id, sent_on, viewed_on, link } => {
+                Facts::Estimate { status, active, job_id, sent_on: sane(sent_on), viewed_on: sane(viewed_on), link }
+            }
+            Facts::Job { status, notifications_enabled, completed_on, no_show } => {
+                Facts::Job { status, notifications_enabled, completed_on: sane(completed_on), no_show }
+            }
+            Facts::Appointment { job_id, status, starts_on, ends_on, no_show } => {
+                let believable = SANE.contains(&starts_on) && SANE.contains(&ends_on);
+                let status = if believable { status } else { AppointmentStatus::Other };
+                Facts::Appointment { job_id, status, starts_on, ends_on, no_show }
+            }
+            Facts::Invoice { job_id, balance_cents, due_on, link } => {
+                Facts::Invoice { job_id, balance_cents, due_on: sane(due_on), link }
+            }
+            payment @ Facts::Payment { .. } => payment,
+        }
+    }
+
     /// The entity kind.
     pub fn entity(&self) -> Entity {
         match self {

@@ -514,6 +514,7 @@ impl CustomerFollowUps {
             self.contact = contact;
         }
         let mut observation = observation;
+        observation.facts = observation.facts.sanitized();
         if let (Some(prev), Facts::Estimate { sent_on, viewed_on, .. }) = (self.seen.get(&key), &mut observation.facts)
         {
             // "Sent" and "viewed" may come only with the webhook; a plain REST re-read
