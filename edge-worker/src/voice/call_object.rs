@@ -16,7 +16,7 @@ use booking_core::run::{AbandonReport, AbandonedChat};
 use booking_core::servicetitan::availability::WindowCheck;
 use booking_core::site::SiteConfig;
 use booking_core::submission::BookingReply;
-use booking_core::voice::{Call, CallEffect, CallEvent, CallTurn, TwimlUrls};
+use booking_core::voice::{render_relay, Call, CallEffect, CallEvent, CallTurn, Next, TwimlUrls};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 use worker::{
@@ -70,6 +70,11 @@ pub(crate) enum Heard {
     HungUp {
         /// Twilio's CallStatus.
         status: String,
+    },
+    /// A ConversationRelay session ended; `data` is the `handoffData` of our `end`.
+    Handoff {
+        /// Twilio's `HandoffData`.
+        data: String,
     },
     /// The call's recording is ready.
     Recording {
@@ -140,6 +145,14 @@ pub(crate) struct Done {
     pub(crate) reply: Option<BookingReply>,
     /// The result sentence of a [`Step::Converse`].
     pub(crate) result: String,
+}
+
+/// ConversationRelay's socket for a call: the same host (`ws`/`wss`), the CallSid in the
+/// query so the socket reaches this call's object.
+fn relay_url(inbound: &Inbound) -> String {
+    let base = inbound.base_url.replacen("/v1/voice/twilio/", "/v1/voice/relay/", 1);
+    let base = base.strip_prefix("http").map_or(base.clone(), |rest| format!("ws{rest}"));
+    format!("{base}?callSid={}", inbound.call)
 }
 
 fn object_name(site: &str, call: &str) -> String {
@@ -220,6 +233,14 @@ impl DurableObject for CallObject {
             "/event" => {
                 let inbound: Inbound = req.json().await?;
                 let Some(turn) = self.take(&inbound).await? else { return Response::ok("") };
+                let relay = matches!(inbound.heard, Heard::Answered)
+                    && matches!(turn.next, Next::Listen(_))
+                    && site(&self.env, &inbound.site_id)?.voice.conversation_relay;
+                if relay {
+                    // The greeting is Twilio's welcome; the rest of the call is the socket's.
+                    let action = format!("{}/handoff", inbound.base_url);
+                    return Response::ok(render_relay(&turn, &relay_url(&inbound), &action));
+                }
                 let urls = TwimlUrls {
                     gather: format!("{}/gather", inbound.base_url),
                     dial: format!("{}/dial", inbound.base_url),
@@ -334,9 +355,17 @@ impl CallObject {
             Heard::Nothing => CallEvent::Nothing,
             Heard::DialEnded { answered } => CallEvent::DialEnded { answered },
             Heard::HungUp { status } => CallEvent::HungUp { status },
+            Heard::Handoff { data } => {
+                // Not a turn of the conversation: the relay already said everything.
+                let next = booking_core::voice::relay::handoff(&data).unwrap_or(Next::Hangup);
+                let locale = self.load().await?.map(|c| c.locale()).unwrap_or_default();
+                return Ok(Some(CallTurn { say: Vec::new(), locale, next, effects: Vec::new(), record: false }));
+            }
             Heard::Recording { url } => {
-                // Kept for the booking's note; nothing is said.
-                self.storage().put("recording", &url).await?;
+                // The call keeps it for the office's note; nothing is said.
+                let mut call = self.load().await?.unwrap_or_else(|| Call::new(&site, names.from.as_deref(), now()));
+                call.recorded(&url);
+                self.store(&call).await?;
                 return Ok(None);
             }
         };
@@ -355,9 +384,17 @@ impl CallObject {
         let mut result = String::new();
         let mut turn = match step {
             Step::Event(event) => {
-                if fresh && !matches!(event, CallEvent::Answered) {
+                let caller_turn = matches!(
+                    event,
+                    CallEvent::Heard { .. }
+                        | CallEvent::Keyed { .. }
+                        | CallEvent::KeyPressed { .. }
+                        | CallEvent::Nothing
+                );
+                if fresh && caller_turn {
                     // The object never saw this call's start (its storage was lost): the
-                    // call starts as any call does, and its greeting comes first.
+                    // call starts as any call does, and its greeting comes first. (A
+                    // status callback for a call never answered stays a missed call.)
                     opening = call.handle(CallEvent::Answered, now).say;
                 }
                 call.handle(event, now)
@@ -492,7 +529,7 @@ impl CallObject {
         if storage.get::<sms::Sent>("sms").await?.is_some() {
             return Ok(());
         }
-        let Some(body) = sms::booking_link_text(site, phone, locale) else { return Ok(()) };
+        let Some(body) = booking_core::voice::booking_link_text(site, phone, locale) else { return Ok(()) };
         // Marked before sending: a text twice is worse than a text lost.
         storage.put("sms", &sms::Sent::Failed { status: 0 }).await?;
         let sent = sms::send(&self.env, &site.id, phone, names.to.as_deref(), &body).await;

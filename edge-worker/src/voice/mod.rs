@@ -9,6 +9,7 @@
 //! | `POST /v1/voice/twilio/{site}/incoming` | a call connected: the greeting, as TwiML |
 //! | `POST /v1/voice/twilio/{site}/gather` | what the caller said (`SpeechResult`) or keyed (`Digits`), or nothing |
 //! | `POST /v1/voice/twilio/{site}/dial` | a transfer ended (`DialCallStatus`) |
+//! | `POST /v1/voice/twilio/{site}/handoff` | a ConversationRelay session ended (`HandoffData`): the transfer or hang-up it asked for |
 //! | `POST /v1/voice/twilio/{site}/status` | the call's status callback: a call that ended before booking becomes a call-back; 204 |
 //! | `POST /v1/voice/twilio/{site}/recording` | the recording's URL, kept for the note; 204 |
 //! | `GET /v1/voice/relay/{site}` | ConversationRelay's WebSocket, held by the call's object |
@@ -48,7 +49,7 @@ pub(crate) async fn route(req: Request, env: &Env, rest: &[&str]) -> Result<Resp
 
 /// One Twilio Programmable Voice webhook.
 async fn twilio_hook(req: Request, env: &Env, site_id: &str, hook: &str, received_ms: u64) -> Result<Response> {
-    if !matches!(hook, "incoming" | "gather" | "dial" | "status" | "recording") {
+    if !matches!(hook, "incoming" | "gather" | "dial" | "handoff" | "status" | "recording") {
         return Response::error("no such route", 404);
     }
     // An unknown site has no token, so it is refused like a forged request.
@@ -67,6 +68,8 @@ async fn twilio_hook(req: Request, env: &Env, site_id: &str, hook: &str, receive
             (None, None) => Heard::Nothing,
         },
         "dial" => Heard::DialEnded { answered: signed.get("DialCallStatus") == Some("completed") },
+        // ConversationRelay ended with our `end` message: its HandoffData says what next.
+        "handoff" => Heard::Handoff { data: signed.get("HandoffData").unwrap_or("").to_string() },
         "status" => match signed.given("CallStatus") {
             Some(s @ ("completed" | "busy" | "no-answer" | "failed" | "canceled")) => {
                 Heard::HungUp { status: s.to_string() }

@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use booking_core::signing::base64;
+use booking_core::voice::e164;
 use wasm_bindgen::JsValue;
 use worker::{Env, Headers, Method, Request, RequestInit};
 
@@ -38,27 +39,6 @@ pub(crate) enum Sent {
         /// HTTP status.
         status: u16,
     },
-}
-
-/// Stand-in until booking-core's `voice::booking_link_text` lands (asked for in
-/// /tmp/team/voice-api.md): the site's first origin with the phone filled in.
-pub(crate) fn booking_link_text(
-    site: &booking_core::site::SiteConfig,
-    phone: &str,
-    _locale: booking_core::booking::Locale,
-) -> Option<String> {
-    let origin = site.allowed_origins.iter().find(|o| o.starts_with("http"))?;
-    Some(format!("{}: book your visit online at {}/?phone={phone}", site.business_name, origin.trim_end_matches('/')))
-}
-
-/// A US phone number as Twilio wants it (E.164); `None` when it is not one.
-pub(crate) fn e164(phone: &str) -> Option<String> {
-    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
-    match digits.len() {
-        10 => Some(format!("+1{digits}")),
-        11 if digits.starts_with('1') => Some(format!("+{digits}")),
-        _ => None,
-    }
 }
 
 fn var(env: &Env, name: &str) -> Option<String> {
@@ -109,13 +89,6 @@ fn read_answer(status: u16, body: &str) -> Sent {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn us_numbers_become_e164() {
-        assert_eq!(e164("612 555 0100").as_deref(), Some("+16125550100"));
-        assert_eq!(e164("+1 (612) 555-0100").as_deref(), Some("+16125550100"));
-        assert_eq!(e164("5550100"), None);
-    }
 
     #[test]
     fn twilio_answers_are_read() {

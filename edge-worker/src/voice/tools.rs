@@ -10,7 +10,7 @@ use booking_core::booking::Trade;
 use booking_core::servicetitan::availability;
 use booking_core::site::SiteConfig;
 use booking_core::voice::tools::availability_result;
-use booking_core::voice::{parse_tool_request, tool_action, tool_response, ToolAction};
+use booking_core::voice::{parse_tool_request, tool_action, tool_response, verify_retell, verify_secret, ToolAction};
 use worker::{Date, Env, Request, Response, Result};
 
 use super::call_object::{self, Names};
@@ -21,31 +21,20 @@ use crate::http::read_body_within;
 /// Tool calls carry a few arguments; anything bigger is not a platform's.
 const MAX_TOOL_BYTES: usize = 64 * 1024;
 
-/// Constant-time equality.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// Whether the request carries the site's secret in one of the platforms' ways.
 fn authentic(req: &Request, body: &[u8], secret: &str) -> Result<bool> {
     let h = |name: &str| req.headers().get(name).map(|v| v.map(|s| s.trim().to_string()));
     if let Some(v) = h("x-vapi-secret")? {
-        return Ok(same(&v, secret));
+        return Ok(verify_secret(secret, &v));
     }
     if let Some(v) = h("authorization")? {
         let token = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")).unwrap_or("");
-        return Ok(same(token.trim(), secret));
+        return Ok(verify_secret(secret, token.trim()));
     }
     if let Some(v) = h("x-retell-signature")? {
         return Ok(verify_retell(secret.as_bytes(), body, &v, Date::now().as_millis() as i64));
     }
     Ok(false)
-}
-
-/// Stand-in until `booking_core::signing::verify_retell` lands (asked for in
-/// /tmp/team/voice-api.md): Retell's signature is refused, never accepted unchecked.
-fn verify_retell(_key: &[u8], _body: &[u8], _header: &str, _now_ms: i64) -> bool {
-    false
 }
 
 /// One platform request: every tool call in it answered, in the platform's shape.
