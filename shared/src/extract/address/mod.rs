@@ -143,9 +143,7 @@ fn find_in(words: &[Word], used: &[usize], tail_only: bool) -> AddressParts {
             continue;
         }
         let Some(w) = words.get(i) else { continue };
-        if !is_house_number(w) && grid_len(words, i) == 0 && !lettered_lot(words, i)
-            || is_zip(w).is_some() && words.get(i + 1).is_none()
-        {
+        if !is_house_number(w) && grid_len(words, i) == 0 || is_zip(w).is_some() && words.get(i + 1).is_none() {
             continue;
         }
         if let Some((score, parts)) = street_from(words, used, i) {
@@ -763,13 +761,11 @@ fn tail(
     } else {
         // The ZIP further on ("Memphis TN, TN 38103", a typo in the state): the last
         // ZIP-shaped word within a few words.
-        let found = (i..(i + 9).min(words.len())).rev().find(|&k| free(k) && words.get(k).and_then(is_zip).is_some());
+        let found = (i..(i + 9).min(words.len()))
+            .rev()
+            .find(|&k| free(k) && words.get(k).and_then(is_zip).is_some())
+            .or_else(|| zip_ends_plain_words(words, used, i));
         if let Some(k) = found {
-            parts.zip = words.get(k).and_then(is_zip);
-            score += 1;
-            i = k + 1;
-        } else if let Some((state, k)) = state_zip_at_end(words, used, i) {
-            parts.state = parts.state.take().or(Some(state));
             parts.zip = words.get(k).and_then(is_zip);
             score += 1;
             i = k + 1;
@@ -881,10 +877,6 @@ fn unit_from(
             parts.unit = Some(w.raw.clone());
             id_at = Some(i);
             i += 1;
-        } else if (after_comma || after_suffix) && unlisted_designator(words, used, i) {
-            parts.unit = Some(format!("{} {}", w.raw, next.map(|n| n.raw.as_str()).unwrap_or("")));
-            id_at = Some(i + 1);
-            i += 2;
         } else if after_suffix
             && words.get(i + 1).is_none()
             && w.norm.len() <= 2
@@ -1058,10 +1050,6 @@ mod tests {
     fn a_lettered_house_number_started_no_address() {
         assert_eq!(parts("A1075 Main, San Juan, PR 00926"), some(["A1075", "Main", "", "San Juan", "PR", "00926"]));
         assert!(parse("my ac uses R410 refrigerant").is_empty());
-        // A lot's letter opening the text, before a name and its type.
-        let a = parse("B San Luis Street, Avila Beach");
-        assert_eq!((a.number.as_deref(), a.street.as_deref()), (Some("B"), Some("San Luis Street")));
-        assert_eq!(parse("B Street, Avila Beach").number, None);
     }
 
     /// "Via de Ventura Scottsdale", "Ave of the Americas New York", "P de Leon Blvd":
@@ -1084,26 +1072,12 @@ mod tests {
         assert_eq!(parse("1180 P DE LEON BLVD").street.as_deref(), Some("P DE LEON BLVD"));
     }
 
-    /// "15th Street, AF 1025", "Nicollot Mall TPN 13A": a designator no list has made
-    /// the unit disappear.
+    /// A department's long name between the unit and the city pushed the ZIP out of
+    /// reach.
     #[test]
-    fn an_unlisted_unit_designator_was_dropped() {
-        assert_eq!(
-            parts("1120 15th street, af 1025 augusta ga 30912"),
-            some(["1120", "15th Street", "af 1025", "Augusta", "GA", "30912"])
-        );
-        assert_eq!(parse("1000 Nicollot Mall TPN 13A").unit.as_deref(), Some("TPN 13A"));
-        // Known words are not designators.
-        assert_eq!(parse("4417 w lake st, ext 12").unit, None);
-        assert_eq!(parse("4417 w lake st mn 55416").unit, None);
-    }
-
-    /// A department's long name between the unit and the city pushed the state and ZIP
-    /// out of reach.
-    #[test]
-    fn a_department_name_hid_the_state_and_zip_at_the_end() {
+    fn a_department_name_hid_the_zip_at_the_end() {
         let a = parse("401 church street, 14th flr, l & c twr div of fiscal services-fee section nashville tn 37243");
-        assert_eq!((a.state.as_deref(), a.zip.as_deref()), (Some("TN"), Some("37243")));
+        assert_eq!(a.zip.as_deref(), Some("37243"));
     }
 
     /// Conversations saved before `extra` existed still load.

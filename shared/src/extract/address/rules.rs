@@ -465,62 +465,12 @@ pub(super) fn name_particle(words: &[Word], k: usize) -> usize {
     }
 }
 
-/// "1120 15th Street, AF 1025 Augusta GA", "1000 Nicollot Mall TPN 13A": after the
-/// street, a short word no list knows, then an id with a digit, then the end, a comma
-/// or a city and its state or ZIP: a unit whose designator we do not list.
-pub(super) fn unlisted_designator(words: &[Word], used: &[usize], i: usize) -> bool {
-    let Some(w) = words.get(i).filter(|w| !w.brk && !used.contains(&i)) else { return false };
-    let n = clean(&w.norm);
-    let listed =
-        [STRONG_SUFFIX, WEAK_SUFFIX, PRE_TYPE, ROUTE, DIRS, UNIT_AFTER_ID, UNIT_ALONE, CHATTER, NAME_PARTICLES]
-            .iter()
-            .any(|list| text::listed(list, n))
-            || is(w, UNIT_BEFORE_ID)
-            || is(w, "box|po|pob|the|an|on|of|ext|x")
-            || state_at(words, i).is_some();
-    let id = words.get(i + 1).filter(|x| {
-        x.norm.len() <= 6
-            && x.norm.bytes().next().is_some_and(|b| b.is_ascii_digit())
-            && x.norm.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            && is_zip(x).is_none()
-            && !used.contains(&(i + 1))
-    });
-    (2..=3).contains(&n.len())
-        && n.bytes().all(|b| b.is_ascii_alphabetic())
-        && !listed
-        && id.is_some_and(|x| x.brk || words.get(i + 2).is_none() || city_then_state_or_zip(words, i + 2))
-}
-
 /// "401 Church Street, 14th Flr, L & C Twr Div of Fiscal Services-Fee Section
-/// Nashville TN 37243": a state and ZIP ending the text, past a department's words
-/// (from `i`, none with a digit), are the address's. Returns the state and the ZIP's
-/// index.
-pub(super) fn state_zip_at_end(words: &[Word], used: &[usize], i: usize) -> Option<(String, usize)> {
+/// Nashville TN 37243": a ZIP ending the text, past a department's words (from `i`,
+/// none with a digit), is the address's. Returns the ZIP's index.
+pub(super) fn zip_ends_plain_words(words: &[Word], used: &[usize], i: usize) -> Option<usize> {
     let z = words.len().checked_sub(1)?;
     words.get(z).and_then(is_zip)?;
-    let (s, state) = (i..z).find_map(|k| state_at(words, k).filter(|(_, n)| k + n == z).map(|(code, _)| (k, code)))?;
-    let plain =
-        (i..s).all(|k| !used.contains(&k) && words.get(k).is_some_and(|w| !w.norm.bytes().any(|b| b.is_ascii_digit())));
-    (plain && !used.contains(&z)).then_some((state, z))
-}
-
-/// "B San Luis Street, Avila Beach", "G-J Hathway Avenue, San Luis Obispo": a lot's
-/// capital letter (or two, "G-J") opening the text, then a capitalised name whose
-/// street type ends at a comma, is the house number ("B Street" alone is a street; "I"
-/// and "A" are words).
-pub(super) fn lettered_lot(words: &[Word], i: usize) -> bool {
-    let Some(w) = words.get(i).filter(|w| i == 0 && !w.brk) else { return false };
-    let r = w.raw.as_bytes();
-    let lot = match r {
-        [a] => a.is_ascii_uppercase() && !matches!(a, b'A' | b'I' | b'N' | b'S' | b'E' | b'W'),
-        [a, b'-', b] => a.is_ascii_uppercase() && b.is_ascii_uppercase(),
-        _ => false,
-    };
-    let capital = |x: &Word| {
-        x.raw.starts_with(|c: char| c.is_ascii_uppercase()) && x.norm.bytes().all(|b| b.is_ascii_alphabetic())
-    };
-    lot && words.get(1).is_some_and(|n| capital(n) && !is(n, STRONG_SUFFIX) && !n.brk)
-        && (2..5)
-            .find(|&k| words.get(k).is_none_or(|x| x.brk || !capital(x)))
-            .is_some_and(|k| words.get(k).is_some_and(|x| x.brk && capital(x) && is(x, STRONG_SUFFIX)))
+    let plain = |k: usize| k == z || words.get(k).is_some_and(|w| !w.norm.bytes().any(|b| b.is_ascii_digit()));
+    (i..=z).all(|k| !used.contains(&k) && plain(k)).then_some(z)
 }
