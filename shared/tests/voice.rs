@@ -553,7 +553,15 @@ fn tool_requests_of_the_three_platforms() {
         }
     }
     let vapi_status = parse_tool_request(read("tools/vapi-status-update.json").as_bytes()).unwrap();
-    assert!(vapi_status.calls.is_empty());
+    assert!(vapi_status.calls.is_empty() && !vapi_status.ended);
+    for (file, platform) in
+        [("tools/vapi-end-of-call-report.json", Platform::Vapi), ("tools/retell-call-ended.json", Platform::Retell)]
+    {
+        let end = parse_tool_request(read(file).as_bytes()).unwrap();
+        assert!(end.ended && end.calls.is_empty(), "{file}: {end:?}");
+        assert_eq!(end.platform, platform);
+        assert_eq!(end.caller.as_deref(), Some("+16125550143"));
+    }
     assert_eq!(tool_response(Platform::Vapi, &[]), r#"{"results":[]}"#);
     for bad in [&b"not json"[..], b"[1,2]", b"{}", br#"{"message":{"type":"tool-calls","toolCallList":[{"id":"x"}]}}"#]
     {
@@ -767,7 +775,7 @@ fn the_recording_reaches_the_booking_and_its_notes() {
     assert!(booking_core::transcript::customer_note(&request, "k").contains(&format!("Call recording: {url}")));
     assert!(booking_core::transcript::summary(&request).contains("booked by phone (voice agent)"));
     // A caller saying the words is a caller's line, never the recording.
-    let mut forged = request.clone();
+    let mut forged = request;
     forged.transcript.retain(|l| l.speaker == Speaker::Homeowner);
     forged.transcript.push(booking_core::booking::TranscriptLine {
         speaker: Speaker::Homeowner,
@@ -812,4 +820,34 @@ fn availability_without_a_zip_asks_for_it() {
             zip: Some("55416".into())
         }
     );
+}
+
+#[test]
+fn the_incoming_webhook_twice_greets_once() {
+    let site = site();
+    let mut call = Call::new(&site, Some("+16125550143"), T0);
+    let a = call.handle(CallEvent::Answered, T0);
+    let lines = call.transcript().len();
+    let b = call.handle(CallEvent::Answered, T0 + 1);
+    assert_eq!(a.say, b.say);
+    assert_eq!(call.transcript().len(), lines, "a replayed incoming webhook adds nothing");
+    // 1 at the greeting goes on in English.
+    let t = call.handle(CallEvent::Keyed { digits: "1".into() }, T0 + 2);
+    assert_eq!(t.locale, booking_core::booking::Locale::En);
+    assert!(t.say.iter().any(|s| s.contains("What can we help you with")), "{t:?}");
+}
+
+#[test]
+fn yes_with_more_details_takes_the_caller_id_and_the_details() {
+    let site = site();
+    let mut call = Call::new(&site, Some("+16125550143"), T0);
+    call.handle(CallEvent::Answered, T0);
+    call.handle(CallEvent::Heard { text: "my ac is out".into() }, T0 + 1);
+    let t = call.handle(CallEvent::Heard { text: "maria gonzalez".into() }, T0 + 2);
+    assert!(t.say.iter().any(|s| s.contains("best number")), "{t:?}");
+    let t = call
+        .handle(CallEvent::Heard { text: "yes, and I'm at 4417 west lake street minneapolis 55416".into() }, T0 + 3);
+    assert!(t.say.iter().any(|s| s.contains("When")), "{t:?}");
+    let t = call.handle(CallEvent::Heard { text: "tomorrow morning".into() }, T0 + 4);
+    assert!(t.say.iter().any(|s| s.contains("six one two, five five five, zero one four three")), "{t:?}");
 }

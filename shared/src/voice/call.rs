@@ -364,6 +364,11 @@ impl Call {
     // --- the events ---
 
     fn greet(&mut self, now: UnixSeconds) -> CallTurn {
+        if self.answered {
+            // The incoming webhook again (a retry, a replay): the same words, nothing new.
+            let say = vec![self.last_question.clone()];
+            return CallTurn { say, locale: self.locale(), next: self.listen(), effects: Vec::new(), record: false };
+        }
         self.answered = true;
         self.conversation.handle(Event::Start, now);
         let offer_spanish = self.site.locales.contains(&Locale::Es) && self.locale() == Locale::En;
@@ -402,8 +407,10 @@ impl Call {
                 now,
             );
         }
-        if d == "2" && self.conversation.user_turns().is_empty() && self.offers(Locale::Es) {
-            return self.choose_language(Locale::Es, now);
+        if self.conversation.user_turns().is_empty() && (d == "1" || d == "2") {
+            // The greeting's keys: 2 for Spanish, 1 (or 2 where there is no Spanish) to go on.
+            let l = if d == "2" && self.offers(Locale::Es) { Locale::Es } else { self.locale() };
+            return self.choose_language(l, now);
         }
         if self.conversation.expecting() == Expecting::Address {
             let has_street = self.conversation.so_far().address.is_some_and(|a| !a.street.is_empty());
@@ -599,11 +606,15 @@ impl Call {
             return None;
         }
         match ex.answer {
-            Some(Answer::Yes) if !ex.has_details() => {
+            Some(Answer::Yes) => {
                 self.caller_id_check = CallerIdCheck::Done;
                 let digits = self.caller_id.as_ref().map(|p| p.digits.clone()).unwrap_or_default();
                 let before = self.progress();
-                let turn = self.conversation.handle(Event::User { text: digits }, now);
+                let mut turn = self.conversation.handle(Event::User { text: digits }, now);
+                if ex.has_details() {
+                    // "Yes, and it's 4417 West Lake": the number first, then the rest.
+                    turn = self.conversation.handle(Event::User { text: text.to_string() }, now);
+                }
                 let progressed = self.progress() != before;
                 Some(self.after(turn, progressed, now))
             }

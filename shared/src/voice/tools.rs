@@ -67,6 +67,11 @@ pub struct ToolRequest {
     /// The tools to run, in order; empty for a platform message that is not a tool call
     /// (Vapi's status updates): answer it with an empty result.
     pub calls: Vec<ToolCall>,
+    /// The platform says the phone call is over (Vapi's `end-of-call-report` or an
+    /// `ended` status, Retell's `call_ended` webhook): hand the call
+    /// [`crate::voice::CallEvent::HungUp`], so a call that ended before booking is
+    /// called back.
+    pub ended: bool,
 }
 
 /// Longest accepted tool body: no booking needs more.
@@ -87,6 +92,16 @@ pub fn parse_tool_request(body: &[u8]) -> Result<ToolRequest, VoiceError> {
     if v.get("args").is_some() && v.get("call").is_some() && v.get("name").is_some() {
         return retell(&v);
     }
+    if let (Some(event), Some(_)) = (str_at(&v, &["event"]), v.get("call")) {
+        // Retell's call webhooks (call_started, call_ended, call_analyzed).
+        return Ok(ToolRequest {
+            platform: Platform::Retell,
+            call_id: str_at(&v, &["call", "call_id"]).unwrap_or_default(),
+            caller: str_at(&v, &["call", "from_number"]),
+            calls: Vec::new(),
+            ended: event == "call_ended",
+        });
+    }
     if let Some(tool) = str_at(&v, &["tool"]) {
         return Ok(flat(&v, tool));
     }
@@ -97,7 +112,10 @@ fn vapi(m: &Value) -> Result<ToolRequest, VoiceError> {
     let call_id = str_at(m, &["call", "id"]).unwrap_or_default();
     let caller = str_at(m, &["call", "customer", "number"]).or_else(|| str_at(m, &["customer", "number"]));
     let mut calls = Vec::new();
-    if m.get("type").and_then(Value::as_str) == Some("tool-calls") {
+    let kind = m.get("type").and_then(Value::as_str);
+    let ended = kind == Some("end-of-call-report")
+        || (kind == Some("status-update") && m.get("status").and_then(Value::as_str) == Some("ended"));
+    if kind == Some("tool-calls") {
         let list = m.get("toolCallList").or_else(|| m.get("toolCalls")).and_then(Value::as_array);
         for c in list.into_iter().flatten() {
             let id = str_at(c, &["id"]).unwrap_or_default();
@@ -107,7 +125,7 @@ fn vapi(m: &Value) -> Result<ToolRequest, VoiceError> {
             calls.push(ToolCall { id, name, args: object(args) });
         }
     }
-    Ok(ToolRequest { platform: Platform::Vapi, call_id, caller, calls })
+    Ok(ToolRequest { platform: Platform::Vapi, call_id, caller, calls, ended })
 }
 
 fn retell(v: &Value) -> Result<ToolRequest, VoiceError> {
@@ -120,6 +138,7 @@ fn retell(v: &Value) -> Result<ToolRequest, VoiceError> {
         calls: vec![ToolCall { id: call_id.clone(), name, args }],
         call_id,
         caller,
+        ended: false,
     })
 }
 
@@ -144,6 +163,7 @@ fn flat(v: &Value, tool: String) -> ToolRequest {
         calls: vec![ToolCall { id: call_id.clone(), name: tool, args }],
         call_id,
         caller,
+        ended: false,
     }
 }
 
