@@ -1010,3 +1010,29 @@ fn random_event_streams_keep_every_invariant() {
     }
     assert!(sent > 100, "the random runs sent only {sent} messages: they test too little");
 }
+
+#[test]
+fn a_long_customer_history_stays_within_one_durable_object_value() {
+    let mut w = World::new(site());
+    for line in ["customer Dana Smith mobile=+16125550101 texts email=dana@example.com", "now 2026-03-02 10:00"] {
+        step(&mut w, line).unwrap();
+    }
+    for k in 0..60 {
+        step(&mut w, &format!("estimate {} sent", 1000 + k)).unwrap();
+        for j in 0..3 {
+            step(&mut w, &format!("job {} scheduled", 5000 + 3 * k + j)).unwrap();
+        }
+        step(&mut w, "until +25h").unwrap();
+    }
+    assert!(w.posted.len() >= 55, "{} sent", w.posted.len());
+    let settled = w.fu.list().iter().filter(|f| f.status != Status::Pending).count();
+    assert_eq!(settled, KEPT_SETTLED, "the newest settled are kept, the oldest dropped");
+    let size = serde_json::to_string(&w.fu).unwrap().len();
+    assert!(size < 128 * 1024, "the state is {size} bytes");
+    // The newest entity is still deduplicated; a forgotten old one that comes back is
+    // applied again, and the re-check before any send is what stands guard.
+    let newest = w.current(Entity::Estimate, 1059).unwrap();
+    assert_eq!(w.fu.observe(newest, w.now), Observed::Duplicate);
+    let oldest = w.current(Entity::Job, 5000).unwrap();
+    assert_eq!(w.fu.observe(oldest, w.now), Observed::Applied);
+}

@@ -77,8 +77,12 @@ pub const IN_FLIGHT_TIMEOUT: i64 = 60;
 pub const FRESH_FOR: i64 = 300;
 /// A provider refusal (other than 21610) is retried this many times in all.
 pub const MAX_SEND_ATTEMPTS: u8 = 3;
-/// Settled follow-ups kept for the office's list, newest first.
-pub const KEPT_SETTLED: usize = 300;
+/// Settled follow-ups kept for the office's list (the newest): the state is one Durable
+/// Object value, and a value is at most 128 KiB.
+pub const KEPT_SETTLED: usize = 100;
+/// Entities remembered for deduplication (the newest, and every one a pending follow-up
+/// is about). One forgotten and replayed is caught by the re-check before any send.
+pub const KEPT_SEEN: usize = 200;
 
 /// A follow-up recipe; each sends on one channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -942,7 +946,9 @@ impl CustomerFollowUps {
             return self.after_settled(i, now);
         }
         fu.stage = Stage::Waiting;
-        fu.next_try = now + 300;
+        // A quarter of the outage so far, between 5 minutes and an hour: ServiceTitan's
+        // API is rate-limited per app, and every customer waits on it at once.
+        fu.next_try = now + ((now - since) / 4).clamp(300, 3600);
         fu.reason =
             format!("ServiceTitan did not answer the re-check ({detail}); trying again at {}", iso8601(fu.next_try));
     }
@@ -1364,8 +1370,9 @@ impl CustomerFollowUps {
         self.notes.push(PendingNote { note: Note { key, target, text }, next_at: now, first_at: now, attempts: 0 });
     }
 
-    /// Keeps the newest [`KEPT_SETTLED`] settled follow-ups.
+    /// Keeps the newest [`KEPT_SETTLED`] settled follow-ups and [`KEPT_SEEN`] entities.
     fn trim(&mut self) {
+        self.trim_seen();
         let settled = self.follow_ups.iter().filter(|f| !f.pending()).count();
         if settled <= KEPT_SETTLED {
             return;
@@ -1379,6 +1386,32 @@ impl CustomerFollowUps {
         by_age.sort();
         let drop: BTreeSet<String> = by_age.into_iter().take(settled - KEPT_SETTLED).map(|(_, id)| id).collect();
         self.follow_ups.retain(|f| !drop.contains(&f.id));
+    }
+}
+
+impl CustomerFollowUps {
+    fn trim_seen(&mut self) {
+        if self.seen.len() <= KEPT_SEEN {
+            return;
+        }
+        let needed: BTreeSet<String> = self
+            .follow_ups
+            .iter()
+            .filter(|f| f.pending())
+            .flat_map(|f| self.reads(f))
+            .map(|r| seen_key(r.entity, r.id))
+            .collect();
+        let mut by_age: Vec<(i64, String)> = self
+            .seen
+            .iter()
+            .filter(|(k, _)| !needed.contains(*k))
+            .map(|(k, o)| (o.modified_on_ms, k.clone()))
+            .collect();
+        by_age.sort();
+        let extra = self.seen.len() - KEPT_SEEN;
+        for (_, key) in by_age.into_iter().take(extra) {
+            self.seen.remove(&key);
+        }
     }
 }
 
