@@ -19,7 +19,10 @@
 //!
 //! Events: [`CustomerFollowUps::observe`] (a ServiceTitan entity as read, from a
 //! webhook's re-read or the export feed), [`CustomerFollowUps::booking_consent`],
-//! [`CustomerFollowUps::inbound_sms`], [`CustomerFollowUps::cancel`] (the office).
+//! [`CustomerFollowUps::inbound_sms`], [`CustomerFollowUps::call_in`],
+//! [`CustomerFollowUps::cancel`] (the office). [`CustomerFollowUps::list`] is the office's
+//! list: every scheduled, sent, skipped, halted, cancelled and failed follow-up with its
+//! reason and times (the newest [`KEPT_SETTLED`] settled ones).
 //!
 //! | recipe | scheduled when | due | goes only if (re-checked right before) | cancelled when |
 //! |---|---|---|---|---|
@@ -1287,7 +1290,10 @@ impl CustomerFollowUps {
         self.seen.get(&seen_key(entity, id)).map(|o| &o.facts)
     }
 
-    fn zone(&self) -> Zone {
+    /// The customer's zone as used for quiet hours and reminders (ServiceTitan's facts,
+    /// else the settings, else the site's offset with US daylight saving): the office's
+    /// page shows times in it.
+    pub fn zone(&self) -> Zone {
         self.contact.zone.or(self.settings.time_zone).unwrap_or(self.site_zone)
     }
 
