@@ -851,3 +851,70 @@ fn yes_with_more_details_takes_the_caller_id_and_the_details() {
     let t = call.handle(CallEvent::Heard { text: "tomorrow morning".into() }, T0 + 4);
     assert!(t.say.iter().any(|s| s.contains("six one two, five five five, zero one four three")), "{t:?}");
 }
+
+/// Every `<` of a document opens one of our own elements: nothing a caller said (read
+/// back in a summary, a name, an issue) becomes markup.
+fn only_our_tags(xml: &str) -> Result<(), String> {
+    const OURS: [&str; 18] = [
+        "<?xml ",
+        "<Response>",
+        "</Response>",
+        "<Gather ",
+        "</Gather>",
+        "<Say ",
+        "</Say>",
+        "<Dial ",
+        "</Dial>",
+        "<Hangup/>",
+        "<Start>",
+        "</Start>",
+        "<Recording ",
+        "<Connect ",
+        "</Connect>",
+        "<ConversationRelay ",
+        "</ConversationRelay>",
+        "<Language ",
+    ];
+    for (i, _) in xml.match_indices('<') {
+        let rest = &xml[i..];
+        if !OURS.iter().any(|t| rest.starts_with(t)) {
+            return Err(format!("markup we did not write at {i}: {}", rest.chars().take(40).collect::<String>()));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn the_xss_corpus_said_on_the_phone_stays_text_in_twiml() {
+    let site = site();
+    let corpus =
+        fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/data/xss-corpus.txt")).unwrap();
+    let mut checked = 0;
+    for payload in corpus.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+        let mut call = Call::new(&site, Some("+16125550143"), T0);
+        let mut turns = vec![call.handle(CallEvent::Answered, T0)];
+        for said in [
+            format!("my water heater is leaking {payload}"),
+            format!("{payload} gonzalez"),
+            "yes".to_string(),
+            format!("4417 west lake street {payload} minneapolis 55416"),
+            "tomorrow morning".to_string(),
+            payload.to_string(),
+        ] {
+            turns.push(call.handle(CallEvent::Heard { text: said }, T0 + 10));
+            turns.push(call.handle(CallEvent::Keyed { digits: payload.to_string() }, T0 + 11));
+        }
+        for t in &turns {
+            let xml = render(t, &urls());
+            only_our_tags(&xml).unwrap_or_else(|e| panic!("{payload:?}: {e}\n{xml}"));
+            only_our_tags(&render_relay(t, "wss://x/v1/voice/relay/northstar", "https://x/a")).unwrap();
+            for o in relay_out(t, booking_core::booking::Locale::En) {
+                serde_json::from_str::<serde_json::Value>(&o).expect("relay out stays JSON");
+            }
+            checked += 1;
+        }
+        let _ = parse_relay(payload);
+        let _ = parse_tool_request(payload.as_bytes());
+    }
+    assert!(checked > 100, "{checked}");
+}

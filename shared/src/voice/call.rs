@@ -43,6 +43,9 @@ pub const MISSES_BEFORE_HELP: u8 = 2;
 /// as a chat submission's 60 turns).
 pub const MAX_CALLER_TURNS: usize = 60;
 
+/// Keys gathered one by one (ConversationRelay) before they are read as one entry.
+const MAX_KEYS: usize = 20;
+
 /// What happened on the line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
@@ -365,9 +368,8 @@ impl Call {
 
     fn greet(&mut self, now: UnixSeconds) -> CallTurn {
         if self.answered {
-            // The incoming webhook again (a retry, a replay): the same words, nothing new.
-            let say = vec![self.last_question.clone()];
-            return CallTurn { say, locale: self.locale(), next: self.listen(), effects: Vec::new(), record: false };
+            // The incoming webhook again (a retry, a replay).
+            return self.same_again();
         }
         self.answered = true;
         self.conversation.handle(Event::Start, now);
@@ -396,16 +398,12 @@ impl Call {
         }
         self.hear(&format!("(keyed {d})"));
         if self.help_offered {
-            return self.help_choice(
-                if d == "1" {
-                    "connect me"
-                } else if d == "2" {
-                    "text me"
-                } else {
-                    &d
-                },
-                now,
-            );
+            let choice = match d.as_str() {
+                "1" => "connect me",
+                "2" => "text me",
+                other => other,
+            };
+            return self.help_choice(choice, now);
         }
         if self.conversation.user_turns().is_empty() && (d == "1" || d == "2") {
             // The greeting's keys: 2 for Spanish, 1 (or 2 where there is no Spanish) to go on.
@@ -432,8 +430,8 @@ impl Call {
 
     fn key_pressed(&mut self, key: &str, now: UnixSeconds) -> CallTurn {
         let done = key.contains('#');
-        self.keys.extend(key.chars().filter(char::is_ascii_digit).take(20));
-        let full = self.keys_wanted.is_some_and(|n| self.keys.len() >= usize::from(n));
+        self.keys.extend(key.chars().filter(char::is_ascii_digit).take(MAX_KEYS));
+        let full = self.keys.len() >= MAX_KEYS || self.keys_wanted.is_some_and(|n| self.keys.len() >= usize::from(n));
         if !done && !full {
             // Still keying: say nothing, keep listening.
             return CallTurn {
@@ -490,7 +488,10 @@ impl Call {
     }
 
     fn dial_ended(&mut self, answered: bool, now: UnixSeconds) -> CallTurn {
-        let why = self.transfer.take();
+        let Some(why) = self.transfer.take() else {
+            // No transfer was started (a replayed dial webhook): nothing changes.
+            return self.same_again();
+        };
         if answered {
             self.person_answered = true;
             self.ended = true;
@@ -502,11 +503,11 @@ impl Call {
         let l = self.locale();
         let mut say = Vec::new();
         match why {
-            Some(Transfer::Emergency) => {
+            Transfer::Emergency => {
                 say.push(prompts::voice_line(&VoiceLine::NoAnswerEmergency, l));
                 say.append(&mut self.held);
             }
-            Some(Transfer::Person) => {
+            Transfer::Person => {
                 // Back to where the conversation was before "talk to a person": the
                 // request to hand off was that turn's only effect.
                 let turns = self.conversation.user_turns();
@@ -516,7 +517,7 @@ impl Call {
                 say.push(prompts::voice_line(&VoiceLine::NoAnswer, l));
                 say.push(self.last_question.clone());
             }
-            Some(Transfer::Help) | None => {
+            Transfer::Help => {
                 say.push(prompts::voice_line(&VoiceLine::NoAnswer, l));
                 say.push(self.last_question.clone());
             }
@@ -630,7 +631,7 @@ impl Call {
     }
 
     /// The conversation answered: speak it, or transfer, or book.
-    fn after(&mut self, turn: Turn, progressed: bool, _now: UnixSeconds) -> CallTurn {
+    fn after(&mut self, turn: Turn, progressed: bool, now: UnixSeconds) -> CallTurn {
         let l = self.locale();
         let mut effects = Vec::new();
         let mut emergency = false;
@@ -669,7 +670,7 @@ impl Call {
         }
         let mut say = turn.replies;
         if !progressed {
-            return self.miss(say, _now);
+            return self.miss(say, now);
         }
         self.misses = 0;
         self.offer_caller_id(&mut say);
@@ -768,6 +769,13 @@ impl Call {
     }
 
     // --- helpers ---
+
+    /// The last question again, recorded nowhere: the answer to a webhook Twilio sent
+    /// twice.
+    fn same_again(&self) -> CallTurn {
+        let say = vec![self.last_question.clone()];
+        CallTurn { say, locale: self.locale(), next: self.listen(), effects: Vec::new(), record: false }
+    }
 
     /// The transcript for the office: what was said and heard, and the recording.
     fn record_of_call(&self) -> Vec<TranscriptLine> {
