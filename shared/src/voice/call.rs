@@ -410,6 +410,10 @@ impl Call {
             let l = if d == "2" && self.offers(Locale::Es) { Locale::Es } else { self.locale() };
             return self.choose_language(l, now);
         }
+        if self.caller_id_check == CallerIdCheck::Asked && (d == "1" || d == "2") {
+            // "Is … the best number?": 1 is yes, 2 is no.
+            return self.answer(if d == "1" { "yes" } else { "no" }, now);
+        }
         if self.conversation.expecting() == Expecting::Address {
             let has_street = self.conversation.so_far().address.is_some_and(|a| !a.street.is_empty());
             if !has_street && d.len() <= 6 {
