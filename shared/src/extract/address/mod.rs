@@ -904,19 +904,22 @@ fn unit_from(
                     i = at + 2;
                 }
             }
-            if i == at + 1 && free(at + 1) {
-                let x = words.get(at + 1).map(|x| x.raw.trim_end_matches([',', '.'])).unwrap_or("");
-                if second_unit_letter(words, at) {
-                    u.push_str(", ");
-                    u.push_str(x);
-                    i = at + 2;
-                } else if !u.contains(' ') && unit_direction_before_city(words, at)
-                    || unit_number_goes_on(words, used, at + 1)
-                {
-                    u.push(' ');
-                    u.push_str(x);
-                    i = at + 2;
-                }
+            // "Unit K, L", "1 N Oak Park", "Suite 2 3665 Valley Cottage": more of the unit.
+            let sep = if i != at + 1 || !free(at + 1) {
+                ""
+            } else if second_unit_letter(words, at) {
+                ", "
+            } else if !u.contains(' ') && unit_direction_before_city(words, at)
+                || unit_number_goes_on(words, used, at + 1)
+            {
+                " "
+            } else {
+                ""
+            };
+            if let Some(x) = words.get(at + 1).filter(|_| !sep.is_empty()) {
+                u.push_str(sep);
+                u.push_str(&x.raw);
+                i = at + 2;
             }
         }
         // "9th Floor room 905", "14th Floor, Room 1418", "Apt. 3rd Flr.": two parts of one unit.

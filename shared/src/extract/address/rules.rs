@@ -471,6 +471,10 @@ pub(super) fn name_particle(words: &[Word], k: usize) -> usize {
 pub(super) fn zip_ends_plain_words(words: &[Word], used: &[usize], i: usize) -> Option<usize> {
     let z = words.len().checked_sub(1)?;
     words.get(z).and_then(is_zip)?;
-    let plain = |k: usize| k == z || words.get(k).is_some_and(|w| !w.norm.bytes().any(|b| b.is_ascii_digit()));
-    (i..=z).all(|k| !used.contains(&k) && plain(k)).then_some(z)
+    for k in i..=z {
+        if used.contains(&k) || k < z && words.get(k)?.norm.bytes().any(|b| b.is_ascii_digit()) {
+            return None;
+        }
+    }
+    Some(z)
 }

@@ -36,10 +36,10 @@ pub(super) fn is_house_number(w: &Word) -> bool {
 /// "A1075 Main, San Juan": a capital letter then four to six digits, how Puerto Rico
 /// and some developments number houses (not "R22", a refrigerant).
 fn lettered_house_number(w: &Word) -> bool {
-    let b = w.raw.trim_end_matches([',', '.']).as_bytes();
-    b.first().is_some_and(u8::is_ascii_uppercase)
+    let b = clean(&w.norm).as_bytes();
+    w.raw.starts_with(|c: char| c.is_ascii_uppercase())
         && (5..=7).contains(&b.len())
-        && b.iter().skip(1).all(u8::is_ascii_digit)
+        && b.get(1..).is_some_and(|d| d.iter().all(u8::is_ascii_digit))
 }
 fn digits_house_number(w: &Word) -> bool {
     let b = w.norm.as_bytes();
