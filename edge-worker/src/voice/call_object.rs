@@ -622,3 +622,39 @@ async fn hand_over(
     let _ = storage.delete_alarm().await;
     Ok(reply)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inbound(base: &str) -> Inbound {
+        Inbound {
+            site_id: "northstar".into(),
+            call: "CA0123".into(),
+            from: None,
+            to: None,
+            heard: Heard::Answered,
+            base_url: base.into(),
+            received_ms: 0,
+        }
+    }
+
+    #[test]
+    fn the_relay_socket_is_on_the_same_host_and_names_the_call() {
+        assert_eq!(
+            relay_url(&inbound("https://book.example.com/v1/voice/twilio/northstar")),
+            "wss://book.example.com/v1/voice/relay/northstar?callSid=CA0123"
+        );
+        assert_eq!(
+            relay_url(&inbound("http://127.0.0.1:8787/v1/voice/twilio/northstar")),
+            "ws://127.0.0.1:8787/v1/voice/relay/northstar?callSid=CA0123"
+        );
+    }
+
+    #[test]
+    fn a_call_books_under_one_key() {
+        let names = Names { site_id: "northstar".into(), call: "CA0123".into(), from: None, to: None };
+        assert_eq!(names.idempotency_key(), "call-CA0123");
+        assert_eq!(object_name("northstar", "CA0123"), "northstar:CA0123");
+    }
+}

@@ -60,38 +60,14 @@ async fn twilio_hook(req: Request, env: &Env, site_id: &str, hook: &str, receive
     let Some(call_sid) = twilio::call_sid(signed.get("CallSid")) else {
         return Response::error("no CallSid", 400);
     };
-    let heard = match hook {
-        "incoming" => Heard::Answered,
-        "gather" => match (signed.given("SpeechResult"), signed.given("Digits")) {
-            (_, Some(digits)) => Heard::Keyed { digits: digits.to_string() },
-            (Some(text), None) => Heard::Said { text: text.to_string() },
-            (None, None) => Heard::Nothing,
-        },
-        "dial" => Heard::DialEnded { answered: signed.get("DialCallStatus") == Some("completed") },
-        // ConversationRelay ended with our `end` message: its HandoffData says what next.
-        "handoff" => Heard::Handoff { data: signed.get("HandoffData").unwrap_or("").to_string() },
-        "status" => match signed.given("CallStatus") {
-            Some(s @ ("completed" | "busy" | "no-answer" | "failed" | "canceled")) => {
-                Heard::HungUp { status: s.to_string() }
-            }
-            // ringing, in-progress: nothing has ended yet.
-            _ => return Response::empty().map(|r| r.with_status(204)),
-        },
-        _ => match (signed.given("RecordingUrl"), signed.given("RecordingStatus")) {
-            (Some(url), None | Some("completed")) => Heard::Recording { url: url.to_string() },
-            _ => return Response::empty().map(|r| r.with_status(204)),
-        },
-    };
-    // Gather and Dial actions point back here: the same origin and site the call came in on.
-    let base = signed.url.split_once('?').map_or(signed.url.as_str(), |(b, _)| b);
-    let base = base.rsplit_once('/').map_or(base, |(b, _)| b).to_string();
+    let Some(heard) = heard(hook, &signed) else { return Response::empty().map(|r| r.with_status(204)) };
     let inbound = Inbound {
         site_id: site_id.to_string(),
         call: call_sid,
         from: signed.given("From").map(str::to_string),
         to: signed.given("To").map(str::to_string),
         heard,
-        base_url: base,
+        base_url: base_url(&signed.url),
         received_ms,
     };
     let quiet = matches!(inbound.heard, Heard::HungUp { .. } | Heard::Recording { .. });
@@ -100,6 +76,39 @@ async fn twilio_hook(req: Request, env: &Env, site_id: &str, hook: &str, receive
         return Response::empty().map(|r| r.with_status(204));
     }
     twilio::twiml(xml)
+}
+
+/// What a signed webhook says happened; `None` when nothing has (a call still ringing,
+/// a recording not ready).
+fn heard(hook: &str, signed: &twilio::Signed) -> Option<Heard> {
+    Some(match hook {
+        "incoming" => Heard::Answered,
+        // Keys win over speech: a caller who keyed an answer meant it.
+        "gather" => match (signed.given("SpeechResult"), signed.given("Digits")) {
+            (_, Some(digits)) => Heard::Keyed { digits: digits.to_string() },
+            (Some(text), None) => Heard::Said { text: text.to_string() },
+            (None, None) => Heard::Nothing,
+        },
+        "dial" => Heard::DialEnded { answered: signed.get("DialCallStatus") == Some("completed") },
+        // ConversationRelay ended with our `end` message: its HandoffData says what next.
+        "handoff" => Heard::Handoff { data: signed.get("HandoffData").unwrap_or("").to_string() },
+        "status" => match signed.given("CallStatus")? {
+            s @ ("completed" | "busy" | "no-answer" | "failed" | "canceled") => Heard::HungUp { status: s.to_string() },
+            // queued, ringing, in-progress: nothing has ended yet.
+            _ => return None,
+        },
+        _ => match (signed.given("RecordingUrl"), signed.given("RecordingStatus")) {
+            (Some(url), None | Some("in-progress" | "completed")) => Heard::Recording { url: url.to_string() },
+            _ => return None,
+        },
+    })
+}
+
+/// Where a call's Gather and Dial actions point: the webhook's own URL up to the site
+/// (`https://host/v1/voice/twilio/{site}`), so they come back the way the call came in.
+fn base_url(url: &str) -> String {
+    let base = url.split_once('?').map_or(url, |(b, _)| b);
+    base.rsplit_once('/').map_or(base, |(b, _)| b).to_string()
 }
 
 /// `Some(output)` if `work` finishes within `ms`, else `None` (the work is dropped:
@@ -152,4 +161,52 @@ pub(crate) fn spawn_kept<T: 'static>(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signed(pairs: &[(&str, &str)]) -> twilio::Signed {
+        twilio::Signed {
+            params: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            url: String::new(),
+        }
+    }
+
+    #[test]
+    fn keys_win_over_speech_and_an_empty_gather_is_nothing() {
+        let both = heard("gather", &signed(&[("SpeechResult", "six one two"), ("Digits", "612")]));
+        assert!(matches!(both, Some(Heard::Keyed { digits }) if digits == "612"));
+        assert!(matches!(heard("gather", &signed(&[("SpeechResult", "  ")])), Some(Heard::Nothing)));
+        assert!(
+            matches!(heard("gather", &signed(&[("SpeechResult", "yes")])), Some(Heard::Said { text }) if text == "yes")
+        );
+    }
+
+    #[test]
+    fn only_an_ended_call_hangs_up() {
+        for s in ["completed", "busy", "no-answer", "failed", "canceled"] {
+            assert!(matches!(heard("status", &signed(&[("CallStatus", s)])), Some(Heard::HungUp { .. })), "{s}");
+        }
+        for s in ["ringing", "in-progress", "queued", ""] {
+            assert!(heard("status", &signed(&[("CallStatus", s)])).is_none(), "{s}");
+        }
+    }
+
+    #[test]
+    fn a_transfer_counts_as_answered_only_when_completed() {
+        let answered =
+            |s| matches!(heard("dial", &signed(&[("DialCallStatus", s)])), Some(Heard::DialEnded { answered: true }));
+        assert!(answered("completed"));
+        assert!(!answered("no-answer") && !answered("busy") && !answered("failed"));
+    }
+
+    #[test]
+    fn actions_point_back_to_the_site_the_call_came_in_on() {
+        assert_eq!(
+            base_url("http://127.0.0.1:8787/v1/voice/twilio/northstar/incoming?x=1"),
+            "http://127.0.0.1:8787/v1/voice/twilio/northstar"
+        );
+    }
 }

@@ -104,8 +104,27 @@ async fn availability(
     Ok(availability_result(&windows, site, booking_core::booking::Locale::En))
 }
 
-/// A platform's call id as part of an object name and idempotency key: letters,
-/// digits and `-` only, at most 64 (a hash of the rest would be the next step).
+/// A platform's call id as part of an object name and idempotency key: kept as it is
+/// when it is letters, digits and `-` (at most 64), else its hash, so two ids never
+/// share a call. Empty stays empty (refused by the caller).
 fn safe_id(id: &str) -> String {
-    id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(64).collect()
+    let plain = id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if plain {
+        id.to_string()
+    } else {
+        booking_core::signing::sha256_hex(id.as_bytes())[..32].to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_id;
+
+    #[test]
+    fn platform_call_ids_never_collide_once_cleaned() {
+        assert_eq!(safe_id("vapi-123"), "vapi-123");
+        assert_ne!(safe_id("a.b"), safe_id("ab"));
+        assert_eq!(safe_id("a/b:c").len(), 32);
+        assert_eq!(safe_id(""), "");
+    }
 }
