@@ -449,6 +449,8 @@ pub(crate) enum VoiceLine<'a> {
     Greeting { business: &'a str, offer_spanish: bool, recorded: bool },
     /// The caller chose this language: greet again in it.
     LanguageChosen { business: &'a str },
+    /// The caller switched language mid-call: the question follows.
+    LanguageSwitched,
     /// "Is six one two, five five five, zero one zero zero the best number to reach you?"
     ConfirmCallerId { phone: &'a str },
     /// The caller said the caller ID is not the number to use.
@@ -505,6 +507,7 @@ pub(crate) fn voice_line(line: &VoiceLine<'_>, locale: Locale) -> String {
             true => format!("Con gusto. Le atiende el asistente automático de {business}. ¿En qué le podemos ayudar hoy?"),
             false => format!("Sure. You're speaking with {business}'s automated assistant. What can we help you with today?"),
         },
+        VoiceLine::LanguageSwitched => pick(es, "Sure, let's continue in English.", "Claro, seguimos en español."),
         VoiceLine::ConfirmCallerId { phone } => match es {
             true => format!("¿Es el {phone} el mejor número para comunicarnos con usted?"),
             false => format!("Is {phone} the best number to reach you?"),

@@ -761,10 +761,19 @@ impl Call {
         let (c, _) = conversation::replay(self.site.clone(), Channel::Voice, Some(l), &turns, now);
         self.conversation = c;
         self.misses = 0;
-        let mut say = vec![prompts::voice_line(&VoiceLine::LanguageChosen { business: &self.site.business_name }, l)];
-        if self.conversation.stage() != Stage::TakingDetails || !turns.is_empty() {
-            // Said after the first answers: carry on where the conversation was.
-            say.push(self.last_question.clone());
+        if turns.is_empty() {
+            let line = prompts::voice_line(&VoiceLine::LanguageChosen { business: &self.site.business_name }, l);
+            self.last_question = line.clone();
+            return self.turn(vec![line], self.listen());
+        }
+        // Mid-call: carry on where the conversation was, its question in the new language.
+        let question =
+            self.conversation.so_far().transcript.into_iter().rev().find(|t| t.speaker == Speaker::Assistant);
+        let mut say = vec![prompts::voice_line(&VoiceLine::LanguageSwitched, l)];
+        say.push(question.map_or_else(|| self.last_question.clone(), |q| q.text));
+        if self.caller_id_check == CallerIdCheck::Asked {
+            self.caller_id_check = CallerIdCheck::NotAsked;
+            self.offer_caller_id(&mut say);
         }
         if let Some(q) = say.last() {
             self.last_question = q.clone();
