@@ -37,6 +37,7 @@ function caller(extra = {}) {
     name: 'Olivia Martin',
     address: `${4300 + n} Oak Ave S, Minneapolis, MN 55405`,
     when: 'tomorrow afternoon',
+    rest: 'Minneapolis, 55405',
     ...extra,
   };
 }
@@ -113,7 +114,8 @@ async function recordsFor(digits) {
   const jobs = r.jobs.filter((j) => ids.has(j.customerId));
   const jobIds = new Set(jobs.map((j) => j.id));
   const locations = (r.locations || []).filter((l) => jobs.some((j) => j.locationId === l.id));
-  const bookings = (r.bookings || []).filter((b) => JSON.stringify(b).includes(digits) || JSON.stringify(b).includes(`${digits.slice(0, 3)}-${digits.slice(3, 6)}-${digits.slice(6)}`));
+  const written = [digits, `${digits.slice(0, 3)}-${digits.slice(3, 6)}-${digits.slice(6)}`, `(${digits.slice(0, 3)}) ${digits.slice(3, 6)}-${digits.slice(6)}`];
+  const bookings = (r.bookings || []).filter((b) => written.some((w) => JSON.stringify(b).includes(w)));
   const notes = (r.notes || []).filter((x) => ids.has(x.customerId) || jobIds.has(x.jobId));
   return { customers, jobs, locations, bookings, notes };
 }
@@ -212,12 +214,11 @@ test('a house number with "hundred", then keyed house number and ZIP, reach the 
 test('corrections: a corrected name and phone at the read-back reach ServiceTitan, not the first ones', async () => {
   const p = caller({ name: 'Noah Patal' });
   const right = `${p.digits.slice(0, 8)}9${p.digits.slice(9)}`;
-  let corrected = false;
+  let corrected = 0;
   p.on = (t) => {
-    if (/shall i book/.test(t) && !corrected) {
-      corrected = true;
-      return { speech: `no, my name is Noah Patel and my phone is ${words(right).replace(/^oh/, 'zero')}` };
-    }
+    // One correction per turn, as callers mostly do (both in one sentence: see below).
+    if (/shall i book/.test(t) && corrected === 0) { corrected = 1; p.name = 'Noah Patel'; return { speech: 'no, my name is Noah Patel' }; }
+    if (/shall i book/.test(t) && corrected === 1) { corrected = 2; return { speech: `the phone is ${words(right)}` }; }
     return null;
   };
   let call = await converse(await dial(p), p);
@@ -226,6 +227,23 @@ test('corrections: a corrected name and phone at the read-back reach ServiceTita
   const r = await jobFor(right);
   assert.ok(r.customers.some((c) => /Noah Patel/.test(c.name)), JSON.stringify(r.customers));
   assert.equal((await recordsFor(p.digits)).customers.length, 0, 'the first phone is not on any customer');
+});
+
+test('corrections: a name and a phone corrected in one sentence both reach ServiceTitan', async () => {
+  const p = caller({ name: 'Grace Nelsen' });
+  const right = `${p.digits.slice(0, 8)}8${p.digits.slice(9)}`;
+  let corrected = false;
+  p.on = (t) => {
+    if (!/shall i book/.test(t) || corrected) return null;
+    corrected = true;
+    return { speech: `no, my name is Grace Nelson and my phone is ${words(right)}` };
+  };
+  const call = await converse(await dial(p), p);
+  const summaries = call.said.filter((x) => /shall i book/i.test(x.text)).map((x) => x.text);
+  assert.match(summaries.at(-1), /Grace Nelson/, 'the corrected name is read back');
+  assert.match(summaries.at(-1), new RegExp(words(right.slice(6)).replace(/^oh/, 'zero').replace(/ oh/g, ' zero')), 'the corrected phone is read back');
+  const r = await jobFor(right);
+  assert.ok(r.customers.some((c) => /Grace Nelson/.test(c.name)), JSON.stringify(r.customers));
 });
 
 test('an existing caller, matched by caller ID and address, is booked onto their record without being told what is on file', async () => {
@@ -264,6 +282,7 @@ test('Spanish: key 2 at the greeting, the call goes on in Spanish and books', as
   assertTwilioHappy(call);
   const r = await jobFor(p.digits);
   assert.equal(r.jobs.length, 1);
+  assert.match(r.locations[0].address.street, /Oak Ave S/, JSON.stringify(r.locations[0].address));
   // Spanish from the first word, no key needed.
   const q = caller();
   let c2 = await dial(q);
@@ -328,13 +347,17 @@ test('a hang-up mid-call: one callback booking for the office, one SMS with the 
   call = await tw(`/calls/${call.sid}/speak`, { speech: p.name });
   call = await tw(`/calls/${call.sid}/hangup`, {});
   assertTwilioHappy(call);
-  const r = await until(async () => { const x = await recordsFor(p.digits); return x.bookings.length ? x : null; }, 60_000, 'the callback booking');
-  assert.equal(r.bookings.length, 1);
+  // All three are awaited together, then each is checked, so a failure says which is missing.
+  const got = async () => ({ r: await recordsFor(p.digits), sms: await messagesTo(p.from), hook: hooks.find((h) => h.body.includes(p.digits)) });
+  await until(async () => { const g = await got(); return g.r.bookings.length && g.sms.length && g.hook; }, 60_000, 'booking, SMS and webhook').catch(() => {});
+  const { r, sms, hook } = await got();
+  const recent = (await records()).bookings.slice(-2);
+  assert.equal(r.bookings.length, 1, `one callback booking for ${p.digits}; the newest bookings: ${JSON.stringify(recent)}`);
   assert.match(JSON.stringify(r.bookings[0]), /sink/i);
-  const sms = await until(async () => { const m = await messagesTo(p.from); return m.length ? m : null; }, 15_000, 'the SMS');
+  assert.equal(sms.length, 1, `one SMS to ${p.from}; all: ${JSON.stringify((await tw('/messages')))}`);
   assert.match(sms[0].body, /https?:\/\/\S+/);
   assert.ok(sms[0].body.includes(p.digits) || sms[0].body.includes(encodeURIComponent(p.from)), `the link fills in the phone: ${sms[0].body}`);
-  const hook = await until(() => hooks.find((h) => h.body.includes(p.digits)), 30_000, 'the owner\'s webhook');
+  assert.ok(hook, `the owner's webhook; ${hooks.length} received`);
   assert.equal(JSON.parse(hook.body).event, 'session.qualified_abandoned');
   assert.match(hook.headers['x-booking-signature'], /^t=\d+,v1=[0-9a-f]{64}$/);
   // Twilio retries; an attacker replays. The same status callback again: nothing new.
