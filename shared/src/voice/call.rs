@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::booking::{BookingRequest, Channel, Locale, Phone, Speaker, TranscriptLine, UnixSeconds};
 use crate::conversation::prompts::{self, VoiceLine};
-use crate::conversation::{self, Conversation, Effect, Event, Stage, Turn};
+use crate::conversation::{self, Conversation, Effect, Event, Turn};
 use crate::extract::{self, Answer, Expecting};
 use crate::run::{AbandonReport, AbandonedChat};
 use crate::site::{PublicSiteConfig, SiteConfig};
