@@ -13,7 +13,7 @@ use booking_core::voice::tools::availability_result;
 use booking_core::voice::{parse_tool_request, tool_action, tool_response, verify_retell, verify_secret, ToolAction};
 use worker::{Date, Env, Request, Response, Result};
 
-use super::call_object::{self, Names};
+use super::call_object::{self, Heard, Inbound, Names};
 use super::twilio::per_site_secret;
 use crate::config;
 use crate::http::read_body_within;
@@ -59,6 +59,19 @@ pub(crate) async fn route(req: Request, env: &Env, site_id: &str, received_ms: u
         from: request.caller.clone(),
         to: None,
     };
+    if request.ended && !safe_id(&request.call_id).is_empty() {
+        // The platform says the call is over: one that ended before booking is called back.
+        let hung_up = Inbound {
+            site_id: names.site_id.clone(),
+            call: names.call.clone(),
+            from: names.from.clone(),
+            to: None,
+            heard: Heard::HungUp { status: "completed".into() },
+            base_url: String::new(),
+            received_ms,
+        };
+        call_object::send(env, &hung_up).await?;
+    }
     let now = (Date::now().as_millis() / 1000) as i64;
     let mut results = Vec::with_capacity(request.calls.len());
     for call in &request.calls {
