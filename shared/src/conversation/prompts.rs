@@ -514,7 +514,8 @@ pub(crate) fn voice_line(line: &VoiceLine<'_>, locale: Locale) -> String {
         },
         VoiceLine::AskOtherPhone => pick(
             es,
-            "Okay. What's the best number to reach you? You can say it or key it in.",
+            // Not "the best number to reach you?" again: that is the caller-ID question.
+            "Okay. Which number should we use? You can say it or key it in.",
             "Bien. ¿A qué número le podemos llamar? Puede decirlo o marcarlo.",
         ),
         VoiceLine::AskStreet { number } => match es {
