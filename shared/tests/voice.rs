@@ -51,6 +51,7 @@ struct Case {
     record: bool,
     only_english: bool,
     office_books: bool,
+    no_web_page: bool,
     steps: Vec<(usize, String)>,
 }
 
@@ -69,6 +70,7 @@ fn cases(text: &str) -> Vec<Case> {
                 record: false,
                 only_english: false,
                 office_books: false,
+                no_web_page: false,
                 steps: Vec::new(),
             });
             continue;
@@ -78,6 +80,8 @@ fn cases(text: &str) -> Vec<Case> {
             c.caller_id = Some(v.trim().into());
         } else if line == "the site records calls" {
             c.record = true;
+        } else if line == "the site has no web page" {
+            c.no_web_page = true;
         } else if line == "the office schedules every visit" {
             c.office_books = true;
         } else if line == "the site speaks only English" {
@@ -95,6 +99,10 @@ fn run(case: &Case) -> Vec<String> {
     site.voice.record = case.record;
     if case.office_books {
         site.mode = booking_core::site::BookingMode::Booking;
+    }
+    if case.no_web_page {
+        site.allowed_origins.clear();
+        site.voice.booking_page_url = None;
     }
     if case.only_english {
         site.locales = vec![booking_core::booking::Locale::En];

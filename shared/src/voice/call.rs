@@ -214,6 +214,9 @@ pub struct Call {
     /// Twilio's recording of the call, for the office's note.
     #[serde(default)]
     recording: Option<String>,
+    /// The site has a web page a text can link to ([`super::booking_link`]).
+    #[serde(default)]
+    can_link: bool,
     transcript: Vec<TranscriptLine>,
 }
 
@@ -251,6 +254,7 @@ impl Call {
             link_texted: false,
             started: now,
             recording: None,
+            can_link: super::booking_link(site, "").is_some(),
             transcript: Vec::new(),
         }
     }
@@ -728,6 +732,9 @@ impl Call {
                 t.effects.push(CallEffect::TextBookingLink { phone });
                 return t;
             }
+            // No text to send (no number, or no page to link to): still a miss.
+            self.help_offered = true;
+            return self.miss(Vec::new(), now);
         }
         self.misses = 0;
         self.answer(said, now)
@@ -846,8 +853,11 @@ impl Call {
     }
 
     /// The number a text with the booking link goes to: the one the caller gave, else
-    /// the caller ID.
+    /// the caller ID; none when the site has no page to link to.
     fn text_number(&self) -> Option<String> {
+        if !self.can_link {
+            return None;
+        }
         self.conversation.draft().map(|r| r.phone.digits).or_else(|| self.caller_id().map(str::to_string))
     }
 }
