@@ -185,28 +185,8 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     let mut region = Vec::new();
     let grid_words = grid_len(words, i);
     let mut j = i + grid_words.max(1);
-    // Number suffixes: "2615 1/2 Gary Ave", "4922 B South Cornell Ave".
-    if let Some(w) = words.get(j) {
-        let letter =
-            clean(&w.norm).len() == 1 && w.norm.bytes().all(|b| b.is_ascii_alphabetic() || b == b'.') && !is(w, DIRS);
-        // "U S 401 Hwy": U.S., not a number suffix.
-        let letter_then_dir = letter
-            && words.get(j + 1).is_some_and(|n| is(n, DIRS))
-            && !(clean(&w.norm) == "u" && words.get(j + 1).is_some_and(|n| clean(&n.norm) == "s"));
-        // "2458 B Wesley Chapel Rd": a letter before a name is the number's suffix;
-        // before a type it is the name ("1800 M Street", "13011 T I Blvd").
-        let letter_then_name = letter
-            && !w.brk
-            && words.get(j + 1).is_some_and(|n| {
-                clean(&n.norm).len() >= 2
-                    && n.norm.bytes().all(|b| b.is_ascii_alphabetic() || b == b'.')
-                    && !is(n, STRONG_SUFFIX)
-                    && !is(n, NAME_PARTICLES)
-                    && (!is(n, CHATTER) || capital_so(words, j + 1))
-            });
-        if w.norm == "1/2" || letter_then_dir || letter_then_name {
-            j += 1;
-        }
+    if number_suffix(words, j) {
+        j += 1;
     }
     let unit_after_number = unit_after_number(words, j);
     if unit_after_number.is_some() {
@@ -225,12 +205,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         let and_in_name = !first && and_in_name(words, j);
         // "13th Ave No St Petersburg", "21st ave no. ste 130": "No" after a street type is North.
         let north = region.last().is_some_and(|&k| no_is_north(words, k, j));
-        // "Truck and Trailer Way": a unit word right before a street type is a name.
-        let name_before_type = w.norm.len() >= 4
-            && !w.brk
-            && words.get(j + 1).is_some_and(|n| {
-                is(n, STRONG_SUFFIX) && !suite_st(words, j + 1) && words.get(j + 2).is_none_or(|x| !all_digits(x))
-            });
+        let name_before_type = unit_word_in_name(words, j);
         // "U.S. Highway No. 130": "No." between a road type and its number.
         let route_no = region.last().is_some_and(|&k| no_before_route_number(words, k, j));
         // "W. Taylor (m/c 525) rm. 128": a note in parentheses is skipped.
@@ -257,24 +232,14 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         {
             break;
         }
-        // "Grant Trace St. Simons Island": St before a saint's name starts the city.
-        let saint = matches!(clean(&w.norm), "st" | "saint")
-            && words.get(j + 1).is_some_and(|n| is(n, SAINTS))
-            && !words.get(j + 2).is_some_and(|n| is(n, STRONG_SUFFIX));
+        let saint = saint_city_at(words, j);
         // "P.O. Box 5000", "RR 1 Box 297": a mailbox, not the street.
         let mailbox = mailbox_at(words, j);
         if !first && (region.len() >= 2 && saint || mailbox) {
             broke_at_saint = saint;
             break;
         }
-        // "11745 I 10 W": Interstate, not the pronoun; "8517 So Nashville": South.
-        let interstate = w.norm == "i" && words.get(j + 1).is_some_and(all_digits);
-        let so = clean(&w.norm) == "so"
-            && (w.raw.starts_with('S') || w.raw.ends_with('.'))
-            && words.get(j + 1).is_some_and(|n| n.raw.starts_with(|c: char| c.is_ascii_uppercase()));
-        // "U S 401 Hwy": "u" is read as "you" elsewhere.
-        let us = w.raw.eq_ignore_ascii_case("u") && words.get(j + 1).is_some_and(|n| clean(&n.norm) == "s");
-        if first && (is(w, CHATTER) && !interstate && !so && !us || is(w, UNIT_BEFORE_ID) && !is(w, PRE_TYPE)) {
+        if first && (is(w, CHATTER) && !road_word_not_chatter(words, j) || is(w, UNIT_BEFORE_ID) && !is(w, PRE_TYPE)) {
             return None;
         }
         if !first
@@ -294,17 +259,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         {
             break;
         }
-        // "Dearborn Second Floor": the unit starts here.
-        let floor_then_id = words
-            .get(j + 2)
-            .is_some_and(|x| x.norm.len() <= 4 && x.norm.bytes().any(|b| b.is_ascii_digit()) && is_zip(x).is_none());
-        if !first
-            && !w.brk
-            && !floor_then_id
-            && words.get(j + 1).is_some_and(|n| is(n, UNIT_AFTER_ID))
-            && !short_dir(w)
-            && !is(w, STRONG_SUFFIX)
-        {
+        if !first && floor_named_after(words, j) {
             break;
         }
         if !first && unit_alone_last(words, j) {
@@ -314,25 +269,10 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         // "Bryn Mawr 211": a bare number after street words is a unit, except after
         // a road type ("State Road 37", "Hwy 50").
         let prev = region.last().and_then(|&k: &usize| words.get(k));
-        // Grid streets: "2928 N. 2900 E. Road", "144 S 500 E".
-        let grid = region.len() == 1 && prev.is_some_and(|p| is(p, DIRS)) && all_digits(w) && w.norm.len() <= 5;
-        // "U S 401 Hwy", "E C R 850 N" (county road), "F 41".
-        let before_prev = region
-            .len()
-            .checked_sub(2)
-            .and_then(|k| region.get(k))
-            .and_then(|&k| words.get(k))
-            .map(|p| if p.raw.eq_ignore_ascii_case("u") { "u" } else { clean(&p.norm) });
-        let spelled_route = prev.is_some_and(|p| match clean(&p.norm) {
-            "s" => before_prev == Some("u"),
-            "r" => before_prev == Some("c"),
-            x => region.len() == 1 && x.len() == 1 && x.bytes().all(|b| b.is_ascii_alphabetic()) && !is(p, DIRS),
-        });
         if !first
             && all_digits(w)
             && !name_number(w)
-            && !grid
-            && !spelled_route
+            && !number_names_road(words, &region, j)
             && !mile_road(words, j)
             && !prev.is_some_and(|p| is(p, PRE_TYPE) || is(p, ROUTE) || is(p, "county|box|no|old"))
         {

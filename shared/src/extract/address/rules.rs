@@ -478,3 +478,89 @@ pub(super) fn zip_ends_plain_words(words: &[Word], used: &[usize], i: usize) -> 
     }
     Some(z)
 }
+
+/// "2615 1/2 Gary Ave", "4922 B South Cornell Ave", "2458 B Wesley Chapel Rd": the
+/// word after the house number (at `j`) is its suffix: a half, or a letter before a
+/// direction or a name. Before a type the letter is the name ("1800 M Street", "13011
+/// T I Blvd"); "U S 401 Hwy" is U.S.; "P de Leon" is a name's initial.
+pub(super) fn number_suffix(words: &[Word], j: usize) -> bool {
+    let Some(w) = words.get(j) else { return false };
+    let letter =
+        clean(&w.norm).len() == 1 && w.norm.bytes().all(|b| b.is_ascii_alphabetic() || b == b'.') && !is(w, DIRS);
+    let letter_then_dir = letter
+        && words.get(j + 1).is_some_and(|n| is(n, DIRS))
+        && !(clean(&w.norm) == "u" && words.get(j + 1).is_some_and(|n| clean(&n.norm) == "s"));
+    let letter_then_name = letter
+        && !w.brk
+        && words.get(j + 1).is_some_and(|n| {
+            clean(&n.norm).len() >= 2
+                && n.norm.bytes().all(|b| b.is_ascii_alphabetic() || b == b'.')
+                && !is(n, STRONG_SUFFIX)
+                && !is(n, NAME_PARTICLES)
+                && (!is(n, CHATTER) || capital_so(words, j + 1))
+        });
+    w.norm == "1/2" || letter_then_dir || letter_then_name
+}
+
+/// "Truck and Trailer Way": a unit word (at `j`) right before a street type is part
+/// of the name (not "Bonhomme Ave St 1400", where St is Suite).
+pub(super) fn unit_word_in_name(words: &[Word], j: usize) -> bool {
+    words.get(j).is_some_and(|w| w.norm.len() >= 4 && !w.brk)
+        && words.get(j + 1).is_some_and(|n| {
+            is(n, STRONG_SUFFIX) && !suite_st(words, j + 1) && words.get(j + 2).is_none_or(|x| !all_digits(x))
+        })
+}
+
+/// "Grant Trace St. Simons Island": "St" before a saint's name (at `j`) starts the
+/// city, unless a street type follows ("St Paul Ave").
+pub(super) fn saint_city_at(words: &[Word], j: usize) -> bool {
+    words.get(j).is_some_and(|w| matches!(clean(&w.norm), "st" | "saint"))
+        && words.get(j + 1).is_some_and(|n| is(n, SAINTS))
+        && !words.get(j + 2).is_some_and(|n| is(n, STRONG_SUFFIX))
+}
+
+/// "11745 I 10 W" (Interstate, not the pronoun), "8517 So Nashville" (South), "U S 401
+/// Hwy" ("u" is read as "you" elsewhere): a chatter word (at `j`) that starts a road.
+pub(super) fn road_word_not_chatter(words: &[Word], j: usize) -> bool {
+    let Some(w) = words.get(j) else { return false };
+    let next = words.get(j + 1);
+    w.norm == "i" && next.is_some_and(all_digits)
+        || clean(&w.norm) == "so"
+            && (w.raw.starts_with('S') || w.raw.ends_with('.'))
+            && next.is_some_and(|n| n.raw.starts_with(|c: char| c.is_ascii_uppercase()))
+        || w.raw.eq_ignore_ascii_case("u") && next.is_some_and(|n| clean(&n.norm) == "s")
+}
+
+/// "219 South Dearborn Second Floor": a floor word after a name word (at `j`) starts
+/// the unit there, unless its id follows ("Floor 3"), the word is a direction or a
+/// type ("Main St 2nd Floor" ends at St anyway).
+pub(super) fn floor_named_after(words: &[Word], j: usize) -> bool {
+    let id_follows = words
+        .get(j + 2)
+        .is_some_and(|x| x.norm.len() <= 4 && x.norm.bytes().any(|b| b.is_ascii_digit()) && is_zip(x).is_none());
+    words.get(j).is_some_and(|w| !w.brk && !short_dir(w) && !is(w, STRONG_SUFFIX))
+        && !id_follows
+        && words.get(j + 1).is_some_and(|n| is(n, UNIT_AFTER_ID))
+}
+
+/// "2928 N. 2900 E. Road", "144 S 500 E" (grid streets), "U S 401 Hwy", "E C R 850 N"
+/// (county road), "F 41": a bare number (at `j`) after these street words (`region`)
+/// names the road; after other street words it is a unit ("Bryn Mawr 211").
+pub(super) fn number_names_road(words: &[Word], region: &[usize], j: usize) -> bool {
+    let Some(w) = words.get(j) else { return false };
+    let prev = region.last().and_then(|&k| words.get(k));
+    let grid = region.len() == 1 && prev.is_some_and(|p| is(p, DIRS)) && all_digits(w) && w.norm.len() <= 5;
+    let before_prev = region.len().checked_sub(2).and_then(|k| region.get(k)).and_then(|&k| words.get(k)).map(|p| {
+        if p.raw.eq_ignore_ascii_case("u") {
+            "u"
+        } else {
+            clean(&p.norm)
+        }
+    });
+    let spelled_route = prev.is_some_and(|p| match clean(&p.norm) {
+        "s" => before_prev == Some("u"),
+        "r" => before_prev == Some("c"),
+        x => region.len() == 1 && x.len() == 1 && x.bytes().all(|b| b.is_ascii_alphabetic()) && !is(p, DIRS),
+    });
+    grid || spelled_route
+}
