@@ -514,6 +514,11 @@ impl Call {
             Transfer::Emergency => {
                 say.push(prompts::voice_line(&VoiceLine::NoAnswerEmergency, l));
                 say.append(&mut self.held);
+                // The held question may be the phone's: the caller ID is asked instead.
+                self.offer_caller_id(&mut say);
+                if let Some(q) = say.last() {
+                    self.last_question = q.clone();
+                }
             }
             Transfer::Person => {
                 // Back to where the conversation was before "talk to a person": the
