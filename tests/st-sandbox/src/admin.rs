@@ -20,6 +20,9 @@ pub fn routes() -> Router<Shared> {
         .route("/_admin/records", get(records))
         .route("/_admin/faults", get(list_faults).post(add_faults).delete(clear_faults))
         .route("/_admin/reset", post(reset))
+        .route("/_admin/webhooks", get(list_webhooks).post(subscribe).delete(unsubscribe))
+        .route("/_admin/webhooks/flush", post(flush_webhooks))
+        .merge(crate::changes::routes())
         .route("/", get(page))
         .layer(from_fn(loopback_only))
 }
@@ -72,6 +75,31 @@ async fn add_faults(State(s): State<Shared>, body: Bytes) -> Response {
 async fn clear_faults(State(s): State<Shared>) -> StatusCode {
     lock(&s.faults).clear();
     StatusCode::NO_CONTENT
+}
+
+/// `POST /_admin/webhooks`: the tenant's subscription (see [`crate::webhooks::Subscription`]).
+async fn subscribe(State(s): State<Shared>, body: Bytes) -> Response {
+    let sub = match serde_json::from_slice::<crate::webhooks::Subscription>(&body) {
+        Ok(sub) => sub,
+        Err(e) => return (StatusCode::BAD_REQUEST, Json(json!({"error": e.to_string()}))).into_response(),
+    };
+    match lock(&s.webhooks).subscribe(sub, s.app.tenant_id) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, Json(json!({"error": e}))).into_response(),
+    }
+}
+
+async fn list_webhooks(State(s): State<Shared>) -> Json<Value> {
+    Json(lock(&s.webhooks).to_json())
+}
+
+async fn unsubscribe(State(s): State<Shared>) -> StatusCode {
+    lock(&s.webhooks).clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn flush_webhooks(State(s): State<Shared>) -> Json<Value> {
+    Json(json!({"flushed": crate::webhooks::flush(&s)}))
 }
 
 async fn reset(State(s): State<Shared>) -> StatusCode {

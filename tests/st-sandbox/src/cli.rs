@@ -27,6 +27,9 @@ pub struct Config {
     pub booking_provider_id: Option<i64>,
     /// Access token lifetime in seconds (`expires_in`).
     pub token_ttl: u64,
+    /// How many times faster than real time the emulator's own waits run (webhook
+    /// retries at 10/30/60/300 s become 10/30/60/300 ms at 1000). Tests only.
+    pub time_factor: f64,
 }
 
 /// The workspace root, from this crate's manifest dir (tests/st-sandbox → ../..).
@@ -48,13 +51,14 @@ impl Default for Config {
             app_key: None,
             booking_provider_id: None,
             token_ttl: 900,
+            time_factor: 1.0,
         }
     }
 }
 
 /// Usage text for `--help` and errors.
 pub const USAGE: &str = "usage: st-sandbox [--port N] [--host 127.0.0.1] [--seed FILE] [--openapi DIR] \
-[--tenant-id N] [--client-id S] [--client-secret S] [--app-key S] [--booking-provider-id N] [--token-ttl SECONDS]";
+[--tenant-id N] [--client-id S] [--client-secret S] [--app-key S] [--booking-provider-id N] [--token-ttl SECONDS] [--time-factor F]";
 
 impl Config {
     /// Parses `args` (without the program name). `Err` carries a message for stderr.
@@ -86,6 +90,13 @@ impl Config {
                     c.token_ttl =
                         value()?.parse().map_err(|_| format!("--token-ttl: not a number of seconds\n{USAGE}"))?
                 }
+                "--time-factor" => {
+                    c.time_factor = value()?
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|f| f.is_finite() && *f >= 1.0)
+                        .ok_or(format!("--time-factor: a number of at least 1\n{USAGE}"))?
+                }
                 other => return Err(format!("unknown flag {other:?}\n{USAGE}")),
             }
         }
@@ -103,12 +114,13 @@ mod tests {
 
     #[test]
     fn flags() {
-        let c = parse("--port 8099 --tenant-id=42 --client-id a --client-secret b --app-key k --booking-provider-id 7 --token-ttl 5").unwrap();
+        let c = parse("--time-factor 100 --port 8099 --tenant-id=42 --client-id a --client-secret b --app-key k --booking-provider-id 7 --token-ttl 5").unwrap();
         assert_eq!((c.port, c.tenant_id, c.booking_provider_id, c.token_ttl), (8099, Some(42), Some(7), 5));
         assert_eq!(c.client_secret.as_deref(), Some("b"));
+        assert_eq!(c.time_factor, 100.0);
         assert_eq!(c.host, "127.0.0.1");
         assert!(c.seed.ends_with("tests/data/st-tenant.json"));
-        for bad in ["--port", "--port x", "--nope 1", "--tenant-id abc"] {
+        for bad in ["--port", "--port x", "--nope 1", "--tenant-id abc", "--time-factor 0.5"] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }

@@ -21,6 +21,7 @@
 //! | `--openapi DIR` | `<workspace>/../shared/servicetitan-openapi` |
 //! | `--tenant-id N`, `--client-id S`, `--client-secret S`, `--app-key S`, `--booking-provider-id N` | the seed's `"app"` section; a missing credential is generated and printed to stderr |
 //! | `--token-ttl SECONDS` | 900 |
+//! | `--time-factor F` | 1; the emulator's own waits (webhook retries) run F times faster |
 //!
 //! ## ServiceTitan surface
 //!
@@ -44,7 +45,18 @@
 //!   `bookingId`; notes carry `customerId`, `locationId`, `jobId` or `leadId`).
 //! * `POST /_admin/faults` (one fault or an array; see [`faults::FaultSpec`]), `GET` and
 //!   `DELETE /_admin/faults`.
-//! * `POST /_admin/reset`: records back to the seed; requests, faults and tokens cleared.
+//! * `POST /_admin/reset`: records back to the seed; requests, faults and the webhook log
+//!   cleared (tokens and webhook subscriptions kept).
+//! * Record changes as the office makes them, each bumping `modifiedOn` and firing a
+//!   webhook: `POST /_admin/estimates`, `/_admin/estimates/{id}/sent|viewed|sold|dismissed`,
+//!   `/_admin/invoices`, `/_admin/invoices/{id}/overdue|paid`,
+//!   `/_admin/jobs/{id}/completed|canceled|no-show|notifications`, each with
+//!   `?deliver=normal|duplicate|late|skip`; see [`changes`].
+//! * `POST /_admin/webhooks` `{url, hmacKey?, header?, encoding?: hex|base64}` subscribes the
+//!   tenant (HMAC-SHA256 over the raw body; retries after 10/30/60/300 s ÷ `--time-factor`);
+//!   `GET` lists the subscription (key redacted) and every delivery with its attempts;
+//!   `DELETE` unsubscribes; `POST /_admin/webhooks/flush` sends a held-back event now.
+//!   See [`webhooks`].
 //! * `GET /`: an HTML page of customers, locations, jobs, bookings and notes (refreshes every 2 s).
 //!
 //! ## Layout
@@ -56,6 +68,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod changes;
 pub mod cli;
 pub mod error;
 pub mod faults;
@@ -66,6 +79,7 @@ pub mod server;
 pub mod state;
 pub mod store;
 pub mod time;
+pub mod webhooks;
 
 pub use cli::Config;
 pub use state::{AppState, Shared};

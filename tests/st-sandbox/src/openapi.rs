@@ -38,6 +38,8 @@ pub struct Op {
 pub struct Spec {
     docs: Vec<Value>,
     ops: Vec<Op>,
+    /// Operations' `200` JSON schemas, for [`Spec::check_response`].
+    responses: Vec<Op>,
 }
 
 impl Spec {
@@ -68,6 +70,20 @@ impl Spec {
             for (path, item) in paths {
                 let Some(item) = item.as_object() else { continue };
                 for (method, op) in item {
+                    let answer = op
+                        .pointer("/responses/200/content")
+                        .and_then(Value::as_object)
+                        .and_then(|c| c.get("application/json").or_else(|| c.values().next()))
+                        .and_then(|m| m.get("schema"));
+                    if let Some(schema) = answer {
+                        self.responses.push(Op {
+                            method: method.to_ascii_uppercase(),
+                            segments: path.trim_start_matches('/').split('/').map(String::from).collect(),
+                            operation_id: op.get("operationId").and_then(Value::as_str).unwrap_or_default().to_string(),
+                            schema: schema.clone(),
+                            doc: idx,
+                        });
+                    }
                     let content = op.pointer("/requestBody/content").and_then(Value::as_object);
                     // Prefer application/json; some ops list several content types.
                     let schema = content
@@ -100,17 +116,32 @@ impl Spec {
     /// The operation for a request, preferring literal segments over `{params}`
     /// (`/customers/contacts` over `/customers/{id}`).
     pub fn find(&self, method: &str, path: &str) -> Option<&Op> {
+        Self::find_in(&self.ops, method, path)
+    }
+
+    fn find_in<'s>(ops: &'s [Op], method: &str, path: &str) -> Option<&'s Op> {
         let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-        self.ops
-            .iter()
+        ops.iter()
             .filter(|op| op.method == method && op.segments.len() == segs.len())
             .filter(|op| op.segments.iter().zip(&segs).all(|(t, s)| t == s || (t.starts_with('{') && !s.is_empty())))
             .max_by_key(|op| op.segments.iter().filter(|t| !t.starts_with('{')).count())
     }
 
+    /// Checks an answer against the operation's `200` schema: `None` when the spec has
+    /// none (export feeds, paths newer than the 2022 files), else the field errors (empty =
+    /// the shape fits). Required fields, types, formats, enums and nullability are checked;
+    /// properties the schema does not name are allowed, because ServiceTitan's answers have
+    /// grown fields since these files were written (`customerId` on estimates, ...).
+    pub fn check_response(&self, method: &str, path: &str, body: &Value) -> Option<Map<String, Value>> {
+        let op = Self::find_in(&self.responses, method, path)?;
+        let mut ctx = Ctx { doc: &self.docs[op.doc], errors: Map::new(), lenient: true };
+        ctx.check(&op.schema, body, "", 0, false);
+        Some(ctx.errors)
+    }
+
     /// Field errors for `body` (empty = valid).
     pub fn validate(&self, op: &Op, body: &Value) -> Map<String, Value> {
-        let mut ctx = Ctx { doc: &self.docs[op.doc], errors: Map::new() };
+        let mut ctx = Ctx { doc: &self.docs[op.doc], errors: Map::new(), lenient: false };
         ctx.check(&op.schema, body, "", 0, false);
         ctx.errors
     }
@@ -119,6 +150,8 @@ impl Spec {
 struct Ctx<'a> {
     doc: &'a Value,
     errors: Map<String, Value>,
+    /// Unknown properties allowed (answers, not requests).
+    lenient: bool,
 }
 
 /// `name` as an ASP.NET model key: PascalCase.
@@ -199,7 +232,7 @@ impl<'a> Ctx<'a> {
             if let Some(alts) = s.get(key).and_then(Value::as_array).filter(|a| a.len() > 1) {
                 let mut first = None;
                 for alt in alts {
-                    let mut sub = Ctx { doc: self.doc, errors: Map::new() };
+                    let mut sub = Ctx { doc: self.doc, errors: Map::new(), lenient: self.lenient };
                     sub.check(alt, v, path, depth + 1, false);
                     if sub.errors.is_empty() {
                         return;
@@ -292,7 +325,7 @@ impl<'a> Ctx<'a> {
                 continue;
             }
             match s.get("additionalProperties") {
-                Some(Value::Bool(false)) => self.err(
+                Some(Value::Bool(false)) if !self.lenient => self.err(
                     &p,
                     format!(
                         "The JSON property '{k}' could not be mapped to any .NET member contained in type '{}'.",

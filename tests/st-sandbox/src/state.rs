@@ -5,6 +5,7 @@ use crate::faults::Faults;
 use crate::journal::Journal;
 use crate::openapi::Spec;
 use crate::store::{Db, Seed};
+use crate::webhooks::Webhooks;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -43,6 +44,10 @@ pub struct AppState {
     pub journal: Mutex<Journal>,
     /// OpenAPI request schemas.
     pub spec: Spec,
+    /// Outgoing webhook subscriptions and deliveries.
+    pub webhooks: Mutex<Webhooks>,
+    /// How much faster than real time the emulator's own waits run (at least 1).
+    pub time_factor: f64,
 }
 
 /// `Arc<AppState>`, the axum state.
@@ -98,12 +103,16 @@ impl AppState {
             faults: Mutex::new(Faults::default()),
             journal: Mutex::new(Journal::default()),
             spec,
+            webhooks: Mutex::new(Webhooks::default()),
+            time_factor: config.time_factor.max(1.0),
         }
     }
 
-    /// Back to the seed: records, faults and journal. Tokens survive, so a client that
-    /// cached one (as the worker does) keeps working across test resets.
+    /// Back to the seed: records, faults, journal and the webhook log. Tokens and webhook
+    /// subscriptions survive, so a client that cached a token (as the worker does) or a
+    /// harness that subscribed once keeps working across test resets.
     pub fn reset(&self) {
+        lock(&self.webhooks).forget_deliveries();
         *lock(&self.db) = Db::from_seed(&self.seed);
         *lock(&self.faults) = Faults::default();
         *lock(&self.journal) = Journal::default();

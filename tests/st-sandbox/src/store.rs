@@ -10,7 +10,8 @@
 //! `customerContacts` (GET /crm/.../customers/contacts, items carry `customerId`),
 //! `locationContacts` (GET /crm/.../locations/contacts, items carry `locationId`),
 //! `businessUnits`, `jobTypes`, `campaigns`, `technicians`, `bookingProviders`
-//! (`{id, name, active}`), `bookings`, `jobs`, `appointments`, `leads`, `notes`, `estimates`;
+//! (`{id, name, active}`), `bookings`, `jobs`, `appointments`, `leads`, `notes`, `estimates`, `invoices`, `payments`,
+//! `jobCancelReasons` (`{id, name, active}`; three defaults, "No show" first, when the seed has none);
 //! plus `app` (`{tenantId, bookingProviderId, clientId?, clientSecret?, appKey?, userId?}`),
 //! `tenant` (`{id, name}`) and `capacity` (see [`crate::api::dispatch`]).
 
@@ -29,6 +30,10 @@ pub const COLLECTIONS: &[&str] = &[
     "notes",
     "leads",
     "estimates",
+    "invoices",
+    "payments",
+    "jobCancelReasons",
+    "jobCancellations",
     "businessUnits",
     "jobTypes",
     "campaigns",
@@ -38,6 +43,11 @@ pub const COLLECTIONS: &[&str] = &[
 
 /// Seed sections that go into `contacts`.
 const CONTACT_SECTIONS: &[&str] = &["customerContacts", "locationContacts", "bookingContacts", "contacts"];
+
+/// Cancel reasons when the seed has none. ServiceTitan has no no-show job status; offices
+/// cancel with a reason like this one, which is how a no-show is told apart.
+pub const DEFAULT_CANCEL_REASONS: [(i64, &str); 3] =
+    [(9101, "No show"), (9102, "Customer canceled"), (9103, "Duplicate job")];
 
 /// The parsed seed file.
 #[derive(Debug, Clone, Default)]
@@ -90,6 +100,12 @@ impl Seed {
             }
             seed.collections.entry(target).or_default().extend(items);
         }
+        let reasons = seed.collections.entry("jobCancelReasons".into()).or_default();
+        if reasons.is_empty() {
+            for (id, name) in DEFAULT_CANCEL_REASONS {
+                reasons.push(serde_json::json!({"id": id, "name": name, "active": true}));
+            }
+        }
         Ok(seed)
     }
 }
@@ -99,6 +115,7 @@ impl Seed {
 pub struct Db {
     collections: BTreeMap<String, Vec<Value>>,
     next_id: i64,
+    last_modified_ms: i64,
 }
 
 impl Db {
@@ -108,7 +125,7 @@ impl Db {
             seed.collections.values().flatten().filter_map(|r| r.get("id").and_then(Value::as_i64)).max().unwrap_or(0);
         // Round up so created records are easy to tell from seeded ones.
         let next_id = (max / 10_000 + 1) * 10_000 + 1;
-        Db { collections: seed.collections.clone(), next_id }
+        Db { collections: seed.collections.clone(), next_id, last_modified_ms: 0 }
     }
 
     /// A fresh id (one sequence for all record kinds, as ids are unique per tenant).
@@ -116,6 +133,14 @@ impl Db {
         let id = self.next_id;
         self.next_id += 1;
         id
+    }
+
+    /// A `modifiedOn` for a change now, later than every one handed out before: two changes
+    /// within one millisecond must not look alike to a client deduplicating on
+    /// (entity, id, modifiedOn), nor tie in an export feed's order.
+    pub fn tick(&mut self) -> String {
+        self.last_modified_ms = crate::time::now_ms().max(self.last_modified_ms + 1);
+        crate::time::format_ms(self.last_modified_ms)
     }
 
     /// All records of a collection.

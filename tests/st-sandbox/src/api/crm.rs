@@ -107,7 +107,15 @@ fn address(v: &Value) -> Value {
 pub fn custom_fields(v: &Value) -> Value {
     let items = v.as_array().cloned().unwrap_or_default();
     Value::Array(
-        items.iter().map(|c| json!({"typeId": c.get("typeId"), "name": null, "value": c.get("value")})).collect(),
+        // The spec requires `name` (the custom field type's name); the seed has no custom
+        // field types, so the name is made from the type id rather than left null.
+        items
+            .iter()
+            .map(|c| {
+                let name = format!("Custom field {}", c.get("typeId").and_then(Value::as_i64).unwrap_or(0));
+                json!({"typeId": c.get("typeId"), "name": name, "value": c.get("value")})
+            })
+            .collect(),
     )
 }
 

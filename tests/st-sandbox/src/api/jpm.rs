@@ -4,7 +4,15 @@
 //! (belonging to that customer), business unit, job type and campaign exist, and every
 //! appointment ends after it starts. Job lists filter by `number, bookingId, jobStatus,
 //! customerId, locationId, jobTypeId, campaignId, businessUnitId, technicianId`.
+//!
+//! Status changes (completed, canceled, no-show) come from the admin API
+//! ([`crate::changes`]). ServiceTitan has no no-show status: a no-show is a job canceled
+//! with a reason such as "No show", read from `job-cancel-reasons` and the job's
+//! `canceled-log` (`{id, jobId, reasonId, name, memo, createdOn}` entries; that path is
+//! newer than the 2022 OpenAPI files, which have only `cancel-reasons`). `export/jobs` and
+//! `export/appointments` are the feeds of [`super::export`].
 
+use super::export::feed;
 use super::notes::{self, JOB};
 use super::{check_ref, field, get_one, json_body, list, ApiResult, Params};
 use crate::error::ApiError;
@@ -27,6 +35,16 @@ pub fn routes() -> Router<Shared> {
         .route(&format!("{T}/jobs/{{id}}/notes"), get(notes::get_handler(JOB)).post(notes::post_handler(JOB)))
         .route(&format!("{T}/appointments"), get(list_appointments))
         .route(&format!("{T}/appointments/{{id}}"), get(get_appointment))
+        .route(&format!("{T}/jobs/{{id}}/canceled-log"), get(canceled_log))
+        .route(&format!("{T}/job-cancel-reasons"), get(list_cancel_reasons))
+        .route(
+            &format!("{T}/export/jobs"),
+            get(|State(s): State<Shared>, RawQuery(q): RawQuery| async move { feed(&s, "jobs", q) }),
+        )
+        .route(
+            &format!("{T}/export/appointments"),
+            get(|State(s): State<Shared>, RawQuery(q): RawQuery| async move { feed(&s, "appointments", q) }),
+        )
         .route(&format!("{T}/job-types"), get(list_job_types))
         .route(&format!("{T}/job-types/{{id}}"), get(get_job_type))
 }
@@ -155,4 +173,22 @@ async fn list_job_types(State(s): State<Shared>, RawQuery(q): RawQuery) -> ApiRe
 
 async fn get_job_type(State(s): State<Shared>, Path(p): Params) -> ApiResult {
     get_one(&s, "jobTypes", "Job type", &p)
+}
+
+async fn canceled_log(State(s): State<Shared>, Path(p): Params, RawQuery(q): RawQuery) -> ApiResult {
+    let id = super::id(&p, "id")?;
+    if lock(&s.db).get("jobs", id).is_none() {
+        return Err(ApiError::not_found("Job", id));
+    }
+    list(
+        &s,
+        "jobCancellations",
+        Some(format!("jobId={id}&{}", q.unwrap_or_default())),
+        &[Filter::IntEq("jobId", "jobId")],
+        ListOpts::default(),
+    )
+}
+
+async fn list_cancel_reasons(State(s): State<Shared>, RawQuery(q): RawQuery) -> ApiResult {
+    list(&s, "jobCancelReasons", q, &[], ListOpts { active: true })
 }

@@ -1,4 +1,9 @@
 //! Settings (business units, technicians), Marketing (campaigns) and Sales (estimates).
+//!
+//! Estimate lists filter by `ids`, `jobId`, `projectId`, `jobNumber`, `soldById`, `status`
+//! (Open, Sold or Dismissed: the status's `name`), the common `modifiedOnOrAfter` /
+//! `createdOnOrAfter` / ..., and page like every list; `estimates/export` is the feed of
+//! [`super::export`]. Sent, viewed, sold and dismissed come from the admin API.
 
 use super::{check_ref, field, get_one, json_body, list, ApiResult, Params};
 use crate::error::ApiError;
@@ -24,6 +29,7 @@ pub fn routes() -> Router<Shared> {
         .route(&format!("{mkt}/campaigns"), get(|State(s): State<Shared>, RawQuery(q): RawQuery| async move { by_name(&s, "campaigns", q) }))
         .route(&format!("{mkt}/campaigns/{{id}}"), get(|State(s): State<Shared>, Path(p): Params| async move { get_one(&s, "campaigns", "Campaign", &p) }))
         .route(&format!("{sales}/estimates"), get(list_estimates).post(create_estimate))
+        .route(&format!("{sales}/estimates/export"), get(|State(s): State<Shared>, RawQuery(q): RawQuery| async move { super::export::feed(&s, "estimates", q) }))
         .route(&format!("{sales}/estimates/{{id}}"), get(|State(s): State<Shared>, Path(p): Params| async move { get_one(&s, "estimates", "Estimate", &p) }))
 }
 
@@ -37,7 +43,13 @@ async fn list_estimates(State(s): State<Shared>, RawQuery(q): RawQuery) -> ApiRe
         &s,
         "estimates",
         q,
-        &[Filter::IntEq("jobId", "jobId"), Filter::IntEq("projectId", "projectId")],
+        &[
+            Filter::IntEq("jobId", "jobId"),
+            Filter::IntEq("projectId", "projectId"),
+            Filter::Eq("jobNumber", "/jobNumber"),
+            Filter::IntEq("soldById", "soldBy"),
+            Filter::Eq("status", "/status/name"),
+        ],
         ListOpts { active: true },
     )
 }

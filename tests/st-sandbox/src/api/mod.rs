@@ -8,11 +8,16 @@
 //! | CRM ([`bookings`]) | `booking-provider/{bp}/bookings` (+ `/{id}`, `/{id}/contacts`), tenant-wide `bookings` reads |
 //! | JPM ([`jpm`]) | jobs (+ `/{id}`, `/{id}/notes`), appointments, job-types |
 //! | Settings, Marketing, Sales ([`lookups`]) | business-units, technicians, campaigns, estimates |
+//! | JPM ([`jpm`]) | `job-cancel-reasons`, `jobs/{id}/canceled-log`, `export/jobs`, `export/appointments` |
+//! | Sales ([`lookups`]) | estimates (`?ids`, `status`, `modifiedOnOrAfter`, ...), `estimates/{id}`, `estimates/export` |
+//! | Accounting ([`accounting`]) | `invoices` (no get-by-id, as in ServiceTitan), `payments` (`appliedToInvoiceIds`), `export/invoices`, `export/payments` |
 //! | Dispatch ([`dispatch`]) | `POST capacity` |
 
+pub mod accounting;
 pub mod bookings;
 pub mod crm;
 pub mod dispatch;
+pub mod export;
 pub mod jpm;
 pub mod lookups;
 pub mod notes;
@@ -40,6 +45,7 @@ pub fn routes() -> Router<Shared> {
         .merge(jpm::routes())
         .merge(lookups::routes())
         .merge(dispatch::routes())
+        .merge(accounting::routes())
 }
 
 /// An integer path parameter (400 if not an integer).
