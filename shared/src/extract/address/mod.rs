@@ -109,16 +109,7 @@ fn tidy(ws: &[Word]) -> String {
 
 /// Best address in the words; `used` marks words already taken (the phone).
 pub(crate) fn find(words: &[Word], used: &[usize], tail_only: bool) -> AddressParts {
-    // "Barnes Jewish Hospital Plz": capitalised "Plz" after a name is Plaza, not "please".
-    let plaza = |k: usize| {
-        words.get(k).is_some_and(|w| {
-            w.norm == "please"
-                && w.raw.trim_end_matches([',', '.']).eq_ignore_ascii_case("plz")
-                && w.raw.starts_with('P')
-        }) && k.checked_sub(1).and_then(|p| words.get(p)).is_some_and(|p| {
-            !p.brk && p.norm.bytes().all(|b| b.is_ascii_alphabetic()) && !is(p, CHATTER) && !is(p, STRONG_SUFFIX)
-        })
-    };
+    let plaza = |k: usize| plz_is_plaza(words, k);
     if (0..words.len()).any(plaza) {
         let fixed: Vec<Word> = words
             .iter()
@@ -249,14 +240,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
             broke_at_unit = true;
             break;
         }
-        let suffix_pair =
-            is(w, STRONG_SUFFIX) && region.last().and_then(|&k| words.get(k)).is_some_and(|p| is(p, STRONG_SUFFIX));
-        let dir_not_state = is(w, DIRS) && words.get(j + 1).is_none_or(|a| is_zip(a).is_none());
-        if !(first || suffix_pair || dir_not_state)
-            && state_at(words, j)
-                .is_some_and(|(_, n)| words.get(j + n).is_none_or(|a| is_zip(a).is_some() || a.brk || is(a, CHATTER)))
-            && region.iter().any(|&k: &usize| words.get(k).is_some_and(|x| is(x, STRONG_SUFFIX) || x.brk))
-        {
+        if !first && state_ends_street(words, &region, j) {
             break;
         }
         if !first && floor_named_after(words, j) {
@@ -279,16 +263,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
             broke_at_unit = true;
             break;
         }
-        // "W. Farwell 1A", "Elizabeth 1W": a short number with a letter is a unit.
-        let ordinal = ["st", "nd", "rd", "th"].iter().any(|o| w.norm.ends_with(o));
-        if !first
-            && !ordinal
-            && !all_digits(w)
-            && w.norm.bytes().next().is_some_and(|b| b.is_ascii_digit())
-            && w.norm.len() <= 4
-            && w.norm.bytes().all(|b| b.is_ascii_alphanumeric())
-            && !prev.is_some_and(|p| is(p, ROUTE) || is(p, PRE_TYPE))
-        {
+        if !first && lettered_unit_after_name(w, prev) {
             broke_at_unit = true;
             break;
         }

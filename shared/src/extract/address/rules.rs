@@ -564,3 +564,39 @@ pub(super) fn number_names_road(words: &[Word], region: &[usize], j: usize) -> b
     });
     grid || spelled_route
 }
+
+/// "W. Farwell 1A", "Elizabeth 1W": a short number with a letter after street words
+/// is a unit (not an ordinal, "5th", nor a route's "US 31W" after `prev`).
+pub(super) fn lettered_unit_after_name(w: &Word, prev: Option<&Word>) -> bool {
+    let ordinal = ["st", "nd", "rd", "th"].iter().any(|o| w.norm.ends_with(o));
+    !ordinal
+        && !all_digits(w)
+        && w.norm.bytes().next().is_some_and(|b| b.is_ascii_digit())
+        && w.norm.len() <= 4
+        && w.norm.bytes().all(|b| b.is_ascii_alphanumeric())
+        && !prev.is_some_and(|p| is(p, ROUTE) || is(p, PRE_TYPE))
+}
+
+/// "4417 W Lake St Minneapolis MN 55416", "Main St, Minnesota": a state (at `j`) with
+/// its ZIP, a comma, chatter or the end after it ends the street once the street has
+/// a type or a comma (`region`); not "Ave Ct" (a second type) nor "N 55416".
+pub(super) fn state_ends_street(words: &[Word], region: &[usize], j: usize) -> bool {
+    let Some(w) = words.get(j) else { return false };
+    let suffix_pair =
+        is(w, STRONG_SUFFIX) && region.last().and_then(|&k| words.get(k)).is_some_and(|p| is(p, STRONG_SUFFIX));
+    let dir_not_state = is(w, DIRS) && words.get(j + 1).is_none_or(|a| is_zip(a).is_none());
+    !(suffix_pair || dir_not_state)
+        && state_at(words, j)
+            .is_some_and(|(_, n)| words.get(j + n).is_none_or(|a| is_zip(a).is_some() || a.brk || is(a, CHATTER)))
+        && region.iter().any(|&k: &usize| words.get(k).is_some_and(|x| is(x, STRONG_SUFFIX) || x.brk))
+}
+
+/// "Barnes Jewish Hospital Plz": a capitalised "Plz" (at `k`) after a name is Plaza,
+/// not the "please" the typo list reads it as.
+pub(super) fn plz_is_plaza(words: &[Word], k: usize) -> bool {
+    words.get(k).is_some_and(|w| {
+        w.norm == "please" && w.raw.trim_end_matches([',', '.']).eq_ignore_ascii_case("plz") && w.raw.starts_with('P')
+    }) && k.checked_sub(1).and_then(|p| words.get(p)).is_some_and(|p| {
+        !p.brk && p.norm.bytes().all(|b| b.is_ascii_alphabetic()) && !is(p, CHATTER) && !is(p, STRONG_SUFFIX)
+    })
+}
