@@ -665,11 +665,7 @@ fn tail(
         parts.zip = Some(z);
         score += 2;
         i = at + 1;
-    } else if let Some(w) = words
-        .get(i)
-        .filter(|w| parts.state.is_some() && w.norm.len() == 4 && w.norm.bytes().all(|b| b.is_ascii_digit()))
-    {
-        // "MA 1241": a spreadsheet ate the leading zero.
+    } else if let Some(w) = words.get(i).filter(|w| parts.state.is_some() && zip_lost_its_zero(w)) {
         parts.zip = Some(format!("0{}", w.norm));
         score += 1;
         i += 1;
@@ -774,13 +770,7 @@ fn unit_from(
             parts.unit = Some(format!("{} {}", w.raw, next.map(|n| n.raw.as_str()).unwrap_or("")));
             id_at = Some(i + 1);
             i += 2;
-        } else if after_suffix
-            && w.norm == "unit"
-            && next.is_some_and(|n| {
-                n.raw.starts_with(|c: char| c.is_ascii_uppercase()) && n.norm.bytes().all(|b| b.is_ascii_alphabetic())
-            })
-        {
-            // "Dorchester Pl NE Unit Cedar Rapids": the unit's number left out.
+        } else if after_suffix && unit_without_its_id(words, i) {
             parts.unit = Some(w.raw.clone());
             i += 1;
         } else if (after_comma || after_suffix)
@@ -792,14 +782,7 @@ fn unit_from(
             parts.unit = Some(w.raw.clone());
             id_at = Some(i);
             i += 1;
-        } else if after_suffix
-            && words.get(i + 1).is_none()
-            && w.norm.len() <= 2
-            && w.norm.bytes().all(|b| b.is_ascii_alphabetic())
-            && !is(w, CHATTER)
-            && state_at(words, i).is_none()
-        {
-            // "Summit Court B", "Hudson Manor Terrace EE".
+        } else if after_suffix && letters_unit_at_end(words, i) {
             parts.unit = Some(w.raw.clone());
             i += 1;
         } else if after_suffix && letter_unit_before_city(words, i) {

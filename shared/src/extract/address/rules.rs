@@ -600,3 +600,27 @@ pub(super) fn plz_is_plaza(words: &[Word], k: usize) -> bool {
         !p.brk && p.norm.bytes().all(|b| b.is_ascii_alphabetic()) && !is(p, CHATTER) && !is(p, STRONG_SUFFIX)
     })
 }
+
+/// "Dorchester Pl NE Unit Cedar Rapids": "Unit" (at `i`) before a capitalised word,
+/// the unit's number left out.
+pub(super) fn unit_without_its_id(words: &[Word], i: usize) -> bool {
+    words.get(i).is_some_and(|w| w.norm == "unit")
+        && words.get(i + 1).is_some_and(|n| {
+            n.raw.starts_with(|c: char| c.is_ascii_uppercase()) && n.norm.bytes().all(|b| b.is_ascii_alphabetic())
+        })
+}
+
+/// "Summit Court B", "Hudson Manor Terrace EE": one or two letters (at `i`) ending the
+/// text after the street are the unit (not a state, not chatter).
+pub(super) fn letters_unit_at_end(words: &[Word], i: usize) -> bool {
+    words
+        .get(i)
+        .is_some_and(|w| w.norm.len() <= 2 && w.norm.bytes().all(|b| b.is_ascii_alphabetic()) && !is(w, CHATTER))
+        && words.get(i + 1).is_none()
+        && state_at(words, i).is_none()
+}
+
+/// "MA 1241": four digits after a state are a ZIP whose leading zero a spreadsheet ate.
+pub(super) fn zip_lost_its_zero(w: &Word) -> bool {
+    w.norm.len() == 4 && w.norm.bytes().all(|b| b.is_ascii_digit())
+}
