@@ -220,6 +220,7 @@ async fn page(State(s): State<Shared>) -> Html<String> {
             ("priority", &f("priority")),
             ("campaign", &f("campaignId")),
             ("summary", &f("summary")),
+            ("status", &f("jobStatus")),
             ("first appointment", &|r| cell(r.pointer("/appointments/0/start"))),
         ],
     ));
@@ -260,7 +261,22 @@ async fn page(State(s): State<Shared>) -> Html<String> {
             ("job", &f("jobId")),
             ("name", &f("name")),
             ("summary", &f("summary")),
+            ("status", &|r| cell(r.pointer("/status/name"))),
             ("subtotal", &f("subtotal")),
+            ("modified", &f("modifiedOn")),
+        ],
+    ));
+    body.push_str(&table(
+        "Invoices",
+        db.all("invoices"),
+        &[
+            ("id", &f("id")),
+            ("job", &|r| cell(r.pointer("/job/id"))),
+            ("customer", &|r| cell(r.pointer("/customer/name"))),
+            ("total", &f("total")),
+            ("balance", &f("balance")),
+            ("due", &f("dueDate")),
+            ("modified", &f("modifiedOn")),
         ],
     ));
     let tenant = s.seed.tenant.get("name").and_then(Value::as_str).unwrap_or("ServiceTitan tenant");

@@ -141,11 +141,10 @@ async fn estimate_action(
     RawQuery(q): RawQuery,
     bytes: Bytes,
 ) -> Response {
-    let b = match (body(&bytes), path_id(&id)) {
-        (Ok(b), Ok(_)) => b,
+    let (b, id) = match (body(&bytes), path_id(&id)) {
+        (Ok(b), Ok(id)) => (b, id),
         (Err(e), _) | (_, Err(e)) => return e.into_response(),
     };
-    let id = path_id(&id).unwrap_or_default();
     apply(&s, q, |db, tenant| {
         if db.get("estimates", id).is_none() {
             return Err(ApiError::not_found("Estimate", id));

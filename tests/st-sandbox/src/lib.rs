@@ -57,7 +57,8 @@
 //!   `GET` lists the subscription (key redacted) and every delivery with its attempts;
 //!   `DELETE` unsubscribes; `POST /_admin/webhooks/flush` sends a held-back event now.
 //!   See [`webhooks`].
-//! * `GET /`: an HTML page of customers, locations, jobs, bookings and notes (refreshes every 2 s).
+//! * `GET /`: an HTML page of customers, locations, jobs, bookings, notes, leads, estimates
+//!   and invoices (refreshes every 2 s).
 //!
 //! ## Layout
 //!

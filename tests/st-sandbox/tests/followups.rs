@@ -431,10 +431,18 @@ async fn a_500_from_the_receiver_is_retried_then_given_up() {
     let down = Receiver::start(&[500; 20]).await;
     subscribe(&s, &down.url, json!({})).await;
     change(&s, &format!("/_admin/jobs/{jid}/completed"), json!({})).await;
-    tokio::time::sleep(Duration::from_millis(900)).await;
-    assert_eq!(down.hits().len(), 5);
-    let log = s.admin("GET", "/_admin/webhooks", None).await.body;
-    assert_eq!(log["deliveries"][1]["status"], "failed");
+    assert_eq!(down.wait_for(5).await.len(), 5);
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        status = s.admin("GET", "/_admin/webhooks", None).await.body["deliveries"][1]["status"].clone();
+        if status == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, "failed");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(down.hits().len(), 5, "no sixth try");
 }
 
 /// Regression: job (and customer, location) custom fields were answered with `"name": null`,
@@ -445,4 +453,34 @@ async fn custom_field_name_null_broke_the_job_schema() {
     let jid = job(&s).await;
     let got = get_checked(&s, &t(&format!("/jpm/jobs/{jid}"))).await;
     assert!(got["customFields"][0]["name"].is_string());
+}
+
+/// The older GETs the spec has a 200 schema for answer in that shape. Left out: contacts
+/// (the 2022 spec makes `phoneSettings` required even on an email, which the seed answers
+/// with null) and bookings (a seeded booking with no `start`).
+#[tokio::test]
+async fn existing_answers_fit_the_spec() {
+    let s = start().await;
+    let jid = job(&s).await;
+    for path in [
+        "/settings/business-units",
+        "/settings/business-units/1001",
+        "/settings/technicians",
+        "/settings/technicians/4001",
+        "/marketing/campaigns",
+        "/marketing/campaigns/3001",
+        "/jpm/job-types",
+        "/jpm/job-types/2001",
+        "/jpm/jobs",
+        "/jpm/appointments",
+        "/crm/customers",
+        "/crm/customers/5001",
+        "/crm/locations",
+        "/crm/locations/6001",
+        "/crm/leads",
+        "/sales/estimates",
+    ] {
+        get_checked(&s, &t(path)).await;
+    }
+    get_checked(&s, &t(&format!("/jpm/jobs/{jid}/notes"))).await;
 }
