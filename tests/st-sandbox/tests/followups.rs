@@ -484,3 +484,17 @@ async fn existing_answers_fit_the_spec() {
     }
     get_checked(&s, &t(&format!("/jpm/jobs/{jid}/notes"))).await;
 }
+
+/// Regression: an estimate made through the API had items with a null `description` and
+/// no `skuAccount`, which `EstimateItemResponse` requires.
+#[tokio::test]
+async fn estimate_items_lacked_required_strings() {
+    let s = start().await;
+    let jid = job(&s).await;
+    let body = json!({"jobId": jid, "name": "Furnace", "items": [{"skuId": 1, "quantity": 2, "unitPrice": 100.5}]});
+    let r = s.post(&t("/sales/estimates"), &body).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let id = r.body["id"].as_i64().unwrap();
+    let got = get_checked(&s, &t(&format!("/sales/estimates/{id}"))).await;
+    assert_eq!(got["items"][0]["total"], 201.0);
+}

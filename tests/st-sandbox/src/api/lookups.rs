@@ -71,9 +71,17 @@ async fn create_estimate(State(s): State<Shared>, bytes: Bytes) -> ApiResult {
         let qty = it.get("quantity").and_then(Value::as_f64).unwrap_or(1.0);
         let price = it.get("unitPrice").and_then(Value::as_f64).unwrap_or(0.0);
         subtotal += qty * price;
+        // EstimateItemResponse and SkuModel require every one of these (strings, not
+        // null); the emulator has no pricebook, so the SKU is made from the request.
+        let text = |k: &str| it.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let sku_name =
+            it.get("skuName").and_then(Value::as_str).map(String::from).unwrap_or_else(|| text("description"));
         out_items.push(json!({
-            "id": db.next_id(), "sku": {"id": it.get("skuId"), "name": it.get("skuName")}, "description": it.get("description"),
-            "qty": qty, "unitRate": price, "total": qty * price, "itemGroupName": it.get("itemGroupName"), "modifiedOn": now,
+            "id": db.next_id(),
+            "sku": {"id": it.get("skuId").and_then(Value::as_i64).unwrap_or(0), "name": sku_name, "displayName": sku_name,
+                    "type": "Service", "soldHours": 0.0, "generalLedgerAccountId": 0, "generalLedgerAccountName": "", "modifiedOn": now},
+            "skuAccount": "", "description": text("description"), "qty": qty, "unitRate": price, "total": qty * price,
+            "itemGroupName": text("itemGroupName"), "itemGroupRootId": null, "modifiedOn": now,
         }));
     }
     let est = json!({
