@@ -782,10 +782,7 @@ fn unit_from(
             parts.unit = Some(w.raw.clone());
             id_at = Some(i);
             i += 1;
-        } else if after_suffix && letters_unit_at_end(words, i) {
-            parts.unit = Some(w.raw.clone());
-            i += 1;
-        } else if after_suffix && letter_unit_before_city(words, i) {
+        } else if after_suffix && (letters_unit_at_end(words, i) || letter_unit_before_city(words, i)) {
             parts.unit = Some(w.raw.clone());
             i += 1;
         }
