@@ -15,6 +15,11 @@
 //! schema has no field for either, so a REST re-read cannot show them). A client should
 //! treat a webhook as a nudge and re-read the entity.
 //!
+//! `GET /_admin/webhooks` answers `{subscriptions, deliveries, held}`: each delivery is
+//! `{seq, event, body, status, attempts: [{attempt, at, status, error?}]}` with `status`
+//! one of `queued`, `held` (waiting for the next event), `skipped`, `unsubscribed` (no
+//! subscription when it fired), `delivered`, `retrying`, `failed` (after the last retry).
+//!
 //! Only `http://` URLs are delivered (the emulator runs next to its clients on loopback).
 //! Each event's first delivery goes through one queue, in order; a retry waits on its own.
 

@@ -169,6 +169,8 @@ async fn estimates_by_id_list_filters_and_paging() {
     assert_eq!(list("status=open".into()).await, vec![b]);
     assert_eq!(list(format!("modifiedOnOrAfter={sold_at}")).await, vec![a]);
     assert_eq!(list(format!("jobId={jid}")).await, vec![a]);
+    assert_eq!(list(format!("soldAfter={sold_at}")).await, vec![a]);
+    assert_eq!(list(format!("soldBefore={sold_at}")).await, Vec::<i64>::new());
     let page = get_checked(&s, &format!("{}?pageSize=1&page=2&includeTotal=true", t("/sales/estimates"))).await;
     assert_eq!(
         (ids_of(&page), page["hasMore"].as_bool(), page["totalCount"].as_i64()),
@@ -231,6 +233,10 @@ async fn invoices_by_ids_payments_by_invoice() {
     assert_eq!(pays["data"].as_array().unwrap().len(), 1);
     assert_eq!(pays["data"][0]["appliedTo"][0]["appliedTo"], iid);
     assert_eq!(pays["data"][0]["total"], "250.50");
+    let paid_on = pays["data"][0]["date"].as_str().unwrap().to_string();
+    let q = |p: &str| format!("{}?{p}={paid_on}", t("/accounting/payments"));
+    assert_eq!(get_checked(&s, &q("paidOnAfter")).await["data"].as_array().unwrap().len(), 1);
+    assert_eq!(get_checked(&s, &q("paidOnBefore")).await["data"].as_array().unwrap().len(), 0);
     assert_eq!(get_checked(&s, &path).await["data"][0]["balance"], "0.00");
     // Nothing left to pay.
     assert_eq!(s.admin("POST", &format!("/_admin/invoices/{iid}/paid"), None).await.status, 400);

@@ -5,7 +5,8 @@
 //!
 //! Invoice filters: `ids`, `jobId`, `customerId`, `number` (the reference number),
 //! `dueDateBefore`, `modifiedOnOrAfter` and the other common ones. Payment filters:
-//! `ids`, `customerId`, `appliedToInvoiceIds` (any of them), `modifiedOnOrAfter`.
+//! `ids`, `customerId`, `appliedToInvoiceIds` (any of them), `paidOnAfter`, `paidOnBefore`,
+//! `modifiedOnOrAfter`.
 
 use super::export::feed;
 use super::ApiResult;
@@ -55,6 +56,14 @@ async fn list_payments(State(s): State<Shared>, RawQuery(raw): RawQuery) -> ApiR
     let mut rows = paging::apply(rows, &q, &[])?;
     if let Some(id) = q.int("customerId")? {
         rows.retain(|p| p.pointer("/customer/id").and_then(Value::as_i64) == Some(id));
+    }
+    for (param, after) in [("paidOnAfter", true), ("paidOnBefore", false)] {
+        if let Some(t) = q.time(param)? {
+            rows.retain(|p| {
+                let at = p.get("date").and_then(Value::as_str).and_then(parse_ms);
+                at.is_some_and(|at| if after { at >= t } else { at < t })
+            });
+        }
     }
     if let Some(list) = q.get("appliedToInvoiceIds") {
         let wanted: Vec<i64> = list.split(',').filter_map(|s| s.trim().parse().ok()).collect();

@@ -1,7 +1,7 @@
 //! Settings (business units, technicians), Marketing (campaigns) and Sales (estimates).
 //!
 //! Estimate lists filter by `ids`, `jobId`, `projectId`, `jobNumber`, `soldById`, `status`
-//! (Open, Sold or Dismissed: the status's `name`), the common `modifiedOnOrAfter` /
+//! (Open, Sold or Dismissed: the status's `name`), `soldAfter` / `soldBefore`, the common `modifiedOnOrAfter` /
 //! `createdOnOrAfter` / ..., and page like every list; `estimates/export` is the feed of
 //! [`super::export`]. Sent, viewed, sold and dismissed come from the admin API.
 
@@ -38,11 +38,20 @@ fn by_name(s: &Shared, coll: &str, q: Option<String>) -> ApiResult {
     list(s, coll, q, &[Filter::Contains("name", "/name")], ListOpts { active: true })
 }
 
-async fn list_estimates(State(s): State<Shared>, RawQuery(q): RawQuery) -> ApiResult {
-    list(
-        &s,
-        "estimates",
-        q,
+async fn list_estimates(State(s): State<Shared>, RawQuery(raw): RawQuery) -> ApiResult {
+    let q = crate::paging::Query::parse(raw.as_deref());
+    let mut rows = lock(&s.db).all("estimates").to_vec();
+    for (param, after) in [("soldAfter", true), ("soldBefore", false)] {
+        if let Some(t) = q.time(param)? {
+            rows.retain(|e| {
+                let at = e.get("soldOn").and_then(Value::as_str).and_then(crate::time::parse_ms);
+                at.is_some_and(|at| if after { at >= t } else { at < t })
+            });
+        }
+    }
+    let rows = crate::paging::apply(
+        rows,
+        &q,
         &[
             Filter::IntEq("jobId", "jobId"),
             Filter::IntEq("projectId", "projectId"),
@@ -50,8 +59,8 @@ async fn list_estimates(State(s): State<Shared>, RawQuery(q): RawQuery) -> ApiRe
             Filter::IntEq("soldById", "soldBy"),
             Filter::Eq("status", "/status/name"),
         ],
-        ListOpts { active: true },
-    )
+    )?;
+    Ok(Json(crate::paging::page(rows, &q, ListOpts { active: true })?))
 }
 
 async fn create_estimate(State(s): State<Shared>, bytes: Bytes) -> ApiResult {
