@@ -191,6 +191,11 @@ fn run(case: &Case) -> Vec<String> {
             if !matches!(&t.next, Next::Listen(l) if l.digits == Some(want)) {
                 wrong.push(format!("{at}: next is {:?}", t.next));
             }
+        } else if let Some(h) = step.strip_prefix("agent hints:") {
+            let h = h.trim();
+            if !matches!(&t.next, Next::Listen(l) if l.hints.iter().any(|x| x == h)) {
+                wrong.push(format!("{at}: next is {:?}", t.next));
+            }
         } else if step == "agent hangs up" {
             if t.next != Next::Hangup {
                 wrong.push(format!("{at}: next is {:?}", t.next));

@@ -217,6 +217,9 @@ pub struct Call {
     /// The site has a web page a text can link to ([`super::booking_link`]).
     #[serde(default)]
     can_link: bool,
+    /// The cities of the site's ZIPs: speech hints when the address is asked.
+    #[serde(default)]
+    cities: Vec<String>,
     transcript: Vec<TranscriptLine>,
 }
 
@@ -255,6 +258,7 @@ impl Call {
             started: now,
             recording: None,
             can_link: super::booking_link(site, "").is_some(),
+            cities: cities_of(site),
             transcript: Vec::new(),
         }
     }
@@ -384,7 +388,10 @@ impl Call {
         );
         self.last_question = line.clone();
         // "Oprima el dos": one key is the whole answer to the greeting.
-        let listen = Listen { digits: offer_spanish.then_some(1), ..listen_for(&self.conversation, self.locale()) };
+        let listen = Listen {
+            digits: offer_spanish.then_some(1),
+            ..listen_for(&self.conversation, self.locale(), &self.cities)
+        };
         let mut t = self.turn(vec![line], listen.into_next());
         t.record = self.voice.record;
         t
@@ -486,7 +493,10 @@ impl Call {
         if self.misses >= MISSES_BEFORE_HELP {
             self.help_offered = true;
             let line = prompts::voice_line(&VoiceLine::OfferHelp { can_text: self.text_number().is_some() }, l);
-            return self.turn(vec![line], Listen { digits: Some(1), ..listen_for(&self.conversation, l) }.into_next());
+            return self.turn(
+                vec![line],
+                Listen { digits: Some(1), ..listen_for(&self.conversation, l, &self.cities) }.into_next(),
+            );
         }
         if say.is_empty() {
             say.push(prompts::voice_line(&VoiceLine::NotHeard, l));
@@ -846,7 +856,7 @@ impl Call {
     }
 
     fn listen(&self) -> Next {
-        listen_for(&self.conversation, self.locale()).into_next()
+        listen_for(&self.conversation, self.locale(), &self.cities).into_next()
     }
 
     fn transfer_number(&self) -> Option<String> {
@@ -874,7 +884,7 @@ impl Listen {
 }
 
 /// Hints and keypad length for what the conversation just asked.
-fn listen_for(c: &Conversation, l: Locale) -> Listen {
+fn listen_for(c: &Conversation, l: Locale, cities: &[String]) -> Listen {
     let asking = c.expecting();
     let es = l == Locale::Es;
     let words =
@@ -886,7 +896,12 @@ fn listen_for(c: &Conversation, l: Locale) -> Listen {
             if has_street {
                 (words("$POSTALCODE|$OOV_CLASS_DIGIT_SEQUENCE", "$POSTALCODE|$OOV_CLASS_DIGIT_SEQUENCE"), Some(5))
             } else {
-                (words("$ADDRESSNUM|$STREET|$POSTALCODE|street|avenue|road|drive|lane|boulevard|court", "$ADDRESSNUM|$STREET|$POSTALCODE|calle|avenida"), None)
+                let mut h = words(
+                    "$ADDRESSNUM|$STREET|$POSTALCODE|street|avenue|road|drive|lane|boulevard|court",
+                    "$ADDRESSNUM|$STREET|$POSTALCODE|calle|avenida",
+                );
+                h.extend(cities.iter().cloned());
+                (h, None)
             }
         }
         Expecting::Time => (
@@ -907,6 +922,20 @@ fn listen_for(c: &Conversation, l: Locale) -> Listen {
         Expecting::Name | Expecting::Business => (Vec::new(), None),
     };
     Listen { hints, digits, asking }
+}
+
+/// The distinct cities of the site's `zipCities`, at most twenty (hints stay short).
+fn cities_of(site: &SiteConfig) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    if let Ok(serde_json::Value::Object(m)) = serde_json::to_value(&site.zip_cities) {
+        for city in m.values().filter_map(serde_json::Value::as_str) {
+            let city = crate::transcript::one_line(city);
+            if !city.is_empty() && !out.contains(&city) && out.len() < 20 {
+                out.push(city);
+            }
+        }
+    }
+    out
 }
 
 /// "W-7K3Q-9D2M" → "W, 7, K, 3, Q, 9, D, 2, M": each character heard on its own.
