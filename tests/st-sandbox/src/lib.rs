@@ -52,7 +52,7 @@
 //!   `/_admin/invoices`, `/_admin/invoices/{id}/overdue|paid`,
 //!   `/_admin/jobs/{id}/completed|canceled|no-show|notifications`, each with
 //!   `?deliver=normal|duplicate|late|skip`; see [`changes`].
-//! * `POST /_admin/webhooks` `{url, hmacKey?, header?, encoding?: hex|base64}` subscribes the
+//! * `POST /_admin/webhooks` `{url, hmacKey?, header?, encoding?: hex|base64, eventTypes?}` subscribes the
 //!   tenant (HMAC-SHA256 over the raw body; retries after 10/30/60/300 s ÷ `--time-factor`);
 //!   `GET` lists the subscription (key redacted) and every delivery with its attempts;
 //!   `DELETE` unsubscribes; `POST /_admin/webhooks/flush` sends a held-back event now.

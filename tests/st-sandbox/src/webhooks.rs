@@ -18,7 +18,7 @@
 //! `GET /_admin/webhooks` answers `{subscriptions, deliveries, held}`: each delivery is
 //! `{seq, event, body, status, attempts: [{attempt, at, status, error?}]}` with `status`
 //! one of `queued`, `held` (waiting for the next event), `skipped`, `unsubscribed` (no
-//! subscription when it fired), `delivered`, `retrying`, `failed` (after the last retry).
+//! subscription for it when it fired), `delivered`, `retrying`, `failed` (after the last retry).
 //!
 //! Only `http://` URLs are delivered (the emulator runs next to its clients on loopback).
 //! Each event's first delivery goes through one queue, in order; a retry waits on its own.
@@ -68,6 +68,17 @@ pub struct Subscription {
     /// The tenant (default: the emulator's).
     #[serde(default)]
     pub tenant_id: Option<i64>,
+    /// Only these events (`"Estimate"` for every estimate event, or `"Estimate.Sold"`),
+    /// as ServiceTitan's portal subscribes per event; absent: all.
+    #[serde(default)]
+    pub event_types: Option<Vec<String>>,
+}
+
+impl Subscription {
+    fn wants(&self, event_type: &str) -> bool {
+        let entity = event_type.split('.').next().unwrap_or(event_type);
+        self.event_types.as_ref().is_none_or(|list| list.iter().any(|t| t == event_type || t == entity))
+    }
 }
 
 fn default_header() -> String {
@@ -157,6 +168,7 @@ impl Webhooks {
             .map(|s| {
                 json!({"tenantId": s.tenant_id, "url": s.url, "header": s.header,
                        "encoding": if s.encoding == Encoding::Hex { "hex" } else { "base64" },
+                       "eventTypes": s.event_types,
                        "hmacKey": s.hmac_key.as_ref().map(|_| crate::journal::REDACTED)})
             })
             .collect();
@@ -188,8 +200,9 @@ pub fn event(event_type: &str, entity_id: i64, modified_on: &str, tenant: i64, e
 pub fn fire(state: &Shared, events: Vec<Value>, how: Delivery) {
     let tenant = state.app.tenant_id;
     let mut wh = lock(&state.webhooks);
-    let subscribed = wh.subscription(tenant).is_some();
     for body in events {
+        let ty = body.get("eventType").and_then(Value::as_str).unwrap_or("");
+        let subscribed = wh.subscription(tenant).is_some_and(|s| s.wants(ty));
         wh.seq += 1;
         let seq = wh.seq;
         let text = body.to_string();

@@ -369,6 +369,13 @@ async fn an_admin_change_fires_one_signed_webhook() {
     assert!(!listed.text.contains(KEY));
     assert_eq!(listed.body["deliveries"].as_array().unwrap().len(), 3);
     assert!(listed.body["deliveries"].as_array().unwrap().iter().all(|d| d["status"] == "delivered"));
+    // Subscribed to jobs only: an estimate event is not sent.
+    subscribe(&s, &rx.url, json!({"eventTypes": ["Job"]})).await;
+    change(&s, &format!("/_admin/estimates/{est}/viewed"), json!({})).await;
+    change(&s, &format!("/_admin/jobs/{jid}/completed"), json!({})).await;
+    let hits = rx.wait_for(4).await;
+    assert_eq!(hits.len(), 4, "{hits:?}");
+    assert_eq!(event(&hits[3])["eventType"], "Job.Completed");
     assert_eq!(s.admin("POST", "/_admin/webhooks", Some(&json!({"url": "https://x"}))).await.status, 400);
     assert_eq!(
         s.admin("POST", "/_admin/webhooks", Some(&json!({"url": rx.url, "encoding": "rot13"}))).await.status,
