@@ -41,7 +41,8 @@
 //! * `GET /_admin/requests`: every request received, `[{seq, method, path, query, headers,
 //!   body, status, dropped}]`, with `Authorization`, `ST-App-Key` and `client_secret` redacted.
 //! * `GET /_admin/records`: `{customers, locations, contacts, jobs, appointments, bookings,
-//!   notes, leads, estimates, ...}` as stored (contacts carry `customerId`, `locationId` or
+//!   notes, leads, estimates, invoices, payments, jobCancelReasons, jobCancellations, ...}`
+//!   as stored (contacts carry `customerId`, `locationId` or
 //!   `bookingId`; notes carry `customerId`, `locationId`, `jobId` or `leadId`).
 //! * `POST /_admin/faults` (one fault or an array; see [`faults::FaultSpec`]), `GET` and
 //!   `DELETE /_admin/faults`.
@@ -52,8 +53,9 @@
 //!   `/_admin/invoices`, `/_admin/invoices/{id}/overdue|paid`,
 //!   `/_admin/jobs/{id}/completed|canceled|no-show|notifications`, each with
 //!   `?deliver=normal|duplicate|late|skip`; see [`changes`].
-//! * `POST /_admin/webhooks` `{url, hmacKey?, header?, encoding?: hex|base64, eventTypes?}` subscribes the
-//!   tenant (HMAC-SHA256 over the raw body; retries after 10/30/60/300 s ÷ `--time-factor`);
+//! * `POST /_admin/webhooks` `{url, hmacKey?, header?, encoding?: hex|base64, eventTypes?}`
+//!   subscribes the tenant (HMAC-SHA256 over the raw body, by default hex in
+//!   `x-servicetitan-signature`; retries after 10/30/60/300 s ÷ `--time-factor`);
 //!   `GET` lists the subscription (key redacted) and every delivery with its attempts;
 //!   `DELETE` unsubscribes; `POST /_admin/webhooks/flush` sends a held-back event now.
 //!   See [`webhooks`].
@@ -63,7 +65,8 @@
 //! ## Layout
 //!
 //! `server` owns sockets (so a fault can drop one); `journal`, `faults`, `auth` and
-//! `openapi` are middleware layers, in that order; `api` holds the handlers over `store`.
+//! `openapi` are middleware layers, in that order; `api` holds the handlers over `store`;
+//! `changes` are the admin's record changes, which hand their events to `webhooks`.
 #![deny(missing_docs)]
 
 pub mod admin;
