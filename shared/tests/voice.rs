@@ -606,6 +606,19 @@ fn converse_runs_our_engine_as_the_dialogue_manager() {
     let (r, t) = converse(&mut call, "I want to talk to a person", T0 + 20);
     assert!(r.contains("[Now transfer the call to +16125550111.]"), "{r}");
     assert!(matches!(t.next, Next::Dial { .. }));
+    call.handle(CallEvent::DialEnded { answered: true }, T0 + 200);
+    let (r, t) = converse(&mut call, "hello?", T0 + 300);
+    assert!(r.contains("end the call") && t.effects.is_empty(), "{r}");
+
+    // The transfer tool: an emergency to the on-call line, else the office.
+    for (reason, number) in [("gas leak emergency", "+16125550122"), ("wants a person", "+16125550111")] {
+        let body = format!(r#"{{"tool":"transfer","callId":"c1","args":{{"reason":"{reason}"}}}}"#);
+        let req = parse_tool_request(body.as_bytes()).unwrap();
+        match tool_action(&req, &req.calls[0], &site, T0) {
+            ToolAction::Transfer { number: n, say } => assert!(n == number && say.contains(number), "{reason}: {n}"),
+            other => panic!("{other:?}"),
+        }
+    }
 }
 
 #[test]

@@ -250,11 +250,15 @@ pub fn tool_action(req: &ToolRequest, call: &ToolCall, site: &SiteConfig, now: U
             }
         }
         "transfer" => {
-            let number = site
-                .voice
-                .transfer_number
-                .as_deref()
-                .and_then(e164)
+            // An emergency goes to the on-call line, anything else to the office.
+            let emergency = arg(args, &["reason"]).is_some_and(|r| {
+                crate::text::lowercase(&r).contains("emergenc")
+                    || matches!(extract::extract(&r, Expecting::Problem).urgency, Some(Urgency::Emergency(_)))
+            });
+            let v = &site.voice;
+            let on_call = v.on_call_number.as_deref().filter(|_| emergency).and_then(e164);
+            let number = on_call
+                .or_else(|| v.transfer_number.as_deref().and_then(e164))
                 .or_else(|| e164(&site.office_phone))
                 .unwrap_or_default();
             let say = format!("Transfer the call to {number} now.");
@@ -271,6 +275,10 @@ pub fn tool_action(req: &ToolRequest, call: &ToolCall, site: &SiteConfig, now: U
 /// platform said its own first message). The result is what to say next, with an
 /// instruction when the call should transfer or end.
 pub fn converse(call: &mut Call, text: &str, now: UnixSeconds) -> (String, CallTurn) {
+    if call.ended() {
+        let turn = call.handle(CallEvent::Heard { text: text.to_string() }, now);
+        return ("[This call is finished: say goodbye and end the call.]".into(), turn);
+    }
     if call.transcript().is_empty() {
         call.handle(CallEvent::Answered, now);
     }
