@@ -204,6 +204,7 @@ pub struct Call {
     keys_wanted: Option<u8>,
     answered: bool,
     /// Twilio's status callback came: the call is over for good.
+    #[serde(default)]
     hung_up: bool,
     booking_sent: bool,
     booked: bool,
