@@ -12,6 +12,7 @@
 //! | `POST /_admin/invoices/{id}/paid` | `amount` (default the balance) | `Payment.Created`, then `Invoice.Paid` |
 //! | `POST /_admin/jobs/{id}/completed` \| `canceled` \| `no-show` | `reasonId`, `memo` (canceled) | `Job.Completed`, `Job.Canceled` (a no-show is canceled with the "No show" reason) |
 //! | `POST /_admin/jobs/{id}/notifications` | `enabled` (required) | `Job.Updated` |
+//! | `POST /_admin/appointments/{id}/rescheduled` | `start`, `end` (required), `arrivalWindowStart`, `arrivalWindowEnd` | `Appointment.Rescheduled` |
 //!
 //! Every call takes `?deliver=normal|duplicate|late|skip` for its events (see
 //! [`crate::webhooks::Delivery`]) and answers `{record, events}`. Event names are the
@@ -37,6 +38,7 @@ pub fn routes() -> Router<Shared> {
         .route("/_admin/invoices", post(create_invoice))
         .route("/_admin/invoices/{id}/{action}", post(invoice_action))
         .route("/_admin/jobs/{id}/{action}", post(job_action))
+        .route("/_admin/appointments/{id}/rescheduled", post(reschedule))
 }
 
 /// What an admin change did: the record and the events it fired.
@@ -357,6 +359,55 @@ async fn job_action(
         }
         Ok(Change { record: job.clone(), events: vec![event(ty, id, &now, tenant, json!({}))] })
     })
+}
+
+/// Moves a visit (so a day-before reminder can be due soon); the status goes back to Scheduled.
+async fn reschedule(State(s): State<Shared>, Path(id): Path<String>, RawQuery(q): RawQuery, bytes: Bytes) -> Response {
+    let (b, id) = match (body(&bytes), path_id(&id)) {
+        (Ok(b), Ok(id)) => (b, id),
+        (Err(e), _) | (_, Err(e)) => return e.into_response(),
+    };
+    apply(&s, q, |db, tenant| {
+        let mut times = Map::new();
+        for key in ["start", "end", "arrivalWindowStart", "arrivalWindowEnd"] {
+            match b.get(key) {
+                Some(Value::String(t)) if crate::time::parse_ms(t).is_some() => {
+                    times.insert(key.into(), json!(crate::time::format_ms(crate::time::parse_ms(t).unwrap_or(0))));
+                }
+                None | Some(Value::Null) if key.starts_with("arrival") => {}
+                _ => return Err(ApiError::field(&pascal(key), format!("{key} must be a date-time."))),
+            }
+        }
+        let at = |k: &str| times.get(k).and_then(Value::as_str).and_then(crate::time::parse_ms);
+        if at("end") <= at("start") {
+            return Err(ApiError::field("End", "The appointment must end after it starts."));
+        }
+        let now = db.tick();
+        let appt = db.get_mut("appointments", id).ok_or_else(|| ApiError::not_found("Appointment", id))?;
+        for (k, v) in &times {
+            appt[k] = v.clone();
+        }
+        appt["status"] = json!("Scheduled");
+        appt["modifiedOn"] = json!(now);
+        let record = appt.clone();
+        let job_id = record.int("jobId").unwrap_or(0);
+        if let Some(list) =
+            db.get_mut("jobs", job_id).and_then(|j| j.get_mut("appointments")).and_then(Value::as_array_mut)
+        {
+            for a in list.iter_mut().filter(|a| a.int("id") == Some(id)) {
+                *a = record.clone();
+            }
+        }
+        Ok(Change {
+            record,
+            events: vec![event("Appointment.Rescheduled", id, &now, tenant, json!({"jobId": job_id}))],
+        })
+    })
+}
+
+fn pascal(key: &str) -> String {
+    let mut c = key.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
 fn reason_named(db: &Db, name: &str) -> Result<Value, ApiError> {

@@ -51,7 +51,8 @@
 //! * Record changes as the office makes them, each bumping `modifiedOn` and firing a
 //!   webhook: `POST /_admin/estimates`, `/_admin/estimates/{id}/sent|viewed|sold|dismissed`,
 //!   `/_admin/invoices`, `/_admin/invoices/{id}/overdue|paid`,
-//!   `/_admin/jobs/{id}/completed|canceled|no-show|notifications`, each with
+//!   `/_admin/jobs/{id}/completed|canceled|no-show|notifications`,
+//!   `/_admin/appointments/{id}/rescheduled`, each with
 //!   `?deliver=normal|duplicate|late|skip`; see [`changes`].
 //! * `POST /_admin/webhooks` `{url, hmacKey?, header?, encoding?: hex|base64, eventTypes?}`
 //!   subscribes the tenant (HMAC-SHA256 over the raw body, by default hex in

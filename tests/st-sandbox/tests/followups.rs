@@ -278,6 +278,26 @@ async fn job_completed_canceled_and_no_show() {
     assert_eq!(get_checked(&s, &t(&format!("/jpm/jobs/{c}"))).await["notificationsEnabled"], false);
     assert_eq!(ids_of(&get_checked(&s, &format!("{}?jobStatus=Canceled", t("/jpm/jobs"))).await), vec![b, c]);
     assert_eq!(s.admin("POST", &format!("/_admin/jobs/{c}/notifications"), None).await.status, 400);
+
+    // A visit moved to tomorrow morning.
+    let d = job(&s).await;
+    let appt = get_checked(&s, &t(&format!("/jpm/jobs/{d}"))).await["firstAppointmentId"].as_i64().unwrap();
+    let times = json!({"start": "2031-01-02T15:00:00Z", "end": "2031-01-02T17:00:00Z", "arrivalWindowStart": "2031-01-02T14:00:00Z", "arrivalWindowEnd": "2031-01-02T18:00:00Z"});
+    let moved = change(&s, &format!("/_admin/appointments/{appt}/rescheduled"), times).await;
+    assert_eq!(moved["events"][0]["eventType"], "Appointment.Rescheduled");
+    let got = get_checked(&s, &t(&format!("/jpm/appointments/{appt}"))).await;
+    assert_eq!(
+        (got["start"].as_str(), got["arrivalWindowEnd"].as_str()),
+        (Some("2031-01-02T15:00:00Z"), Some("2031-01-02T18:00:00Z"))
+    );
+    let bad = json!({"start": "2031-01-02T15:00:00Z", "end": "2031-01-02T14:00:00Z"});
+    assert_eq!(s.admin("POST", &format!("/_admin/appointments/{appt}/rescheduled"), Some(&bad)).await.status, 400);
+    assert_eq!(
+        s.admin("POST", &format!("/_admin/appointments/{appt}/rescheduled"), Some(&json!({"start": "soon"})))
+            .await
+            .status,
+        400
+    );
     assert_eq!(s.admin("POST", &format!("/_admin/jobs/{c}/exploded"), None).await.status, 404);
     let _ = st_error(&s.get(&t("/jpm/jobs/999999/canceled-log")).await, 404);
 }
