@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::booking::{BookingRequest, Channel, Locale, Phone, Speaker, TranscriptLine, UnixSeconds};
 use crate::conversation::prompts::{self, VoiceLine};
-use crate::conversation::{self, Conversation, Effect, Event, Turn};
+use crate::conversation::{self, Conversation, Effect, Event, Stage, Turn};
 use crate::extract::{self, Answer, Expecting};
 use crate::run::{AbandonReport, AbandonedChat};
 use crate::site::{PublicSiteConfig, SiteConfig};
@@ -616,10 +616,33 @@ impl Call {
                 return t;
             }
         }
+        let text = self.correction_at_read_back(text);
         let before = self.progress();
         let turn = self.conversation.handle(Event::User { text }, now);
         let progressed = self.progress() != before;
         self.after(turn, progressed, now)
+    }
+
+    /// "No, my name is Noah Patel" to "shall I book it?": on the phone a correction
+    /// starts with "no". The extractor drops a name said together with a yes/no answer
+    /// (it cannot tell "no, Maria" from a name), so the "no" goes when what follows
+    /// carries the new details; a bare "no" still asks what to change.
+    fn correction_at_read_back(&self, text: String) -> String {
+        if self.conversation.stage() != Stage::ReadingBack {
+            return text;
+        }
+        // The prefixes are ASCII, so their length in the lowercase copy is theirs in `text`.
+        let lower = crate::text::lowercase(&text);
+        let cut = ["no,", "no.", "nope,", "nope", "no"]
+            .iter()
+            .find(|p| lower.strip_prefix(**p).is_some_and(|r| r.starts_with([' ', ','])))
+            .map(|p| p.len());
+        let Some(cut) = cut else { return text };
+        let tail = text.get(cut..).unwrap_or("").trim_start_matches([' ', ',']).to_string();
+        match extract::extract(&tail, Expecting::Confirmation).has_details() {
+            true => tail,
+            false => text,
+        }
     }
 
     /// The answer to "is … the best number?": yes takes the caller ID, no asks for
