@@ -555,6 +555,12 @@ fn tool_requests_of_the_three_platforms() {
             let action = tool_action(&req, c, &site, T0);
             match (c.name.as_str(), &action) {
                 ("book", ToolAction::Book { request }) => {
+                    if platform == Platform::Retell {
+                        // The platform's transcript goes to the note.
+                        assert_eq!(request.transcript.len(), 2, "{file}: {:?}", request.transcript);
+                        assert_eq!(request.transcript[1].speaker, Speaker::Homeowner);
+                        assert_eq!(request.transcript[1].text, "My AC stopped cooling.");
+                    }
                     assert_eq!(request.phone.digits, "6125550143", "{file}");
                     assert_eq!(request.address.zip, "55416", "{file}");
                     assert_eq!(request.channel, booking_core::booking::Channel::Voice);

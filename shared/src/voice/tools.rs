@@ -20,8 +20,8 @@
 use serde_json::{json, Map, Value};
 
 use crate::booking::{
-    Address, ArrivalWindow, BookingRequest, Channel, Locale, PersonName, Phone, PreferredTime, Priority, Trade,
-    UnixSeconds, VisitKind,
+    Address, ArrivalWindow, BookingRequest, Channel, Locale, PersonName, Phone, PreferredTime, Priority, Speaker,
+    Trade, TranscriptLine, UnixSeconds, VisitKind,
 };
 use crate::conversation::{window_allowed, window_label};
 use crate::extract::{self, Expecting, PhoneProblem, Urgency};
@@ -67,6 +67,9 @@ pub struct ToolRequest {
     /// The tools to run, in order; empty for a platform message that is not a tool call
     /// (Vapi's status updates): answer it with an empty result.
     pub calls: Vec<ToolCall>,
+    /// The call so far as the platform transcribed it (Retell's `call.transcript`, Vapi's
+    /// `artifact.transcript`: "Agent: …" / "User: …" lines), for the booking's note.
+    pub transcript: Vec<TranscriptLine>,
     /// The platform says the phone call is over (Vapi's `end-of-call-report` or an
     /// `ended` status, Retell's `call_ended` webhook): hand the call
     /// [`crate::voice::CallEvent::HungUp`], so a call that ended before booking is
@@ -99,6 +102,7 @@ pub fn parse_tool_request(body: &[u8]) -> Result<ToolRequest, VoiceError> {
             call_id: str_at(&v, &["call", "call_id"]).unwrap_or_default(),
             caller: str_at(&v, &["call", "from_number"]),
             calls: Vec::new(),
+            transcript: transcript_of(str_at(&v, &["call", "transcript"]).as_deref()),
             ended: event == "call_ended",
         });
     }
@@ -125,7 +129,8 @@ fn vapi(m: &Value) -> Result<ToolRequest, VoiceError> {
             calls.push(ToolCall { id, name, args: object(args) });
         }
     }
-    Ok(ToolRequest { platform: Platform::Vapi, call_id, caller, calls, ended })
+    let transcript = transcript_of(str_at(m, &["artifact", "transcript"]).as_deref());
+    Ok(ToolRequest { platform: Platform::Vapi, call_id, caller, calls, transcript, ended })
 }
 
 fn retell(v: &Value) -> Result<ToolRequest, VoiceError> {
@@ -138,6 +143,7 @@ fn retell(v: &Value) -> Result<ToolRequest, VoiceError> {
         calls: vec![ToolCall { id: call_id.clone(), name, args }],
         call_id,
         caller,
+        transcript: transcript_of(str_at(v, &["call", "transcript"]).as_deref()),
         ended: false,
     })
 }
@@ -163,6 +169,7 @@ fn flat(v: &Value, tool: String) -> ToolRequest {
         calls: vec![ToolCall { id: call_id.clone(), name: tool, args }],
         call_id,
         caller,
+        transcript: Vec::new(),
         ended: false,
     }
 }
@@ -245,7 +252,10 @@ pub fn tool_action(req: &ToolRequest, call: &ToolCall, site: &SiteConfig, now: U
                 }
             }
             match book_fields(&args, site, now) {
-                Ok(request) => ToolAction::Book { request: Box::new(request) },
+                Ok(mut request) => {
+                    request.transcript = req.transcript.clone();
+                    ToolAction::Book { request: Box::new(request) }
+                }
                 Err(p) => ToolAction::Say(p.sentence()),
             }
         }
@@ -577,6 +587,25 @@ fn str_at(v: &Value, path: &[&str]) -> Option<String> {
         cur = cur.get(*p)?;
     }
     cur.as_str().map(|s| extract::cap(s).to_string())
+}
+
+/// A platform's transcript text ("Agent: Hi…\nUser: My AC…", "AI: …" / "bot: …") as
+/// lines; a line without a speaker is the previous speaker's. At most 200 lines.
+fn transcript_of(text: Option<&str>) -> Vec<TranscriptLine> {
+    let mut out: Vec<TranscriptLine> = Vec::new();
+    for line in text.unwrap_or("").lines().map(str::trim).filter(|l| !l.is_empty()).take(200) {
+        let labelled = line.split_once(':').and_then(|(w, rest)| {
+            let speaker = match crate::text::lowercase(w.trim()).as_str() {
+                "agent" | "ai" | "bot" | "assistant" => Speaker::Assistant,
+                "user" | "customer" | "caller" | "human" => Speaker::Homeowner,
+                _ => return None,
+            };
+            Some((speaker, rest.trim()))
+        });
+        let (speaker, said) = labelled.unwrap_or((out.last().map_or(Speaker::Homeowner, |l| l.speaker), line));
+        out.push(TranscriptLine { speaker, text: crate::transcript::one_line(said) });
+    }
+    out
 }
 
 /// Arguments as an object: Vapi's older shape sends them as a JSON string.
