@@ -98,6 +98,7 @@ function assertTwilioHappy(call) {
   for (const r of call.requests) {
     assert.ok(r.status === 101 || (r.status >= 200 && r.status < 300), `${r.url}: HTTP ${r.status} ${r.response}`);
     assert.ok(r.ms === undefined || r.ms < 7_000, `${r.url} took ${r.ms} ms`);
+    assert.ok(!SECRETS.some((x) => String(r.response || '').includes(x)), `a secret in the answer to ${r.url}`);
   }
 }
 
@@ -336,6 +337,7 @@ test('silence twice: the agent offers a person or a text; "text me" sends one SM
   const sms = await until(async () => { const m = await messagesTo(p.from); return m.length ? m : null; }, 15_000, 'the SMS');
   assert.match(sms[0].body, /https?:\/\/\S+/);
   assert.equal(sms[0].from, NUMBER);
+  assert.ok(!SECRETS.some((x) => sms[0].body.includes(x)), 'no secret in the SMS');
   await sleep(3_000);
   assert.equal((await messagesTo(p.from)).length, 1, 'one SMS per call');
 });
