@@ -196,6 +196,7 @@ async fn abandoned(env: &Env, site: &SiteConfig, submission: Submission, cors: &
         business: known.business,
         transcript: known.transcript,
         locale: conversation.locale(),
+        channel: Channel::Chat,
     };
     if let Some(report) = abandon_report(conversation, &submission) {
         let t = Transcript {

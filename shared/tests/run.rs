@@ -299,6 +299,21 @@ fn a_qualified_abandonment_is_an_office_booking_in_servicetitan_once() {
     assert_eq!((w.delivered(), w.st.bookings.len()), (vec!["session.qualified_abandoned"], 1));
 }
 
+/// Regression: `AbandonedChat::request` fixed the channel to chat, so a caller who hung up
+/// was filed as "Abandoned chat … booked by web chat" with source "Web chat".
+#[test]
+fn missed_call_office_booking_says_call_not_chat_because_the_channel_was_fixed_to_chat() {
+    let mut w = World::new(site());
+    let report = AbandonReport { name: None, ..qualified_report() };
+    w.run.abandon_to_office(report, AbandonedChat { channel: Channel::Voice, ..chat() }, NOW);
+    w.drive();
+    let b = &w.st.bookings[0]["_body"];
+    let summary = b["summary"].as_str().unwrap();
+    assert!(summary.starts_with("Missed call: the caller hung up before booking."), "{summary}");
+    assert_eq!(b["source"], "Voice agent");
+    assert!(b["name"].as_str().unwrap().starts_with("Caller"), "{b}");
+}
+
 #[test]
 fn abandonments_that_do_not_reach_the_office() {
     let cases: [(&str, AbandonReport, AbandonedChat, i64); 5] = [

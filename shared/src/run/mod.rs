@@ -170,6 +170,8 @@ pub struct AbandonedChat {
     pub transcript: Vec<TranscriptLine>,
     /// The conversation's language.
     pub locale: Locale,
+    /// Chat or a phone call: the office booking says which ("Abandoned chat" or "Missed call").
+    pub channel: Channel,
 }
 
 impl AbandonedChat {
@@ -183,7 +185,11 @@ impl AbandonedChat {
     fn request(&self, report: &AbandonReport, site: &SiteConfig) -> BookingRequest {
         let name = report.name.as_deref().unwrap_or("").trim();
         let (first, last) = name.split_once(' ').unwrap_or((name, ""));
-        let first = if first.is_empty() { "Website visitor" } else { first };
+        let unnamed = match self.channel {
+            Channel::Chat => "Website visitor",
+            Channel::Voice => "Caller",
+        };
+        let first = if first.is_empty() { unnamed } else { first };
         let transcript = if self.transcript.is_empty() {
             report.turns.iter().map(|t| TranscriptLine { speaker: Speaker::Homeowner, text: t.text.clone() }).collect()
         } else {
@@ -205,7 +211,7 @@ impl AbandonedChat {
             sms_consent: false,
             voice_consent: false,
             locale: self.locale,
-            channel: Channel::Chat,
+            channel: self.channel,
             transcript,
         }
     }

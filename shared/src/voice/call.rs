@@ -591,6 +591,7 @@ impl Call {
                 business: so_far.business,
                 transcript: self.record_of_call(),
                 locale: self.locale(),
+                channel: Channel::Voice,
             },
             link_texted: self.link_texted,
         });

@@ -220,8 +220,11 @@ impl BookingPipeline {
                     summary = format!("Office review: {}.\n{summary}", one_line(why));
                 }
                 if self.abandoned_chat {
-                    summary =
-                        format!("Abandoned chat: the homeowner left before booking. Please call them back.\n{summary}");
+                    let left = match r.channel {
+                        Channel::Chat => "Abandoned chat: the homeowner left before booking.",
+                        Channel::Voice => "Missed call: the caller hung up before booking.",
+                    };
+                    summary = format!("{left} Please call them back.\n{summary}");
                 }
                 let summary = self.summary_with_marker(format!("{summary}\n\nTranscript:\n{}", transcript::render(r)));
                 let body = CreateBooking {
