@@ -246,18 +246,14 @@ pub(crate) fn find(padded: &Padded<'_>) -> Need {
             .map(|(_, l)| l.to_string());
         // "flat roof on the store is leaking": the roof is what leaks.
         let leaks = "leak|leaks|leaking|dripping|gotea|goteando";
-        if matches!(need.issue.as_deref(), Some("Roof" | "Flat roof"))
-            && text::entries(leaks).any(|p| find_phrase(padded, p).is_some())
-        {
+        if matches!(need.issue.as_deref(), Some("Roof" | "Flat roof")) && has(padded, leaks) {
             need.issue = Some("Roof leak".to_string());
         }
     }
-    if text::entries(ESTIMATE).any(|p| find_phrase(padded, p).is_some()) && need.trade.is_some() {
+    if has(padded, ESTIMATE) && need.trade.is_some() {
         need.kind = Some(VisitKind::Estimate);
     }
-    if let Some((e, _)) =
-        EMERGENCIES.iter().find(|(_, list)| text::entries(list).any(|p| find_phrase(padded, p).is_some()))
-    {
+    if let Some((e, _)) = EMERGENCIES.iter().find(|(_, list)| has(padded, list)) {
         need.urgency = Some(Urgency::Emergency(*e));
         if need.trade.is_none() {
             need.trade = Some(match e {
@@ -277,9 +273,9 @@ pub(crate) fn find(padded: &Padded<'_>) -> Need {
             _ => label.to_string(),
         });
         need.kind = Some(VisitKind::Service);
-    } else if text::entries(HIGH).any(|p| find_phrase(padded, p).is_some()) {
+    } else if has(padded, HIGH) {
         let freezing = "freezing|below zero|below 0|frozen|baby|elderly|urgent|emergency|urgente|emergencia";
-        if !padded.contains(" no heat ") || text::entries(freezing).any(|p| find_phrase(padded, p).is_some()) {
+        if !padded.contains(" no heat ") || has(padded, freezing) {
             need.urgency = Some(Urgency::High);
         }
     }
@@ -391,6 +387,12 @@ impl std::ops::Deref for Padded<'_> {
     fn deref(&self) -> &str {
         self.text
     }
+}
+
+/// True when one of `phrases` (`|`-separated) is in `padded` as whole words. One
+/// function for every list: a closure per list was a copy of the search loop each.
+pub(crate) fn has(padded: &Padded<'_>, phrases: &'static str) -> bool {
+    text::entries(phrases).any(|p| find_phrase(padded, p).is_some())
 }
 
 /// Byte position of `phrase` as whole words in `padded`: the first word start where

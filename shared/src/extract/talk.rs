@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::need::{find_phrase, Padded};
+use super::need::{has, Padded};
 use super::words::Word;
 use super::{Expecting, Extraction};
 use crate::booking::{DayPart, DayPreference, PersonName, PreferredTime};
@@ -37,10 +37,6 @@ pub enum Answer {
     No,
     /// Change something (which, if said).
     Change(Option<SlotName>),
-}
-
-fn has(padded: &Padded<'_>, phrases: &'static str) -> bool {
-    text::entries(phrases).any(|p| find_phrase(padded, p).is_some())
 }
 
 /// Words that are never a first or last name.
