@@ -81,7 +81,7 @@ impl Ui {
 
     /// Starts the conversation (greeting) once the config is known and the panel is open.
     pub(crate) fn start(self) {
-        let Some(cfg) = self.st(|s| if s.conv.is_some() { None } else { s.cfg.clone() }) else { return };
+        let Some(cfg) = self.st(|s| s.conv.is_none()).then(|| self.config()).flatten() else { return };
         // The page's language greets; the homeowner's first words decide, unless they
         // picked a language with the button.
         let chosen = self.st(|s| s.locale_chosen).then(|| self.l());

@@ -37,8 +37,12 @@ fn storage() -> Option<web_sys::Storage> {
 
 /// The conversation the widget had after these turns (booking-core is deterministic;
 /// the card's taps are turns too), and the last confirmation card it showed.
-fn rebuild(cfg: &PublicSiteConfig, locale: Locale, turns: &[UserTurn]) -> (Conversation, Option<Confirmation>) {
-    let mut c = Conversation::new(cfg.clone(), Channel::Chat, Some(locale));
+pub(crate) fn rebuild(
+    cfg: PublicSiteConfig,
+    locale: Locale,
+    turns: &[UserTurn],
+) -> (Conversation, Option<Confirmation>) {
+    let mut c = Conversation::new(cfg, Channel::Chat, Some(locale));
     let mut card = None;
     c.handle(Event::Start, turns.first().map_or_else(now, |t| t.at));
     for t in turns {
@@ -117,12 +121,14 @@ impl Ui {
             return false;
         }
         let cfg_text = s.str("cfg").unwrap_or_default();
-        let Some(cfg) = Js::parse(&cfg_text).and_then(|c| json::site_config(&c)) else { return false };
+        // Read twice, for the state and for the replay: a config is never cloned (see `Ui::config`).
+        let read = || Js::parse(&cfg_text).and_then(|c| json::site_config(&c));
+        let (Some(cfg), Some(replayed)) = (read(), read()) else { return false };
         let phase = Phase::from_code(&s.str("phase").unwrap_or_default());
         let locale = s.str("locale").and_then(|l| Locale::from_code(&l)).unwrap_or_default();
         // The card is up (or being sent) in these phases; after "Done" it is gone. It
         // is the last one booking-core showed while replaying.
-        let (c, card) = rebuild(&cfg, locale, &turns);
+        let (c, card) = rebuild(replayed, locale, &turns);
         let card = card.filter(|_| !matches!(phase, Phase::Chat | Phase::Done));
         // A card the turns no longer bring up (booking-core changed under a saved
         // conversation) would leave the input disabled: back to the chat.

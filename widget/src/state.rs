@@ -12,6 +12,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsValue;
 
 use crate::dom::{by_id, later};
+use crate::json::{self, Js};
 use crate::{events, net};
 
 /// One line in the message list.
@@ -158,6 +159,15 @@ impl Ui {
 
     pub(crate) fn l(self) -> Locale {
         self.st(|s| s.locale)
+    }
+
+    /// A copy of the site config, read again from the text the worker sent. A
+    /// `PublicSiteConfig` (or a `Conversation`, which holds one) is never cloned: their
+    /// derived `Clone` was about 2 KB of the wasm, and reading the config is code the
+    /// widget has anyway.
+    pub(crate) fn config(self) -> Option<PublicSiteConfig> {
+        let text = self.st(|s| s.cfg_text.clone());
+        json::site_config(&Js::parse(&text)?)
     }
 
     /// The worker's URL for one of this site's routes.

@@ -136,9 +136,12 @@ impl Ui {
         self.save();
     }
 
-    /// What booking-core says an abandonment now would report, if anything.
+    /// What booking-core says an abandonment now would report, if anything: asked of a
+    /// replay of the turns, since the conversation itself goes on (and is never cloned,
+    /// see `Ui::config`).
     pub(crate) fn qualified(self) -> Option<Effect> {
-        let mut c = self.st(|s| s.conv.clone())?;
+        let turns = self.st(|s| s.conv.as_ref().map(|c| c.user_turns().to_vec()))?;
+        let (mut c, _) = crate::saved::rebuild(self.config()?, self.l(), &turns);
         c.handle(Event::Abandon, now()).effects.into_iter().find(|e| matches!(e, Effect::QualifiedAbandon { .. }))
     }
 
