@@ -10,6 +10,8 @@
 //! a booking that takes longer goes on in the object (kept alive by `wait_until`, and
 //! by an alarm if the object is evicted), and the caller hears that the request is in.
 
+use std::cell::RefCell;
+
 use booking_core::booking::{Attribution, BookingRequest, Channel, Locale};
 use booking_core::conversation::{reply_after_recheck, reply_for};
 use booking_core::run::{AbandonReport, AbandonedChat};
@@ -221,11 +223,16 @@ pub(crate) async fn open_relay(env: &Env, site: &str, call: Option<&str>, req: R
 pub struct CallObject {
     state: State,
     env: Env,
+    /// The call as last stored, so a turn does not read and parse it again (storage
+    /// stays the truth: every change is written before it is kept here).
+    call: RefCell<Option<Call>>,
+    /// The site's config, parsed once per instance.
+    site: RefCell<Option<SiteConfig>>,
 }
 
 impl DurableObject for CallObject {
     fn new(state: State, env: Env) -> Self {
-        CallObject { state, env }
+        CallObject { state, env, call: RefCell::new(None), site: RefCell::new(None) }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -235,7 +242,7 @@ impl DurableObject for CallObject {
                 let Some(turn) = self.take(&inbound).await? else { return Response::ok("") };
                 let relay = matches!(inbound.heard, Heard::Answered)
                     && matches!(turn.next, Next::Listen(_))
-                    && site(&self.env, &inbound.site_id)?.voice.conversation_relay;
+                    && self.site(&inbound.site_id)?.voice.conversation_relay;
                 if relay {
                     // The greeting is Twilio's welcome; the rest of the call is the socket's.
                     let action = format!("{}/handoff", inbound.base_url);
@@ -258,7 +265,7 @@ impl DurableObject for CallObject {
                 }
                 let said: Said = req.json().await?;
                 let names = self.remember(&said.names).await?;
-                let site = site(&self.env, &names.site_id)?;
+                let site = self.site(&names.site_id)?;
                 let done = self.turn(&names, &site, Step::Converse(said.text), said.received_ms).await?;
                 Response::ok(match done.reply {
                     Some(reply) => booking_core::voice::tools::booked_result(&reply),
@@ -275,7 +282,7 @@ impl DurableObject for CallObject {
                 }
                 let b: Booking = req.json().await?;
                 self.remember(&b.names).await?;
-                let site = site(&self.env, &b.names.site_id)?;
+                let site = self.site(&b.names.site_id)?;
                 let reply = self.book_within(&b.names, &site, b.request, b.received_ms).await?;
                 Response::ok(booking_core::voice::tools::booked_result(&reply))
             }
@@ -330,11 +337,30 @@ impl CallObject {
 
     /// The stored call, if any (one of another version starts over).
     async fn load(&self) -> Result<Option<Call>> {
-        Ok(self.storage().get::<String>("call").await?.and_then(|s| Call::from_json(&s).ok()))
+        if let Some(call) = self.call.borrow().clone() {
+            return Ok(Some(call));
+        }
+        let stored = self.storage().get::<String>("call").await?.and_then(|s| Call::from_json(&s).ok());
+        if self.call.borrow().is_none() {
+            self.call.borrow_mut().clone_from(&stored);
+        }
+        Ok(stored)
     }
 
     async fn store(&self, call: &Call) -> Result<()> {
-        self.storage().put("call", call.to_json()).await
+        self.storage().put("call", call.to_json()).await?;
+        *self.call.borrow_mut() = Some(call.clone());
+        Ok(())
+    }
+
+    /// The site's config (parsed once; a site id never changes within one object).
+    pub(crate) fn site(&self, id: &str) -> Result<SiteConfig> {
+        if let Some(site) = self.site.borrow().as_ref().filter(|s| s.id == id) {
+            return Ok(site.clone());
+        }
+        let site = site(&self.env, id)?;
+        *self.site.borrow_mut() = Some(site.clone());
+        Ok(site)
     }
 
     /// One event through the call: the turn to answer with (effects done); `None` for
@@ -347,7 +373,7 @@ impl CallObject {
             to: inbound.to.clone(),
         };
         let names = self.remember(&names).await?;
-        let site = site(&self.env, &names.site_id)?;
+        let site = self.site(&names.site_id)?;
         let event = match inbound.heard.clone() {
             Heard::Answered => CallEvent::Answered,
             Heard::Said { text } => CallEvent::Heard { text },
@@ -542,11 +568,6 @@ impl CallObject {
     /// Whether the object holds a call already.
     pub(crate) async fn has_call(&self) -> Result<bool> {
         Ok(self.load().await?.is_some())
-    }
-
-    /// The worker's bindings.
-    pub(crate) fn env(&self) -> &Env {
-        &self.env
     }
 
     /// The object's site and call names as stored (for the relay socket's messages).

@@ -74,7 +74,7 @@ pub(crate) async fn message(object: &CallObject, ws: &WebSocket, text: &str) -> 
         },
     };
     let Some(names) = object.names().await? else { return Ok(()) };
-    let site = config::site(object_env(object), &names.site_id).ok_or_else(|| worker::Error::from("unknown site"))?;
+    let site = object.site(&names.site_id)?;
     let done = object.turn(&names, &site, Step::Event(event), received_ms).await?;
     for out in relay_out(&done.turn, done.spoken) {
         ws.send_with_str(out)?;
@@ -85,7 +85,7 @@ pub(crate) async fn message(object: &CallObject, ws: &WebSocket, text: &str) -> 
 /// The socket closed: the call is over (a call that ended before booking is a call-back).
 pub(crate) async fn closed(object: &CallObject, _ws: &WebSocket) -> Result<()> {
     let Some(names) = object.names().await? else { return Ok(()) };
-    let site = config::site(object_env(object), &names.site_id).ok_or_else(|| worker::Error::from("unknown site"))?;
+    let site = object.site(&names.site_id)?;
     let hung_up = Step::Event(CallEvent::HungUp { status: "completed".into() });
     object.turn(&names, &site, hung_up, Date::now().as_millis()).await?;
     Ok(())
@@ -93,8 +93,4 @@ pub(crate) async fn closed(object: &CallObject, _ws: &WebSocket) -> Result<()> {
 
 fn nonempty(v: &Option<String>) -> Option<String> {
     v.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
-}
-
-fn object_env(object: &CallObject) -> &Env {
-    object.env()
 }
