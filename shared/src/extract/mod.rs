@@ -156,7 +156,9 @@ pub fn extract(text: &str, expecting: Expecting) -> Extraction {
         but: talk::but(&padded),
     };
     ex.name = talk::name(&ws, &padded, expecting, &ex, &found_phone.used_words);
-    if ex.answer.is_some() && ex.name.is_some() && expecting != Expecting::Name {
+    // "yes it's fine" is no name, but "no, my name is Noah Patel" is one: a yes or no
+    // cancels a name only when the name was not said as a name.
+    if ex.answer.is_some() && ex.name.is_some() && expecting != Expecting::Name && !talk::said_as_name(&padded) {
         ex.name = None;
     }
     if expecting == Expecting::Business && ex.business.is_none() {

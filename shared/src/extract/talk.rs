@@ -183,6 +183,12 @@ fn here_intro<'a>(ws: &'a [Word], used: &[usize]) -> Option<Vec<&'a Word>> {
     (!words.is_empty() && words.len() <= 2 && start + words.len() == at && opens_phrase(ws, start)).then_some(words)
 }
 
+/// "my name is …", "me llamo …": the words that say a name is coming, whatever else the
+/// message says.
+pub(super) fn said_as_name(padded: &Padded<'_>) -> bool {
+    [" name is ", " name's ", " names ", " me llamo ", " mi nombre es ", " call me "].iter().any(|c| padded.contains(c))
+}
+
 pub(super) fn name(
     ws: &[Word],
     padded: &Padded<'_>,
