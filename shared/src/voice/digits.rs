@@ -46,7 +46,14 @@ pub fn normalize(text: &str) -> String {
             Kind::Numeral if is_oh(prev) || is_oh(next) => Some(spell(&t.core)),
             Kind::Oh if oh_is_zero(prev, next, next2) => Some("oh".to_string()),
             Kind::Repeat if next.is_some_and(|x| x.kind() == Kind::Numeral) => Some(t.core.clone()),
-            Kind::Spanish(english) => Some(english.to_string()),
+            // "un"/"una" alone are articles ("tiene una fuga"): a number only next to one.
+            Kind::Spanish(english)
+                if !matches!(word, "un" | "una")
+                    || prev.is_some_and(Token::is_number)
+                    || next.is_some_and(Token::is_number) =>
+            {
+                Some(english.to_string())
+            }
             _ => None,
         };
         match spelled {
