@@ -118,7 +118,7 @@ pub(crate) async fn fetch_within(request: Request, limit: Duration) -> std::resu
 }
 
 /// `Some` with the work's output if it finishes before the deadline, else `None`.
-async fn first<T>(work: impl Future<Output = T>, deadline: impl Future<Output = ()>) -> Option<T> {
+pub(crate) async fn first<T>(work: impl Future<Output = T>, deadline: impl Future<Output = ()>) -> Option<T> {
     let mut work = pin!(work);
     let mut deadline = pin!(deadline);
     poll_fn(|cx| {

@@ -21,6 +21,8 @@ pub(crate) const NPM: &[(&str, &str)] = &[
     ("playwright-core", "1.65.1"),
     ("terser", "5.44.1"),
     ("wrangler", "4.86.0"),
+    // The Twilio emulator's WebSockets (ConversationRelay).
+    ("ws", "8.18.0"),
 ];
 /// The wasm target.
 pub(crate) const WASM_TARGET: &str = "wasm32-unknown-unknown";

@@ -26,7 +26,6 @@ mod twilio;
 
 use std::cell::RefCell;
 use std::future::{poll_fn, Future};
-use std::pin::pin;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 
@@ -114,18 +113,7 @@ fn base_url(url: &str) -> String {
 /// `Some(output)` if `work` finishes within `ms`, else `None` (the work is dropped:
 /// pass work that must go on through [`spawn_kept`]).
 pub(crate) async fn within<T>(work: impl Future<Output = T>, ms: u64) -> Option<T> {
-    let mut work = pin!(work);
-    let mut deadline = pin!(Delay::from(std::time::Duration::from_millis(ms)));
-    poll_fn(|cx| {
-        if let Poll::Ready(v) = work.as_mut().poll(cx) {
-            return Poll::Ready(Some(v));
-        }
-        if deadline.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(None);
-        }
-        Poll::Pending
-    })
-    .await
+    crate::http::first(work, Delay::from(std::time::Duration::from_millis(ms))).await
 }
 
 /// A value one future hands another: the receiving side may stop waiting while the
