@@ -5,7 +5,8 @@
 //!    which crates the widget's wasm code comes from (tests/bench/sizes.mjs),
 //! 3. a fresh stack (emulator + worker on workerd + contractor site, free ports), then
 //!    the worker through it (tests/bench/worker.mjs) and the widget in headless
-//!    Chromium (tests/bench/widget.mjs).
+//!    Chromium (tests/bench/widget.mjs), and last the worker's time per voice turn,
+//!    TwiML webhooks and ConversationRelay prompts (tests/bench/voice.mjs).
 //!
 //! Every number in BENCHMARKS.md comes from this run. `--no-build` reuses the
 //! existing build (for iterating on the bench itself).
@@ -24,6 +25,8 @@ use crate::{bundle, root, tools, Fail};
 const TURN_MEDIAN_US: f64 = 20.0;
 const LOADER_GZIP: u64 = 1536; // 1.5 KB
 const WIDGET_BROTLI: u64 = 120 * 1024;
+/// Issue 14: a voice turn that needs no ServiceTitan call, p95 on loopback.
+const VOICE_TURN_P95_MS: f64 = 25.0;
 
 /// Runs the bench and writes BENCHMARKS.md at the workspace root.
 pub(crate) fn run(args: &[String]) -> Result<(), Fail> {
@@ -72,15 +75,40 @@ pub(crate) fn run(args: &[String]) -> Result<(), Fail> {
     let worker = node_json("worker.mjs", &out.join("worker.json"), &urls);
     println!("xtask bench: widget in headless Chromium");
     let widget = node_json("widget.mjs", &out.join("widget.json"), &urls);
+    // Last: its ConversationRelay calls end (call-backs for the office) as it finishes.
+    println!("xtask bench: voice turns through the worker (TwiML webhooks, ConversationRelay)");
+    let voice = node_json("voice.mjs", &out.join("voice.json"), &voice_env(&stack));
     drop(stack);
-    let (worker, widget) = (worker?, widget?);
+    let measured = Measured { sizes, worker: worker?, widget: widget?, voice: voice? };
 
-    let md = render(&machine, &engine, &engine_o3, &sizes, &worker, &widget, started.elapsed().as_secs());
+    let md = render(&machine, &engine, &engine_o3, &measured, started.elapsed().as_secs());
     let path = root().join("BENCHMARKS.md");
     std::fs::write(&path, md).map_err(|e| Fail(format!("{}: {e}", path.display())))?;
-    summary(&engine, &sizes, &worker, &widget);
+    summary(&engine, &measured.sizes, &measured.worker, &measured.widget);
+    voice_summary(&measured.voice);
     println!("xtask bench: wrote BENCHMARKS.md in {} s", started.elapsed().as_secs());
     Ok(())
+}
+
+/// What the node scripts measured (their JSON).
+struct Measured {
+    sizes: Value,
+    worker: Value,
+    widget: Value,
+    voice: Value,
+}
+
+/// The stack's worker, emulator and Twilio auth token for tests/bench/voice.mjs: it signs
+/// its webhooks and the relay handshake as the Twilio emulator would.
+fn voice_env(stack: &stack::Stack) -> Vec<(&'static str, String)> {
+    let c = stack.credentials.as_ref();
+    vec![
+        ("WORKER_URL", stack.worker_url.clone()),
+        ("SANDBOX_URL", stack.sandbox_url.clone().unwrap_or_default()),
+        ("TWILIO_AUTH_TOKEN", c.map(|c| c.twilio_auth_token.clone()).unwrap_or_default()),
+        ("TWILIO_ACCOUNT_SID", c.map(|c| c.twilio_account_sid.clone()).unwrap_or_default()),
+        ("TWILIO_NUMBER", stack::TWILIO_NUMBER.to_string()),
+    ]
 }
 
 struct Engine {
@@ -206,15 +234,8 @@ fn verdict(ok: bool) -> &'static str {
     }
 }
 
-fn render(
-    m: &Machine,
-    engine: &Engine,
-    engine_o3: &Engine,
-    sizes: &Value,
-    worker: &Value,
-    widget: &Value,
-    secs: u64,
-) -> String {
+fn render(m: &Machine, engine: &Engine, engine_o3: &Engine, measured: &Measured, secs: u64) -> String {
+    let Measured { sizes, worker, widget, voice } = measured;
     let mut s = String::new();
     let _ = writeln!(s, "# Benchmarks\n");
     let _ = writeln!(
@@ -500,6 +521,7 @@ fn render(
             bytes(&f["brotli"])
         );
     }
+    render_voice(&mut s, voice);
     let _ = writeln!(s, "\n## Reproduce\n\n```\ncargo xtask bench\n```\n");
     let _ = writeln!(
         s,
@@ -553,4 +575,98 @@ fn summary(engine: &Engine, sizes: &Value, worker: &Value, widget: &Value) {
         b["duplicated"],
         num(&b["wallMs"]) / 1000.0
     );
+}
+
+/// E. The worker's time per voice turn (tests/bench/voice.mjs).
+fn render_voice(s: &mut String, v: &Value) {
+    let (tw, relay) = (&v["twiml"], &v["relay"]);
+    let warmup = v["warmupCalls"].as_u64().unwrap_or(0);
+    let _ = writeln!(s, "\n## Voice turns through the worker\n");
+    let _ = writeln!(
+        s,
+        "`node tests/bench/voice.mjs`, run by `cargo xtask bench` against the same stack (the worker under \
+         `wrangler dev --local`, 127.0.0.1). {calls} calls of each kind, one after another, each with a new CallSid \
+         (so a new CallObject) and caller ID; the caller answers what the agent asks (the need, the name, yes to the \
+         caller ID, the address, when) and stops at \"Shall I book it?\", so no timed turn needs ServiceTitan \
+         (ServiceTitan requests during the timed turns, from the emulator's journal: {st_tw} for the webhooks, \
+         {st_relay} for the relay). Requests are signed as Twilio signs them (tests/twilio-sandbox/sign.mjs, the \
+         stack's auth token) and timed in the bench process, from sending the request to reading the whole answer \
+         (TwiML), or from sending `prompt` to receiving the agent's `text` token with `last: true`. The first \
+         {warmup} calls of each kind are warm-up: left out of n, p50 and p95, and shown in the last column. Load \
+         average when this section started {load0}, when it ended {load1}.\n",
+        calls = v["callsPerKind"],
+        st_tw = tw["serviceTitanCalls"],
+        st_relay = relay["serviceTitanCalls"],
+        load0 = v["load"]["start"].as_str().unwrap_or("unknown"),
+        load1 = v["load"]["end"].as_str().unwrap_or("unknown"),
+    );
+    let _ = writeln!(
+        s,
+        "| turn | request | n | p50 | p95 | max | target | | warm-up (first {warmup} calls): n, p50, max |\n\
+         |---|---|---:|---:|---:|---:|---|---|---|"
+    );
+    let rows: [(&str, &str, &Value, bool); 5] = [
+        ("a call connects (the greeting)", "`POST /v1/voice/twilio/northstar/incoming`", &tw["incoming"], true),
+        (
+            "a caller's turn, no ServiceTitan call",
+            "`POST /v1/voice/twilio/northstar/gather` with a signed `SpeechResult`",
+            &tw["gathers"],
+            true,
+        ),
+        ("a ConversationRelay prompt", "WebSocket `prompt` → the agent's last `text` token", &relay["prompts"], true),
+        (
+            "ConversationRelay handshake",
+            "signed WebSocket upgrade `GET /v1/voice/relay/northstar?callSid=…`",
+            &relay["handshake"],
+            false,
+        ),
+        ("ConversationRelay greeting", "`setup` → the agent's last `text` token", &relay["greeting"], false),
+    ];
+    for (turn, request, t, targeted) in rows {
+        let n = t["n"].as_u64().unwrap_or(0);
+        let (target, met) = if targeted {
+            (format!("p95 ≤ {VOICE_TURN_P95_MS} ms"), verdict(n > 0 && num(&t["p95"]) <= VOICE_TURN_P95_MS))
+        } else {
+            ("none".to_string(), "")
+        };
+        let w = &t["warmup"];
+        let _ = writeln!(
+            s,
+            "| {turn} | {request} | {n} | {} ms | {} ms | {} ms | {target} | {met} | {}, {} ms, {} ms |",
+            ms(&t["p50"]),
+            ms(&t["p95"]),
+            ms(&t["max"]),
+            w["n"],
+            ms(&w["p50"]),
+            ms(&w["max"]),
+        );
+    }
+    let errors: Vec<&str> = [tw, relay]
+        .iter()
+        .flat_map(|k| k["errors"].as_array().into_iter().flatten())
+        .filter_map(Value::as_str)
+        .collect();
+    let _ = writeln!(
+        s,
+        "\nCalls that reached \"Shall I book it?\": {} of {} (webhooks), {} of {} (relay). Turns that failed (not \
+         timed): {}.",
+        tw["reachedSummary"],
+        tw["calls"],
+        relay["reachedSummary"],
+        relay["calls"],
+        errors.len()
+    );
+    for e in errors.iter().take(5) {
+        let _ = writeln!(s, "- {}", e.replace('|', "\\|"));
+    }
+}
+
+fn voice_summary(v: &Value) {
+    for (what, t) in [
+        ("incoming", &v["twiml"]["incoming"]),
+        ("gather", &v["twiml"]["gathers"]),
+        ("relay prompt", &v["relay"]["prompts"]),
+    ] {
+        println!("bench: voice {what}: p50 {} ms, p95 {} ms (n {})", ms(&t["p50"]), ms(&t["p95"]), t["n"]);
+    }
 }
