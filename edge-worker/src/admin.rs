@@ -8,6 +8,8 @@
 //! - `GET /v1/admin/attention[?site=]`: bookings that need the owner: refused, given up,
 //!   configuration problems, replay mismatches, webhooks not delivered (the booking run's
 //!   `Record::Attention`, stored by `attention.rs`).
+//! - `GET /v1/admin/followups?site=`: every follow-up of the site's customers (pending,
+//!   sent, skipped, halted, cancelled, failed) with its reason and times (`followups/`).
 
 use serde_json::json;
 use worker::{Env, Method, Request, Response, Result};
@@ -43,6 +45,7 @@ pub(crate) async fn route(req: &Request, env: &Env, path: &[&str]) -> Result<Res
             let list = attention::list(env, q("site").as_deref()).await?;
             json_reply(200, &json!({ "attention": list }), &Cors::none())
         }
+        (Method::Get, ["followups"]) => crate::followups::list(env, q("site").as_deref()).await,
         _ => error(404, "no such route", &Cors::none()),
     }
 }

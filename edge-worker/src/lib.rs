@@ -10,6 +10,7 @@ mod admin;
 mod attention;
 mod booking_object;
 mod config;
+mod followups;
 mod http;
 mod limiter;
 mod outbound;
@@ -19,6 +20,7 @@ mod transcripts;
 mod voice;
 
 pub use booking_object::BookingObject;
+pub use followups::FollowUpObject;
 pub use limiter::SiteLimiter;
 pub use voice::CallObject;
 
@@ -100,6 +102,7 @@ async fn route(mut req: Request, env: &Env) -> Result<Response> {
                 _ => error(404, "no such route", &cors),
             }
         }
+        (Method::Post, ["v1", "webhooks", "servicetitan", site_id]) => followups::webhook(req, env, site_id).await,
         (_, ["v1", "admin", rest @ ..]) => admin::route(&req, env, rest).await,
         (_, ["v1", "voice", rest @ ..]) => voice::route(req, env, rest).await,
         _ => error(404, "no such route", &Cors::none()),

@@ -40,6 +40,8 @@ pub(crate) struct Credentials {
     pub twilio_account_sid: String,
     /// The secret LLM voice platforms send to `/v1/voice/tools/{site}`.
     pub voice_tool_secret: String,
+    /// The HMAC key the emulator signs its webhooks with (the worker's `ST_WEBHOOK_KEYS`).
+    pub st_webhook_key: String,
 }
 
 impl Credentials {
@@ -58,6 +60,7 @@ impl Credentials {
             twilio_auth_token: format!("tw1.{}", &word(4)[..32]),
             twilio_account_sid: format!("AC{}", word(5)),
             voice_tool_secret: format!("vts.{}", word(6)),
+            st_webhook_key: format!("stw.{}", word(7)),
         }
     }
 }
@@ -161,9 +164,11 @@ pub(crate) fn start(
     let _ = std::fs::remove_dir_all(&state_dir);
     let mut children = Vec::new();
 
+    // Test runs (the only callers with a webhook receiver) compress follow-up time.
+    let time_factor = webhook_url.map(|_| FOLLOWUP_TIME_FACTOR);
     let (sandbox_url, vars, credentials) = match &target {
         Target::Sandbox(c) => {
-            let (child, url) = start_sandbox(c, ports.sandbox, &logs)?;
+            let (child, url) = start_sandbox(c, ports.sandbox, &logs, time_factor)?;
             children.push(child);
             let vars = vec![
                 ("ST_ENV".to_string(), "sandbox".to_string()),
@@ -173,6 +178,7 @@ pub(crate) fn start(
                 ("ST_CLIENT_SECRET".into(), c.client_secret.clone()),
                 ("ST_APP_KEY".into(), c.app_key.clone()),
                 ("ST_TENANT_ID".into(), c.tenant_id.clone()),
+                ("ST_WEBHOOK_KEYS".into(), per_site(&c.st_webhook_key)?),
             ];
             (Some(url), vars, Some(c.clone()))
         }
@@ -221,6 +227,9 @@ pub(crate) fn start(
         .env("WRANGLER_SEND_METRICS", "false")
         .stdin(Stdio::null())
         .process_group(0);
+    if let Some(f) = time_factor {
+        wrangler.arg("--var").arg(format!("FOLLOWUP_TIME_FACTOR:{f}"));
+    }
     for (k, v) in vars.iter().chain(extra_vars) {
         wrangler.arg("--var").arg(format!("{k}:{v}"));
     }
@@ -234,6 +243,9 @@ pub(crate) fn start(
     let stack = Stack { site_url, worker_url, sandbox_url, twilio_url, credentials, children, _state_dir: state_dir };
     wait_healthy(&format!("127.0.0.1:{worker_port}"), Duration::from_secs(90))
         .map_err(|Fail(e)| Fail(format!("{e}; see target/logs/wrangler.log")))?;
+    if let (Some(st), Some(c)) = (&stack.sandbox_url, &stack.credentials) {
+        subscribe_webhooks(st, &stack.worker_url, c)?;
+    }
     Ok(stack)
 }
 
@@ -254,10 +266,6 @@ pub(crate) const TWILIO_NUMBER: &str = "+16125550170";
 /// token and one tool secret for every example site, the account, the number, and the
 /// emulator as Twilio's API host (for SMS).
 fn voice_vars(c: &Credentials, twilio_url: &str) -> Result<Vec<(String, String)>, Fail> {
-    let per_site = |secret: &str| -> Result<String, Fail> {
-        let ids = site_ids()?;
-        Ok(serde_json::Value::Object(ids.into_iter().map(|id| (id, secret.into())).collect()).to_string())
-    };
     Ok(vec![
         ("TWILIO_AUTH_TOKENS".to_string(), per_site(&c.twilio_auth_token)?),
         ("TWILIO_ACCOUNT_SID".into(), c.twilio_account_sid.clone()),
@@ -265,6 +273,54 @@ fn voice_vars(c: &Credentials, twilio_url: &str) -> Result<Vec<(String, String)>
         ("TWILIO_API_URL".into(), twilio_url.into()),
         ("VOICE_TOOL_SECRETS".into(), per_site(&c.voice_tool_secret)?),
     ])
+}
+
+/// `{"<site id>": secret}` for every example site.
+fn per_site(secret: &str) -> Result<String, Fail> {
+    let ids = site_ids()?;
+    Ok(serde_json::Value::Object(ids.into_iter().map(|id| (id, secret.into())).collect()).to_string())
+}
+
+/// How much faster follow-up time runs in tests (`FOLLOWUP_TIME_FACTOR`, the emulator's
+/// `--time-factor`): an hour a second, so the estimate's 24 h text comes after 24 s.
+pub(crate) const FOLLOWUP_TIME_FACTOR: u32 = 3600;
+
+/// The site the emulator's tenant sends its webhooks to (the emulator keeps one
+/// subscription per tenant).
+pub(crate) const WEBHOOK_SITE: &str = "northstar";
+
+/// Subscribes the worker to the emulator's webhooks, signed with the run's key (hex
+/// HMAC-SHA256 in `x-servicetitan-signature`, the site's default signature settings).
+fn subscribe_webhooks(st_url: &str, worker_url: &str, c: &Credentials) -> Result<(), Fail> {
+    let addr = st_url.trim_start_matches("http://").trim_end_matches('/');
+    let body = serde_json::json!({
+        "url": format!("{worker_url}/v1/webhooks/servicetitan/{WEBHOOK_SITE}"),
+        "hmacKey": c.st_webhook_key,
+        "header": "x-servicetitan-signature",
+        "encoding": "hex",
+    })
+    .to_string();
+    match http_post(addr, "/_admin/webhooks", &body) {
+        Some((s, _)) if (200..300).contains(&s) => Ok(()),
+        other => Err(Fail(format!("subscribing the worker to the emulator's webhooks: {other:?}"))),
+    }
+}
+
+/// A minimal HTTP/1.1 POST of a JSON body: (status, body).
+fn http_post(addr: &str, path: &str, body: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    Some((status, body))
 }
 
 /// The ids of the example sites.
@@ -309,9 +365,18 @@ fn start_twilio(
     Ok((child, url))
 }
 
-fn start_sandbox(c: &Credentials, port: u16, logs: &std::path::Path) -> Result<(Child, String), Fail> {
+fn start_sandbox(
+    c: &Credentials,
+    port: u16,
+    logs: &std::path::Path,
+    time_factor: Option<u32>,
+) -> Result<(Child, String), Fail> {
     let r = root();
-    let mut child = Command::new(r.join("target/release/st-sandbox"))
+    let mut cmd = Command::new(r.join("target/release/st-sandbox"));
+    if let Some(f) = time_factor {
+        cmd.args(["--time-factor", &f.to_string()]);
+    }
+    let mut child = cmd
         .args(["--port", &port.to_string(), "--seed"])
         .arg(r.join("tests/data/st-tenant.json"))
         .args(["--tenant-id", &c.tenant_id, "--client-id", &c.client_id])

@@ -49,6 +49,8 @@ pub struct FollowUpSettings {
     /// Stop trying to re-check ServiceTitan before a send after this many hours of
     /// failures (the follow-up is skipped, never sent unchecked).
     pub recheck_give_up_hours: u16,
+    /// How ServiceTitan signs the webhooks it sends this site (its docs leave it open).
+    pub webhook_signature: WebhookSignature,
 }
 
 impl Default for FollowUpSettings {
@@ -69,6 +71,7 @@ impl Default for FollowUpSettings {
             links: Links::default(),
             time_zone: None,
             recheck_give_up_hours: 24,
+            webhook_signature: WebhookSignature::default(),
         }
     }
 }
@@ -268,6 +271,74 @@ pub struct Links {
     pub booking: String,
 }
 
+/// How ServiceTitan's webhooks are signed: HMAC-SHA256 over the raw body, in a header
+/// the subscription names, hex or base64 (the key is a worker secret, never here).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct WebhookSignature {
+    /// The request header carrying the signature.
+    pub header: String,
+    /// `hex` (either case accepted) or `base64` (standard, with padding).
+    pub encoding: SignatureEncoding,
+}
+
+/// How a webhook signature is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignatureEncoding {
+    /// Hex.
+    Hex,
+    /// Standard base64 with padding.
+    Base64,
+}
+
+impl Default for WebhookSignature {
+    fn default() -> Self {
+        WebhookSignature { header: "x-servicetitan-signature".into(), encoding: SignatureEncoding::Hex }
+    }
+}
+
+impl WebhookSignature {
+    /// Whether `given` is the signature of `body` under `key`, compared in constant
+    /// time. An empty key proves nothing and never matches.
+    pub fn matches(&self, key: &[u8], body: &[u8], given: &str) -> bool {
+        use hmac::{Hmac, Mac};
+        if key.is_empty() {
+            return false;
+        }
+        let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(key) else { return false };
+        mac.update(body);
+        let digest = mac.finalize().into_bytes();
+        let (want, given) = if self.encoding == SignatureEncoding::Base64 {
+            (crate::signing::base64(&digest), given.trim().to_string())
+        } else {
+            (digest.iter().map(|b| format!("{b:02x}")).collect(), given.trim().to_ascii_lowercase())
+        };
+        want.len() == given.len() && want.bytes().zip(given.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    }
+}
+
 fn yes() -> bool {
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SignatureEncoding, WebhookSignature};
+
+    #[test]
+    fn webhook_signatures_in_hex_and_base64() {
+        // RFC 4231 test case 2.
+        let (key, body) = (b"Jefe".as_slice(), b"what do ya want for nothing?".as_slice());
+        let hex = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+        let hex_sig = WebhookSignature::default();
+        assert!(hex_sig.matches(key, body, hex));
+        assert!(hex_sig.matches(key, body, &hex.to_ascii_uppercase()));
+        assert!(!hex_sig.matches(key, b"what do ya want for nothing!", hex));
+        assert!(!hex_sig.matches(b"", body, hex));
+        assert!(!hex_sig.matches(key, body, ""));
+        let b64 = WebhookSignature { encoding: SignatureEncoding::Base64, ..WebhookSignature::default() };
+        assert!(b64.matches(key, body, "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM="));
+        assert!(!b64.matches(key, body, hex));
+    }
 }

@@ -1,0 +1,343 @@
+//! `FollowUpObject`: one Durable Object per `{site}:{customerId}` holding that customer's
+//! `CustomerFollowUps`, and one per site named `{site}:webhooks`, the intake that turns
+//! webhook nudges into observations. Every decision is booking-core's; this stores,
+//! reads ServiceTitan, texts, writes notes and sets alarms.
+//!
+//! The state is stored after every step (before each send and after each answer), so a
+//! crash resumes where it was; any error inside `fetch` or `alarm` re-arms the alarm.
+//! A send whose answer was lost (`maybe_sent`) is not sent again: without a provider
+//! look-up wired yet, at most once beats twice.
+
+use std::cell::{Cell, RefCell};
+
+use booking_core::followup::{
+    Action, Channel, CustomerFollowUps, Note, NoteTarget, Outgoing, Recheck, RecheckResult, Ref, SendResult,
+};
+use booking_core::servicetitan::{parse_iso8601, Method, StRequest};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use worker::{durable_object, Date, DurableObject, Env, Request, Response, Result, State};
+
+use super::reads::{self, ReadError};
+use super::{ForCustomer, Nudge, SiteNudge};
+use crate::config::{self, ServiceTitanSettings};
+use crate::servicetitan_client::{self, Sent};
+
+/// One invocation drives at most this long, then hands over to the next alarm.
+const DRIVE_FOR_MS: f64 = 20_000.0;
+/// After an error, or ServiceTitan not answering the intake, try again this much later.
+const RETRY_AFTER_MS: i64 = 30_000;
+/// Nudges kept waiting in the intake at most (a flood is cut, the export poller catches up).
+const MAX_NUDGES: usize = 1_000;
+
+/// Which customer this object is.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Names {
+    site: String,
+    customer_id: i64,
+    /// Real time (ms) of the first event: the origin of the compressed clock.
+    origin_ms: f64,
+}
+
+/// The Durable Object.
+#[durable_object]
+pub struct FollowUpObject {
+    state: State,
+    env: Env,
+    follow_ups: RefCell<Option<CustomerFollowUps>>,
+    names: RefCell<Option<Names>>,
+    loaded: Cell<bool>,
+    driving: Cell<bool>,
+}
+
+impl DurableObject for FollowUpObject {
+    fn new(state: State, env: Env) -> Self {
+        FollowUpObject {
+            state,
+            env,
+            follow_ups: RefCell::new(None),
+            names: RefCell::new(None),
+            loaded: Cell::new(false),
+            driving: Cell::new(false),
+        }
+    }
+
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        let result = self.answer(req).await;
+        if result.is_err() {
+            self.rearm().await;
+        }
+        result
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        let result = match self.state.storage().get::<Vec<Nudge>>("nudges").await? {
+            Some(nudges) if !nudges.is_empty() => self.intake(nudges).await,
+            _ => self.drive().await,
+        };
+        if let Err(e) = &result {
+            worker::console_error!("follow-up alarm failed: {e}");
+            self.rearm().await;
+        }
+        result.map(|_| Response::ok("ok"))?
+    }
+}
+
+fn real_ms() -> f64 {
+    Date::now().as_millis() as f64
+}
+
+/// `FOLLOWUP_TIME_FACTOR` (tests only): 1 unless set to a number above 1.
+fn time_factor(env: &Env) -> f64 {
+    super::var(env, "FOLLOWUP_TIME_FACTOR").and_then(|v| v.parse::<f64>().ok()).filter(|f| *f > 1.0).unwrap_or(1.0)
+}
+
+impl FollowUpObject {
+    async fn answer(&self, mut req: Request) -> Result<Response> {
+        match req.path().as_str() {
+            "/nudge" => {
+                let SiteNudge { site_id, nudge } = req.json().await?;
+                let storage = self.state.storage();
+                storage.put("intakeSite", &site_id).await?;
+                let mut nudges = storage.get::<Vec<Nudge>>("nudges").await?.unwrap_or_default();
+                // A duplicate delivery is one nudge: the re-read would be the same.
+                if !nudges.contains(&nudge) && nudges.len() < MAX_NUDGES {
+                    nudges.push(nudge);
+                }
+                storage.put("nudges", &nudges).await?;
+                storage.set_alarm(1).await?;
+                Response::ok("queued")
+            }
+            "/observe" => {
+                let given: ForCustomer = req.json().await?;
+                self.observe(given).await?;
+                Response::ok("ok")
+            }
+            "/list" => {
+                self.load().await?;
+                let names = self.names.borrow().clone();
+                let body = match (&*self.follow_ups.borrow(), names) {
+                    (Some(fu), Some(n)) => json!({
+                        "customerId": n.customer_id,
+                        "name": fu.contact().name,
+                        "optedOut": fu.opted_out(),
+                        "followUps": fu.list(),
+                    }),
+                    _ => json!({"followUps": []}),
+                };
+                Response::from_json(&body)
+            }
+            _ => Response::error("no such path", 404),
+        }
+    }
+
+    /// The engine's clock: real time, compressed by the factor from this object's origin.
+    fn now(&self) -> i64 {
+        let origin = self.names.borrow().as_ref().map_or_else(real_ms, |n| n.origin_ms);
+        let real = real_ms();
+        ((origin + (real - origin) * time_factor(&self.env)) / 1000.0) as i64
+    }
+
+    /// Real milliseconds from now until the engine's time `at`.
+    fn alarm_in_ms(&self, at: i64) -> i64 {
+        let wait_s = (at - self.now()).max(0) as f64;
+        (wait_s * 1000.0 / time_factor(&self.env)) as i64 + 1
+    }
+
+    async fn load(&self) -> Result<()> {
+        if !self.loaded.get() {
+            let storage = self.state.storage();
+            let names = storage.get::<Names>("names").await?;
+            let stored = storage.get::<CustomerFollowUps>("state").await?;
+            if !self.loaded.get() {
+                *self.names.borrow_mut() = names;
+                *self.follow_ups.borrow_mut() = stored;
+                self.loaded.set(true);
+            }
+        }
+        Ok(())
+    }
+
+    async fn save(&self) -> Result<()> {
+        let fu = self.follow_ups.borrow().clone();
+        match fu {
+            Some(fu) => self.state.storage().put("state", &fu).await,
+            None => Ok(()),
+        }
+    }
+
+    fn site(&self) -> Result<booking_core::site::SiteConfig> {
+        let site = self.names.borrow().as_ref().map(|n| n.site.clone()).unwrap_or_default();
+        config::site(&self.env, &site).ok_or_else(|| worker::Error::from("unknown site"))
+    }
+
+    async fn observe(&self, given: ForCustomer) -> Result<()> {
+        self.load().await?;
+        if self.names.borrow().is_none() {
+            let names = Names { site: given.site_id.clone(), customer_id: given.customer_id, origin_ms: real_ms() };
+            self.state.storage().put("names", &names).await?;
+            *self.names.borrow_mut() = Some(names);
+        }
+        let site = self.site()?;
+        let now = self.now();
+        {
+            let mut slot = self.follow_ups.borrow_mut();
+            let fu = slot.get_or_insert_with(|| CustomerFollowUps::new(&site, given.customer_id));
+            fu.configure(&site);
+            fu.observe(given.observation, now);
+        }
+        self.save().await?;
+        self.state.storage().set_alarm(1).await
+    }
+
+    /// The intake: each nudge re-read, handed to its customer's object, then dropped.
+    /// One ServiceTitan cannot answer stays for the next alarm.
+    async fn intake(&self, nudges: Vec<Nudge>) -> Result<()> {
+        let storage = self.state.storage();
+        let site: String = storage.get("intakeSite").await?.unwrap_or_default();
+        let settings = ServiceTitanSettings::from_env(&self.env).map_err(worker::Error::from)?;
+        let mut done = vec![];
+        for nudge in nudges {
+            match self.hand_over(&settings, &site, &nudge).await {
+                Ok(()) | Err(ReadError::NotFound) => done.push(nudge),
+                Err(ReadError::Unavailable(why)) => {
+                    worker::console_error!("webhook for {} {} waits: {why}", nudge.entity_type, nudge.entity_id);
+                }
+            }
+        }
+        // Nudges that came in meanwhile stay, as do those that must wait.
+        let mut left = storage.get::<Vec<Nudge>>("nudges").await?.unwrap_or_default();
+        left.retain(|n| !done.contains(n));
+        storage.put("nudges", &left).await?;
+        if !left.is_empty() {
+            storage.set_alarm(RETRY_AFTER_MS).await?;
+        }
+        Ok(())
+    }
+
+    async fn hand_over(
+        &self,
+        settings: &ServiceTitanSettings,
+        site: &str,
+        nudge: &Nudge,
+    ) -> std::result::Result<(), ReadError> {
+        let Some(entity) = nudge.entity() else { return Ok(()) };
+        let at = |t: &Option<String>| t.as_deref().and_then(parse_iso8601);
+        let what = Ref { entity, id: nudge.entity_id };
+        let read = reads::entity(settings, what, at(&nudge.sent_on), at(&nudge.viewed_on)).await?;
+        let Some(customer_id) = read.customer_id else { return Err(ReadError::NotFound) };
+        let mut observation = read.observation;
+        observation.contact = Some(reads::contact(settings, customer_id).await?);
+        let given = ForCustomer { site_id: site.to_string(), customer_id, observation };
+        let body = serde_json::to_string(&given).map_err(|e| ReadError::Unavailable(e.to_string()))?;
+        let unavailable = |e: worker::Error| ReadError::Unavailable(e.to_string());
+        super::index(&self.env, site, customer_id).await.map_err(unavailable)?;
+        super::call(&self.env, site, &customer_id.to_string(), "/observe", body).await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// Does what the engine asks until it waits or is idle. A second caller while one
+    /// drives only returns: the first sees its change.
+    async fn drive(&self) -> Result<()> {
+        self.load().await?;
+        if self.follow_ups.borrow().is_none() || self.driving.get() {
+            return Ok(());
+        }
+        self.driving.set(true);
+        let result = self.drive_loop().await;
+        self.driving.set(false);
+        result
+    }
+
+    async fn drive_loop(&self) -> Result<()> {
+        let started = real_ms();
+        let settings = ServiceTitanSettings::from_env(&self.env).map_err(worker::Error::from)?;
+        let site = self.site()?;
+        if let Some(fu) = self.follow_ups.borrow_mut().as_mut() {
+            fu.configure(&site);
+        }
+        loop {
+            if real_ms() - started > DRIVE_FOR_MS {
+                return self.state.storage().set_alarm(1).await;
+            }
+            let now = self.now();
+            let Some(action) = self.follow_ups.borrow_mut().as_mut().map(|fu| fu.next_action(now)) else {
+                return Ok(());
+            };
+            self.save().await?;
+            match action {
+                Action::Note(note) => {
+                    let ok = self.write_note(&settings, &note).await;
+                    self.with(|fu, now| fu.on_noted(&note.key, ok, now));
+                }
+                Action::Recheck(recheck) => {
+                    let result = self.recheck(&settings, &recheck).await;
+                    self.with(|fu, now| fu.on_recheck(&recheck.key, result, now));
+                }
+                Action::Send(out) => {
+                    let result = self.send(&site.id, &out).await;
+                    self.with(|fu, now| fu.on_send_result(&out.key, result, now));
+                }
+                Action::WakeAt(at) => return self.state.storage().set_alarm(self.alarm_in_ms(at)).await,
+                Action::Idle => return Ok(()),
+            }
+            self.save().await?;
+        }
+    }
+
+    fn with(&self, f: impl FnOnce(&mut CustomerFollowUps, i64)) {
+        let now = self.now();
+        if let Some(fu) = self.follow_ups.borrow_mut().as_mut() {
+            f(fu, now);
+        }
+    }
+
+    async fn write_note(&self, settings: &ServiceTitanSettings, note: &Note) -> bool {
+        let t = settings.tenant_id;
+        let path = match note.target {
+            NoteTarget::Job(id) => format!("/jpm/v2/tenant/{t}/jobs/{id}/notes"),
+            NoteTarget::Customer(id) => format!("/crm/v2/tenant/{t}/customers/{id}/notes"),
+        };
+        let req = StRequest {
+            method: Method::Post,
+            path,
+            query: vec![],
+            body: Some(json!({"text": note.text, "pinToTop": false})),
+            fresh_token: false,
+        };
+        let resp = servicetitan_client::send(settings, &req, &mut Sent::default()).await;
+        (200..300).contains(&resp.status)
+    }
+
+    async fn recheck(&self, settings: &ServiceTitanSettings, recheck: &Recheck) -> RecheckResult {
+        let mut observations = vec![];
+        for what in &recheck.reads {
+            match reads::entity(settings, *what, None, None).await {
+                Ok(read) => observations.push(read.observation),
+                // Missing from the answer: booking-core skips the follow-up.
+                Err(ReadError::NotFound) => {}
+                Err(ReadError::Unavailable(detail)) => return RecheckResult::Unavailable { detail },
+            }
+        }
+        RecheckResult::Read { observations }
+    }
+
+    async fn send(&self, site: &str, out: &Outgoing) -> SendResult {
+        if out.maybe_sent {
+            return SendResult::Sent { provider_id: "unconfirmed: no answer from the provider, not sent again".into() };
+        }
+        match out.channel {
+            Channel::Sms => super::sms::send(&self.env, site, &out.to, &out.text).await,
+            Channel::Email | Channel::Voice => SendResult::Failed {
+                code: None,
+                detail: "email and voice follow-ups are not wired in the worker yet".into(),
+            },
+        }
+    }
+
+    async fn rearm(&self) {
+        if let Err(e) = self.state.storage().set_alarm(RETRY_AFTER_MS).await {
+            worker::console_error!("could not re-arm the follow-up alarm: {e}");
+        }
+    }
+}
