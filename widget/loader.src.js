@@ -3,7 +3,9 @@
 //         data-api="https://api.example" [data-load="interaction|idle"]></script>
 // It draws only the bubble (in a Shadow DOM) and loads widget.js + widget_bg.wasm
 // from its own folder on first interaction, or when the browser is idle if
-// data-load="idle" or a conversation is saved. Under a CSP that forbids
+// data-load="idle" or a conversation is saved; opened at once on a page opened from the
+// booking link texted after a missed call (?bw-phone=..., which the widget hands to
+// booking-core to confirm). Under a CSP that forbids
 // WebAssembly it shows the widget in an iframe served by the worker instead.
 // Nothing here needs 'unsafe-inline': styles are constructed stylesheets.
 (function (w, d) {
@@ -21,7 +23,8 @@
     host = d.createElement("div"),
     root = host.attachShadow({ mode: "open" }),
     state = 0, // 0 idle, 1 loading, 2 mounted, 3 iframe
-    wantOpen = frame,
+    // The booking link texted after a missed call (?bw-phone=) opens the chat.
+    wantOpen = frame || /[?&]bw-phone=/.test(loc.search),
     t0 = performance.now(),
     ifr,
     bw = (w.__bw = { t0: t0, site: site });
@@ -123,7 +126,7 @@
   function start() {
     d.body.appendChild(host);
     bw.shown = performance.now() - t0;
-    if (frame || saved || ds.load == "idle")
+    if (wantOpen || saved || ds.load == "idle")
       (w.requestIdleCallback || setTimeout)(load, { timeout: 2000 });
   }
   d.body ? start() : d.addEventListener("DOMContentLoaded", start);

@@ -5,6 +5,8 @@
 //! === walking skeleton, separate messages
 //! channel: chat            (chat or voice; default chat)
 //! locale: es               (optional: set by the site)
+//! link: https://site/?bw-phone=6125550100  (optional: the page URL the widget opened on;
+//!                          a phone in it is handed over as Event::KnownPhone after the greeting)
 //! > My AC stopped cooling  (what the homeowner says, one line per message)
 //! < Shall I book it?       (optional: the replies to the message before contain this)
 //! expect: outcome=booked; phone=6125550143; zip=55416; priority=Urgent
@@ -23,7 +25,7 @@
 //! halfway: both must give the same booking.
 
 use booking_core::booking::{BookingRequest, Channel, Locale};
-use booking_core::conversation::{replay, Conversation, Effect, Event, Stage};
+use booking_core::conversation::{phone_in_link, replay, Conversation, Effect, Event, Stage};
 use booking_core::site::PublicSiteConfig;
 
 fn site() -> PublicSiteConfig {
@@ -35,6 +37,7 @@ struct Case {
     title: String,
     channel: Channel,
     locale: Option<Locale>,
+    link: Option<String>,
     steps: Vec<(String, Vec<String>)>,
     expect: String,
     never: Vec<String>,
@@ -50,6 +53,7 @@ fn parse(text: &str, file: &str) -> Result<Vec<Case>, String> {
                 title: title.trim().into(),
                 channel: Channel::Chat,
                 locale: None,
+                link: None,
                 steps: Vec::new(),
                 expect: String::new(),
                 never: Vec::new(),
@@ -71,6 +75,8 @@ fn parse(text: &str, file: &str) -> Result<Vec<Case>, String> {
             c.locale = Some(
                 Locale::from_code(v.trim()).ok_or_else(|| format!("{file}:{}: locale {v:?} is not en or es", n + 1))?,
             );
+        } else if let Some(v) = line.strip_prefix("link:") {
+            c.link = Some(v.trim().to_string());
         } else if let Some(v) = line.strip_prefix("> ") {
             c.steps.push((v.to_string(), Vec::new()));
         } else if let Some(v) = line.strip_prefix("< ") {
@@ -86,7 +92,7 @@ fn parse(text: &str, file: &str) -> Result<Vec<Case>, String> {
             c.card.push(v.trim().to_string());
         } else {
             return Err(format!(
-                "{file}:{}: unknown directive {line:?} (use ===, channel:, locale:, >, <, expect:, never:, card: or #)",
+                "{file}:{}: unknown directive {line:?} (use ===, channel:, locale:, link:, >, <, expect:, never:, card: or #)",
                 n + 1
             ));
         }
@@ -164,6 +170,9 @@ fn conversation_corpus() {
             total += 1;
             let mut c = Conversation::new(site(), case.channel, case.locale);
             c.handle(Event::Start, 1_700_000_000);
+            if let Some(digits) = case.link.as_deref().and_then(phone_in_link).map(str::to_string) {
+                c.handle(Event::KnownPhone { digits }, 1_700_000_000);
+            }
             let mut seen = Seen::default();
             let mut said_all = Vec::new();
             let mut wrong = Vec::new();

@@ -5,7 +5,7 @@
 //! plain URLs and bodies and acts on the answers itself.
 
 use booking_core::booking::{Channel, Locale};
-use booking_core::conversation::{Confirmation, Conversation, Effect, Event, Stage, Turn};
+use booking_core::conversation::{phone_in_link, Confirmation, Conversation, Effect, Event, Stage, Turn};
 use booking_core::submission::{MAX_TURNS, MAX_TURN_BYTES};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -87,6 +87,11 @@ impl Ui {
         let chosen = self.st(|s| s.locale_chosen).then(|| self.l());
         let mut c = Conversation::new(cfg, Channel::Chat, chosen).greeting_in(self.l());
         let turn = c.handle(Event::Start, now());
+        // Opened from the missed-call text's link (`?bw-phone=`): booking-core checks the
+        // number and confirms it when it would ask for the phone.
+        if let Some(digits) = self.st(|s| phone_in_link(&s.page_url).map(str::to_string)) {
+            c.handle(Event::KnownPhone { digits }, now());
+        }
         self.set(|s| {
             s.locale = c.locale();
             s.conv = Some(c);

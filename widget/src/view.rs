@@ -144,10 +144,9 @@ fn panel(frame: bool, s: &St) -> impl IntoView {
     });
     let open = s.open.then(|| {
         let hours = s.cfg.as_ref().map(|c| format!("{}: {}", t(l, K::Hours), c.office_hours)).unwrap_or_default();
-        // The language switch is offered until the homeowner has said anything.
-        let lang = (s.cfg.as_ref().is_some_and(|c| c.locales.len() > 1)
-            && s.conv.as_ref().is_none_or(|c| c.user_turns().is_empty())
-            && !s.msgs.iter().any(|m| m.from == "user"))
+        // The language switch is offered until the homeowner has said anything (a phone
+        // from the booking link is a turn they did not type: it does not count).
+        let lang = (s.cfg.as_ref().is_some_and(|c| c.locales.len() > 1) && !s.msgs.iter().any(|m| m.from == "user"))
         .then(|| {
             view! {
                 <button type="button" class="hb" data-testid="bw-lang" data-act="lang"

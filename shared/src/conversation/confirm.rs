@@ -35,11 +35,15 @@ pub enum Act {
     VoiceConsent(bool),
     /// "Book it".
     BookIt,
+    /// The phone the homeowner's booking link carried (`?bw-phone=`, the text after a
+    /// missed call), ten digits: asked to confirm, never taken unasked.
+    KnownPhone(i64),
 }
 
 const SMS_PREFIX: &str = "Text messages: ";
 const VOICE_PREFIX: &str = "Voice calls: ";
 const WINDOW_PREFIX: &str = "Arrival window";
+const LINK_PHONE_PREFIX: &str = "Phone from the booking link: ";
 
 impl Act {
     /// The turn text for this act. A window carries its label for the transcript and its
@@ -53,6 +57,7 @@ impl Act {
             Act::SmsConsent(b) => format!("{SMS_PREFIX}{}", yes_no(b)),
             Act::VoiceConsent(b) => format!("{VOICE_PREFIX}{}", yes_no(b)),
             Act::BookIt => "Book it".into(),
+            Act::KnownPhone(n) => format!("{LINK_PHONE_PREFIX}{n}"),
         }
     }
 
@@ -76,6 +81,9 @@ impl Act {
         }
         if let Some(v) = t.strip_prefix(VOICE_PREFIX) {
             return yes_no(v).map(Act::VoiceConsent);
+        }
+        if let Some(v) = t.strip_prefix(LINK_PHONE_PREFIX) {
+            return super::link_phone(v).map(Act::KnownPhone);
         }
         window_in(t).map(Act::Window)
     }
@@ -164,6 +172,13 @@ impl Conversation {
             Act::VoiceConsent(b) => self.details.voice_consent = b,
             Act::Edit => return self.read_back(turn),
             Act::BookIt => return self.book_it(turn),
+            // Only a phone not yet given is confirmed; it changes nothing on the card.
+            Act::KnownPhone(n) => {
+                if self.stage == Stage::TakingDetails && self.details.phone.is_none() {
+                    self.known_phone = Some(n);
+                }
+                return;
+            }
         }
         if self.stage == Stage::Confirming {
             self.push_confirmation(turn);
@@ -403,11 +418,14 @@ mod tests {
             Act::SmsConsent(false),
             Act::VoiceConsent(true),
             Act::BookIt,
+            Act::KnownPhone(6_125_550_100),
         ] {
             assert_eq!(Act::parse(&act.text("Tue Nov 25, 8am–12pm")), Some(act));
             assert_eq!(Act::parse(&act.text("")), Some(act));
         }
         assert_eq!(Act::parse("Text messages: maybe"), None);
         assert_eq!(Act::parse("Arrival window: [5-3]"), None);
+        assert_eq!(Act::parse("Phone from the booking link: 1125550100"), None, "not a US number");
+        assert_eq!(Act::parse("Phone from the booking link: 612555010"), None);
     }
 }

@@ -3,8 +3,8 @@
 //! missing. Separate from the state machine because this is where the order of
 //! questions lives.
 
-use crate::booking::{Channel, DayPreference, PreferredTime, Priority};
-use crate::extract::{self, AddressParts, Expecting, Extraction, Urgency};
+use crate::booking::{Channel, DayPreference, Phone, PreferredTime, Priority};
+use crate::extract::{self, AddressParts, Answer, Expecting, Extraction, Urgency};
 use crate::site::ZipCities;
 use crate::text::{capitalize, is_letter};
 
@@ -99,6 +99,38 @@ impl Conversation {
         true
     }
 
+    /// The answer to "Is (612) 555-0100 the best number to reach you?" (the phone the
+    /// booking link carried): "yes" takes it; "no" or "use another number" asks for
+    /// another; a number said is that number ([`Conversation::take`] reads it). Anything
+    /// else leaves the question for the next turn. Returns true when it answered.
+    pub(super) fn known_phone_answer(&mut self, ex: &Extraction, text: &str, turn: &mut Turn) -> bool {
+        let Some(known) = self.known_phone.filter(|_| self.asked == Expecting::Phone) else { return false };
+        if ex.phone.is_some() || ex.phone_problem.is_some() {
+            self.known_phone = None;
+            return false;
+        }
+        match ex.answer {
+            Some(Answer::Yes) => {
+                self.details.phone = Some(Phone { digits: format!("{known}"), extension: None });
+                self.known_phone = None;
+                false
+            }
+            Some(Answer::No | Answer::Change(_)) => self.other_phone(ex, turn),
+            None if prompts::is_other_number(text) => self.other_phone(ex, turn),
+            _ => false,
+        }
+    }
+
+    fn other_phone(&mut self, ex: &Extraction, turn: &mut Turn) -> bool {
+        self.known_phone = None;
+        if ex.has_details() {
+            // "No, and it's 4417 West Lake": the rest is taken, the phone asked next.
+            return false;
+        }
+        self.say_msg(turn, &Msg::AskAgain { slot: extract::SlotName::Phone });
+        true
+    }
+
     fn phone_failed(&mut self, problem: Option<extract::PhoneProblem>, office: &str, turn: &mut Turn) -> bool {
         self.phone_failures = self.phone_failures.saturating_add(1);
         self.asked = Expecting::Phone;
@@ -132,7 +164,7 @@ impl Conversation {
             self.business_asked = true;
             (Msg::AskBusiness, Expecting::Business)
         } else if d.phone.is_none() {
-            (Msg::AskPhone { first_name: "" }, Expecting::Phone)
+            (Msg::AskPhone { first_name: "", known: None }, Expecting::Phone)
         } else if a.street.is_none() || a.number.is_none() {
             (Msg::AskAddress, Expecting::Address)
         } else if let Some(rest) = self.address_rest() {
@@ -158,16 +190,22 @@ impl Conversation {
         // Personal touches need owned strings; build them after the borrow ends.
         let issue = d.issue.clone();
         let first = d.name.as_ref().map(|n| n.first.clone()).unwrap_or_default();
+        let known = self.known_phone.map(|n| Phone { digits: format!("{n}"), extension: None });
+        let known = known.map(|p| prompts::phone_text(&p, self.channel, self.locale));
         self.asked = asked;
         let msg = match msg {
             Msg::AskName { .. } => {
                 Msg::AskName { first_issue: issue.as_deref().filter(|_| self.channel == Channel::Chat) }
             }
-            Msg::AskPhone { .. } => Msg::AskPhone { first_name: &first },
+            // The booking link's phone: confirmed with one tap rather than typed.
+            Msg::AskPhone { .. } => Msg::AskPhone { first_name: &first, known: known.as_deref() },
             m => m,
         };
         let text = prompts::say(&msg, self.locale, self.channel);
         self.say(turn, text);
+        if asked == Expecting::Phone && known.is_some() {
+            turn.quick_replies = prompts::known_phone_choices(self.locale);
+        }
         if asked == Expecting::Problem && self.details.issue.is_some() {
             turn.quick_replies =
                 self.site.trades.iter().map(|t| capitalize(prompts::trade_name(*t, self.locale))).collect();

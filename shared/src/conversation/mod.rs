@@ -79,6 +79,14 @@ pub enum Event {
     },
     /// "Book it".
     BookIt,
+    /// The page was opened from a booking link that carried the homeowner's phone
+    /// (`?bw-phone=`, [`phone_in_link`]). A valid US number is stored as a turn
+    /// ([`Act::KnownPhone`]) and, when the phone would be asked, confirmed instead
+    /// ("Is (612) 555-0100 the best number to reach you?"); anything else is ignored.
+    KnownPhone {
+        /// The link's digits, as the page URL had them.
+        digits: String,
+    },
 }
 
 /// One homeowner input, as stored for replay. Card actions are stored as text turns
@@ -212,6 +220,9 @@ pub struct Conversation {
     /// Live windows the card may offer (already checked by [`window_allowed`]).
     #[serde(default)]
     offered: Vec<ArrivalWindow>,
+    /// The phone the booking link carried, until it is confirmed or turned down.
+    #[serde(default)]
+    known_phone: Option<i64>,
     turns: Vec<UserTurn>,
     transcript: Vec<TranscriptLine>,
 }
@@ -238,6 +249,7 @@ impl Conversation {
             time_asks: 0,
             business_asked: false,
             offered: Vec::new(),
+            known_phone: None,
             turns: Vec::new(),
             transcript: Vec::new(),
         }
@@ -284,6 +296,11 @@ impl Conversation {
             Event::SmsConsent { given } => self.act(Act::SmsConsent(given), "", now, &mut turn),
             Event::VoiceConsent { given } => self.act(Act::VoiceConsent(given), "", now, &mut turn),
             Event::BookIt => self.act(Act::BookIt, "", now, &mut turn),
+            Event::KnownPhone { digits } => {
+                if let Some(n) = link_phone(&digits) {
+                    self.act(Act::KnownPhone(n), "", now, &mut turn);
+                }
+            }
             Event::User { text } => {
                 let text = extract::cap(&text).to_string();
                 self.turns.push(UserTurn { text: text.clone(), at: now });
@@ -314,6 +331,10 @@ impl Conversation {
     /// taken while details are being taken (live windows shown early). Anything else is
     /// read as words.
     fn accepts(&self, act: Act) -> bool {
+        if matches!(act, Act::KnownPhone(_)) {
+            // Never read as words (its digits would be a phone given unasked).
+            return true;
+        }
         match self.stage {
             Stage::Confirming => true,
             Stage::TakingDetails | Stage::ReadingBack => matches!(act, Act::Window(_)),
@@ -405,6 +426,9 @@ impl Conversation {
                 return self.on_text(text, now, turn);
             }
             Stage::TakingDetails => {
+                if self.known_phone_answer(&ex, text, turn) {
+                    return;
+                }
                 // "change the phone" while another question is open: ask for it again.
                 if let Some(Answer::Change(Some(slot))) = ex.answer {
                     if self.has_slot(slot) && !self.has_value_for(&ex, slot) && expecting_for(slot) != self.asked {
@@ -515,6 +539,28 @@ impl Conversation {
         }
         Ok(c)
     }
+}
+
+/// The phone a booking link carried: the `bw-phone` query parameter
+/// ([`crate::voice::booking_link`]) of a page URL, as it is: [`Event::KnownPhone`]
+/// checks it (and ignores anything but a US number).
+pub fn phone_in_link(url: &str) -> Option<&str> {
+    let query = url.split('#').next()?.split_once('?')?.1;
+    query.split('&').find_map(|p| p.strip_prefix(LINK_PARAM))
+}
+
+/// [`crate::voice::PHONE_PARAM`] and its `=` (a test keeps them equal).
+const LINK_PARAM: &str = "bw-phone=";
+
+/// Ten digits of a valid US number (an "1" country code in front is dropped, as the
+/// link has it for a caller ID in E.164), and nothing else: no spaces, signs or letters.
+fn link_phone(digits: &str) -> Option<i64> {
+    let d = match digits.len() {
+        11 => digits.strip_prefix('1')?,
+        _ => digits,
+    };
+    // Ten ASCII digits once `nanp_problem` passes them (a fold: `parse` costs the widget's wasm).
+    extract::nanp_problem(d).is_none().then(|| d.bytes().fold(0, |n, b| n * 10 + i64::from(b.wrapping_sub(b'0'))))
 }
 
 /// Replays a submission's turns. A submission is only ever sent by "Book it", so turns

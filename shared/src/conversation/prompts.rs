@@ -20,8 +20,12 @@ pub(crate) enum Msg<'a> {
     AskName {
         first_issue: Option<&'a str>,
     },
+    /// "What's the best phone number…?", or with `known` (the phone the booking link
+    /// carried) "Is (612) 555-0100 the best number…?", as the phone agent confirms the
+    /// caller ID.
     AskPhone {
         first_name: &'a str,
+        known: Option<&'a str>,
     },
     AskAddress,
     AskBusiness,
@@ -212,6 +216,27 @@ pub(crate) fn time_choices(locale: Locale) -> Vec<String> {
     }
 }
 
+/// Quick replies for "Is (612) 555-0100 the best number to reach you?".
+pub(crate) fn known_phone_choices(locale: Locale) -> Vec<String> {
+    let (yes, other) = other_number(locale == Locale::Es);
+    vec![yes.into(), other.into()]
+}
+
+fn other_number(es: bool) -> (&'static str, &'static str) {
+    if es {
+        ("Sí", "Usar otro número")
+    } else {
+        ("Yes", "Use another number")
+    }
+}
+
+/// "Use another number" (the quick reply, in either language, or said so): the link's
+/// phone is not the one to use.
+pub(crate) fn is_other_number(said: &str) -> bool {
+    let said = text::lowercase(said);
+    ["another", "different", "otro"].iter().any(|p| said.contains(p))
+}
+
 /// Quick reply that asks for a person.
 pub(crate) fn person_choice(locale: Locale) -> String {
     match locale {
@@ -243,14 +268,17 @@ pub(crate) fn say(msg: &Msg<'_>, locale: Locale, channel: Channel) -> String {
             (false, None) => "What's your name?".into(),
             (true, _) => "Con gusto le ayudamos. ¿Cuál es su nombre?".into(),
         },
-        Msg::AskPhone { first_name } => {
-            let mut s = match (es, first_name.is_empty()) {
-                (false, false) => format!("Thanks, {first_name}. What's the best phone number to reach you?"),
-                (false, true) => "What's the best phone number to reach you?".into(),
-                (true, false) => format!("Gracias, {first_name}. ¿A qué número le podemos llamar?"),
-                (true, true) => "¿A qué número le podemos llamar?".into(),
+        Msg::AskPhone { first_name, known } => {
+            let ask = match known {
+                Some(phone) => best_number(phone, es),
+                None => pick(es, "What's the best phone number to reach you?", "¿A qué número le podemos llamar?"),
             };
-            if voice {
+            let mut s = match (es, first_name.is_empty()) {
+                (_, true) => ask,
+                (false, false) => format!("Thanks, {first_name}. {ask}"),
+                (true, false) => format!("Gracias, {first_name}. {ask}"),
+            };
+            if voice && known.is_none() {
                 // On the phone the number can be keyed on the pad.
                 s.push_str(if es { " Puede decirlo o marcarlo." } else { " You can say it or key it in." });
             }
@@ -413,6 +441,15 @@ fn lower_first(s: &str) -> String {
     }
 }
 
+/// "Is (612) 555-0100 the best number to reach you?": the caller ID on the phone, the
+/// booking link's phone in chat.
+fn best_number(phone: &str, es: bool) -> String {
+    match es {
+        false => format!("Is {phone} the best number to reach you?"),
+        true => format!("¿Es el {phone} el mejor número para comunicarnos con usted?"),
+    }
+}
+
 fn pick(es: bool, en: &str, sp: &str) -> String {
     if es {
         sp.to_string()
@@ -508,10 +545,7 @@ pub(crate) fn voice_line(line: &VoiceLine<'_>, locale: Locale) -> String {
             false => format!("Sure. You're speaking with {business}'s automated assistant. What can we help you with today?"),
         },
         VoiceLine::LanguageSwitched => pick(es, "Sure, let's continue in English.", "Claro, seguimos en español."),
-        VoiceLine::ConfirmCallerId { phone } => match es {
-            true => format!("¿Es el {phone} el mejor número para comunicarnos con usted?"),
-            false => format!("Is {phone} the best number to reach you?"),
-        },
+        VoiceLine::ConfirmCallerId { phone } => best_number(phone, es),
         VoiceLine::AskOtherPhone => pick(
             es,
             // Not "the best number to reach you?" again: that is the caller-ID question.

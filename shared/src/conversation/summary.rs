@@ -111,7 +111,11 @@ impl Conversation {
                 d.issue = None;
             }
             SlotName::Name => d.name = None,
-            SlotName::Phone => d.phone = None,
+            SlotName::Phone => {
+                d.phone = None;
+                // "Change the phone": a new number is asked, not the link's again.
+                self.known_phone = None;
+            }
             SlotName::Email => d.email = None,
             SlotName::Address => d.address = AddressParts::default(),
             SlotName::Time => {

@@ -285,3 +285,117 @@ fn page_language_greets_but_a_spanish_first_message_still_switches() {
     let fixed = Conversation::new(site(), Channel::Chat, Some(Locale::En)).greeting_in(Locale::Es);
     assert_eq!(fixed.locale(), Locale::En, "a chosen language stays");
 }
+
+// --- the phone the booking link carried (`?bw-phone=`, the text after a missed call) ---
+
+/// A chat opened from the booking link, as the widget starts it.
+fn from_link(digits: &str, locale: Locale) -> Conversation {
+    let mut c = Conversation::new(site(), Channel::Chat, Some(locale));
+    c.handle(Event::Start, NOW);
+    c.handle(Event::KnownPhone { digits: digits.into() }, NOW);
+    c
+}
+
+fn say(c: &mut Conversation, text: &str) -> booking_core::conversation::Turn {
+    c.handle(Event::User { text: text.into() }, NOW)
+}
+
+#[test]
+fn link_phone_is_confirmed_with_one_tap_and_the_submission_replays_to_the_same_booking() {
+    let mut c = from_link("6125550100", Locale::En);
+    say(&mut c, "ac not cooling");
+    let t = say(&mut c, "Maria Gonzalez");
+    assert_eq!(t.replies, ["Thanks, Maria. Is (612) 555-0100 the best number to reach you?"]);
+    assert_eq!(t.quick_replies, ["Yes", "Use another number"]);
+    let tap = t.quick_replies[0].clone();
+    assert!(say(&mut c, &tap).replies.concat().contains("address"));
+    say(&mut c, "4417 W Lake St, Minneapolis, MN 55416");
+    say(&mut c, "whenever works");
+    say(&mut c, "yes");
+    let booked = c.handle(Event::BookIt, NOW).effects.into_iter().find_map(|e| match e {
+        Effect::Book { request } => Some(request),
+        _ => None,
+    });
+    let booked = booked.expect("booked");
+    assert_eq!(booked.phone.digits, "6125550100");
+    // The known phone is the first turn the widget sends, written by booking-core.
+    assert_eq!(c.user_turns()[0].text, "Phone from the booking link: 6125550100");
+    // The worker's side: the submission body as the widget posts it, replayed later.
+    let body = serde_json::json!({ "idempotencyKey": "bw-link-phone-1", "turns": c.user_turns(), "locale": "en" });
+    let sub = booking_core::submission::Submission::parse(body.to_string().as_bytes()).expect("accepted");
+    let (_, replayed) =
+        booking_core::conversation::replay_submission(site(), Channel::Chat, sub.locale, &sub.turns, NOW + 120);
+    assert_eq!(replayed, Some(booked));
+}
+
+#[test]
+fn link_phone_turned_down_asks_for_another_in_spanish_too() {
+    let mut c = from_link("6125550100", Locale::Es);
+    say(&mut c, "Mi calentador de agua tiene una fuga");
+    let t = say(&mut c, "Ana López");
+    assert_eq!(t.replies, ["Gracias, Ana. ¿Es el (612) 555-0100 el mejor número para comunicarnos con usted?"]);
+    assert_eq!(t.quick_replies, ["Sí", "Usar otro número"]);
+    let t = say(&mut c, "Usar otro número");
+    assert_eq!(t.replies, ["Bien. ¿Cuál es el número correcto?"]);
+    assert!(t.quick_replies.is_empty(), "no Yes chip for a number no longer offered");
+    say(&mut c, "952 555 0122");
+    say(&mut c, "1200 Hennepin Ave, Minneapolis, MN 55403");
+    say(&mut c, "mañana por la mañana");
+    let draft = c.draft().expect("complete");
+    assert_eq!(draft.phone.digits, "9525550122");
+
+    // A plain "no" in English does the same.
+    let mut c = from_link("6125550100", Locale::En);
+    say(&mut c, "ac not cooling");
+    say(&mut c, "Maria Gonzalez");
+    assert_eq!(say(&mut c, "no").replies, ["Okay. What's the right phone number?"]);
+}
+
+#[test]
+fn link_phone_that_is_not_ten_us_digits_is_ignored_and_never_shown() {
+    for bad in [
+        "<script>alert(1)</script>",
+        "6125550100<b>",
+        "1125550100",
+        "6121550100",
+        "612555010",
+        "26125550100",
+        "612-555-0100",
+        "+16125550100",
+        "6125550100\u{0}",
+        "",
+    ] {
+        let mut c = from_link(bad, Locale::En);
+        assert!(c.user_turns().is_empty(), "{bad:?} became a turn");
+        say(&mut c, "ac not cooling");
+        let t = say(&mut c, "Maria Gonzalez");
+        assert_eq!(t.replies, ["Thanks, Maria. What's the best phone number to reach you?"], "{bad:?}");
+    }
+    // The link's value goes to booking-core as it is; the checks above are its.
+    use booking_core::conversation::phone_in_link;
+    assert_eq!(phone_in_link("https://a.example/?bw-phone=6125550100"), Some("6125550100"));
+    assert_eq!(phone_in_link("https://a.example/book?src=sms&bw-phone=16125550100#chat"), Some("16125550100"));
+    assert_eq!(phone_in_link("https://a.example/?bw-phone=%3Cscript%3E"), Some("%3Cscript%3E"));
+    assert_eq!(phone_in_link("https://a.example/#?bw-phone=6125550100"), None, "a fragment is not the query");
+    assert_eq!(phone_in_link("https://a.example/?xbw-phone=6125550100"), None);
+    let link = booking_core::voice::booking_link(&full_site(), "6125550100").expect("the site has a page");
+    assert_eq!(phone_in_link(&link), Some("6125550100"), "the parameter the voice agent's text writes");
+    assert_eq!(phone_in_link("https://a.example/?bw-phone"), None);
+    assert_eq!(phone_in_link("not a url"), None);
+}
+
+#[test]
+fn link_phone_turn_typed_after_the_phone_changes_nothing_and_is_not_read_as_a_phone() {
+    // Typed (or crafted) at the summary, the act is not words: its digits are no phone.
+    let (mut c, _) = replies(&DETAILS);
+    let t = say(&mut c, "Phone from the booking link: 9525550199");
+    assert_eq!(c.draft().expect("still complete").phone.digits, "6125550143", "{:?}", t.replies);
+}
+
+#[test]
+fn conversation_saved_before_the_link_phone_existed_still_loads() {
+    let (c, _) = replies(&DETAILS[..2]);
+    let old = c.to_json().replace(",\"known_phone\":null", "");
+    assert!(!old.contains("known_phone"));
+    assert!(Conversation::from_json(&old).is_ok());
+}
