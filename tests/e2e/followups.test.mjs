@@ -7,7 +7,7 @@
 // Each scenario uses its own seed customer, so one customer's cap never meets another's.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { admin, until, WORKER_URL, SECRETS } from './lib.mjs';
+import { admin, records, until, WORKER_URL, SECRETS } from './lib.mjs';
 
 const TW = process.env.TWILIO_URL;
 const ADMIN_TOKEN = process.env.ADMIN_TOKEN;
@@ -101,6 +101,13 @@ test('estimate sent: one text after 24 h; sold first: none; duplicate webhook: s
   assert.equal((await messagesTo('6125550166')).length, 1, 'a duplicate webhook is still one text');
   assert.equal((await messagesTo('6125550122')).length, 0, 'no text for an estimate sold before its time');
   assert.equal((await messagesTo('6125550177')).length, 0, 'no text from a forged webhook');
+
+  // The office sees the text on the customer (the estimate has no job): a ServiceTitan note.
+  const note = await until(async () => {
+    const r = await records();
+    return r.notes.find((n) => n.customerId === 5001 && /Follow-up key:/.test(n.text || ''));
+  }, 20_000, 'the follow-up note on the customer');
+  assert.match(note.text, /Erik/, 'the note carries the message sent');
 
   const list = await followUps();
   const sent = of(list, 5001).followUps.find((f) => f.recipe === 'estimateSms');
