@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
-import { browser, say, sayAll, ui, until, withReference, REFERENCE, SITE_URL, WORKER_URL, OUT } from './lib.mjs';
+import { browser, records, say, sayAll, ui, until, withReference, REFERENCE, SITE_URL, WORKER_URL, OUT } from './lib.mjs';
 
 mkdirSync(OUT, { recursive: true });
 const require = createRequire(import.meta.url);
@@ -479,5 +479,58 @@ test('the saved conversation expires: a week-old one is dropped, a day-old finis
   await until(() => page.evaluate(() => !!window.__bw.ms), 15_000, 'the widget mounted');
   await until(() => page.evaluate(() => localStorage.getItem('bw:v3:northstar') === null), 5000, 'the finished booking removed');
   assert.equal(await page.locator(ui.success).count(), 0);
+  assert.deepEqual(errors, []);
+});
+
+// Issue 14 item 4: the text after a missed call links to the contractor's page with the
+// caller's phone (`?bw-phone=`, booking-core's voice::booking_link).
+test('the missed-call text\'s link opens the chat; its phone is confirmed with one tap and reaches ServiceTitan', async (t) => {
+  const { page, errors } = await withPage(t);
+  let sent = null;
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && r.url().endsWith('/v1/sites/northstar/bookings')) sent = r.postDataJSON();
+  });
+  await page.goto(`${SITE_URL}/?bw-phone=6125550100`);
+  // No click: the loader opens the chat for a booking link.
+  await page.locator(ui.input).waitFor({ state: 'visible', timeout: 15_000 });
+  await until(async () => (await page.locator(ui.assistant).count()) > 0, 10_000, 'the greeting');
+  await until(() => page.locator(ui.input).isEnabled(), 10_000, 'the input enabled');
+  await sayAll(page, [AC_TOMORROW, 'Wendell Okafor']);
+  assert.equal(await lastBot(page), 'Thanks, Wendell. Is (612) 555-0100 the best number to reach you?');
+  const chips = (await texts(page, ui.quick)).map((x) => x.trim());
+  assert.deepEqual(chips, ['Yes', 'Use another number']);
+  await page.locator(ui.quick).first().click();
+  await until(async () => /address/i.test(await lastBot(page)), 10_000, 'the address question');
+  await sayAll(page, ['2817 Emerson Ave S, Minneapolis, MN 55408', 'Yes']);
+  await page.locator(ui.card).waitFor({ state: 'visible' });
+  const lines = await texts(page, '[data-testid="bw-card-line"]');
+  assert.ok(lines.some((l) => /\(612\) 555-0100/.test(l)), `the link's phone on the card: ${lines}`);
+  await page.locator(ui.confirm).click();
+  const reference = await shownReference(page);
+  assert.match(reference, REFERENCE);
+  // The phone travels as booking-core's turn, and the worker's replay books it.
+  assert.equal(sent.turns[0].text, 'Phone from the booking link: 6125550100');
+  const { jobs, bookings } = await withReference(reference);
+  const digits = (v) => String(v).replace(/\D/g, '');
+  const phoneReached = await until(async () => {
+    const contacts = (await records()).contacts || [];
+    return contacts.some((k) => digits(k.value) === '6125550100'
+      && ((jobs[0] && k.customerId === jobs[0].customerId) || (bookings[0] && k.bookingId === bookings[0].id)));
+  }, 30_000, 'the phone among the contacts of the booked customer');
+  assert.ok(phoneReached);
+  assert.deepEqual(errors, []);
+});
+
+test('a booking link whose phone is not a US number (or is markup) is ignored: shown as nothing, asked as usual', async (t) => {
+  const { page, errors } = await withPage(t);
+  await page.goto(`${SITE_URL}/?bw-phone=${encodeURIComponent('<img src=x onerror=window.__xss=1>')}`);
+  await page.locator(ui.input).waitFor({ state: 'visible', timeout: 15_000 });
+  await until(() => page.locator(ui.input).isEnabled(), 10_000, 'the input enabled');
+  await sayAll(page, [AC_TOMORROW, 'Wendell Okafor']);
+  assert.equal(await lastBot(page), "Thanks, Wendell. What's the best phone number to reach you?");
+  const imgs = await page.evaluate(() => document.querySelector('#bw-host').shadowRoot.querySelectorAll('img').length
+    + document.querySelectorAll('img[src="x"]').length);
+  assert.equal(imgs, 0);
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
   assert.deepEqual(errors, []);
 });
