@@ -155,6 +155,7 @@ fn browser_tests(tally: &mut Tally, only: Option<&str>) -> Result<(), Fail> {
                 &webhook_secret,
                 &c.twilio_auth_token,
                 &c.voice_tool_secret,
+                &c.st_webhook_key,
             ]
             .join(",")
         })

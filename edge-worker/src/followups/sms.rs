@@ -1,53 +1,19 @@
-//! A follow-up text through Twilio's Messages API, the same call as `voice/sms.rs`
-//! (which `voice/mod.rs` keeps private; once it is `pub(crate) mod sms`, this file
-//! should call it instead). The answer is read as booking-core's `SendResult`.
-
-use std::time::Duration;
+//! A follow-up text through Twilio's Messages API: posted by `voice::sms::post` (the
+//! same call the phone agent makes), the answer read as booking-core's `SendResult`.
 
 use booking_core::followup::SendResult;
-use booking_core::signing::base64;
-use wasm_bindgen::JsValue;
-use worker::{Env, Headers, Method, Request, RequestInit};
+use worker::Env;
 
-use super::{per_site, var};
-use crate::http::fetch_within;
-
-const SEND_TIMEOUT: Duration = Duration::from_secs(8);
-
-fn form_encode(pairs: &[(&str, &str)]) -> String {
-    let enc = |s: &str| {
-        let mut out = String::new();
-        for b in s.bytes() {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-                out.push(b as char);
-            } else {
-                out.push_str(&format!("%{b:02X}"));
-            }
-        }
-        out
-    };
-    pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
-}
+use super::var;
+use crate::voice::sms::post;
 
 /// Sends `body` to `to` (`+1XXXXXXXXXX`) for a site.
 pub(crate) async fn send(env: &Env, site: &str, to: &str, body: &str) -> SendResult {
-    let (Some(sid), Some(token), Some(from)) =
-        (var(env, "TWILIO_ACCOUNT_SID"), per_site(env, "TWILIO_AUTH_TOKENS", site), var(env, "TWILIO_FROM_NUMBER"))
-    else {
-        return SendResult::Failed { code: None, detail: "Twilio is not configured for this site".into() };
-    };
-    let api = var(env, "TWILIO_API_URL").unwrap_or_else(|| "https://api.twilio.com".into());
-    let url = format!("{}/2010-04-01/Accounts/{sid}/Messages.json", api.trim_end_matches('/'));
-    let headers = Headers::new();
-    let _ = headers.set("content-type", "application/x-www-form-urlencoded");
-    let _ = headers.set("authorization", &format!("Basic {}", base64(format!("{sid}:{token}").as_bytes())));
-    let mut init = RequestInit::new();
-    let form = form_encode(&[("To", to), ("From", &from), ("Body", body)]);
-    init.with_method(Method::Post).with_headers(headers).with_body(Some(JsValue::from_str(&form)));
-    let Ok(request) = Request::new_with_init(&url, &init) else { return SendResult::Unknown };
-    match fetch_within(request, SEND_TIMEOUT).await {
-        Ok(f) => read_answer(f.status, &f.body),
-        Err(_) => SendResult::Unknown,
+    let from = var(env, "TWILIO_FROM_NUMBER");
+    match post(env, site, to, from.as_deref(), body).await {
+        None => SendResult::Failed { code: None, detail: "Twilio is not configured for this site".into() },
+        Some((0, _)) => SendResult::Unknown,
+        Some((status, answer)) => read_answer(status, &answer),
     }
 }
 

@@ -20,7 +20,7 @@
 
 mod call_object;
 mod relay;
-mod sms;
+pub(crate) mod sms;
 mod tools;
 mod twilio;
 

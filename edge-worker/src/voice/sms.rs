@@ -53,24 +53,33 @@ fn var(env: &Env, name: &str) -> Option<String> {
 /// Sends `body` to `to` for a site. `dialed` is the number the caller called (the
 /// contractor's Twilio number), the sender when `TWILIO_FROM_NUMBER` is not set.
 pub(crate) async fn send(env: &Env, site: &str, to: &str, dialed: Option<&str>, body: &str) -> Sent {
-    let (Some(sid), Some(token), Some(to)) = (var(env, "TWILIO_ACCOUNT_SID"), auth_token(env, site), e164(to)) else {
-        return Sent::NotConfigured;
-    };
-    let Some(from) = var(env, "TWILIO_FROM_NUMBER").or_else(|| dialed.map(str::to_string)) else {
-        return Sent::NotConfigured;
+    let Some(to) = e164(to) else { return Sent::NotConfigured };
+    let from = var(env, "TWILIO_FROM_NUMBER").or_else(|| dialed.map(str::to_string));
+    match post(env, site, &to, from.as_deref(), body).await {
+        None => Sent::NotConfigured,
+        Some((status, answer)) => read_answer(status, &answer),
+    }
+}
+
+/// Posts one message to Twilio (`to` in E.164): `None` when this site has no account
+/// sid, token or sender; else Twilio's status and body (status 0: no answer). Follow-ups
+/// send through this too, and read the answer their own way.
+pub(crate) async fn post(env: &Env, site: &str, to: &str, from: Option<&str>, body: &str) -> Option<(u16, String)> {
+    let (Some(sid), Some(token), Some(from)) = (var(env, "TWILIO_ACCOUNT_SID"), auth_token(env, site), from) else {
+        return None;
     };
     let api = var(env, "TWILIO_API_URL").unwrap_or_else(|| "https://api.twilio.com".into());
     let url = format!("{}/2010-04-01/Accounts/{sid}/Messages.json", api.trim_end_matches('/'));
     let headers = Headers::new();
     let _ = headers.set("content-type", "application/x-www-form-urlencoded");
     let _ = headers.set("authorization", &format!("Basic {}", base64(format!("{sid}:{token}").as_bytes())));
-    let form = form_encode(&[("To", &to), ("From", &from), ("Body", body)]);
+    let form = form_encode(&[("To", to), ("From", from), ("Body", body)]);
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_headers(headers).with_body(Some(JsValue::from_str(&form)));
-    let Ok(request) = Request::new_with_init(&url, &init) else { return Sent::Failed { status: 0 } };
+    let Ok(request) = Request::new_with_init(&url, &init) else { return Some((0, String::new())) };
     match fetch_within(request, SEND_TIMEOUT).await {
-        Ok(f) => read_answer(f.status, &f.body),
-        Err(_) => Sent::Failed { status: 0 },
+        Ok(f) => Some((f.status, f.body)),
+        Err(_) => Some((0, String::new())),
     }
 }
 
