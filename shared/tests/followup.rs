@@ -747,6 +747,30 @@ fn an_observation_reads_from_the_workers_json() {
     assert!(matches!(odd, Facts::Estimate { status: EstimateStatus::Other, .. }));
 }
 
+/// Regression: a webhook's "sent" arriving with a modifiedOn already seen (the re-read of
+/// an earlier "created" webhook already showed the change) was a duplicate, so the
+/// estimate never got its text.
+#[test]
+fn a_sent_on_arriving_with_a_modified_on_already_seen_still_schedules_the_text_because_it_was_a_duplicate() {
+    let mut w = World::new(site());
+    w.now = parse_iso8601("2026-03-02T15:00:00Z").unwrap();
+    let facts = |sent| Facts::Estimate {
+        status: EstimateStatus::Open,
+        active: true,
+        job_id: None,
+        sent_on: sent,
+        viewed_on: None,
+        link: None,
+    };
+    let created = Observation { id: 9, modified_on_ms: 5000, facts: facts(None), contact: None };
+    let sent = Observation { id: 9, modified_on_ms: 5000, facts: facts(Some(w.now)), contact: None };
+    assert_eq!(w.fu.observe(created, w.now), Observed::Applied);
+    assert_eq!(w.fu.observe(sent.clone(), w.now), Observed::Applied);
+    assert!(w.fu.list().iter().any(|f| f.recipe == Recipe::EstimateSms), "{:?}", w.fu.list());
+    // The same again adds nothing: a duplicate.
+    assert_eq!(w.fu.observe(sent, w.now), Observed::Duplicate);
+}
+
 #[test]
 fn observe_says_duplicate_and_older() {
     let mut w = World::new(site());

@@ -510,7 +510,7 @@ impl CustomerFollowUps {
     fn apply(&mut self, observation: Observation, halt_as: Status, now: UnixSeconds) -> Observed {
         let key = seen_key(observation.entity(), observation.id);
         if let Some(prev) = self.seen.get(&key) {
-            if observation.modified_on_ms == prev.modified_on_ms {
+            if observation.modified_on_ms == prev.modified_on_ms && !tells_more(&observation.facts, &prev.facts) {
                 return Observed::Duplicate;
             }
             if observation.modified_on_ms < prev.modified_on_ms {
@@ -1443,5 +1443,18 @@ fn display_phone(phone: &str) -> String {
         crate::text::one_line(phone)
     } else {
         d
+    }
+}
+
+/// "Sent" and "viewed" come only with a webhook, and its re-read may show a modifiedOn
+/// already seen (the "created" webhook's re-read already had the change): a sentOn or
+/// viewedOn the last sighting lacked is news, not a duplicate.
+fn tells_more(new: &Facts, seen: &Facts) -> bool {
+    match (new, seen) {
+        (
+            Facts::Estimate { sent_on, viewed_on, .. },
+            Facts::Estimate { sent_on: was_sent, viewed_on: was_viewed, .. },
+        ) => (sent_on.is_some() && was_sent.is_none()) || (viewed_on.is_some() && was_viewed.is_none()),
+        _ => false,
     }
 }
