@@ -100,35 +100,28 @@ impl Conversation {
     }
 
     /// The answer to "Is (612) 555-0100 the best number to reach you?" (the phone the
-    /// booking link carried): "yes" takes it; "no" or "use another number" asks for
-    /// another; a number said is that number ([`Conversation::take`] reads it). Anything
-    /// else leaves the question for the next turn. Returns true when it answered.
-    pub(super) fn known_phone_answer(&mut self, ex: &Extraction, text: &str, turn: &mut Turn) -> bool {
+    /// booking link carried): "yes" takes it; a number said is that number
+    /// ([`Conversation::take`] reads it); "no", "use another number" or anything else
+    /// with nothing to take asks for the number; other details alone ("4417 West Lake")
+    /// are taken and the question comes back. Returns true when it answered.
+    pub(super) fn known_phone_answer(&mut self, ex: &Extraction, turn: &mut Turn) -> bool {
         let Some(known) = self.known_phone.filter(|_| self.asked == Expecting::Phone) else { return false };
-        if ex.phone.is_some() || ex.phone_problem.is_some() {
-            self.known_phone = None;
-            return false;
-        }
         match ex.answer {
+            _ if ex.phone.is_some() || ex.phone_problem.is_some() => self.known_phone = None,
             Some(Answer::Yes) => {
                 self.details.phone = Some(Phone { digits: format!("{known}"), extension: None });
                 self.known_phone = None;
-                false
             }
-            Some(Answer::No | Answer::Change(_)) => self.other_phone(ex, turn),
-            None if prompts::is_other_number(text) => self.other_phone(ex, turn),
-            _ => false,
-        }
-    }
-
-    fn other_phone(&mut self, ex: &Extraction, turn: &mut Turn) -> bool {
-        self.known_phone = None;
-        if ex.has_details() {
+            // Forgetting the phone forgets the link's too.
+            _ if !ex.has_details() => {
+                self.ask_again(extract::SlotName::Phone, turn);
+                return true;
+            }
             // "No, and it's 4417 West Lake": the rest is taken, the phone asked next.
-            return false;
+            Some(_) => self.known_phone = None,
+            None => {}
         }
-        self.say_msg(turn, &Msg::AskAgain { slot: extract::SlotName::Phone });
-        true
+        false
     }
 
     fn phone_failed(&mut self, problem: Option<extract::PhoneProblem>, office: &str, turn: &mut Turn) -> bool {

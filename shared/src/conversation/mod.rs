@@ -426,7 +426,7 @@ impl Conversation {
                 return self.on_text(text, now, turn);
             }
             Stage::TakingDetails => {
-                if self.known_phone_answer(&ex, text, turn) {
+                if self.known_phone_answer(&ex, turn) {
                     return;
                 }
                 // "change the phone" while another question is open: ask for it again.

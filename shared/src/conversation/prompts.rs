@@ -230,13 +230,6 @@ fn other_number(es: bool) -> (&'static str, &'static str) {
     }
 }
 
-/// "Use another number" (the quick reply, in either language, or said so): the link's
-/// phone is not the one to use.
-pub(crate) fn is_other_number(said: &str) -> bool {
-    let said = text::lowercase(said);
-    ["another", "different", "otro"].iter().any(|p| said.contains(p))
-}
-
 /// Quick reply that asks for a person.
 pub(crate) fn person_choice(locale: Locale) -> String {
     match locale {
