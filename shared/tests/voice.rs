@@ -15,7 +15,7 @@ use booking_core::voice::tools::{availability_result, converse, MAX_TOOL_BODY};
 use booking_core::voice::twiml::escape;
 use booking_core::voice::{
     book_fields, digits, parse_relay, parse_tool_request, relay_out, render, render_relay, tool_action, tool_response,
-    Call, CallEffect, CallEvent, CallTurn, Next, Platform, RelayIn, ToolAction, TwimlUrls, VoiceSettings,
+    Call, CallEffect, CallEvent, CallTurn, FollowUpCall, Next, Platform, RelayIn, ToolAction, TwimlUrls, VoiceSettings,
 };
 
 /// 2025-11-24 16:00 UTC, a Monday, 10:00 in the site's time (UTC-6).
@@ -52,6 +52,7 @@ struct Case {
     only_english: bool,
     office_books: bool,
     no_web_page: bool,
+    follow_up: Option<FollowUpCall>,
     steps: Vec<(usize, String)>,
 }
 
@@ -71,6 +72,7 @@ fn cases(text: &str) -> Vec<Case> {
                 only_english: false,
                 office_books: false,
                 no_web_page: false,
+                follow_up: None,
                 steps: Vec::new(),
             });
             continue;
@@ -78,6 +80,10 @@ fn cases(text: &str) -> Vec<Case> {
         let c = out.last_mut().unwrap_or_else(|| panic!("calls.txt:{}: a line before the first ===", n + 1));
         if let Some(v) = line.strip_prefix("caller id:") {
             c.caller_id = Some(v.trim().into());
+        } else if let Some(q) = line.strip_prefix("the business calls about an estimate:") {
+            let q: Vec<(String, String)> = pairs(q);
+            let f = FollowUpCall::from_query(q.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            c.follow_up = Some(f.unwrap_or_else(|| panic!("calls.txt:{}: not a follow-up query", n + 1)));
         } else if line == "the site records calls" {
             c.record = true;
         } else if line == "the site has no web page" {
@@ -108,7 +114,10 @@ fn run(case: &Case) -> Vec<String> {
         site.locales = vec![booking_core::booking::Locale::En];
     }
     let mut now = T0;
-    let mut call = Call::new(&site, case.caller_id.as_deref(), now);
+    let mut call = match &case.follow_up {
+        Some(f) => Call::follow_up(&site, case.caller_id.as_deref(), f.clone(), now),
+        None => Call::new(&site, case.caller_id.as_deref(), now),
+    };
     let mut wrong = Vec::new();
     let mut last: Option<CallTurn> = None;
     let mut all: Vec<CallTurn> = Vec::new();
@@ -126,6 +135,8 @@ fn run(case: &Case) -> Vec<String> {
             Some(CallEvent::HungUp { status: "completed".into() })
         } else if let Some(s) = step.strip_prefix("call ends:") {
             Some(CallEvent::HungUp { status: s.trim().into() })
+        } else if step == "the relay socket closes" {
+            Some(CallEvent::RelayClosed)
         } else if step == "transfer answered" {
             Some(CallEvent::DialEnded { answered: true })
         } else if step == "transfer not answered" {
@@ -272,6 +283,20 @@ fn run(case: &Case) -> Vec<String> {
         } else if let Some(phone) = step.strip_prefix("agent texts the booking link to:") {
             if !t.effects.contains(&CallEffect::TextBookingLink { phone: phone.trim().into() }) {
                 wrong.push(format!("{at}: effects {:?}", t.effects));
+            }
+        } else if let Some(fields) = step.strip_prefix("agent stops the calls:") {
+            let want: Vec<(String, String)> = pairs(fields);
+            let got = t.effects.iter().find_map(|e| match e {
+                CallEffect::OptOut { customer_id, follow_up } => Some((customer_id.to_string(), follow_up.clone())),
+                _ => None,
+            });
+            let expected = want.iter().find(|(k, _)| k == "customer").map(|(_, v)| v.clone());
+            if got.as_ref().map(|g| &g.0) != expected.as_ref() {
+                wrong.push(format!("{at}: opt-out {got:?}, effects {:?}", t.effects));
+            }
+        } else if step == "no opt-out" {
+            if all.iter().flat_map(|t| &t.effects).any(|e| matches!(e, CallEffect::OptOut { .. })) {
+                wrong.push(format!("{at}: an opt-out was sent"));
             }
         } else if step == "agent says nothing" {
             if !t.say.is_empty() {

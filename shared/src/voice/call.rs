@@ -29,6 +29,7 @@ use crate::run::{AbandonReport, AbandonedChat};
 use crate::site::{PublicSiteConfig, SiteConfig};
 use crate::submission::{BookingReply, ReplyStatus};
 
+use super::followup::{self, FollowUpCall};
 use super::{digits, e164, VoiceError, VoiceSettings};
 
 /// Version of a stored [`Call`]; bump when the shape changes.
@@ -81,6 +82,10 @@ pub enum CallEvent {
         /// Twilio's `CallStatus`.
         status: String,
     },
+    /// ConversationRelay's WebSocket closed. After our `end` with a transfer the call
+    /// goes on (Twilio requests the `<Connect action>` with the `HandoffData`), so that
+    /// close is nothing; otherwise the caller hung up.
+    RelayClosed,
 }
 
 /// What to do after a turn.
@@ -135,6 +140,14 @@ pub enum CallEffect {
     TextBookingLink {
         /// Ten digits.
         phone: String,
+    },
+    /// On a follow-up call the customer asked for no more calls: tell the customer's
+    /// follow-ups (their object's `/opt-out`, channel voice).
+    OptOut {
+        /// The ServiceTitan customer.
+        customer_id: i64,
+        /// The follow-up that placed the call.
+        follow_up: String,
     },
 }
 
@@ -221,6 +234,9 @@ pub struct Call {
     /// The cities of the site's ZIPs: speech hints when the address is asked.
     #[serde(default)]
     cities: Vec<String>,
+    /// The business called the customer about an estimate (issue 15's follow-up call).
+    #[serde(default)]
+    follow_up: Option<FollowUpCall>,
     transcript: Vec<TranscriptLine>,
 }
 
@@ -260,12 +276,41 @@ impl Call {
             recording: None,
             can_link: super::booking_link(site, "").is_some(),
             cities: cities_of(site),
+            follow_up: None,
             transcript: Vec::new(),
         }
     }
 
+    /// A follow-up call the business placed to `customer_phone` (Twilio's `To` on an
+    /// outbound call): the greeting says why it calls and how to stop the calls; an
+    /// unanswered or dropped one is no missed call for the office.
+    pub fn follow_up(site: &SiteConfig, customer_phone: Option<&str>, why: FollowUpCall, now: UnixSeconds) -> Call {
+        let mut call = Call::new(site, customer_phone, now);
+        call.follow_up = Some(why);
+        call
+    }
+
+    /// Why the business called, on a follow-up call.
+    pub fn follow_up_call(&self) -> Option<&FollowUpCall> {
+        self.follow_up.as_ref()
+    }
+
     /// Handles one event from the line.
     pub fn handle(&mut self, event: CallEvent, now: UnixSeconds) -> CallTurn {
+        if event == CallEvent::RelayClosed && self.transfer.is_some() {
+            // Our `end` handed the call to a transfer: Twilio posts the Connect action.
+            return CallTurn {
+                say: Vec::new(),
+                locale: self.locale(),
+                next: Next::Hangup,
+                effects: Vec::new(),
+                record: false,
+            };
+        }
+        let event = match event {
+            CallEvent::RelayClosed => CallEvent::HungUp { status: "completed".into() },
+            other => other,
+        };
         if let CallEvent::HungUp { status } = &event {
             // The status callback comes once per call, after whatever ended it (a
             // goodbye of ours included); a replay of it changes nothing.
@@ -290,7 +335,7 @@ impl Call {
             CallEvent::KeyPressed { digit } => self.key_pressed(&digit, now),
             CallEvent::Nothing => self.missed(now),
             CallEvent::DialEnded { answered } => self.dial_ended(answered, now),
-            CallEvent::HungUp { .. } => self.turn(Vec::new(), Next::Hangup),
+            CallEvent::HungUp { .. } | CallEvent::RelayClosed => self.turn(Vec::new(), Next::Hangup),
         }
     }
 
@@ -383,10 +428,11 @@ impl Call {
         self.answered = true;
         self.conversation.handle(Event::Start, now);
         let offer_spanish = self.site.locales.contains(&Locale::Es) && self.locale() == Locale::En;
-        let line = prompts::voice_line(
-            &VoiceLine::Greeting { business: &self.site.business_name, offer_spanish, recorded: self.voice.record },
-            self.locale(),
-        );
+        let (business, recorded, l) = (&self.site.business_name, self.voice.record, self.locale());
+        let line = match self.follow_up {
+            Some(_) => followup::greeting(business, l, offer_spanish, recorded),
+            None => prompts::voice_line(&VoiceLine::Greeting { business, offer_spanish, recorded }, l),
+        };
         self.last_question = line.clone();
         // "Oprima el dos": one key is the whole answer to the greeting.
         let listen = Listen {
@@ -554,7 +600,8 @@ impl Call {
         self.ended = true;
         self.hung_up = true;
         let mut t = self.turn(Vec::new(), Next::Hangup);
-        if self.booking_sent || self.person_answered || self.callback_sent {
+        // We called a follow-up's customer: no missed call of theirs for the office.
+        if self.booking_sent || self.person_answered || self.callback_sent || self.follow_up.is_some() {
             return t;
         }
         let abandon = self.conversation.handle(Event::Abandon, now);
@@ -602,6 +649,9 @@ impl Call {
 
     /// A spoken (or keyed, as text) answer.
     fn answer(&mut self, said: &str, now: UnixSeconds) -> CallTurn {
+        if let Some(t) = self.opt_out(said) {
+            return t;
+        }
         if self.help_offered {
             return self.help_choice(said, now);
         }
@@ -622,6 +672,17 @@ impl Call {
         let turn = self.conversation.handle(Event::User { text }, now);
         let progressed = self.progress() != before;
         self.after(turn, progressed, now)
+    }
+
+    /// On a follow-up call, "stop" or "don't call me": the opt-out and a goodbye.
+    fn opt_out(&mut self, said: &str) -> Option<CallTurn> {
+        let why = self.follow_up.as_ref().filter(|_| followup::wants_no_calls(said))?;
+        let effect = CallEffect::OptOut { customer_id: why.customer_id, follow_up: why.key.clone() };
+        self.ended = true;
+        let bye = followup::opted_out_goodbye(&self.site.business_name, self.locale());
+        let mut t = self.turn(vec![bye], Next::Hangup);
+        t.effects.push(effect);
+        Some(t)
     }
 
     /// "No, my name is Noah Patel" to "shall I book it?": on the phone a correction

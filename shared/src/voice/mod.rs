@@ -3,12 +3,15 @@
 //!
 //! - [`call`]: one phone call ([`Call`]): events from Twilio in, what to say and do next out.
 //! - [`digits`]: digits said or keyed ("six one two", "double five", "oh", "twenty two hundred").
+//! - [`followup`]: a follow-up call the business places about an estimate (its greeting,
+//!   the opt-out).
 //! - [`twiml`]: a [`CallTurn`] as a TwiML document (everything escaped).
 //! - [`tools`]: LLM voice platforms' tool calls (Vapi, Retell, ElevenLabs) in and out.
 //! - [`relay`]: Twilio ConversationRelay's WebSocket messages in and out.
 
 pub mod call;
 pub mod digits;
+pub mod followup;
 pub mod relay;
 pub mod tools;
 pub mod twiml;
@@ -16,6 +19,7 @@ pub mod twiml;
 pub use call::{
     Call, CallEffect, CallEvent, CallTurn, Listen, Next, CALL_VERSION, MAX_CALLER_TURNS, MISSES_BEFORE_HELP,
 };
+pub use followup::FollowUpCall;
 pub use relay::{parse_relay, relay_out, RelayIn};
 pub use tools::{
     book_fields, parse_tool_request, tool_action, tool_response, verify_retell, verify_secret, FieldProblem, Platform,
