@@ -446,6 +446,7 @@ impl CallObject {
                     self.call_back(names, site, report, chat, link_texted).await?
                 }
                 CallEffect::TextBookingLink { phone } => self.text_link(names, site, &phone, call.locale()).await?,
+                CallEffect::OptOut { customer_id, follow_up } => opt_out(&self.env, &site.id, customer_id, &follow_up).await,
             }
         }
         turn.say.splice(0..0, opening);
@@ -573,6 +574,24 @@ impl CallObject {
     /// The object's site and call names as stored (for the relay socket's messages).
     pub(crate) async fn names(&self) -> Result<Option<Names>> {
         self.storage().get::<Names>("names").await
+    }
+}
+
+/// A follow-up call's "stop": the customer's follow-ups object (`{site}:{customerId}`)
+/// hears it as a voice opt-out. A failure is logged (status only) and the call still
+/// says goodbye: the customer was heard, and the office sees the call's transcript.
+async fn opt_out(env: &Env, site: &str, customer_id: i64, follow_up: &str) {
+    let body = serde_json::json!({
+        "channel": "voice",
+        "atMs": Date::now().as_millis(),
+        "why": "said stop on the follow-up call",
+        "followUp": follow_up,
+    });
+    let sent = crate::followups::call(env, site, &customer_id.to_string(), "/opt-out", body.to_string()).await;
+    match sent {
+        Ok(r) if (200..300).contains(&r.status_code()) => {}
+        Ok(r) => worker::console_log!("follow-up opt-out for {site}: the customer object answered {}", r.status_code()),
+        Err(e) => worker::console_error!("follow-up opt-out for {site} not delivered: {e}"),
     }
 }
 

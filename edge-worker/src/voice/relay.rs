@@ -82,12 +82,12 @@ pub(crate) async fn message(object: &CallObject, ws: &WebSocket, text: &str) -> 
     Ok(())
 }
 
-/// The socket closed: the call is over (a call that ended before booking is a call-back).
+/// The socket closed: the call is over (a call that ended before booking is a
+/// call-back), unless our `end` handed it to a transfer (booking-core tells which).
 pub(crate) async fn closed(object: &CallObject, _ws: &WebSocket) -> Result<()> {
     let Some(names) = object.names().await? else { return Ok(()) };
     let site = object.site(&names.site_id)?;
-    let hung_up = Step::Event(CallEvent::HungUp { status: "completed".into() });
-    object.turn(&names, &site, hung_up, Date::now().as_millis()).await?;
+    object.turn(&names, &site, Step::Event(CallEvent::RelayClosed), Date::now().as_millis()).await?;
     Ok(())
 }
 
