@@ -519,11 +519,14 @@ pub(super) fn answer(ws: &[Word], padded: &Padded<'_>) -> Option<Answer> {
     let first = ws.first()?;
     let lead = |list: &'static str| {
         text::entries(list).any(|p| {
+            // Word by word, without joining the words into a string per phrase (every turn runs this).
+            if !p.split(' ').zip(ws).all(|(part, w)| part == w.norm) {
+                return false;
+            }
             let n = p.split(' ').count();
-            let phrase = ws.iter().take(n).map(|w| w.norm.as_str()).collect::<Vec<_>>().join(" ");
             // "yes, …", "yes but …", "yes and my cell is …": the answer, then more.
-            let then = ws.get(n).is_some_and(|w| text::listed("but|and|pero|y|also|though|también", &w.norm));
-            phrase == p && (ws.len() <= n + 3 || then || ws.get(n - 1).is_some_and(|w| w.brk))
+            let then = || ws.get(n).is_some_and(|w| text::listed("but|and|pero|y|also|though|también", &w.norm));
+            ws.len() >= n && (ws.len() <= n + 3 || then() || ws.get(n - 1).is_some_and(|w| w.brk))
         })
     };
     if lead(NO) {

@@ -125,8 +125,10 @@ pub(super) fn state_at(words: &[Word], i: usize) -> Option<(String, usize)> {
         let last = words.get(i + len - 1);
         after.is_none() || after.is_some_and(|a| is_zip(a).is_some() || is(a, CHATTER)) || last.is_some_and(|l| l.brk)
     };
-    // This runs for every word: a word found nowhere in the state list starts no state name.
-    for (name, code) in states().filter(|_| STATES.contains(n)) {
+    // This runs for every word: a word found nowhere in the state list starts no state name
+    // (one search of the list, not one per state).
+    let named = !n.is_empty() && STATES.contains(n);
+    for (name, code) in states().take_while(|_| named) {
         if !name.starts_with(n) {
             continue;
         }
