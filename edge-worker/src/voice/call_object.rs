@@ -18,7 +18,7 @@ use booking_core::run::{AbandonReport, AbandonedChat};
 use booking_core::servicetitan::availability::WindowCheck;
 use booking_core::site::SiteConfig;
 use booking_core::submission::BookingReply;
-use booking_core::voice::{render_relay, Call, CallEffect, CallEvent, CallTurn, Next, TwimlUrls};
+use booking_core::voice::{render_relay, Call, CallEffect, CallEvent, CallTurn, FollowUpCall, Next, TwimlUrls};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 use worker::{
@@ -103,6 +103,9 @@ pub(crate) struct Inbound {
     pub(crate) base_url: String,
     /// When the worker received the request (ms), for the turn's deadline.
     pub(crate) received_ms: u64,
+    /// A follow-up call's reason (the `/incoming` query), on its first webhook.
+    #[serde(default)]
+    pub(crate) follow_up: Option<FollowUpCall>,
 }
 
 /// Which call an object holds (stored once, on its first event).
@@ -113,9 +116,31 @@ pub(crate) struct Names {
     pub(crate) call: String,
     pub(crate) from: Option<String>,
     pub(crate) to: Option<String>,
+    /// The business placed this call about an estimate (issue 15).
+    #[serde(default)]
+    pub(crate) follow_up: Option<FollowUpCall>,
 }
 
 impl Names {
+    /// The business's number on this call: the one dialed, or on a call we placed the
+    /// one it came from (texts go out from it).
+    fn our_number(&self) -> Option<&str> {
+        if self.follow_up.is_some() {
+            self.from.as_deref()
+        } else {
+            self.to.as_deref()
+        }
+    }
+
+    /// The call as it starts: a follow-up call knows the customer by the number called
+    /// (Twilio's `To`), any other call the caller by the caller ID.
+    fn new_call(&self, site: &SiteConfig, now: i64) -> Call {
+        match &self.follow_up {
+            Some(why) => Call::follow_up(site, self.to.as_deref(), why.clone(), now),
+            None => Call::new(site, self.from.as_deref(), now),
+        }
+    }
+
     /// The conversation's idempotency key: names its `BookingObject`, so a second
     /// booking or call-back of the same call meets the first.
     pub(crate) fn idempotency_key(&self) -> String {
@@ -240,7 +265,8 @@ impl DurableObject for CallObject {
             "/event" => {
                 let inbound: Inbound = req.json().await?;
                 let Some(turn) = self.take(&inbound).await? else { return Response::ok("") };
-                let relay = matches!(inbound.heard, Heard::Answered)
+                // A transfer nobody answered goes back to the socket on a relay site.
+                let relay = matches!(inbound.heard, Heard::Answered | Heard::DialEnded { .. })
                     && matches!(turn.next, Next::Listen(_))
                     && self.site(&inbound.site_id)?.voice.conversation_relay;
                 if relay {
@@ -371,6 +397,7 @@ impl CallObject {
             call: inbound.call.clone(),
             from: inbound.from.clone(),
             to: inbound.to.clone(),
+            follow_up: inbound.follow_up.clone(),
         };
         let names = self.remember(&names).await?;
         let site = self.site(&names.site_id)?;
@@ -389,7 +416,7 @@ impl CallObject {
             }
             Heard::Recording { url } => {
                 // The call keeps it for the office's note; nothing is said.
-                let mut call = self.load().await?.unwrap_or_else(|| Call::new(&site, names.from.as_deref(), now()));
+                let mut call = self.load().await?.unwrap_or_else(|| names.new_call(&site, now()));
                 call.recorded(&url);
                 self.store(&call).await?;
                 return Ok(None);
@@ -404,7 +431,7 @@ impl CallObject {
         let now = now();
         let stored = self.load().await?;
         let fresh = stored.is_none();
-        let mut call = stored.unwrap_or_else(|| Call::new(site, names.from.as_deref(), now));
+        let mut call = stored.unwrap_or_else(|| names.new_call(site, now));
         let spoken = call.locale();
         let mut opening = Vec::new();
         let mut result = String::new();
@@ -446,7 +473,9 @@ impl CallObject {
                     self.call_back(names, site, report, chat, link_texted).await?
                 }
                 CallEffect::TextBookingLink { phone } => self.text_link(names, site, &phone, call.locale()).await?,
-                CallEffect::OptOut { customer_id, follow_up } => opt_out(&self.env, &site.id, customer_id, &follow_up).await,
+                CallEffect::OptOut { customer_id, follow_up } => {
+                    opt_out(&self.env, &site.id, customer_id, &follow_up).await
+                }
             }
         }
         turn.say.splice(0..0, opening);
@@ -559,7 +588,7 @@ impl CallObject {
         let Some(body) = booking_core::voice::booking_link_text(site, phone, locale) else { return Ok(()) };
         // Marked before sending: a text twice is worse than a text lost.
         storage.put("sms", &sms::Sent::Failed { status: 0 }).await?;
-        let sent = sms::send(&self.env, &site.id, phone, names.to.as_deref(), &body).await;
+        let sent = sms::send(&self.env, &site.id, phone, names.our_number(), &body).await;
         if !matches!(sent, sms::Sent::Queued { .. }) {
             worker::console_log!("booking link text not sent: {sent:?}");
         }
@@ -676,6 +705,7 @@ mod tests {
             heard: Heard::Answered,
             base_url: base.into(),
             received_ms: 0,
+            follow_up: None,
         }
     }
 
@@ -693,7 +723,7 @@ mod tests {
 
     #[test]
     fn a_call_books_under_one_key() {
-        let names = Names { site_id: "northstar".into(), call: "CA0123".into(), from: None, to: None };
+        let names = Names { site_id: "northstar".into(), call: "CA0123".into(), ..Names::default() };
         assert_eq!(names.idempotency_key(), "call-CA0123");
         assert_eq!(object_name("northstar", "CA0123"), "northstar:CA0123");
     }

@@ -22,7 +22,8 @@ mod call_object;
 mod relay;
 pub(crate) mod sms;
 mod tools;
-mod twilio;
+// pub(crate): the follow-ups' inbound SMS route checks Twilio's signature the same way.
+pub(crate) mod twilio;
 
 use std::cell::RefCell;
 use std::future::{poll_fn, Future};
@@ -68,6 +69,7 @@ async fn twilio_hook(req: Request, env: &Env, site_id: &str, hook: &str, receive
         heard,
         base_url: base_url(&signed.url),
         received_ms,
+        follow_up: if hook == "incoming" { follow_up(&signed.url) } else { None },
     };
     let quiet = matches!(inbound.heard, Heard::HungUp { .. } | Heard::Recording { .. });
     let xml = call_object::send(env, &inbound).await?;
@@ -101,6 +103,14 @@ fn heard(hook: &str, signed: &twilio::Signed) -> Option<Heard> {
             _ => return None,
         },
     })
+}
+
+/// The reason of a follow-up call the business placed (issue 15): the `/incoming`
+/// URL's query, as signed (`followUp`, `customer`, `estimate`, `recipe`).
+fn follow_up(url: &str) -> Option<booking_core::voice::FollowUpCall> {
+    let parsed = worker::Url::parse(url).ok()?;
+    let pairs: Vec<(String, String)> = parsed.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    booking_core::voice::FollowUpCall::from_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
 /// Where a call's Gather and Dial actions point: the webhook's own URL up to the site

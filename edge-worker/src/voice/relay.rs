@@ -55,7 +55,8 @@ pub(crate) async fn message(object: &CallObject, ws: &WebSocket, text: &str) -> 
     let event = match &message {
         RelayIn::Setup { call_sid, from, to } => {
             let Some(call) = twilio::call_sid(Some(call_sid)) else { return Ok(()) };
-            let names = Names { site_id: tag.site.clone(), call, from: nonempty(from), to: nonempty(to) };
+            let names =
+                Names { site_id: tag.site.clone(), call, from: nonempty(from), to: nonempty(to), follow_up: None };
             object.remember(&names).await?;
             // A call answered by TwiML first (its greeting was the welcome) goes on as it is.
             if object.has_call().await? {

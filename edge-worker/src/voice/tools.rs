@@ -58,6 +58,7 @@ pub(crate) async fn route(req: Request, env: &Env, site_id: &str, received_ms: u
         call: format!("tools-{}", safe_id(&request.call_id)),
         from: request.caller.clone(),
         to: None,
+        follow_up: None,
     };
     if request.ended && !safe_id(&request.call_id).is_empty() {
         // The platform says the call is over: one that ended before booking is called back.
@@ -69,6 +70,7 @@ pub(crate) async fn route(req: Request, env: &Env, site_id: &str, received_ms: u
             heard: Heard::HungUp { status: "completed".into() },
             base_url: String::new(),
             received_ms,
+            follow_up: None,
         };
         call_object::send(env, &hung_up).await?;
     }
