@@ -539,6 +539,14 @@ fn step(w: &mut World, line: &str) -> Result<(), String> {
             w.deliver(o);
         }
         "text" => w.text_in(raw),
+        "optout" => {
+            // Opted out another way: "stop" said on the follow-up call, an email's unsubscribe.
+            let (how, why) = raw.split_once(' ').unwrap_or((raw, ""));
+            w.order += 1;
+            w.opt_outs.push((w.order, None));
+            w.fu.opt_out(channel(how), why.trim().trim_matches('"'), w.now);
+            w.drive();
+        }
         "provider" => match args.first().map(String::as_str) {
             Some("refuses") => w.faults.push(Fault::Refuse(args[1].parse().map_err(|_| "provider refuses CODE")?)),
             Some("times-out") => w.faults.push(Fault::Timeout),
@@ -729,7 +737,15 @@ fn settings_parse_from_site_json_with_the_seed_defaults() {
     assert_eq!((s.quiet_hours.start_hour, s.quiet_hours.end_hour, s.max_per_day), (8, 20, 3));
     assert_eq!(s.templates[&Locale::Es][&Recipe::ReviewRequest], "¡Gracias {firstName}!");
     let none: SiteConfig = serde_json::from_str(&serde_json::to_string(&self::site()).unwrap()).unwrap();
-    assert_eq!(none.follow_ups, FollowUpSettings::default());
+    // The example site sets only its email sender; everything else is the seed default.
+    let sender = (none.follow_ups.email_from.clone(), none.follow_ups.email_reply_to.clone());
+    let defaults = FollowUpSettings { email_from: sender.0, email_reply_to: sender.1, ..FollowUpSettings::default() };
+    assert_eq!(none.follow_ups, defaults);
+    let mut with_sender = serde_json::to_value(self::site()).unwrap();
+    with_sender["followUps"] = serde_json::json!({"emailFrom": "Northstar <office@northstar.example>"});
+    let with_sender: SiteConfig = serde_json::from_value(with_sender).unwrap();
+    assert_eq!(with_sender.follow_ups.email_from.as_deref(), Some("Northstar <office@northstar.example>"));
+    assert_eq!((FollowUpSettings::default().email_from, FollowUpSettings::default().email_reply_to), (None, None));
 }
 
 #[test]

@@ -11,7 +11,8 @@
 use std::cell::{Cell, RefCell};
 
 use booking_core::followup::{
-    Action, Channel, CustomerFollowUps, Note, NoteTarget, Outgoing, Recheck, RecheckResult, Ref, SendResult,
+    Action, Channel, CustomerFollowUps, InboundSms, Keyword, Note, NoteTarget, Outgoing, Recheck, RecheckResult, Ref,
+    SendResult,
 };
 use booking_core::servicetitan::{parse_iso8601, Method, StRequest};
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,54 @@ const DRIVE_FOR_MS: f64 = 20_000.0;
 const RETRY_AFTER_MS: i64 = 30_000;
 /// Nudges kept waiting in the intake at most (a flood is cut, the export poller catches up).
 const MAX_NUDGES: usize = 1_000;
+
+/// An office note's reason is kept to this length.
+const MAX_WHY_CHARS: usize = 300;
+
+/// `POST /inbound`: a text from the customer, routed here by F1's inbound SMS route.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InboundText {
+    site_id: String,
+    customer_id: i64,
+    from: String,
+    body: String,
+    message_sid: String,
+    /// Real time it came in (ms); 0: now.
+    #[serde(default)]
+    at_ms: f64,
+}
+
+/// `POST /cancel`: the office cancels one pending follow-up.
+#[derive(Debug, Deserialize)]
+struct CancelOne {
+    id: String,
+}
+
+/// `POST /opt-out`: the customer opted out some other way (said stop on the call).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OptOut {
+    channel: Channel,
+    #[serde(default)]
+    at_ms: f64,
+    #[serde(default)]
+    why: String,
+    /// Needed only when the customer has no follow-ups state yet.
+    #[serde(default)]
+    site_id: Option<String>,
+    #[serde(default)]
+    customer_id: Option<i64>,
+}
+
+fn keyword_name(keyword: Keyword) -> &'static str {
+    match keyword {
+        Keyword::Stop => "stop",
+        Keyword::Start => "start",
+        Keyword::Help => "help",
+        Keyword::Reply => "other",
+    }
+}
 
 /// Which customer this object is.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -97,21 +146,34 @@ impl FollowUpObject {
         match req.path().as_str() {
             "/nudge" => {
                 let SiteNudge { site_id, nudge } = req.json().await?;
-                let storage = self.state.storage();
-                storage.put("intakeSite", &site_id).await?;
-                let mut nudges = storage.get::<Vec<Nudge>>("nudges").await?.unwrap_or_default();
-                // A duplicate delivery is one nudge: the re-read would be the same.
-                if !nudges.contains(&nudge) && nudges.len() < MAX_NUDGES {
-                    nudges.push(nudge);
-                }
-                storage.put("nudges", &nudges).await?;
-                storage.set_alarm(1).await?;
+                self.state.storage().put("intakeSite", &site_id).await?;
+                self.queue(vec![nudge]).await?;
                 Response::ok("queued")
             }
             "/observe" => {
                 let given: ForCustomer = req.json().await?;
                 self.observe(given).await?;
                 Response::ok("ok")
+            }
+            "/inbound" => {
+                let given: InboundText = req.json().await?;
+                let keyword = self.inbound(given).await?;
+                Response::from_json(&json!({"keyword": keyword_name(keyword)}))
+            }
+            "/cancel" => {
+                let given: CancelOne = req.json().await?;
+                let cancelled = self.change(None, 0.0, |fu, now| fu.cancel(&given.id, now)).await?;
+                Response::from_json(&json!({"cancelled": cancelled.unwrap_or(false)}))
+            }
+            "/opt-out" => {
+                let given: OptOut = req.json().await?;
+                let names = given.site_id.clone().zip(given.customer_id);
+                let why: String = given.why.chars().take(MAX_WHY_CHARS).collect();
+                let done = self.change(names, given.at_ms, |fu, now| fu.opt_out(given.channel, &why, now)).await?;
+                match done {
+                    Some(()) => Response::from_json(&json!({"optedOut": true})),
+                    None => Response::error("no follow-ups for this customer: give siteId and customerId", 404),
+                }
             }
             "/list" => {
                 self.load().await?;
@@ -129,6 +191,23 @@ impl FollowUpObject {
             }
             _ => Response::error("no such path", 404),
         }
+    }
+
+    /// Adds nudges to the intake's queue and wakes it. A duplicate delivery (or a record
+    /// both a webhook and the export feed named) is one nudge: the re-read would be the same.
+    async fn queue(&self, given: Vec<Nudge>) -> Result<()> {
+        if given.is_empty() {
+            return Ok(());
+        }
+        let storage = self.state.storage();
+        let mut nudges = storage.get::<Vec<Nudge>>("nudges").await?.unwrap_or_default();
+        for nudge in given {
+            if !nudges.contains(&nudge) && nudges.len() < MAX_NUDGES {
+                nudges.push(nudge);
+            }
+        }
+        storage.put("nudges", &nudges).await?;
+        storage.set_alarm(1).await
     }
 
     /// The engine's clock: real time, compressed by the factor from this object's origin.
@@ -172,22 +251,62 @@ impl FollowUpObject {
     }
 
     async fn observe(&self, given: ForCustomer) -> Result<()> {
+        let names = Some((given.site_id, given.customer_id));
+        self.change(names, 0.0, |fu, now| {
+            fu.observe(given.observation, now);
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// A text from the customer (F1's inbound route found them): STOP, START, HELP or a
+    /// reply, each a note written by the drive loop.
+    async fn inbound(&self, given: InboundText) -> Result<Keyword> {
+        let names = Some((given.site_id, given.customer_id));
+        let sms = InboundSms { message_sid: given.message_sid, from: given.from, body: given.body };
+        let keyword = self.change(names, given.at_ms, |fu, now| fu.inbound_sms(sms, now)).await?;
+        keyword.ok_or_else(|| worker::Error::from("no follow-ups state"))
+    }
+
+    /// Applies one event to the customer's follow-ups at the engine's time for `at_ms`
+    /// (real ms; 0 for now), stores it and wakes the drive loop. `names` creates the
+    /// customer's state on its first event; without it, a customer with no state is
+    /// `None` and nothing changes.
+    async fn change<R>(
+        &self,
+        names: Option<(String, i64)>,
+        at_ms: f64,
+        f: impl FnOnce(&mut CustomerFollowUps, i64) -> R,
+    ) -> Result<Option<R>> {
         self.load().await?;
-        if self.names.borrow().is_none() {
-            let names = Names { site: given.site_id.clone(), customer_id: given.customer_id, origin_ms: real_ms() };
+        let known = self.names.borrow().is_some();
+        if let (false, Some((site, customer_id))) = (known, names) {
+            let names = Names { site, customer_id, origin_ms: real_ms() };
             self.state.storage().put("names", &names).await?;
             *self.names.borrow_mut() = Some(names);
         }
+        let Some(customer_id) = self.names.borrow().as_ref().map(|n| n.customer_id) else { return Ok(None) };
         let site = self.site()?;
-        let now = self.now();
-        {
+        let now = self.engine_time(at_ms);
+        let result = {
             let mut slot = self.follow_ups.borrow_mut();
-            let fu = slot.get_or_insert_with(|| CustomerFollowUps::new(&site, given.customer_id));
+            let fu = slot.get_or_insert_with(|| CustomerFollowUps::new(&site, customer_id));
             fu.configure(&site);
-            fu.observe(given.observation, now);
-        }
+            f(fu, now)
+        };
         self.save().await?;
-        self.state.storage().set_alarm(1).await
+        self.state.storage().set_alarm(1).await?;
+        Ok(Some(result))
+    }
+
+    /// The engine's time for a real moment in ms (0 or less: now); never later than now.
+    fn engine_time(&self, at_ms: f64) -> i64 {
+        let now = self.now();
+        if at_ms <= 0.0 || !at_ms.is_finite() {
+            return now;
+        }
+        let origin = self.names.borrow().as_ref().map_or_else(real_ms, |n| n.origin_ms);
+        (((origin + (at_ms - origin) * time_factor(&self.env)) / 1000.0) as i64).min(now)
     }
 
     /// The intake: each nudge re-read, handed to its customer's object, then dropped.

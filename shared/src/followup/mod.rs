@@ -588,6 +588,29 @@ impl CustomerFollowUps {
         self.note(format!("call:{call_sid}"), target, text, now);
     }
 
+    /// The customer opted out some other way than a text: "stop" said on the follow-up
+    /// call, an email's unsubscribe, the office noting a request. Since FCC 24-18 a
+    /// revocation by any reasonable means covers every automated message from the
+    /// business, so every recipe halts, as for STOP, until a START text. `why` is for the
+    /// office (a note on the job of the latest follow-up, else the customer).
+    pub fn opt_out(&mut self, channel: Channel, why: &str, now: UnixSeconds) {
+        let how = match channel {
+            Channel::Sms => "by text",
+            Channel::Email => "by email",
+            Channel::Voice => "on an automated call",
+        };
+        let why = crate::text::one_line(why);
+        let when = iso8601(now);
+        let first = self.opted_out.is_none();
+        self.opted_out = Some(self.opted_out.unwrap_or(now));
+        self.halt_all(|_| true, &format!("the customer opted out {how} at {when}: {why}"), now);
+        if first {
+            let text = format!("Customer opted out of all automated follow-ups {how} at {when}: {why}.");
+            let target = self.latest_target();
+            self.note(format!("optout:{}:{now}", channel_name(channel)), target, text, now);
+        }
+    }
+
     /// True the first time this `MessageSid` or `CallSid` comes in (the last 100 are kept).
     fn first_time(&mut self, sid: &str) -> bool {
         if self.replies_seen.iter().any(|s| s == sid) {
@@ -1456,5 +1479,14 @@ fn tells_more(new: &Facts, seen: &Facts) -> bool {
             Facts::Estimate { sent_on: was_sent, viewed_on: was_viewed, .. },
         ) => (sent_on.is_some() && was_sent.is_none()) || (viewed_on.is_some() && was_viewed.is_none()),
         _ => false,
+    }
+}
+
+/// A channel's name in keys.
+fn channel_name(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Sms => "sms",
+        Channel::Email => "email",
+        Channel::Voice => "voice",
     }
 }

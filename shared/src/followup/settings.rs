@@ -51,6 +51,11 @@ pub struct FollowUpSettings {
     pub recheck_give_up_hours: u16,
     /// How ServiceTitan signs the webhooks it sends this site (its docs leave it open).
     pub webhook_signature: WebhookSignature,
+    /// The email follow-ups' sender, `"Northstar Heating <office@northstar.example>"`;
+    /// without one an email follow-up fails visibly (the provider needs a sender).
+    pub email_from: Option<String>,
+    /// Where the customer's replies to an email go, when not the sender.
+    pub email_reply_to: Option<String>,
 }
 
 impl Default for FollowUpSettings {
@@ -72,6 +77,8 @@ impl Default for FollowUpSettings {
             time_zone: None,
             recheck_give_up_hours: 24,
             webhook_signature: WebhookSignature::default(),
+            email_from: None,
+            email_reply_to: None,
         }
     }
 }
