@@ -204,7 +204,9 @@ export async function startEmulator(opts = {}) {
         case 'Connect': {
           const relay = v.children.find((c) => c.name === 'ConversationRelay');
           if (!relay) { note(call, 'warning', 12200, '<Connect> without <ConversationRelay> is not emulated'); break; }
-          return openRelay(call, relay.attrs);
+          // Twilio requests the Connect action when the session ends (HandoffData from `end`).
+          const action = v.attrs.action ? new URL(v.attrs.action, docUrl).href : null;
+          return openRelay(call, relay.attrs, { action, method: (v.attrs.method || 'POST').toUpperCase() });
         }
         default: note(call, 'warning', 0, `<${v.name}> is not emulated; skipped`);
       }
@@ -302,11 +304,11 @@ export async function startEmulator(opts = {}) {
 
   // ---- ConversationRelay ----
 
-  function openRelay(call, attrs) {
+  function openRelay(call, attrs, connect = {}) {
     const url = attrs.url;
     if (!url || !/^wss?:\/\//.test(url)) { note(call, 'error', 64101, `ConversationRelay url ${JSON.stringify(url)} is not ws(s)://`); return endCall(call, 'relay url'); }
     call.state = 'relay';
-    const relay = { url, open: false, ws: null, buffer: '', waiters: [], handoffData: null, lang: attrs.language || 'en-US' };
+    const relay = { url, open: false, ws: null, buffer: '', waiters: [], handoffData: null, lang: attrs.language || 'en-US', action: connect.action || null, actionMethod: connect.method || 'POST', handedOff: false, openedAt: Date.now() };
     call.relay = relay;
     if (attrs.welcomeGreeting) say(call, { attrs: { language: attrs.language }, children: [{ text: attrs.welcomeGreeting }] }, 'welcome');
     const headers = {};
@@ -326,12 +328,13 @@ export async function startEmulator(opts = {}) {
       ws.on('error', (e) => { if (call.state !== 'ended') { note(call, 'error', 64105, `WebSocket: ${e.message}`); endCall(call, 'relay error').then(() => { settle(); resolve(); }); } });
       ws.on('open', () => {
         relay.open = true;
-        ws.send(JSON.stringify({ type: 'setup', sessionId: sid('VX'), accountSid: cfg.accountSid, parentCallSid: '', callSid: call.sid, from: call.from, to: call.to, forwardedFrom: call.to, callerName: '', direction: 'inbound', callType: 'PSTN', callStatus: 'RINGING', customParameters: {} }));
+        relay.sessionId = sid('VX');
+        ws.send(JSON.stringify({ type: 'setup', sessionId: relay.sessionId, accountSid: cfg.accountSid, parentCallSid: '', callSid: call.sid, from: call.from, to: call.to, forwardedFrom: call.to, callerName: '', direction: 'inbound', callType: 'PSTN', callStatus: 'RINGING', customParameters: {} }));
         // The agent may speak first; give it a moment, then hand the turn to the caller.
         waitForAgent(call, 3_000).then(resolve);
       });
       ws.on('message', (data) => onRelayMessage(call, String(data), settle));
-      ws.on('close', () => { relay.open = false; if (call.state !== 'ended') endCall(call, 'relay closed by the worker'); settle(); });
+      ws.on('close', () => { relay.open = false; if (call.state !== 'ended' && !relay.handedOff) endCall(call, 'relay closed by the worker'); settle(); });
     });
   }
 
@@ -354,6 +357,7 @@ export async function startEmulator(opts = {}) {
       case 'end':
         relay.handoffData = m.handoffData ?? null;
         if (m.handoffData) { try { const h = JSON.parse(m.handoffData); if (h && (h.transferTo || h.number)) call.dials.push({ number: h.transferTo || h.number, via: 'relay' }); } catch { /* handoffData is free text */ } }
+        if (relay.action) { relay.handedOff = true; locked(call, () => followConnect(call)).then(settle, settle); return; }
         endCall(call, 'relay ended by the agent').then(settle);
         return;
       case 'language': relay.lang = m.ttsLanguage || relay.lang; return;
@@ -361,6 +365,17 @@ export async function startEmulator(opts = {}) {
       case 'sendDigits': call.turns.push({ who: 'agent', keys: m.digits, at: Date.now() }); return;
       default: note(call, 'error', 64107, `unknown message type ${JSON.stringify(m && m.type)}`);
     }
+  }
+
+  // The session ended with our `end`: the socket closes and Twilio requests the
+  // <Connect action> with the session's outcome and HandoffData, then plays its TwiML.
+  async function followConnect(call) {
+    const relay = call.relay;
+    if (relay.ws && relay.open) relay.ws.close(1000);
+    call.state = 'in-progress';
+    const duration = String(Math.max(1, Math.round((Date.now() - relay.openedAt) / 1000)));
+    const session = { SessionId: relay.sessionId || '', SessionStatus: 'ended', SessionDuration: duration, HandoffData: relay.handoffData ?? '' };
+    return fetchAndPlay(call, relay.action, relay.actionMethod, session);
   }
 
   function waitForAgent(call, ms) {
@@ -390,14 +405,15 @@ export async function startEmulator(opts = {}) {
     return call.said.slice(before).map((s) => s.text).join(' ');
   }
 
-  async function startRelay({ url, from, to, forge, signature: sigMode }) {
+  // `action`: the <Connect action> a TwiML-started relay would have had.
+  async function startRelay({ url, from, to, action, forge, signature: sigMode }) {
     const call = {
       sid: sid('CA'), from: e164(from || '+16125550199'), to: e164(to || cfg.fromNumber || '+16125550170'), url, statusCallback: null,
       state: 'ringing', said: [], turns: [], gather: null, dial: null, dials: [], log: [], requests: [], recordings: [],
       pending: null, relay: null, endReason: null, startedAt: Date.now(), queue: Promise.resolve(), forgeAll: forge || sigMode,
     };
     state.calls.set(call.sid, call);
-    await locked(call, () => openRelay(call, { url }));
+    await locked(call, () => openRelay(call, { url }, { action: action || null }));
     return call;
   }
 

@@ -18,8 +18,13 @@ const seen = []; // every request the fake worker got: {path, params, valid, hea
 
 const gather = (say, extra = '') => `<Gather input="speech dtmf" action="gather" method="POST" language="en-US" speechModel="phone_call" speechTimeout="3" actionOnEmptyResult="true" hints="$OPERAND" ${extra}><Say language="en-US">${say}</Say></Gather>`;
 
+// The ConversationRelay socket a `/relay-incoming` call connects to (set by its test).
+let relayWsUrl = '';
+
 // What the fake worker answers, by path and what the caller said.
 function twiml(path, p) {
+  if (path.endsWith('/relay-incoming')) return `<Response><Connect action="handoff"><ConversationRelay url="${relayWsUrl}" welcomeGreeting="Hi, an automated assistant here."/></Connect></Response>`;
+  if (path.endsWith('/handoff')) return `<Response><Say>Connecting you (${p.SessionStatus}).</Say><Dial action="dial" timeout="20">${JSON.parse(p.HandoffData).transferTo}</Dial></Response>`;
   if (path.endsWith('/incoming')) return `<?xml version="1.0" encoding="UTF-8"?><Response>${gather('Hi, you&apos;re talking to an automated assistant for Smith &amp; Sons &#8212; &lt;how&gt; can I help?')}</Response>`;
   if (path.endsWith('/dial')) return `<Response><Say>Nobody picked up (${p.DialCallStatus}). Let's take your details.</Say>${gather('What is your name?')}</Response>`;
   if (path.endsWith('/redirected')) return `<Response><Say>Redirected here.</Say>${gather('Go on.')}</Response>`;
@@ -274,6 +279,35 @@ test('ConversationRelay: a signed handshake, setup, prompts answered with text t
   const forged = (await api('/relay', { url, signature: 'forged' })).json;
   assert.equal(forged.state, 'ended');
   assert.ok(forged.log.some((l) => /HTTP 403/.test(l.message)));
+  wss.close();
+});
+
+test('ConversationRelay from TwiML: after `end` the socket closes and the <Connect action> is posted with HandoffData, its TwiML played', async () => {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await new Promise((r) => wss.on('listening', r));
+  wss.on('connection', (ws) => ws.on('message', (d) => {
+    const m = JSON.parse(String(d));
+    if (m.type === 'prompt') ws.send(JSON.stringify({ type: 'end', handoffData: JSON.stringify({ transferTo: '+16125550100' }) }));
+  }));
+  relayWsUrl = `ws://127.0.0.1:${wss.address().port}/v1/voice/relay/northstar`;
+  let c = await call({ url: `${base}/relay-incoming` });
+  assert.equal(c.state, 'relay');
+  await api(`/relay/${c.sid}/prompt`, { text: 'a person please' });
+  for (let i = 0; i < 50 && !['dialing', 'ended'].includes(c.state); i += 1) {
+    await new Promise((r) => setTimeout(r, 20));
+    c = (await api(`/calls/${c.sid}`)).json;
+  }
+  assert.equal(c.state, 'dialing', JSON.stringify(c.log));
+  const posted = seen.filter((x) => x.path.endsWith('/handoff'));
+  assert.equal(posted.length, 1);
+  assert.ok(posted[0].valid, 'signed');
+  assert.equal(JSON.parse(posted[0].params.HandoffData).transferTo, '+16125550100');
+  assert.equal(posted[0].params.CallSid, c.sid);
+  assert.match(posted[0].params.SessionId, /^VX/);
+  assert.equal(c.relay.open, false, 'the socket is closed');
+  assert.match(c.said.at(-1).text, /Connecting you/);
+  c = (await api(`/calls/${c.sid}/dial-result`, { status: 'no-answer' })).json;
+  assert.equal(seen.at(-1).params.DialCallStatus, 'no-answer');
   wss.close();
 });
 
