@@ -20,6 +20,11 @@
 mod object;
 mod reads;
 mod sms;
+// F1's: messages in and out, and the office page.
+mod calls;
+mod email;
+pub(crate) mod inbound;
+mod send;
 
 pub use object::FollowUpObject;
 
