@@ -8,8 +8,15 @@
 //! - `GET /v1/admin/attention[?site=]`: bookings that need the owner: refused, given up,
 //!   configuration problems, replay mismatches, webhooks not delivered (the booking run's
 //!   `Record::Attention`, stored by `attention.rs`).
-//! - `GET /v1/admin/followups?site=`: every follow-up of the site's customers (pending,
-//!   sent, skipped, halted, cancelled, failed) with its reason and times (`followups/`).
+//! - `GET /v1/admin/followups?site=[&customer=]`: every follow-up of the site's customers
+//!   (pending, sent, skipped, halted, cancelled, failed) with its reason and times, as
+//!   JSON, or the office's HTML page for `Accept: text/html` or `?format=html`
+//!   (`followups/page.rs`).
+//! - `POST /v1/admin/followups/cancel`: cancels one pending follow-up (the page's button).
+//!
+//! A browser cannot send a bearer token from a link or a form, so the same token is also
+//! accepted as the password of HTTP Basic auth (any user name); an HTML request without
+//! it gets `WWW-Authenticate: Basic`, and the browser asks for it once.
 
 use serde_json::json;
 use worker::{Env, Method, Request, Response, Result};
@@ -21,7 +28,11 @@ use crate::{attention, booking_object};
 /// Answers a `/v1/admin/...` request; `path` is what follows `admin/`.
 pub(crate) async fn route(req: &Request, env: &Env, path: &[&str]) -> Result<Response> {
     if !allowed(req, env)? {
-        return error(401, "admin token required", &Cors::none());
+        let mut refused = error(401, "admin token required", &Cors::none())?;
+        if req.headers().get("accept")?.is_some_and(|a| a.contains("text/html")) {
+            refused.headers_mut().set("www-authenticate", "Basic realm=\"Follow-ups\", charset=\"UTF-8\"")?;
+        }
+        return Ok(refused);
     }
     let url = req.url()?;
     let q = |k: &str| url.query_pairs().find(|(n, _)| n == k).map(|(_, v)| v.to_string());
@@ -45,7 +56,8 @@ pub(crate) async fn route(req: &Request, env: &Env, path: &[&str]) -> Result<Res
             let list = attention::list(env, q("site").as_deref()).await?;
             json_reply(200, &json!({ "attention": list }), &Cors::none())
         }
-        (Method::Get, ["followups"]) => crate::followups::list(env, q("site").as_deref()).await,
+        (Method::Get, ["followups"]) => crate::followups::page::followups(req, env, q).await,
+        (Method::Post, ["followups", "cancel"]) => crate::followups::page::cancel(req, env).await,
         _ => error(404, "no such route", &Cors::none()),
     }
 }
@@ -87,8 +99,9 @@ async fn forget(env: &Env, person: &Person) -> Result<Response> {
     json_reply(if failed.is_empty() { 200 } else { 500 }, &body, &Cors::none())
 }
 
-/// Whether the request carries the admin token. A token shorter than 16 characters
-/// counts as unset: it would be guessable.
+/// Whether the request carries the admin token (`Bearer {token}`, or Basic auth with the
+/// token as the password). A token shorter than 16 characters counts as unset: it would
+/// be guessable.
 fn allowed(req: &Request, env: &Env) -> Result<bool> {
     let Ok(token) =
         env.secret("ADMIN_TOKEN").map(|s| s.to_string()).or_else(|_| env.var("ADMIN_TOKEN").map(|v| v.to_string()))
@@ -96,9 +109,60 @@ fn allowed(req: &Request, env: &Env) -> Result<bool> {
         return Ok(false);
     };
     let given = req.headers().get("authorization")?.unwrap_or_default();
-    let want = format!("Bearer {token}");
-    // Length and bytes compared without early exit.
-    Ok(token.len() >= 16
-        && given.len() == want.len()
-        && given.bytes().zip(want.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0)
+    let given = match given.strip_prefix("Bearer ") {
+        Some(bearer) => bearer.to_string(),
+        None => basic_password(&given).unwrap_or_default(),
+    };
+    Ok(token.len() >= 16 && same(&given, &token))
+}
+
+/// Length and bytes compared without early exit.
+fn same(given: &str, want: &str) -> bool {
+    given.len() == want.len() && given.bytes().zip(want.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
+/// The password of `Basic base64(user:password)`.
+fn basic_password(header: &str) -> Option<String> {
+    let encoded = header.strip_prefix("Basic ")?.trim();
+    let decoded = base64_decode(encoded)?;
+    let text = String::from_utf8(decoded).ok()?;
+    text.split_once(':').map(|(_, p)| p.to_string())
+}
+
+/// Standard base64 (padding optional); `None` for anything else.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let (mut out, mut acc, mut bits) = (Vec::new(), 0u32, 0u32);
+    for c in s.trim_end_matches('=').bytes() {
+        acc = (acc << 6) | u32::from(value(c)?);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_auth_gives_its_password() {
+        let header = format!("Basic {}", booking_core::signing::base64(b"office:adm-0123456789abcdef:x"));
+        assert_eq!(basic_password(&header).as_deref(), Some("adm-0123456789abcdef:x"));
+        assert_eq!(basic_password("Basic !!!"), None);
+        assert_eq!(basic_password("Bearer abc"), None);
+        assert_eq!(base64_decode("aGk="), Some(b"hi".to_vec()));
+        assert!(same("abc", "abc") && !same("abc", "abd") && !same("ab", "abc"));
+    }
 }

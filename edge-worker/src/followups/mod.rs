@@ -24,6 +24,7 @@ mod sms;
 mod calls;
 mod email;
 pub(crate) mod inbound;
+pub(crate) mod page;
 mod send;
 
 pub use object::FollowUpObject;
