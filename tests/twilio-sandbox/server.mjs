@@ -13,6 +13,9 @@ import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { signature, formBody, parseForm } from './sign.mjs';
 import { parseXml, textOf, XmlError, VERBS, checkGather, checkDial, dialTargets } from './twiml.mjs';
+import { messageRoutes } from './messages.mjs';
+import { callRoutes } from './calls.mjs';
+import { emailRoutes } from './email.mjs';
 
 const PAGE = fileURLToPath(new URL('./page.html', import.meta.url));
 // Twilio gives up on a webhook after 15 s (error 11205).
@@ -46,6 +49,8 @@ export async function startEmulator(opts = {}) {
     workerUrl: opts.workerUrl || '',
     site: opts.site || 'northstar',
     stUrl: opts.stUrl || '',
+    // The email sink's API key (email.mjs); empty: any key.
+    emailApiKey: opts.emailApiKey || '',
   };
   const state = { calls: new Map(), messages: [], refused: [], inbound: [], optedOut: new Set() };
   const sockets = new Set();
@@ -90,7 +95,7 @@ export async function startEmulator(opts = {}) {
   function callParams(call, status = 'in-progress') {
     return {
       AccountSid: cfg.accountSid, ApiVersion: '2010-04-01', CallSid: call.sid, CallStatus: status,
-      Called: call.to, CalledCountry: 'US', Caller: call.from, CallerCountry: 'US', Direction: 'inbound',
+      Called: call.to, CalledCountry: 'US', Caller: call.from, CallerCountry: 'US', Direction: call.direction || 'inbound',
       From: call.from, FromCountry: 'US', To: call.to, ToCountry: 'US',
     };
   }
@@ -214,11 +219,12 @@ export async function startEmulator(opts = {}) {
     return endCall(call, 'end of TwiML');
   }
 
-  async function placeCall({ url, from, to, statusCallback, forge, signature: sigMode }) {
+  // `direction`, `callSid`: an outbound API call (calls.mjs) keeps the sid it answered with.
+  async function placeCall({ url, from, to, statusCallback, forge, signature: sigMode, direction, callSid }) {
     if (!url || !/^https?:\/\//.test(url)) throw new HttpError(400, { error: 'url: the worker\'s /incoming URL' });
     const defaultStatus = (() => { const u = new URL(url); if (!/\/incoming$/.test(u.pathname)) return null; u.pathname = u.pathname.replace(/\/incoming$/, '/status'); return u.href; })();
     const call = {
-      sid: sid('CA'), from: e164(from || '+16125550199'), to: e164(to || cfg.fromNumber || '+16125550170'), url,
+      sid: callSid || sid('CA'), direction, from: e164(from || '+16125550199'), to: e164(to || cfg.fromNumber || '+16125550170'), url,
       statusCallback: statusCallback === undefined ? defaultStatus : statusCallback,
       state: 'ringing', said: [], turns: [], gather: null, dial: null, dials: [], log: [], requests: [], recordings: [],
       pending: null, relay: null, endReason: null, startedAt: Date.now(), queue: Promise.resolve(),
@@ -486,11 +492,15 @@ export async function startEmulator(opts = {}) {
 
   // ---- HTTP ----
 
+  // Messages list and faults, the Calls API, the email sink (F1's modules); mounted first.
+  const resets = [];
+  const ctx = { cfg, state, HttpError, twilioError, sendMessage, placeCall, newSid: sid, e164, onReset: (f) => resets.push(f) };
   const routes = [
+    ...messageRoutes(ctx), ...callRoutes(ctx), ...emailRoutes(ctx),
     ['GET', /^\/$/, (_q, res) => { res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }); res.end(readFileSync(PAGE)); }],
     ['GET', /^\/health$/, () => ({ ok: true })],
     ['GET', /^\/config$/, () => ({ workerUrl: cfg.workerUrl, site: cfg.site, stUrl: cfg.stUrl, number: cfg.fromNumber || '+16125550170', accountSid: cfg.accountSid })],
-    ['POST', /^\/reset$/, () => { state.calls.clear(); state.messages.length = 0; state.refused.length = 0; state.inbound.length = 0; state.optedOut.clear(); return { ok: true }; }],
+    ['POST', /^\/reset$/, () => { state.calls.clear(); state.messages.length = 0; state.refused.length = 0; state.inbound.length = 0; state.optedOut.clear(); for (const f of resets) f(); return { ok: true }; }],
     ['POST', /^\/calls$/, async (q) => view(await placeCall(q.json))],
     ['GET', /^\/calls$/, () => ({ calls: [...state.calls.values()].map(view) })],
     ['GET', /^\/calls\/([^/]+)$/, (_q, _r, m) => view(getCall(m[1]))],
