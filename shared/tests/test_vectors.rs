@@ -176,6 +176,10 @@ fn usaddress_hand_labeled() {
             "  {kind:14} n={n:4}  number {:5.1}%  street {:5.1}%  unit {:5.1}%  zip {:5.1}%  all four {:5.1}% ({all4}, {by_line} by unit line; strict {:5.1}%)  city {:5.1}%  state {:5.1}%",
             pct(*num, *n), pct(*st, *n), pct(*unit, *n), pct(*zip, *n), pct(*all4, *n), pct(*all4 - *by_line, *n), pct(*city, *n), pct(*state, *n)
         );
+        // The counts too: one address is 0.1 %, which a rounded rate can hide.
+        println!(
+            "  {kind:14} right of {n}: number {num}, street {st}, unit {unit}, zip {zip}, city {city}, state {state}"
+        );
     }
     println!(
         "  hand-labeled building/department/mailbox as extra: {:.1}% ({extra_ok} of {extra_n})",

@@ -356,12 +356,17 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
             }
             score += if strong { 4 } else { 1 };
             // Post-directional: "86th st n", "16th St NW"; a spelled-out one only at a
-            // boundary ("Conniston Road West Palm Beach": West starts the city).
-            let compass_city = region.get(k + 1).is_some_and(|&d| compass_city_ahead(words, d));
+            // boundary ("Conniston Road West Palm Beach": West starts the city) or after
+            // a route's number ("Rt 60 East").
+            let compass_city = region
+                .get(k + 1)
+                .is_some_and(|&d| compass_city_ahead(words, d) || direction_repeated(words, &region, name_start, d));
+            let route_dir = route_direction(words, &region, k);
             let dir_ok = !compass_city
                 && rw(k + 1).is_some_and(|w| {
                     (is(w, DIRS) || clean(&w.norm) == "no")
                         && (clean(&w.norm).len() <= 3
+                            || route_dir
                             || w.brk
                             || broke_at_saint && rw(k + 2).is_none()
                             || rw(k + 2).is_none()

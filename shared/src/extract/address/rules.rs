@@ -311,18 +311,11 @@ pub(super) fn numbered_place(words: &[Word], used: &[usize], i: usize) -> Option
         .map(|k| k + 1 - i)
 }
 
-/// "364 Golfview Rd N Palm Beach FL 33406", "525 Okeechobee Blvd. W. Palm Beach FL":
-/// a compass letter (word `d`) and the words up to the state or ZIP spell a city of
-/// `COMPASS_CITIES`, so the letter is the city's.
+/// "364 Golfview Rd N Palm Beach FL 33406", "525 Okeechobee Blvd. W. Palm Beach FL",
+/// "Hwy 1 West Palm Beach": a compass word (word `d`) and the words up to the state or ZIP spell a city of
+/// `COMPASS_CITIES`, so the word is the city's.
 pub(super) fn compass_city_ahead(words: &[Word], d: usize) -> bool {
-    let Some(w) = words.get(d).filter(|w| clean(&w.norm).len() == 1 && !w.brk) else { return false };
-    let compass = match clean(&w.norm) {
-        "n" => "north",
-        "s" => "south",
-        "e" => "east",
-        "w" => "west",
-        _ => return false,
-    };
+    let Some(compass) = words.get(d).filter(|w| !w.brk).and_then(compass_name) else { return false };
     let mut name = String::from(compass);
     for k in d + 1..d + 5 {
         let Some(x) = words.get(k) else { return false };
@@ -623,4 +616,33 @@ pub(super) fn letters_unit_at_end(words: &[Word], i: usize) -> bool {
 /// "MA 1241": four digits after a state are a ZIP whose leading zero a spreadsheet ate.
 pub(super) fn zip_lost_its_zero(w: &Word) -> bool {
     w.norm.len() == 4 && w.norm.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// "N", "North", "n.": one of the four compass points, spelled out.
+fn compass_name(w: &Word) -> Option<&'static str> {
+    match clean(&w.norm) {
+        "n" | "north" => Some("north"),
+        "s" | "south" => Some("south"),
+        "e" | "east" => Some("east"),
+        "w" | "west" => Some("west"),
+        _ => None,
+    }
+}
+
+/// "224 S Cedar Ave S Pittsburg TN 37380", "1480 W City Highway 16 West Salem WI": a
+/// compass word after the type (word `d`) that repeats the street's pre-directional,
+/// a city's words and a state or ZIP after it, starts the city: no street runs south
+/// twice.
+pub(super) fn direction_repeated(words: &[Word], region: &[usize], name_start: usize, d: usize) -> bool {
+    let pre = region.first().filter(|_| name_start == 1).and_then(|&k| words.get(k)).and_then(compass_name);
+    pre.is_some() && words.get(d).and_then(compass_name) == pre && city_then_state_or_zip(words, d + 1)
+}
+
+/// "3252 Rt 60 East Ona WV", "500 FM 45 East": a spelled-out compass word right after
+/// a route's number (region index `k`) is the route's direction.
+pub(super) fn route_direction(words: &[Word], region: &[usize], k: usize) -> bool {
+    let at = |k: usize| region.get(k).and_then(|&x| words.get(x));
+    k >= 1
+        && at(k).is_some_and(|w| route_number(w) && !w.brk)
+        && at(k - 1).is_some_and(|w| is(w, ROUTE) || is(w, PRE_TYPE))
 }
