@@ -52,6 +52,13 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     }
 }
 
+/// The cron trigger (`[triggers] crons` in wrangler.toml): the follow-ups' export-feed
+/// poller, the backstop for ServiceTitan webhooks that never came.
+#[event(scheduled)]
+async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
+    followups::poller::scheduled(&env).await;
+}
+
 async fn route(mut req: Request, env: &Env) -> Result<Response> {
     let path = req.path();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
@@ -103,7 +110,6 @@ async fn route(mut req: Request, env: &Env) -> Result<Response> {
             }
         }
         (Method::Post, ["v1", "webhooks", "servicetitan", site_id]) => followups::webhook(req, env, site_id).await,
-        (Method::Post, ["v1", "webhooks", "twilio", site_id, "sms"]) => followups::inbound::sms(req, env, site_id).await,
         (_, ["v1", "admin", rest @ ..]) => admin::route(&req, env, rest).await,
         (_, ["v1", "voice", rest @ ..]) => voice::route(req, env, rest).await,
         _ => error(404, "no such route", &Cors::none()),

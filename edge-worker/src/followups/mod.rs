@@ -18,14 +18,9 @@
 //! never sets it; absent or unreadable it is 1 and the engine sees the real clock.
 
 mod object;
+pub(crate) mod poller;
 mod reads;
 mod sms;
-// F1's: messages in and out, and the office page.
-mod calls;
-mod email;
-pub(crate) mod inbound;
-pub(crate) mod page;
-mod send;
 
 pub use object::FollowUpObject;
 
@@ -73,6 +68,8 @@ impl Nudge {
             "Estimate" => Some(Entity::Estimate),
             "Job" => Some(Entity::Job),
             "Invoice" => Some(Entity::Invoice),
+            "Appointment" => Some(Entity::Appointment),
+            "Payment" => Some(Entity::Payment),
             _ => None,
         }
     }

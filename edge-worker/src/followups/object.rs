@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use worker::{durable_object, Date, DurableObject, Env, Request, Response, Result, State};
 
+use super::poller;
 use super::reads::{self, ReadError};
 use super::{ForCustomer, Nudge, SiteNudge};
 use crate::config::{self, ServiceTitanSettings};
@@ -46,6 +47,13 @@ struct InboundText {
     /// Real time it came in (ms); 0: now.
     #[serde(default)]
     at_ms: f64,
+}
+
+/// `POST /poll` (the cron trigger): read the export feeds for this site.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PollSite {
+    site_id: String,
 }
 
 /// `POST /cancel`: the office cancels one pending follow-up.
@@ -149,6 +157,13 @@ impl FollowUpObject {
                 self.state.storage().put("intakeSite", &site_id).await?;
                 self.queue(vec![nudge]).await?;
                 Response::ok("queued")
+            }
+            "/poll" => {
+                let given: PollSite = req.json().await?;
+                self.state.storage().put("intakeSite", &given.site_id).await?;
+                let settings = ServiceTitanSettings::from_env(&self.env).map_err(worker::Error::from)?;
+                let report = poller::poll(&self.state.storage(), &settings, real_ms(), |n| self.queue(n)).await?;
+                Response::from_json(&report)
             }
             "/observe" => {
                 let given: ForCustomer = req.json().await?;
@@ -441,39 +456,17 @@ impl FollowUpObject {
         RecheckResult::Read { observations }
     }
 
-    /// F1's (see the follow-ups contract): a keyed send. When an earlier try may have gone
-    /// (`maybe_sent`), the provider is asked first (since that try began, stored here);
-    /// found, it is not sent again. The customer's numbers are indexed for inbound texts.
     async fn send(&self, site: &str, out: &Outgoing) -> SendResult {
-        let storage = self.state.storage();
-        let started_key = format!("sendStarted:{}", out.key);
-        let phones = self.follow_ups.borrow().as_ref().map(CustomerFollowUps::phones).unwrap_or_default();
-        if let Some(customer) = super::send::customer_of(site, &out.key) {
-            if let Err(e) = super::inbound::remember_phones(&self.env, site, customer, &phones).await {
-                worker::console_error!("phones of customer {customer} not indexed: {e}");
-            }
-        }
-        let since = storage.get::<f64>(&started_key).await.ok().flatten();
         if out.maybe_sent {
-            // Unknown start (stored before this was kept): the last day covers any try.
-            let since = since.unwrap_or_else(|| real_ms() - 86_400_000.0);
-            if let Some(found) = super::send::look_up(&self.env, site, out, since).await {
-                if found != SendResult::Unknown {
-                    let _ = storage.delete(&started_key).await;
-                }
-                return found;
-            }
+            return SendResult::Sent { provider_id: "unconfirmed: no answer from the provider, not sent again".into() };
         }
-        if since.is_none() {
-            if let Err(e) = storage.put(&started_key, real_ms()).await {
-                return SendResult::Failed { code: None, detail: format!("could not store the try: {e}") };
-            }
+        match out.channel {
+            Channel::Sms => super::sms::send(&self.env, site, &out.to, &out.text).await,
+            Channel::Email | Channel::Voice => SendResult::Failed {
+                code: None,
+                detail: "email and voice follow-ups are not wired in the worker yet".into(),
+            },
         }
-        let result = super::send::deliver(&self.env, site, out, &phones).await;
-        if result != SendResult::Unknown {
-            let _ = storage.delete(&started_key).await;
-        }
-        result
     }
 
     async fn rearm(&self) {
