@@ -134,7 +134,9 @@ fn find_in(words: &[Word], used: &[usize], tail_only: bool) -> AddressParts {
             continue;
         }
         let Some(w) = words.get(i) else { continue };
-        if !is_house_number(w) && grid_len(words, i) == 0 || is_zip(w).is_some() && words.get(i + 1).is_none() {
+        if !is_house_number(w) && grid_len(words, i) == 0 && !lot_letter_number(words, i)
+            || is_zip(w).is_some() && words.get(i + 1).is_none()
+        {
             continue;
         }
         if let Some((score, parts)) = street_from(words, used, i) {
@@ -491,7 +493,7 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         said_before_number(words, used, i, &mut alt);
         let the = rw(name_start).is_some_and(|w| clean(&w.norm) == "the");
         if alt.city.is_some()
-            && (alt.state.is_some() || alt.zip.is_some())
+            && (alt.state.is_some() || alt.zip.is_some() || numbered_street_then_city(words, &region, name_start, take))
             && (!weak_end || alt.state.is_some() && alt.zip.is_some())
             && alt_score + 1 >= score
             && !the

@@ -646,3 +646,34 @@ pub(super) fn route_direction(words: &[Word], region: &[usize], k: usize) -> boo
         && at(k).is_some_and(|w| route_number(w) && !w.brk)
         && at(k - 1).is_some_and(|w| is(w, ROUTE) || is(w, PRE_TYPE))
 }
+
+/// "132 N 10 Brooklyn": a street named by a direction and a bare number (region
+/// indexes before `take`) has no more name words, so the name word after it starts
+/// the city, even with no state or ZIP (not "2901 East 3300 South", a grid's second
+/// direction).
+pub(super) fn numbered_street_then_city(words: &[Word], region: &[usize], name_start: usize, take: usize) -> bool {
+    let at = |k: usize| region.get(k).and_then(|&x| words.get(x));
+    name_start == 1
+        && take == 2
+        && at(1).is_some_and(|w| all_digits(w) && !w.spoken)
+        && at(2).is_some_and(|w| !is(w, DIRS) && !is(w, WEAK_SUFFIX))
+}
+
+/// "B San Luis Street, Avila Beach", "G-J Hathway Avenue, San Luis Obispo": a lot's
+/// capital letter (or two joined by a dash) opening the text (word `i`), before
+/// capitalised name words that end at a street type and a comma or the end, is the
+/// house number (not the words "A" and "I", nor a direction: "E Main St, Avon").
+pub(super) fn lot_letter_number(words: &[Word], i: usize) -> bool {
+    let lot = |w: &Word| match w.raw.as_bytes() {
+        [c] => c.is_ascii_uppercase() && !matches!(c, b'A' | b'I'),
+        [a, b'-', b] => a.is_ascii_uppercase() && b.is_ascii_uppercase(),
+        _ => false,
+    };
+    let name = |w: &Word| w.raw.starts_with(|c: char| c.is_ascii_uppercase()) && !w.brk && !is(w, CHATTER);
+    i == 0
+        && words.first().is_some_and(|w| lot(w) && !is(w, DIRS))
+        && (2..5).any(|k| {
+            words.get(k).is_some_and(|w| is(w, STRONG_SUFFIX) && (w.brk || words.get(k + 1).is_none()))
+                && (1..k).all(|m| words.get(m).is_some_and(name))
+        })
+}
