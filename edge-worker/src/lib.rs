@@ -110,6 +110,7 @@ async fn route(mut req: Request, env: &Env) -> Result<Response> {
             }
         }
         (Method::Post, ["v1", "webhooks", "servicetitan", site_id]) => followups::webhook(req, env, site_id).await,
+        (Method::Post, ["v1", "webhooks", "twilio", site_id, "sms"]) => followups::inbound::sms(req, env, site_id).await,
         (_, ["v1", "admin", rest @ ..]) => admin::route(&req, env, rest).await,
         (_, ["v1", "voice", rest @ ..]) => voice::route(req, env, rest).await,
         _ => error(404, "no such route", &Cors::none()),

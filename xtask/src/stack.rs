@@ -42,6 +42,8 @@ pub(crate) struct Credentials {
     pub voice_tool_secret: String,
     /// The HMAC key the emulator signs its webhooks with (the worker's `ST_WEBHOOK_KEYS`).
     pub st_webhook_key: String,
+    /// The email sink's API key (the worker's `EMAIL_API_KEY`).
+    pub email_api_key: String,
 }
 
 impl Credentials {
@@ -61,6 +63,7 @@ impl Credentials {
             twilio_account_sid: format!("AC{}", word(5)),
             voice_tool_secret: format!("vts.{}", word(6)),
             st_webhook_key: format!("stw.{}", word(7)),
+            email_api_key: format!("em1.{}", word(8)),
         }
     }
 }
@@ -208,6 +211,7 @@ pub(crate) fn start(
     children.push(child);
     let mut vars = vars;
     vars.extend(voice_vars(&phone, &twilio_url)?);
+    vars.extend(follow_up_provider_vars(&phone, &twilio_url, &worker_url));
     let site_port = serve::start(
         ports.site,
         vec![("/widget".to_string(), r.join("widget/dist")), ("/".to_string(), r.join("examples/contractor-site"))],
@@ -278,6 +282,16 @@ fn voice_vars(c: &Credentials, twilio_url: &str) -> Result<Vec<(String, String)>
     ])
 }
 
+/// Follow-up providers (edge-worker/src/followups/send.rs): the emulator's email sink as
+/// the email API, and the worker's own address for the call's TwiML URL.
+fn follow_up_provider_vars(c: &Credentials, twilio_url: &str, worker_url: &str) -> Vec<(String, String)> {
+    vec![
+        ("EMAIL_API_URL".to_string(), format!("{twilio_url}/email/emails")),
+        ("EMAIL_API_KEY".into(), c.email_api_key.clone()),
+        ("WORKER_PUBLIC_URL".into(), worker_url.into()),
+    ]
+}
+
 /// `{"<site id>": secret}` for every example site.
 fn per_site(secret: &str) -> Result<String, Fail> {
     let ids = site_ids()?;
@@ -346,7 +360,8 @@ fn start_twilio(
     cmd.arg(r.join("tests/twilio-sandbox/server.mjs"))
         .args(["--port", &port.to_string(), "--auth-token", &c.twilio_auth_token])
         .args(["--account-sid", &c.twilio_account_sid, "--from-number", TWILIO_NUMBER])
-        .args(["--worker-url", worker_url, "--site", "northstar"]);
+        .args(["--worker-url", worker_url, "--site", "northstar"])
+        .args(["--email-api-key", &c.email_api_key]);
     if let Some(st) = st_url {
         cmd.args(["--st-url", st]);
     }

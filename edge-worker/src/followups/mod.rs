@@ -21,6 +21,12 @@ mod object;
 pub(crate) mod poller;
 mod reads;
 mod sms;
+// F1's: messages in and out, and the office page.
+mod calls;
+mod email;
+pub(crate) mod inbound;
+pub(crate) mod page;
+mod send;
 
 pub use object::FollowUpObject;
 

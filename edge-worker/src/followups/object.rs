@@ -456,17 +456,39 @@ impl FollowUpObject {
         RecheckResult::Read { observations }
     }
 
+    /// F1's (see the follow-ups contract): a keyed send. When an earlier try may have gone
+    /// (`maybe_sent`), the provider is asked first (since that try began, stored here);
+    /// found, it is not sent again. The customer's numbers are indexed for inbound texts.
     async fn send(&self, site: &str, out: &Outgoing) -> SendResult {
+        let storage = self.state.storage();
+        let started_key = format!("sendStarted:{}", out.key);
+        let phones = self.follow_ups.borrow().as_ref().map(CustomerFollowUps::phones).unwrap_or_default();
+        if let Some(customer) = super::send::customer_of(site, &out.key) {
+            if let Err(e) = super::inbound::remember_phones(&self.env, site, customer, &phones).await {
+                worker::console_error!("phones of customer {customer} not indexed: {e}");
+            }
+        }
+        let since = storage.get::<f64>(&started_key).await.ok().flatten();
         if out.maybe_sent {
-            return SendResult::Sent { provider_id: "unconfirmed: no answer from the provider, not sent again".into() };
+            // Unknown start (stored before this was kept): the last day covers any try.
+            let since = since.unwrap_or_else(|| real_ms() - 86_400_000.0);
+            if let Some(found) = super::send::look_up(&self.env, site, out, since).await {
+                if found != SendResult::Unknown {
+                    let _ = storage.delete(&started_key).await;
+                }
+                return found;
+            }
         }
-        match out.channel {
-            Channel::Sms => super::sms::send(&self.env, site, &out.to, &out.text).await,
-            Channel::Email | Channel::Voice => SendResult::Failed {
-                code: None,
-                detail: "email and voice follow-ups are not wired in the worker yet".into(),
-            },
+        if since.is_none() {
+            if let Err(e) = storage.put(&started_key, real_ms()).await {
+                return SendResult::Failed { code: None, detail: format!("could not store the try: {e}") };
+            }
         }
+        let result = super::send::deliver(&self.env, site, out, &phones).await;
+        if result != SendResult::Unknown {
+            let _ = storage.delete(&started_key).await;
+        }
+        result
     }
 
     async fn rearm(&self) {
