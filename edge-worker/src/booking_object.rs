@@ -11,9 +11,11 @@
 use std::cell::{Cell, RefCell};
 
 use booking_core::booking::{Attribution, BookingRequest};
+use booking_core::followup::BookingConsent;
 use booking_core::run::{
     AbandonReport, AbandonedChat, Action, BookingRun, Delivery, DeliveryResult, MismatchReport, Record,
 };
+use booking_core::servicetitan::Booked;
 use booking_core::submission::BookingReply;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
@@ -184,6 +186,12 @@ impl BookingObject {
         self.ensure_run(&job.site_id, &job.idempotency_key).await?;
         self.with_run(|run| run.submit(job.request.clone(), job.attribution.clone(), now()));
         self.save().await?;
+        // The card's text and call consents, for the customer's follow-ups once
+        // ServiceTitan has said who the customer is (see `record`).
+        let consent = BookingConsent::from_request(&job.request, now());
+        if consent.sms || consent.voice {
+            storage.put("consent", &consent).await?;
+        }
         storage.put("reply", &job.reply).await?;
         storage.set_alarm(1).await?;
         Ok(job.reply)
@@ -297,7 +305,27 @@ impl BookingObject {
 
     async fn record(&self, record: &Record) -> Result<()> {
         let names: Names = self.state.storage().get("names").await?.unwrap_or_default();
-        attention::store(&self.env, &names.site, &names.session, record).await
+        attention::store(&self.env, &names.site, &names.session, record).await?;
+        if let Record::Outcome { records: Some(Booked { customer_id: Some(customer_id), .. }), .. } = record {
+            self.hand_consent(&names.site, *customer_id).await;
+        }
+        Ok(())
+    }
+
+    /// Hands the booking's consent to the customer's follow-ups (`{site}:{customerId}`,
+    /// engine `booking_consent`), once. A failure is logged, never the booking's: without
+    /// it the customer's ServiceTitan mobile with texts allowed still counts.
+    async fn hand_consent(&self, site: &str, customer_id: i64) {
+        let storage = self.state.storage();
+        let Ok(Some(consent)) = storage.get::<BookingConsent>("consent").await else { return };
+        let body = serde_json::json!({"siteId": site, "customerId": customer_id, "consent": consent}).to_string();
+        match crate::followups::call(&self.env, site, &customer_id.to_string(), "/consent", body).await {
+            Ok(r) if r.status_code() == 200 => {
+                let _ = storage.delete("consent").await;
+            }
+            Ok(r) => worker::console_error!("booking consent for customer {customer_id}: {}", r.status_code()),
+            Err(e) => worker::console_error!("booking consent for customer {customer_id}: {e}"),
+        }
     }
 
     async fn rearm(&self) {

@@ -11,8 +11,8 @@
 use std::cell::{Cell, RefCell};
 
 use booking_core::followup::{
-    Action, Channel, CustomerFollowUps, InboundSms, Keyword, Note, NoteTarget, Outgoing, Recheck, RecheckResult, Ref,
-    SendResult,
+    Action, BookingConsent, Channel, CustomerFollowUps, InboundSms, Keyword, Note, NoteTarget, Outgoing, Recheck,
+    RecheckResult, Ref, SendResult,
 };
 use booking_core::servicetitan::{parse_iso8601, Method, StRequest};
 use serde::{Deserialize, Serialize};
@@ -54,6 +54,16 @@ struct InboundText {
 #[serde(rename_all = "camelCase")]
 struct PollSite {
     site_id: String,
+}
+
+/// `POST /consent`: the booking's text and call consents (booking_object.rs, once
+/// ServiceTitan named the customer).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConsentGiven {
+    site_id: String,
+    customer_id: i64,
+    consent: BookingConsent,
 }
 
 /// `POST /cancel`: the office cancels one pending follow-up.
@@ -168,6 +178,12 @@ impl FollowUpObject {
             "/observe" => {
                 let given: ForCustomer = req.json().await?;
                 self.observe(given).await?;
+                Response::ok("ok")
+            }
+            "/consent" => {
+                let given: ConsentGiven = req.json().await?;
+                let names = Some((given.site_id, given.customer_id));
+                self.change(names, 0.0, |fu, _| fu.booking_consent(given.consent)).await?;
                 Response::ok("ok")
             }
             "/inbound" => {
@@ -303,13 +319,21 @@ impl FollowUpObject {
         let Some(customer_id) = self.names.borrow().as_ref().map(|n| n.customer_id) else { return Ok(None) };
         let site = self.site()?;
         let now = self.engine_time(at_ms);
-        let result = {
+        let (result, before, phones) = {
             let mut slot = self.follow_ups.borrow_mut();
             let fu = slot.get_or_insert_with(|| CustomerFollowUps::new(&site, customer_id));
             fu.configure(&site);
-            f(fu, now)
+            let before = fu.phones();
+            let result = f(fu, now);
+            (result, before, fu.phones())
         };
         self.save().await?;
+        // The numbers an inbound text is routed by (F1's index), when they changed.
+        if phones != before {
+            if let Err(e) = super::inbound::remember_phones(&self.env, &site.id, customer_id, &phones).await {
+                worker::console_error!("phones of customer {customer_id} not indexed: {e}");
+            }
+        }
         self.state.storage().set_alarm(1).await?;
         Ok(Some(result))
     }

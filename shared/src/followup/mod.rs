@@ -1295,10 +1295,19 @@ impl CustomerFollowUps {
         }
     }
 
-    /// Some appointment of the customer is scheduled in the future.
+    /// Some appointment of the customer is scheduled in the future. One of a job known to
+    /// be canceled or completed is not: ServiceTitan cancels a job's visits with it, and
+    /// only the job's change may come (a job no-show must not read as "rebooked" because
+    /// its own missed visit was last seen scheduled).
     fn visit_ahead(&self, now: UnixSeconds) -> bool {
+        let ended = |job: i64| {
+            matches!(
+                self.facts(Entity::Job, job),
+                Some(Facts::Job { status: JobStatus::Canceled | JobStatus::Completed, .. })
+            )
+        };
         self.seen.values().any(|o| {
-            matches!(&o.facts, Facts::Appointment { status: AppointmentStatus::Scheduled | AppointmentStatus::Dispatched, starts_on, .. } if *starts_on > now)
+            matches!(&o.facts, Facts::Appointment { status: AppointmentStatus::Scheduled | AppointmentStatus::Dispatched, starts_on, job_id, .. } if *starts_on > now && !ended(*job_id))
         })
     }
 

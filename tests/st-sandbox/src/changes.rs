@@ -13,6 +13,9 @@
 //! | `POST /_admin/jobs/{id}/completed` \| `canceled` \| `no-show` | `reasonId`, `memo` (canceled) | `Job.Completed`, `Job.Canceled` (a no-show is canceled with the "No show" reason) |
 //! | `POST /_admin/jobs/{id}/notifications` | `enabled` (required) | `Job.Updated` |
 //! | `POST /_admin/appointments/{id}/rescheduled` | `start`, `end` (required), `arrivalWindowStart`, `arrivalWindowEnd` | `Appointment.Rescheduled` |
+//! | `POST /_admin/customers` | `name` (required), `mobile`, `email`, `state` (default MN) | none: a customer with one location and its contacts |
+//! | `POST /_admin/jobs` | `customerId` (required), `start`, `end` (default in 3 days, 2 h) | `Job.Created` (a scheduled job with one appointment) |
+//! | `POST /_admin/clock` | `offsetMs` or `now` (one required) | none: record times run that far off real time until the next reset |
 //!
 //! Every call takes `?deliver=normal|duplicate|late|skip` for its events (see
 //! [`crate::webhooks::Delivery`]) and answers `{record, events}`. Event names are the
@@ -39,6 +42,119 @@ pub fn routes() -> Router<Shared> {
         .route("/_admin/invoices/{id}/{action}", post(invoice_action))
         .route("/_admin/jobs/{id}/{action}", post(job_action))
         .route("/_admin/appointments/{id}/rescheduled", post(reschedule))
+        .route("/_admin/customers", post(create_customer))
+        .route("/_admin/jobs", post(create_job))
+        .route("/_admin/clock", post(set_clock))
+}
+
+// ---------- customers, jobs and the clock (for tests that need their own) ----------
+
+/// `POST /_admin/customers {name, mobile?, email?, state?}`: a residential customer with
+/// one service location (in `state`, default MN) and its contacts. No event: follow-ups
+/// do not watch customers.
+async fn create_customer(State(s): State<Shared>, RawQuery(q): RawQuery, bytes: Bytes) -> Response {
+    let b = match body(&bytes) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    apply(&s, q, |db, _tenant| {
+        let text = |k: &'static str| b.get(k).and_then(Value::as_str).map(str::trim).filter(|v| !v.is_empty());
+        let Some(name) = text("name") else { return Err(ApiError::field("Name", "name is required.")) };
+        let state = text("state").unwrap_or("MN");
+        if state.len() != 2 || !state.bytes().all(|c| c.is_ascii_alphabetic()) {
+            return Err(ApiError::field("State", "state is a two-letter code."));
+        }
+        let now = db.tick();
+        let (id, location) = (db.next_id(), db.next_id());
+        let address = json!({"street": "100 Test St", "unit": null, "city": "Testville", "state": state,
+                             "zip": "55408", "country": "USA"});
+        let customer = json!({"id": id, "active": true, "name": name, "type": "Residential", "address": address,
+            "customFields": [], "balance": 0.0, "doNotMail": false, "doNotService": false, "createdOn": now,
+            "createdById": 1, "modifiedOn": now, "mergedToId": null});
+        db.insert("customers", customer.clone());
+        db.insert(
+            "locations",
+            json!({"id": location, "customerId": id, "active": true, "name": "Home",
+            "address": address, "customFields": [], "createdOn": now, "createdById": 1, "modifiedOn": now,
+            "mergedToId": null, "taxZoneId": null}),
+        );
+        for (ty, value) in [("MobilePhone", text("mobile")), ("Email", text("email"))] {
+            let Some(value) = value else { continue };
+            let phone = (ty == "MobilePhone").then(|| json!({"phoneNumber": value, "doNotText": false}));
+            let contact = db.next_id();
+            db.insert(
+                "contacts",
+                json!({"id": contact, "type": ty, "value": value, "memo": null,
+                "modifiedOn": now, "phoneSettings": phone, "customerId": id}),
+            );
+        }
+        Ok(Change { record: customer, events: vec![] })
+    })
+}
+
+/// `POST /_admin/jobs {customerId, start?, end?}`: a scheduled job at the customer's first
+/// location with one appointment (default: in 3 days, 2 h). Fires `Job.Created`.
+async fn create_job(State(s): State<Shared>, RawQuery(q): RawQuery, bytes: Bytes) -> Response {
+    let b = match body(&bytes) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    apply(&s, q, |db, tenant| {
+        let Some(customer) = b.get("customerId").and_then(Value::as_i64) else {
+            return Err(ApiError::field("CustomerId", "customerId is required."));
+        };
+        let location =
+            db.all("locations").iter().find(|l| l.int("customerId") == Some(customer)).and_then(|l| l.int("id"));
+        let Some(location) = location else { return Err(ApiError::not_found("Location of customer", customer)) };
+        let time = |k: &'static str| b.get(k).and_then(Value::as_str).map(|t| crate::time::parse_ms(t).ok_or(k));
+        let start = match time("start") {
+            Some(Ok(t)) => t,
+            Some(Err(k)) => return Err(ApiError::field(&pascal(k), format!("{k} must be a date-time."))),
+            None => db.now_ms() + 3 * 86_400_000,
+        };
+        let end = match time("end") {
+            Some(Ok(t)) if t > start => t,
+            None => start + 2 * 3_600_000,
+            _ => return Err(ApiError::field("End", "The appointment must end after it starts.")),
+        };
+        let now = db.tick();
+        let (id, appointment) = (db.next_id(), db.next_id());
+        let (start, end) = (crate::time::format_ms(start), crate::time::format_ms(end));
+        let appt = json!({"id": appointment, "jobId": id, "appointmentNumber": format!("{id}-1"), "start": start,
+            "end": end, "arrivalWindowStart": start, "arrivalWindowEnd": end, "status": "Scheduled",
+            "specialInstructions": null, "technicianIds": [], "createdOn": now, "modifiedOn": now});
+        db.insert("appointments", appt.clone());
+        let job = json!({"id": id, "jobNumber": id.to_string(), "projectId": null, "customerId": customer,
+            "locationId": location, "jobStatus": "Scheduled", "completedOn": null, "businessUnitId": 1001,
+            "jobTypeId": 2001, "priority": "Normal", "campaignId": 3001, "summary": "Test job", "customFields": [],
+            "appointmentCount": 1, "firstAppointmentId": appointment, "lastAppointmentId": appointment,
+            "recallForId": null, "warrantyId": null, "jobGeneratedLeadSource": null, "noCharge": false,
+            "notificationsEnabled": true, "createdOn": now, "createdById": 1, "modifiedOn": now, "tagTypeIds": [],
+            "leadCallId": null, "bookingId": null, "soldById": null, "externalData": [], "appointments": [appt]});
+        db.insert("jobs", job.clone());
+        Ok(Change { events: vec![event("Job.Created", id, &now, tenant, json!({}))], record: job })
+    })
+}
+
+/// `POST /_admin/clock {"offsetMs": N}` or `{"now": "<date-time>"}`: record times (and so
+/// `modifiedOn`, `sentOn`, due dates) run N ms off real time until the next reset. Move it
+/// before making the records a test needs (see [`Db::set_clock_offset`]).
+async fn set_clock(State(s): State<Shared>, bytes: Bytes) -> Response {
+    let b = match body(&bytes) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    let offset = match (b.get("offsetMs").and_then(Value::as_i64), b.get("now").and_then(Value::as_str)) {
+        (Some(ms), _) => ms,
+        (None, Some(t)) => match crate::time::parse_ms(t) {
+            Some(at) => at - crate::time::now_ms(),
+            None => return ApiError::field("Now", "now must be a date-time.").into_response(),
+        },
+        (None, None) => return ApiError::field("OffsetMs", "offsetMs or now is required.").into_response(),
+    };
+    let mut db = lock(&s.db);
+    db.set_clock_offset(offset);
+    Json(json!({"offsetMs": offset, "now": crate::time::format_ms(db.now_ms())})).into_response()
 }
 
 /// What an admin change did: the record and the events it fired.
@@ -190,7 +306,7 @@ async fn create_invoice(State(s): State<Shared>, RawQuery(q): RawQuery, bytes: B
         let total = cents(b.get("total")).unwrap_or(10_000);
         let due = match b.get("dueDate").and_then(Value::as_str) {
             Some(d) => crate::time::parse_ms(d).ok_or_else(|| ApiError::field("DueDate", "Not a date-time."))?,
-            None => crate::time::now_ms() + 30 * 86_400_000,
+            None => db.now_ms() + 30 * 86_400_000,
         };
         let customer_id = job.int("customerId").unwrap_or(0);
         let customer = db.get("customers", customer_id).cloned().unwrap_or(Value::Null);
@@ -237,8 +353,9 @@ async fn invoice_action(
 fn overdue(db: &mut Db, tenant: i64, id: i64, b: &Map<String, Value>) -> Outcome {
     let days = b.get("days").and_then(Value::as_i64).unwrap_or(8).clamp(0, 3650);
     let now = db.tick();
+    let today = db.now_ms();
     let inv = db.get_mut("invoices", id).ok_or_else(|| ApiError::not_found("Invoice", id))?;
-    inv["dueDate"] = json!(crate::time::format_ms(crate::time::now_ms() - days * 86_400_000));
+    inv["dueDate"] = json!(crate::time::format_ms(today - days * 86_400_000));
     inv["modifiedOn"] = json!(now);
     Ok(Change { record: inv.clone(), events: vec![event("Invoice.Overdue", id, &now, tenant, json!({}))] })
 }

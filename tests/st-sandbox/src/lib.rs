@@ -53,7 +53,10 @@
 //!   `/_admin/invoices`, `/_admin/invoices/{id}/overdue|paid`,
 //!   `/_admin/jobs/{id}/completed|canceled|no-show|notifications`,
 //!   `/_admin/appointments/{id}/rescheduled`, each with
-//!   `?deliver=normal|duplicate|late|skip`; see [`changes`].
+//!   `?deliver=normal|duplicate|late|skip`; see [`changes`]. For tests that need records of
+//!   their own: `POST /_admin/customers` (a customer with a location in a given state and
+//!   a mobile), `/_admin/jobs` (a scheduled job with one appointment), `/_admin/clock`
+//!   (record times off real time until the next reset). Ids never repeat across resets.
 //! * `POST /_admin/webhooks` `{url, hmacKey?, header?, encoding?: hex|base64, eventTypes?}`
 //!   subscribes the tenant (HMAC-SHA256 over the raw body, by default hex in
 //!   `x-servicetitan-signature`; retries after 10/30/60/300 s ÷ `--time-factor`);

@@ -108,12 +108,17 @@ impl AppState {
         }
     }
 
-    /// Back to the seed: records, faults, journal and the webhook log. Tokens and webhook
+    /// Back to the seed: records, faults, journal, the webhook log and the clock (ids and
+    /// `modifiedOn`s go on rising: see [`Db::carry_on_from`]). Tokens and webhook
     /// subscriptions survive, so a client that cached a token (as the worker does) or a
     /// harness that subscribed once keeps working across test resets.
     pub fn reset(&self) {
         lock(&self.webhooks).forget_deliveries();
-        *lock(&self.db) = Db::from_seed(&self.seed);
+        let mut db = lock(&self.db);
+        let mut fresh = Db::from_seed(&self.seed);
+        fresh.carry_on_from(&db);
+        *db = fresh;
+        drop(db);
         *lock(&self.faults) = Faults::default();
         *lock(&self.journal) = Journal::default();
     }

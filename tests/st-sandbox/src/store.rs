@@ -116,6 +116,9 @@ pub struct Db {
     collections: BTreeMap<String, Vec<Value>>,
     next_id: i64,
     last_modified_ms: i64,
+    /// Added to the real clock for record times (`POST /_admin/clock`): a test can have
+    /// the office act "at 10 p.m." whatever the hour. Tokens keep the real clock.
+    clock_offset_ms: i64,
 }
 
 impl Db {
@@ -125,7 +128,29 @@ impl Db {
             seed.collections.values().flatten().filter_map(|r| r.get("id").and_then(Value::as_i64)).max().unwrap_or(0);
         // Round up so created records are easy to tell from seeded ones.
         let next_id = (max / 10_000 + 1) * 10_000 + 1;
-        Db { collections: seed.collections.clone(), next_id, last_modified_ms: 0 }
+        Db { collections: seed.collections.clone(), next_id, last_modified_ms: 0, clock_offset_ms: 0 }
+    }
+
+    /// After a reset: ids and `modifiedOn`s go on from where `old` was, as ServiceTitan never
+    /// hands out an id twice (a client that kept state about record 10001 before the reset
+    /// must not take a new record for it).
+    pub fn carry_on_from(&mut self, old: &Db) {
+        self.next_id = self.next_id.max(old.next_id);
+        self.last_modified_ms = self.last_modified_ms.max(old.last_modified_ms);
+    }
+
+    /// The tenant's clock for record times: real time plus the admin's offset.
+    pub fn now_ms(&self) -> i64 {
+        crate::time::now_ms() + self.clock_offset_ms
+    }
+
+    /// Sets the offset of [`Db::now_ms`] from real time. Moving it back lets `modifiedOn`s
+    /// go back with it (else every change would still be stamped after the latest one), so
+    /// a record changed both before and after the move may look older to a client that
+    /// deduplicates: move the clock before making the records a test needs.
+    pub fn set_clock_offset(&mut self, offset_ms: i64) {
+        self.clock_offset_ms = offset_ms;
+        self.last_modified_ms = self.last_modified_ms.min(self.now_ms());
     }
 
     /// A fresh id (one sequence for all record kinds, as ids are unique per tenant).
@@ -139,7 +164,7 @@ impl Db {
     /// within one millisecond must not look alike to a client deduplicating on
     /// (entity, id, modifiedOn), nor tie in an export feed's order.
     pub fn tick(&mut self) -> String {
-        self.last_modified_ms = crate::time::now_ms().max(self.last_modified_ms + 1);
+        self.last_modified_ms = self.now_ms().max(self.last_modified_ms + 1);
         crate::time::format_ms(self.last_modified_ms)
     }
 

@@ -531,3 +531,43 @@ async fn estimate_items_lacked_required_strings() {
     let got = get_checked(&s, &t(&format!("/sales/estimates/{id}"))).await;
     assert_eq!(got["items"][0]["total"], 201.0);
 }
+
+#[tokio::test]
+async fn a_test_customer_with_a_job_the_clock_and_ids_that_survive_a_reset() {
+    let s = start().await;
+    let made = change(&s, "/_admin/customers", json!({"name": "Pat Lee", "mobile": "6125550191", "state": "FL"})).await;
+    let customer = rid(&made);
+    let got = get_checked(&s, &t(&format!("/crm/customers/{customer}"))).await;
+    assert_eq!(got["address"]["state"], "FL");
+    let contacts = get_checked(&s, &t(&format!("/crm/customers/{customer}/contacts"))).await;
+    assert_eq!(contacts["data"][0]["type"], "MobilePhone");
+    let locations = get_checked(&s, &format!("{}?customerId={customer}", t("/crm/locations"))).await;
+    assert_eq!(locations["data"][0]["address"]["state"], "FL");
+    assert_eq!(s.admin("POST", "/_admin/customers", Some(&json!({"name": "X", "state": "Florida"}))).await.status, 400);
+
+    let job = change(&s, "/_admin/jobs", json!({"customerId": customer})).await;
+    assert_eq!(job["events"][0]["eventType"], "Job.Created");
+    let jid = rid(&job);
+    let got = get_checked(&s, &t(&format!("/jpm/jobs/{jid}"))).await;
+    assert_eq!((got["jobStatus"].as_str(), got["customerId"].as_i64()), (Some("Scheduled"), Some(customer)));
+    let appt = got["firstAppointmentId"].as_i64().unwrap();
+    assert_eq!(get_checked(&s, &t(&format!("/jpm/appointments/{appt}"))).await["jobId"], jid);
+    assert_eq!(s.admin("POST", "/_admin/jobs", Some(&json!({"customerId": 1}))).await.status, 404);
+
+    // The office's clock, 23 h back: the estimate's sentOn and modifiedOn follow it.
+    let clock = change(&s, "/_admin/clock", json!({"offsetMs": -23 * 3_600_000})).await;
+    let est = rid(&change(&s, "/_admin/estimates", json!({"customerId": customer})).await);
+    let sent = change(&s, &format!("/_admin/estimates/{est}/sent"), json!({})).await;
+    let sent_on = sent["events"][0]["sentOn"].as_str().unwrap().to_string();
+    let ago = st_sandbox::time::now_ms() - st_sandbox::time::parse_ms(&sent_on).unwrap();
+    assert!((23 * 3_600_000 - 60_000..23 * 3_600_000 + 60_000).contains(&ago), "{clock} {sent_on}");
+    assert_eq!(s.admin("POST", "/_admin/clock", Some(&json!({}))).await.status, 400);
+
+    // A reset goes back to the seed and the real clock, but never hands out an id twice.
+    assert_eq!(s.admin("POST", "/_admin/reset", None).await.status, 204);
+    let after = rid(&change(&s, "/_admin/customers", json!({"name": "Sam Ortiz"})).await);
+    assert!(after > est, "ids go on rising after a reset ({after} after {est})");
+    let modified =
+        get_checked(&s, &t(&format!("/crm/customers/{after}"))).await["modifiedOn"].as_str().unwrap().to_string();
+    assert!(st_sandbox::time::now_ms() - st_sandbox::time::parse_ms(&modified).unwrap() < 60_000);
+}
