@@ -792,6 +792,10 @@ fn unit_from(
         } else if after_suffix && (letters_unit_at_end(words, i) || letter_unit_before_city(words, i)) {
             parts.unit = Some(w.raw.clone());
             i += 1;
+        } else if (after_comma || after_suffix) && unlisted_designator(words, used, i) {
+            parts.unit = Some(format!("{} {}", w.raw, next.map(|n| n.raw.as_str()).unwrap_or("")));
+            id_at = Some(i + 1);
+            i += 2;
         }
         // "Apt 13 C", "# 3 South", "Unit K, L": a letter or direction ends the unit.
         if let (Some(at), Some(u)) = (id_at, parts.unit.as_mut()) {

@@ -677,3 +677,31 @@ pub(super) fn lot_letter_number(words: &[Word], i: usize) -> bool {
                 && (1..k).all(|m| words.get(m).is_some_and(name))
         })
 }
+
+/// "1000 Nicollet Mall TPN 13A", "1120 15th Street, af 1025 Augusta GA": after the
+/// street, two or three letters (typed in capitals, or after the comma) and a short id
+/// with a digit, then the end, a city with its state or ZIP: a unit designator no list
+/// has (not a state, a direction, a mailbox's "POB" or chatter).
+pub(super) fn unlisted_designator(words: &[Word], used: &[usize], i: usize) -> bool {
+    let Some(w) = words.get(i).filter(|w| !w.brk && !used.contains(&i)) else { return false };
+    let after_comma = i.checked_sub(1).and_then(|p| words.get(p)).is_some_and(|p| p.brk);
+    let designator = (2..=3).contains(&w.norm.len())
+        && w.norm.bytes().all(|b| b.is_ascii_lowercase())
+        && (after_comma || w.raw.bytes().all(|b| b.is_ascii_uppercase()))
+        && !is(w, DIRS)
+        && !is(w, CHATTER)
+        && !mailbox_at(words, i)
+        && state_at(words, i).is_none()
+        && !states().any(|(_, code)| code.eq_ignore_ascii_case(&w.norm));
+    let id = words.get(i + 1).filter(|n| {
+        n.norm.len() <= 5
+            && n.norm.bytes().next().is_some_and(|b| b.is_ascii_digit())
+            && n.norm.bytes().all(|b| b.is_ascii_alphanumeric())
+            && is_zip(n).is_none()
+            && !used.contains(&(i + 1))
+    });
+    designator
+        && id.is_some_and(|n| {
+            n.brk || words.get(i + 2).is_none_or(|x| is_zip(x).is_some()) || city_then_state_or_zip(words, i + 2)
+        })
+}
