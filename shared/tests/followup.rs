@@ -787,6 +787,38 @@ fn a_sent_on_arriving_with_a_modified_on_already_seen_still_schedules_the_text_b
     assert_eq!(w.fu.observe(sent, w.now), Observed::Duplicate);
 }
 
+/// Regression: "viewed" delivered before "sent" (ServiceTitan's webhooks come in any
+/// order; the re-read of both shows the same modifiedOn) left the 24 h text pending beside
+/// the viewed one, so the customer got two texts where in order they get one.
+#[test]
+fn sent_arriving_after_viewed_still_cancels_the_24_h_text_because_the_order_was_reversed() {
+    let mut w = World::new(site());
+    w.contact = Contact {
+        name: "Dana Smith".into(),
+        mobile: Some("+16125550101".into()),
+        mobile_texts_allowed: true,
+        ..Contact::default()
+    };
+    w.now = parse_iso8601("2026-03-02T16:00:00Z").unwrap();
+    let facts = |sent, viewed| Facts::Estimate {
+        status: EstimateStatus::Open,
+        active: true,
+        job_id: None,
+        sent_on: sent,
+        viewed_on: viewed,
+        link: None,
+    };
+    let contact = Some(w.contact.clone());
+    let viewed = Observation { id: 9, modified_on_ms: 7000, facts: facts(None, Some(w.now)), contact: contact.clone() };
+    let sent = Observation { id: 9, modified_on_ms: 7000, facts: facts(Some(w.now - 60), None), contact };
+    assert_eq!(w.fu.observe(viewed, w.now), Observed::Applied);
+    assert_eq!(w.fu.observe(sent, w.now), Observed::Applied);
+    let of = |r: Recipe| w.fu.list().iter().find(|f| f.recipe == r).map(|f| f.status);
+    assert_eq!(of(Recipe::EstimateViewed), Some(Status::Pending));
+    assert_eq!(of(Recipe::EstimateSms), Some(Status::Cancelled), "{:#?}", w.fu.list());
+    assert_eq!(of(Recipe::EstimateCall), Some(Status::Pending), "the 72 h call is not the text's to cancel");
+}
+
 #[test]
 fn observe_says_duplicate_and_older() {
     let mut w = World::new(site());

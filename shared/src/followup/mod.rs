@@ -1026,6 +1026,18 @@ impl CustomerFollowUps {
                     for recipe in [Recipe::EstimateSms, Recipe::EstimateCall] {
                         self.schedule(recipe, about, *job_id, 1, sent + self.settings.delay(recipe), None, now);
                     }
+                    // Out of order ("viewed" delivered before "sent"): the viewed text
+                    // replaces the 24 h one, as when they come in order.
+                    if self.follow_ups.iter().any(|f| f.recipe == Recipe::EstimateViewed && f.about == about) {
+                        let waiting =
+                            |f: &FollowUp| f.recipe == Recipe::EstimateSms && f.about == about && !f.in_doubt();
+                        self.stop(
+                            waiting,
+                            Status::Cancelled,
+                            "the estimate was viewed: the viewed-estimate text goes instead",
+                            now,
+                        );
+                    }
                 }
                 if let Some(viewed) = *viewed_on {
                     let due = viewed + self.settings.delay(Recipe::EstimateViewed);
