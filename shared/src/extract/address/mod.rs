@@ -646,11 +646,17 @@ fn tail(
     // A state right away (no city) is fine too: "…, MN 55416".
     if let Some(ce) = city_end {
         let city_words: Vec<Word> = words.get(city_start..ce).unwrap_or(&[]).to_vec();
-        // A lone state word with no ZIP after it is the state, not a city.
+        // A lone state word with no ZIP after it is the state, not a city; a state's
+        // two-letter code is the state even before a ZIP of that state ("Lake St, MN
+        // 55416"; not "Lowry Ave NE 55418", Northeast in Minneapolis).
+        let code = city_words.first().is_some_and(|w| {
+            let zip_state = words.get(ce).map(|z| z.norm.as_str()).and_then(state_for_zip);
+            zip_state.is_some_and(|st| st.eq_ignore_ascii_case(clean(&w.norm)))
+        });
         let only_state = city_words.len() == 1
             && state_at(words, city_start).is_some()
             && ce == city_start + 1
-            && words.get(ce).is_none_or(|w| is_zip(w).is_none())
+            && (words.get(ce).is_none_or(|w| is_zip(w).is_none()) || code)
             && state_at(words, ce).is_none();
         if !city_words.is_empty() && !only_state {
             parts.city = Some(tidy(&city_words));
@@ -987,6 +993,22 @@ mod tests {
     fn a_department_name_hid_the_zip_at_the_end() {
         let a = parse("401 church street, 14th flr, l & c twr div of fiscal services-fee section nashville tn 37243");
         assert_eq!(a.zip.as_deref(), Some("37243"));
+    }
+
+    /// "4417 W Lake St, MN 55416": the state's code right after the street, before its
+    /// ZIP, was read as the city "MN" and the state was left empty.
+    #[test]
+    fn a_state_code_before_its_zip_was_read_as_the_city() {
+        for text in ["4417 W Lake St, MN 55416", "4417 w lake st mn 55416", "4417 W Lake St Apt 2, MN 55416"] {
+            let a = parse(text);
+            assert_eq!(
+                (a.city.as_deref(), a.state.as_deref(), a.zip.as_deref()),
+                (None, Some("MN"), Some("55416")),
+                "{text}"
+            );
+        }
+        let a = parse("4417 W Lake St, Minneapolis, MN 55416");
+        assert_eq!((a.city.as_deref(), a.state.as_deref()), (Some("Minneapolis"), Some("MN")));
     }
 
     /// Conversations saved before `extra` existed still load.
