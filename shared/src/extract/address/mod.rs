@@ -761,7 +761,7 @@ fn unit_from(
             parts.unit = next.map(|n| n.raw.clone());
             id_at = Some(i + 1);
             i += 2;
-        } else if is(w, UNIT_BEFORE_ID)
+        } else if (is(w, UNIT_BEFORE_ID) || misspelled(w, UNIT_BEFORE_ID))
             && next.is_some_and(|n| {
                 (unit_id(n) || n.norm.len() == 1 && n.norm.bytes().all(|b| b.is_ascii_alphabetic()))
                     && (n.norm.bytes().any(|b| b.is_ascii_digit()) || n.norm.len() <= 2 || dashed(n))
@@ -775,7 +775,7 @@ fn unit_from(
             let t = next.map(|n| n.raw.as_str()).unwrap_or("");
             parts.unit = Some(format!("{} {}", w.raw, t));
             i += 2;
-        } else if is(w, UNIT_ALONE) {
+        } else if is(w, UNIT_ALONE) || after_suffix && misspelled(w, UNIT_ALONE) {
             parts.unit = Some(w.raw.clone());
             i += 1;
         } else if (after_comma || after_suffix) && suite_st(words, i) {

@@ -42,8 +42,9 @@ pub(crate) const ORDINAL_WORDS: &str = "first|second|third|fourth|fifth|sixth|se
 /// Small words inside a street's name ("Via de Ventura", "Ave of the Americas", "P de
 /// Leon Blvd"): a name goes on after them.
 pub(crate) const NAME_PARTICLES: &str = "de|del|du|of|van|von";
-/// Units with no id: "Basement", "Rear".
-pub(crate) const UNIT_ALONE: &str = "basement|bsmt|upper|lower|rear|front|frnt|lobby|lbby|upstairs|downstairs";
+/// Units with no id: "Basement", "Rear", "Mezzanine".
+pub(crate) const UNIT_ALONE: &str =
+    "basement|bsmt|upper|lower|rear|front|frnt|lobby|lbby|upstairs|downstairs|mezzanine|mezz";
 /// City names that follow "St" ("St Louis"): then "St" is Saint, not Street.
 pub(crate) const SAINTS: &str =
     "louis|paul|simons|petersburg|augustine|charles|cloud|george|joseph|helena|albans|clair|johns|\

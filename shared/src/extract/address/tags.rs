@@ -155,3 +155,31 @@ pub(super) fn state_at(words: &[Word], i: usize) -> Option<(String, usize)> {
     }
     None
 }
+
+/// "SU£TE 1800", "Mezzaine", "apartmnt 4": a designator of the list, five letters or
+/// more, typed with one letter missing or one too many, or with a stray symbol inside;
+/// the first letter is right. A wrong letter is not enough: "flood" is not "floor".
+pub(super) fn misspelled(w: &Word, list: &'static str) -> bool {
+    let mut buf = [0u8; 12];
+    let mut n = 0;
+    for b in w.norm.bytes().filter(u8::is_ascii_lowercase) {
+        match buf.get_mut(n) {
+            Some(slot) => *slot = b,
+            None => return false,
+        }
+        n += 1;
+    }
+    let typed = buf.get(..n).unwrap_or(&[]);
+    typed.len() >= 4
+        && list
+            .split('|')
+            .any(|d| d.len() >= 5 && d.as_bytes().first() == typed.first() && one_letter_off(typed, d.as_bytes()))
+}
+
+/// `a` is `b` with one letter dropped or one added.
+fn one_letter_off(a: &[u8], b: &[u8]) -> bool {
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let (a, b) = (a.get(prefix..).unwrap_or(&[]), b.get(prefix..).unwrap_or(&[]));
+    let suffix = a.iter().rev().zip(b.iter().rev()).take_while(|(x, y)| x == y).count();
+    matches!((a.len().saturating_sub(suffix), b.len().saturating_sub(suffix)), (0, 1) | (1, 0))
+}
