@@ -493,7 +493,10 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         said_before_number(words, used, i, &mut alt);
         let the = rw(name_start).is_some_and(|w| clean(&w.norm) == "the");
         if alt.city.is_some()
-            && (alt.state.is_some() || alt.zip.is_some() || numbered_street_then_city(words, &region, name_start, take))
+            && (alt.state.is_some()
+                || alt.zip.is_some()
+                || numbered_street_then_city(words, &region, name_start, take)
+                || alt.city.as_deref().is_some_and(largest_city))
             && (!weak_end || alt.state.is_some() && alt.zip.is_some())
             && alt_score + 1 >= score
             && !the

@@ -705,3 +705,10 @@ pub(super) fn unlisted_designator(words: &[Word], used: &[usize], i: usize) -> b
             n.brk || words.get(i + 2).is_none_or(|x| is_zip(x).is_some()) || city_then_state_or_zip(words, i + 2)
         })
 }
+
+/// "5429 woodlawn chicago", "7 N. Wells Chicago": with no type, state or ZIP, one of
+/// the largest cities after the street's name is the city (a smaller town stays the
+/// street's: "1755 Lake Cook", "6330 S Stony Island").
+pub(super) fn largest_city(city: &str) -> bool {
+    text::listed(LARGEST_CITIES, &text::lowercase(city))
+}

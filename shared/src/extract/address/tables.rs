@@ -63,6 +63,10 @@ pub(crate) const COMPASS_CITIES: &str =
     west hartford|west haven|west bloomfield|west des moines|west lafayette|west chester|west new york|west orange|\
     west sacramento|west springfield|west linn|west chicago|west columbia|west warwick|west fargo|west memphis|\
     west melbourne|west miami";
+/// The ten largest US cities (2020 census): named after a street with no type and no
+/// state or ZIP ("5429 Woodlawn Chicago"), they are the city, not more street.
+pub(crate) const LARGEST_CITIES: &str =
+    "new york|los angeles|chicago|houston|phoenix|philadelphia|san antonio|san diego|dallas|san jose";
 /// Words that end an address: the homeowner moved on to something else.
 pub(crate) const CHATTER: &str =
     "and|my|is|i|i'm|it|it's|we|our|please|call|phone|number|email|at|for|but|so|near|by|with|to|\
