@@ -408,6 +408,12 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     }
     let mut next = region.get(end + 1).copied().unwrap_or(j);
     let after_comma = ended_by_comma || street_words.last().is_some_and(|w| w.brk);
+    if !suffix_found && next == j && !used.contains(&j) && type_after_stray_mark(words, j) {
+        if let Some(t) = words.get(j) {
+            street_words.push(t.clone());
+            next = j + 1;
+        }
+    }
     // "1105 Bolton Road, NW Atlanta", "985 Cox Ave., S.W., Atlanta": the
     // directional after the comma still belongs to the street.
     if suffix_found && next == j && street_words.last().is_some_and(|w| w.brk) {

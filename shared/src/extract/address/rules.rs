@@ -712,3 +712,12 @@ pub(super) fn unlisted_designator(words: &[Word], used: &[usize], i: usize) -> b
 pub(super) fn largest_city(city: &str) -> bool {
     text::listed(LARGEST_CITIES, &text::lowercase(city))
 }
+
+/// "77 West Wacker! Drive. Ste 1900": a mark typed inside the street ended its words
+/// before the type; the type (at `j`) right after the break, before a unit or the end,
+/// is still the street's (not "Main, St Paul", a saint's city).
+pub(super) fn type_after_stray_mark(words: &[Word], j: usize) -> bool {
+    j.checked_sub(1).and_then(|p| words.get(p)).is_some_and(|p| p.brk)
+        && words.get(j).is_some_and(|w| is(w, STRONG_SUFFIX) && !saint_city_at(words, j))
+        && words.get(j + 1).is_none_or(|n| is(n, UNIT_BEFORE_ID) || glued_unit(n))
+}
