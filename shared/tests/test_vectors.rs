@@ -185,19 +185,25 @@ fn usaddress_hand_labeled() {
         "  hand-labeled building/department/mailbox as extra: {:.1}% ({extra_ok} of {extra_n})",
         pct(extra_ok, extra_n)
     );
-    let [n, _, _, _, _, all4, ..] = by_kind.get("hand-labeled").copied().unwrap_or_default();
-    // Issue 13 asks for 97%; we reach 95.9% (1158 of 1207; 8 of them by the
-    // same-unit-line rule above, 95.3% strict). What is left is label noise a rule
+    let [n, num, st, unit, zip, all4, city, state, _] = by_kind.get("hand-labeled").copied().unwrap_or_default();
+    // No field may get worse while the all-four rate climbs: the counts reached.
+    let reached = [("number", num, 1201), ("street", st, 1179), ("unit", unit, 1201), ("zip", zip, 1203)];
+    for (field, got, floor) in reached.into_iter().chain([("city", city, 1130), ("state", state, 1162)]) {
+        assert!(got >= floor, "hand-labeled {field}: {got} right, fewer than the {floor} reached");
+    }
+    // Issue 13 asks for 97%; we reach 97.0% (1171 of 1207; 8 of them by the
+    // same-unit-line rule above, 96.4% strict). What is left is label noise a rule
     // cannot honestly fix (doubled addresses, "9151-" or "ct" as the ZIP, "AND" of
-    // "S and W Farm Rd" labelled not-address, an intersection's two streets joined),
-    // typos the parser corrects ("Stree" -> "Street", "boulevar", "steet": ServiceTitan
-    // gets the corrected word), compass words only a gazetteer separates ("blvd east
-    // riviera beach" vs "road west palm beach", "7 N. Wells Chicago" vs "6330 S Stony
-    // Island"), and one-offs whose rule costs the widget more bytes than it is worth
-    // (a lot's letter as the house number, "B San Luis Street"; designators no list
-    // has, "AF 1025": about 350 B brotli for four addresses, tried and dropped). See
-    // the pattern table printed above. This guards what we reach.
-    assert!(pct(all4, n) >= 95.9, "hand-labeled all-four accuracy {:.1}% fell below 95.9%", pct(all4, n));
+    // "S and W Farm Rd" labelled not-address, an intersection's two streets joined,
+    // "9837 SW 184th St NW" with NW as the building's), typos the parser corrects
+    // ("Stree" -> "Street", "boulevar", "steet": ServiceTitan gets the corrected
+    // word), compass words only a gazetteer separates ("blvd east riviera beach" vs
+    // "road north wilkesboro", "Hwy, N Sebastopol" vs "Ave, N Hanover", "W Bloomfld
+    // Tw"), and one-offs ("S Cptl of TX Highway 3": the 3 is a unit, "Scenic Hwy 98":
+    // a route; two ZIPs typed as one, "6065460610"; a unit said before the house
+    // number with no designator, "portofino n 507 2600 n flagler dr"). See the
+    // pattern table printed above. This guards what we reach.
+    assert!(pct(all4, n) >= 97.0, "hand-labeled all-four accuracy {:.1}% fell below 97.0%", pct(all4, n));
 }
 
 #[test]

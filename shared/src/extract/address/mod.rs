@@ -293,6 +293,8 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
     let search_from = if pre_type { name_start + 2 } else { name_start + 1 };
     let mut end = None; // index in region of the last street word
     let mut strong = false;
+    let mut complex = None; // region index of a complex's type after the street's
+
     // The last strong suffix ends the street ("River Rd Liberty Grove Rd"), but "St"
     // before a saint's name starts the city ("Ocean Blvd St Simons Island").
     for k in search_from..region.len() {
@@ -301,6 +303,10 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         };
         let next_strong = rw(k + 1).is_some_and(|w| is(w, STRONG_SUFFIX)) && !saint_at(k + 1);
         if rw(k).is_some_and(|w| is(w, STRONG_SUFFIX)) && !next_strong && !saint_at(k) {
+            if end.is_some_and(|p| complex_after_street(words, &region, p, k)) {
+                complex = Some(k);
+                break;
+            }
             end = Some(k);
             strong = true;
             if region.get(k + 1).is_some_and(|&d| quadrant_ends_street(words, d)) {
@@ -449,6 +455,18 @@ fn street_from(words: &[Word], used: &[usize], i: usize) -> Option<(i32, Address
         street: Some(tidy(&street_words)),
         ..AddressParts::default()
     };
+    if let Some(k) = complex {
+        let name: Vec<&str> = region
+            .get(end + 1..=k)
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|&x| words.get(x))
+            .map(|w| w.raw.as_str())
+            .collect();
+        add_extra(&mut parts, &name.join(" "));
+        next = j;
+    }
+    let after_comma = after_comma || complex.is_some();
     let (tail_score, _) = tail(words, used, next, &mut parts, after_comma, suffix_found || broke_at_unit);
     score += tail_score;
     if let Some(u) = unit_after_number {
@@ -910,6 +928,8 @@ mod tests {
             ("30 allen plaza, suite 700, 30 ivan allen jr. blvd.", Some("suite 700"), Some("30 allen plaza")),
             ("7000 peachtree dunwoody, b-17, ste. 200", Some("ste 200"), Some("b-17")),
             ("1200 Hennepin Ave Apt 4B, Minneapolis, MN 55403", Some("Apt 4B"), None),
+            ("2274 Ashley River Rd Middleton Cove, Charleston, SC 29414", None, Some("Middleton Cove")),
+            ("500 Lake St Harbor Place, Wayzata MN 55391", None, Some("Harbor Place")),
         ] {
             let a = parse(text);
             assert_eq!((a.unit.as_deref(), a.extra.as_deref()), (unit, extra), "{text}");

@@ -721,3 +721,15 @@ pub(super) fn type_after_stray_mark(words: &[Word], j: usize) -> bool {
         && words.get(j).is_some_and(|w| is(w, STRONG_SUFFIX) && !saint_city_at(words, j))
         && words.get(j + 1).is_none_or(|n| is(n, UNIT_BEFORE_ID) || glued_unit(n))
 }
+
+/// "2274 Ashley River Rd Middleton Cove, Charleston": after the street's type (region
+/// index `prev`), a name and a type that names complexes as often as streets (Cove,
+/// Court, Place, Square...) ending the street's words at a comma (index `k`) are a
+/// building, not more street ("River Rd Liberty Grove Rd" stays one street).
+pub(super) fn complex_after_street(words: &[Word], region: &[usize], prev: usize, k: usize) -> bool {
+    let at = |k: usize| region.get(k).and_then(|&x| words.get(x));
+    k >= prev + 2
+        && k + 1 == region.len()
+        && at(k).is_some_and(|w| w.brk && (place_name_type(w) || is(w, "cove|cv|court|ct")))
+        && (prev + 1..k).all(|m| at(m).is_some_and(|w| !w.brk && w.norm.bytes().all(|b| b.is_ascii_alphabetic())))
+}
