@@ -9,7 +9,9 @@ fn main() {
     if let Ok(entries) = fs::read_dir(&dir) {
         let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
         paths.sort();
-        for p in paths.into_iter().filter(|p| p.extension().is_some_and(|x| x == "json")) {
+        // schema.json is the configs' contract (issue 16), not a site.
+        for p in paths.into_iter().filter(|p| p.extension().is_some_and(|x| x == "json") && !p.ends_with("schema.json"))
+        {
             println!("cargo:rerun-if-changed={}", p.display());
             sites.push(fs::read_to_string(&p).expect("site config is readable"));
         }

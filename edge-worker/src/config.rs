@@ -1,17 +1,85 @@
 //! Where the worker finds site configs and ServiceTitan settings.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use booking_core::site::SiteConfig;
 use worker::Env;
 
 /// Site configs compiled in from `examples/sites/*.json` (see build.rs).
 const EMBEDDED_SITES: &str = include_str!(concat!(env!("OUT_DIR"), "/sites.json"));
 
-/// The site with this id. A `SITES_JSON` var (a JSON array) replaces the embedded set,
-/// so a deployment can carry its own sites without a rebuild.
-pub(crate) fn site(env: &Env, id: &str) -> Option<SiteConfig> {
+thread_local! {
+    /// The sites as last parsed, with the text they were parsed from: parsing every
+    /// site's JSON on every request was a third of a voice greeting's time (issue 14
+    /// item 9). Keyed by the text, so a changed `SITES_JSON` is parsed again.
+    static PARSED: RefCell<Option<(String, Rc<Sites>)>> = const { RefCell::new(None) };
+}
+
+/// The sites of one config text: those that passed `booking_core::site::parse_config`,
+/// and why each other one was refused (issue 16 item 4).
+pub(crate) struct Sites {
+    ok: Vec<SiteConfig>,
+    /// (the site's id if it has one, "site id or SITES_JSON[i]: path: reason").
+    refused: Vec<(Option<String>, String)>,
+}
+
+/// The parsed sites of this isolate, parsed again when `SITES_JSON` changes.
+fn sites(env: &Env) -> Rc<Sites> {
     let text = env.var("SITES_JSON").map(|v| v.to_string()).unwrap_or_else(|_| EMBEDDED_SITES.to_string());
-    let sites: Vec<serde_json::Value> = serde_json::from_str(&text).ok()?;
-    sites.into_iter().filter(|s| s["id"] == id).find_map(|s| SiteConfig::from_json(&s.to_string()).ok())
+    PARSED.with(|cell| {
+        if let Some((_, sites)) = cell.borrow().as_ref().filter(|(key, _)| *key == text) {
+            return sites.clone();
+        }
+        let sites = Rc::new(parse_sites(&text, env.var("SITES_JSON").is_ok()));
+        for (_, why) in &sites.refused {
+            worker::console_error!("site config refused (never booked against): {why}");
+        }
+        *cell.borrow_mut() = Some((text, sites.clone()));
+        sites
+    })
+}
+
+/// The site with this id. A `SITES_JSON` var (a JSON array) replaces the embedded set,
+/// so a deployment can carry its own sites without a rebuild. A site that does not
+/// parse is no site (see [`refusal`] for why).
+pub(crate) fn site(env: &Env, id: &str) -> Option<SiteConfig> {
+    sites(env).ok.iter().find(|s| s.id == id).cloned()
+}
+
+/// Why the config of site `id` was refused (its JSON path and the reason), when it was;
+/// a `SITES_JSON` that is no JSON array refuses every site.
+pub(crate) fn refusal(env: &Env, id: &str) -> Option<String> {
+    let sites = sites(env);
+    sites.refused.iter().find(|(site, _)| site.as_deref().is_none_or(|s| s == id)).map(|(_, why)| why.clone())
+}
+
+/// Every refused site config, for `GET /health` and the owner.
+pub(crate) fn refusals(env: &Env) -> Vec<String> {
+    sites(env).refused.iter().map(|(_, why)| why.clone()).collect()
+}
+
+/// Every site of a JSON array, each checked against the site config contract.
+fn parse_sites(text: &str, from_var: bool) -> Sites {
+    let source = if from_var { "SITES_JSON" } else { "examples/sites" };
+    let sites = match serde_json::from_str::<Vec<serde_json::Value>>(text) {
+        Ok(sites) => sites,
+        Err(e) => {
+            return Sites { ok: vec![], refused: vec![(None, format!("{source}: not a JSON array of sites: {e}"))] }
+        }
+    };
+    let mut parsed = Sites { ok: vec![], refused: vec![] };
+    for (i, value) in sites.into_iter().enumerate() {
+        let id = value["id"].as_str().map(str::to_string);
+        match booking_core::site::parse_config(&value.to_string()) {
+            Ok(site) => parsed.ok.push(site),
+            Err(e) => {
+                let name = id.clone().map_or_else(|| format!("{source}[{i}]"), |id| format!("site {id:?}"));
+                parsed.refused.push((id, format!("{name}: {e}")));
+            }
+        }
+    }
+    parsed
 }
 
 /// ServiceTitan hosts and credentials, from vars and secrets.

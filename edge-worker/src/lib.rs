@@ -64,9 +64,20 @@ async fn route(mut req: Request, env: &Env) -> Result<Response> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let method = req.method();
     match (method.clone(), segments.as_slice()) {
-        (Method::Get, ["health"]) => Response::from_json(&json!({"ok": true})),
+        (Method::Get, ["health"]) => {
+            // Refused site configs (issue 16 item 4): the path and the reason, no secrets.
+            let refused = config::refusals(env);
+            Response::from_json(&json!({"ok": refused.is_empty(), "refusedSiteConfigs": refused}))
+        }
         (_, ["v1", "sites", site_id, rest @ ..]) => {
             let Some(site) = config::site(env, site_id) else {
+                if let Some(why) = config::refusal(env, site_id) {
+                    return error(
+                        503,
+                        &format!("this site's configuration is invalid ({why}); nothing is booked until it is fixed"),
+                        &Cors::none(),
+                    );
+                }
                 return error(404, "unknown site", &Cors::none());
             };
             let cors = Cors::for_request(&req, &site.allowed_origins)?;
@@ -110,7 +121,9 @@ async fn route(mut req: Request, env: &Env) -> Result<Response> {
             }
         }
         (Method::Post, ["v1", "webhooks", "servicetitan", site_id]) => followups::webhook(req, env, site_id).await,
-        (Method::Post, ["v1", "webhooks", "twilio", site_id, "sms"]) => followups::inbound::sms(req, env, site_id).await,
+        (Method::Post, ["v1", "webhooks", "twilio", site_id, "sms"]) => {
+            followups::inbound::sms(req, env, site_id).await
+        }
         (_, ["v1", "admin", rest @ ..]) => admin::route(&req, env, rest).await,
         (_, ["v1", "voice", rest @ ..]) => voice::route(req, env, rest).await,
         _ => error(404, "no such route", &Cors::none()),

@@ -195,34 +195,135 @@ pub struct PublicSiteConfig {
     pub referral_param: Option<String>,
 }
 
+/// Why a site config was refused: where (a JSON path such as `trades[0].jobTypeId`, `.`
+/// for the whole document) and why, in the owner's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The JSON path of the value refused.
+    pub path: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.reason)
+    }
+}
+
+impl ConfigError {
+    fn at(path: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+        ConfigError { path: path.into(), reason: reason.into() }
+    }
+}
+
+/// Parses one site config against its contract (`examples/sites/schema.json`): a wrong
+/// type, a missing field, an unknown field (a typo would otherwise fall back to a default
+/// silently; `$schema` at the top is allowed for editors) or a value the booking would
+/// trip on later is refused with its path, so a worker never books against half a config.
+pub fn parse_config(json: &str) -> Result<SiteConfig, ConfigError> {
+    // serde reads a struct from an array too (fields by position): a site is an object.
+    if json.trim_start().starts_with('[') {
+        return Err(ConfigError::at(".", "a site config must be a JSON object, not an array"));
+    }
+    let mut unknown: Option<String> = None;
+    let mut de = serde_json::Deserializer::from_str(json);
+    let mut note = |path: serde_ignored::Path<'_>| {
+        let path = ignored_path(&path);
+        if unknown.is_none() && path != "$schema" {
+            unknown = Some(path);
+        }
+    };
+    let ignored = serde_ignored::Deserializer::new(&mut de, &mut note);
+    let site: SiteConfig = serde_path_to_error::deserialize(ignored).map_err(|e| {
+        // A map key that does not parse is "greeting.?" to serde_path_to_error; the
+        // reason names the key.
+        let mut path = e.path().to_string();
+        while let Some(p) = path.strip_suffix(".?") {
+            path = p.to_string();
+        }
+        ConfigError::at(path, serde_reason(&e.inner().to_string()))
+    })?;
+    de.end().map_err(|e| ConfigError::at(".", serde_reason(&e.to_string())))?;
+    if let Some(path) = unknown {
+        return Err(ConfigError::at(path, "unknown field (misspelled? see examples/sites/schema.json)"));
+    }
+    site.check()?;
+    Ok(site)
+}
+
+/// serde_ignored's path in the same notation as serde_path_to_error's: `a.b[0].c`.
+fn ignored_path(path: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", ignored_path(parent)),
+        Path::Map { parent, key } => {
+            let p = ignored_path(parent);
+            if p.is_empty() {
+                key.clone()
+            } else {
+                format!("{p}.{key}")
+            }
+        }
+        Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => {
+            ignored_path(parent)
+        }
+    }
+}
+
+/// serde_json's message without its " at line 3 column 5" tail (the path says where).
+fn serde_reason(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
 impl SiteConfig {
-    /// Parses a site file and checks what serde cannot.
+    /// Parses a site file and checks what serde cannot ([`parse_config`], its error as
+    /// one line).
     pub fn from_json(text: &str) -> Result<SiteConfig, String> {
-        let site: SiteConfig = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        site.validate()?;
-        Ok(site)
+        parse_config(text).map_err(|e| e.to_string())
+    }
+
+    /// [`SiteConfig::validate`] with the JSON path of what is wrong.
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.id.is_empty() || !self.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(ConfigError::at("id", format!("{:?} must be letters, digits and '-'", self.id)));
+        }
+        let hex = self.brand_color.strip_prefix('#').unwrap_or("");
+        if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ConfigError::at("brandColor", format!("{:?} must be #rrggbb", self.brand_color)));
+        }
+        if self.business_name.is_empty() {
+            return Err(ConfigError::at("businessName", "must not be empty"));
+        }
+        if !(-720..=840).contains(&self.utc_offset_minutes) {
+            return Err(ConfigError::at("utcOffsetMinutes", "must be between -720 and 840 minutes"));
+        }
+        let empty = [("locales", self.locales.is_empty()), ("trades", self.trades.is_empty())];
+        let empty = empty.into_iter().chain([("arrivalWindows", self.arrival_windows.is_empty())]);
+        if let Some((path, _)) = empty.into_iter().find(|(_, e)| *e) {
+            return Err(ConfigError::at(path, "needs at least one entry"));
+        }
+        for (i, w) in self.arrival_windows.iter().enumerate() {
+            if w.start_hour > 23 {
+                return Err(ConfigError::at(format!("arrivalWindows[{i}].startHour"), "must be 0-23"));
+            }
+            if w.start_hour >= w.end_hour || w.end_hour > 24 {
+                return Err(ConfigError::at(
+                    format!("arrivalWindows[{i}].endHour"),
+                    format!("window {:?} must end after it starts, at 24 at the latest", w.name),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Rejects a config that would fail only later, at booking time.
     pub fn validate(&self) -> Result<(), String> {
-        if self.id.is_empty() || !self.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            return Err(format!("site id {:?} must be letters, digits and '-'", self.id));
-        }
-        if self.locales.is_empty() {
-            return Err("site needs at least one locale".into());
-        }
-        if self.trades.is_empty() {
-            return Err("site needs at least one trade route".into());
-        }
-        if self.arrival_windows.is_empty() {
-            return Err("site needs at least one arrival window".into());
-        }
-        for w in &self.arrival_windows {
-            if w.start_hour >= w.end_hour || w.end_hour > 24 {
-                return Err(format!("arrival window {:?} has start >= end", w.name));
-            }
-        }
-        Ok(())
+        self.check().map_err(|e| e.to_string())
     }
 
     /// The route for a trade, if the site books it.

@@ -133,7 +133,8 @@ fn sites_allowing(origin: &str, webhook_url: Option<&str>) -> Result<String, Fai
         .map(|e| e.path())
         .collect();
     paths.sort();
-    for p in paths.iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
+    // schema.json is the configs' contract (issue 16), not a site.
+    for p in paths.iter().filter(|p| p.extension().is_some_and(|e| e == "json") && !p.ends_with("schema.json")) {
         let text = std::fs::read_to_string(p).map_err(|e| Fail(format!("{}: {e}", p.display())))?;
         let mut site: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| Fail(format!("{}: {e}", p.display())))?;
