@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import { createHmac } from 'node:crypto';
 import { admin, resetSandbox, records, until, WORKER_URL, SECRETS } from './lib.mjs';
 
 const SITE = 'northstar';
@@ -168,6 +169,43 @@ test('a new caller books by voice: disclosure, caller ID confirmed, read-back, a
   assert.match(JSON.stringify(r.jobs[0]), /Web reference: W-/);
   await until(async () => (await recordsFor(p.digits)).notes.some((x) => /furnace/i.test(x.text)), 30_000, 'the transcript note');
   assert.ok(!SECRETS.some((s) => words.includes(s)), 'no secret is said');
+});
+
+// The owner's webhooks about one call's booking (its session is `call-{CallSid}`).
+const hooksFor = (sid, event) => hooks.filter((h) => {
+  try { const b = JSON.parse(h.body); return b.event === event && b.data && b.data.session === `call-${sid}`; } catch { return false; }
+});
+
+test('a voice booking: the owner gets one signed session.completed; the notes carry the summary and the transcript, the disclosure first', { skip: !process.env.WEBHOOK_PORT }, async () => {
+  const p = caller();
+  const call = await converse(await dial(p), p);
+  assert.match(heard(call), /confirmation number/i, heard(call));
+  assertTwilioHappy(call);
+  const hook = await until(async () => hooksFor(call.sid, 'session.completed')[0], 60_000, `session.completed for call-${call.sid}`);
+  const [, t, v1] = hook.headers['x-booking-signature'].match(/^t=(\d+),v1=([0-9a-f]{64})$/);
+  assert.equal(v1, createHmac('sha256', process.env.WEBHOOK_SECRET).update(`${t}.${hook.body}`).digest('hex'), 'HMAC-SHA256 over "<t>.<body>"');
+  assert.equal(hook.headers['x-booking-event'], 'session.completed');
+  const { data } = JSON.parse(hook.body);
+  assert.match(data.summary, /booked by phone \(voice agent\)/, data.summary);
+  assert.match(data.transcript.split('\n')[0], /^Assistant: .*automated assistant/, 'the disclosure is the first line');
+  assert.match(data.transcript, /^Homeowner: .*furnace/m, "the caller's words");
+  const r = await jobFor(p.digits);
+  assert.ok(JSON.stringify(data.records).includes(String(r.jobs[0].id)), `the job in the webhook: ${JSON.stringify(data.records)}`);
+  const notes = await until(async () => {
+    const x = (await recordsFor(p.digits)).notes;
+    return x.some((n) => n.jobId) && x.some((n) => !n.jobId) ? x : null;
+  }, 30_000, 'the job and customer notes');
+  const jobNote = notes.filter((n) => n.jobId === r.jobs[0].id).map((n) => n.text).join('\n');
+  assert.match(jobNote, /booked by phone \(voice agent\)/, 'the summary on the job');
+  const said = jobNote.split('Transcript:\n')[1] || '';
+  assert.match(said.split('\n')[0], /^Assistant: .*automated assistant/, `the transcript on the job, the disclosure first:\n${jobNote}`);
+  assert.match(said, /^Homeowner: .*Olivia Martin/m);
+  assert.ok(notes.some((n) => !n.jobId && /booked by phone \(voice agent\)/.test(n.text)), 'the summary on the customer');
+  // The demo site does not record: no recording notice said, and no recording line.
+  assert.ok(!/recorded/i.test(call.said[0].text) && !/Call recording/.test(jobNote));
+  await sleep(4_000);
+  assert.equal(hooksFor(call.sid, 'session.completed').length, 1, 'one session.completed per call');
+  assert.equal(hooksFor(call.sid, 'session.qualified_abandoned').length, 0, 'a booked call is no abandoned one');
 });
 
 // Phones said the ways callers say them; each call says "no" to the caller ID first.
