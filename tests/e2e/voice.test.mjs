@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { admin, resetSandbox, records, until, WORKER_URL, SECRETS } from './lib.mjs';
 
 const SITE = 'northstar';
@@ -516,4 +516,37 @@ test('LLM tools (Vapi shape): the secret is checked, and converse drives the sam
   assert.match(String(r.json.results[0].result), /confirmation number/i);
   const made = await jobFor(p.digits);
   assert.equal(made.jobs.length, 1);
+});
+
+test('ConversationRelay hand-off: "a person" ends the session, Twilio posts /handoff, its TwiML dials the office; unanswered, the agent takes the booking', async () => {
+  const p = caller();
+  // As our /incoming TwiML writes them: the socket's URL names the call, and the
+  // <Connect action> is /handoff.
+  const callSid = `CA${randomBytes(16).toString('hex')}`;
+  const url = `${WORKER_URL.replace(/^http/, 'ws')}/v1/voice/relay/${SITE}?callSid=${callSid}`;
+  const action = `${WORKER_URL}/v1/voice/twilio/${SITE}/handoff`;
+  let call = await tw('/relay', { url, from: p.from, to: NUMBER, action, callSid });
+  assert.equal(call.state, 'relay', JSON.stringify(call.log));
+  await tw(`/relay/${call.sid}/prompt`, { text: p.need });
+  await tw(`/relay/${call.sid}/prompt`, { text: 'can I talk to a person please' });
+  call = await until(async () => { const c = await tw(`/calls/${call.sid}`); return ['relay', 'in-progress'].includes(c.state) ? null : c; }, 15_000, 'the hand-off');
+  assert.equal(call.state, 'dialing', `${call.endReason} ${JSON.stringify(call.log)}`);
+  assert.equal(JSON.parse(call.relay.handoffData).kind, 'dial', call.relay.handoffData);
+  const posted = call.requests.find((r) => r.url === action);
+  assert.ok(posted, 'Twilio posted the Connect action');
+  assert.equal(posted.status, 200, posted.response);
+  assert.equal(posted.params.HandoffData, call.relay.handoffData);
+  assert.ok(digitsOf(call.dial.number).endsWith(OFFICE), call.dial.number);
+  assert.ok(call.dial.action, 'the Dial has an action, so an unanswered transfer comes back');
+  call = await tw(`/calls/${call.sid}/dial-result`, { status: 'no-answer' });
+  assert.equal(call.state, 'gathering', heard(call));
+  const dump = () => JSON.stringify({ turns: call.turns.slice(-4), requests: call.requests.slice(-3).map(({ url, status, response }) => ({ url, status, response })) }, null, 1);
+  assert.match(lastWords(call), /no one could pick up/i, dump());
+  call = await converse(call, p);
+  assert.match(heard(call), /confirmation number/i, heard(call));
+  assertTwilioHappy(call);
+  const r = await jobFor(p.digits);
+  assert.equal(r.jobs.length, 1);
+  assert.equal(r.bookings.length, 0, 'the socket closing for the transfer filed no call-back');
+  assert.equal((await messagesTo(p.from)).length, 0, 'and texted no link');
 });

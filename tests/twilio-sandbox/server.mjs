@@ -411,10 +411,11 @@ export async function startEmulator(opts = {}) {
     return call.said.slice(before).map((s) => s.text).join(' ');
   }
 
-  // `action`: the <Connect action> a TwiML-started relay would have had.
-  async function startRelay({ url, from, to, action, forge, signature: sigMode }) {
+  // `action`: the <Connect action> a TwiML-started relay would have had; `callSid`: the
+  // call's sid (the worker's TwiML names it in the socket's URL).
+  async function startRelay({ url, from, to, action, callSid, forge, signature: sigMode }) {
     const call = {
-      sid: sid('CA'), from: e164(from || '+16125550199'), to: e164(to || cfg.fromNumber || '+16125550170'), url, statusCallback: null,
+      sid: callSid || sid('CA'), from: e164(from || '+16125550199'), to: e164(to || cfg.fromNumber || '+16125550170'), url, statusCallback: null,
       state: 'ringing', said: [], turns: [], gather: null, dial: null, dials: [], log: [], requests: [], recordings: [],
       pending: null, relay: null, endReason: null, startedAt: Date.now(), queue: Promise.resolve(), forgeAll: forge || sigMode,
     };
