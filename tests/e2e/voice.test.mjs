@@ -550,3 +550,39 @@ test('ConversationRelay hand-off: "a person" ends the session, Twilio posts /han
   assert.equal(r.bookings.length, 0, 'the socket closing for the transfer filed no call-back');
   assert.equal((await messagesTo(p.from)).length, 0, 'and texted no link');
 });
+
+// A follow-up call (issue 15): the business calls the customer (To) from its number (From)
+// with the reason in the /incoming URL's query.
+const followUpCall = (p, key) => {
+  const q = new URLSearchParams({ followUp: key, customer: '5001', estimate: '9001', recipe: 'estimate' });
+  return tw('/calls', { url: `${INCOMING}?${q}`, from: NUMBER, to: p.from });
+};
+
+test('a follow-up call: automated assistant, the business, the estimate, how to stop; "stop" says goodbye and files nothing', async () => {
+  const p = caller();
+  let call = await followUpCall(p, `fu-e2e-${p.digits}`);
+  assert.equal(call.state, 'gathering', heard(call));
+  const first = call.said[0].text;
+  assert.match(first, /^Hi, this is the automated assistant for Northstar Home Services/, first);
+  assert.match(first, /the estimate we sent you/);
+  assert.match(first, /just say stop/i);
+  call = await tw(`/calls/${call.sid}/speak`, { speech: "Stop. Don't call me again." });
+  assert.equal(call.state, 'ended', heard(call));
+  assert.match(lastWords(call), /won't call you about this again/, lastWords(call));
+  assertTwilioHappy(call);
+  await sleep(4_000);
+  const r = await recordsFor(p.digits);
+  assert.equal(r.bookings.length + r.jobs.length, 0, 'a call we placed is no missed call for the office');
+  assert.equal((await messagesTo(p.from)).length, 0, 'no booking link texted');
+});
+
+test('a follow-up call where the customer wants the work goes on as a booking call', async () => {
+  const p = caller({ need: 'yes, go ahead, the furnace still makes a banging noise' });
+  p.on = (t) => (/tell me what you need/.test(t) ? { speech: p.need } : null);
+  const call = await converse(await followUpCall(p, `fu-e2e-book-${p.digits}`), p);
+  assert.match(heard(call), /six one two, five five five, zero three/, 'the number called is confirmed as the caller ID');
+  assert.match(heard(call), /confirmation number/i, heard(call));
+  assertTwilioHappy(call);
+  const r = await jobFor(p.digits);
+  assert.equal(r.jobs.length, 1);
+});
