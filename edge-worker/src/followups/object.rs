@@ -5,8 +5,8 @@
 //!
 //! The state is stored after every step (before each send and after each answer), so a
 //! crash resumes where it was; any error inside `fetch` or `alarm` re-arms the alarm.
-//! A send whose answer was lost (`maybe_sent`) is not sent again: without a provider
-//! look-up wired yet, at most once beats twice.
+//! A send whose answer was lost (`maybe_sent`) is looked up at the provider before it is
+//! tried again (`send`, through `send::look_up`).
 
 use std::cell::{Cell, RefCell};
 
@@ -165,7 +165,9 @@ impl FollowUpObject {
             "/nudge" => {
                 let SiteNudge { site_id, nudge } = req.json().await?;
                 self.state.storage().put("intakeSite", &site_id).await?;
-                self.queue(vec![nudge]).await?;
+                if !self.queue(vec![nudge]).await? {
+                    worker::console_error!("webhook intake full: the export poller catches up");
+                }
                 Response::ok("queued")
             }
             "/poll" => {
@@ -214,6 +216,8 @@ impl FollowUpObject {
                         "customerId": n.customer_id,
                         "name": fu.contact().name,
                         "optedOut": fu.opted_out(),
+                        "bookingConsent": fu.consent().map(|c| json!({"sms": c.sms, "voice": c.voice, "at": c.at})),
+                        "zone": fu.zone(),
                         "followUps": fu.list(),
                     }),
                     _ => json!({"followUps": []}),
@@ -226,19 +230,28 @@ impl FollowUpObject {
 
     /// Adds nudges to the intake's queue and wakes it. A duplicate delivery (or a record
     /// both a webhook and the export feed named) is one nudge: the re-read would be the same.
-    async fn queue(&self, given: Vec<Nudge>) -> Result<()> {
+    /// Answers whether every one was taken (a full queue drops the rest: the poller then
+    /// keeps its token and reads them again later).
+    async fn queue(&self, given: Vec<Nudge>) -> Result<bool> {
         if given.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
         let storage = self.state.storage();
         let mut nudges = storage.get::<Vec<Nudge>>("nudges").await?.unwrap_or_default();
+        let mut all = true;
         for nudge in given {
-            if !nudges.contains(&nudge) && nudges.len() < MAX_NUDGES {
+            if nudges.contains(&nudge) {
+                continue;
+            }
+            if nudges.len() < MAX_NUDGES {
                 nudges.push(nudge);
+            } else {
+                all = false;
             }
         }
         storage.put("nudges", &nudges).await?;
-        storage.set_alarm(1).await
+        storage.set_alarm(1).await?;
+        Ok(all)
     }
 
     /// The engine's clock: real time, compressed by the factor from this object's origin.

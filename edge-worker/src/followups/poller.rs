@@ -15,8 +15,9 @@
 //!   (`from` as a date): older changes are history, and booking-core skips follow-ups
 //!   whose moment has passed anyway.
 //! - `includeRecentChanges=true`: changes come sooner, sometimes twice; the dedupe is why
-//!   that is fine. A feed that fails (ServiceTitan down, a 4xx) keeps its token and is
-//!   read again at the next trigger; the others go on.
+//!   that is fine. A feed that fails (ServiceTitan down, a 4xx), or whose batch the intake
+//!   had no room for, keeps its token and is read again at the next trigger; the others
+//!   go on.
 //! - What the feeds cannot say: an estimate's "sent" and "viewed" exist only in the
 //!   webhook (the REST record has no `sentOn`), so a missed `Estimate.Sent` is not
 //!   recovered; a missed sold, dismissed, completed, canceled, overdue or paid is.
@@ -77,7 +78,8 @@ fn polled_sites(env: &Env) -> Vec<String> {
 /// What one poll did, per feed: records queued, or why it stopped.
 pub(crate) type Report = serde_json::Map<String, Value>;
 
-/// Reads every feed from its token; `queue` stores a batch's nudges (the intake's queue).
+/// Reads every feed from its token; `queue` stores a batch's nudges in the intake's queue
+/// and says whether it took them all (if not, the token stays where it was).
 pub(crate) async fn poll<F, Fut>(
     storage: &Storage,
     settings: &ServiceTitanSettings,
@@ -86,7 +88,7 @@ pub(crate) async fn poll<F, Fut>(
 ) -> Result<Report>
 where
     F: Fn(Vec<Nudge>) -> Fut,
-    Fut: std::future::Future<Output = Result<()>>,
+    Fut: std::future::Future<Output = Result<bool>>,
 {
     let mut report = Report::new();
     for feed in &FEEDS {
@@ -108,7 +110,11 @@ where
                 }
             };
             queued += batch.nudges.len();
-            queue(batch.nudges).await?;
+            if !queue(batch.nudges).await? {
+                // The intake is full: this batch is read again from the same token later.
+                outcome = json!("the intake is full; read again at the next trigger");
+                break;
+            }
             if !batch.continue_from.is_empty() {
                 from = batch.continue_from;
                 storage.put(&key, &from).await?;

@@ -486,6 +486,12 @@ impl CustomerFollowUps {
         phones
     }
 
+    /// What the customer agreed to on our booking card, when a booking handed it over
+    /// (for the office's list: why texts or calls may go).
+    pub fn consent(&self) -> Option<&BookingConsent> {
+        self.consent.as_ref()
+    }
+
     /// The booking's consent (the latest booking's replaces an earlier one).
     pub fn booking_consent(&mut self, consent: BookingConsent) {
         if self.consent.as_ref().is_none_or(|c| c.at <= consent.at) {
