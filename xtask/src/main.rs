@@ -7,6 +7,7 @@
 
 mod bench;
 mod bundle;
+mod connect;
 mod demo;
 mod fuzz;
 mod serve;
@@ -46,8 +47,9 @@ fn main() -> ExitCode {
         Some("build") => bundle::all(),
         Some("bench") => bench::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
+        Some("connect") => connect::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <demo|test|tidy|build|bench|fuzz [N]>");
+            eprintln!("usage: cargo xtask <demo|test|tidy|build|bench|fuzz [N]|connect>");
             return ExitCode::from(2);
         }
     };

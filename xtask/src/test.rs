@@ -193,6 +193,8 @@ fn browser_tests(tally: &mut Tally, only: Option<&str>) -> Result<(), Fail> {
             .env("WEBHOOK_SECRET", &webhook_secret)
             .env("WEBHOOK_PORT", webhook_port.to_string())
             .env("E2E_OUT", &out)
+            // The site-owner commands' tests (connect, test-booking) run this very binary.
+            .env("XTASK_BIN", std::env::current_exe().unwrap_or_default())
             .env("CHROMIUM", tools::CHROMIUM),
     )?;
     count_tap(&lines, tally);

@@ -31,6 +31,9 @@
 //!   `{tenant}` in the path must be ours (401 / 403 otherwise, in ServiceTitan's error shape
 //!   `{type,title,status,traceId,errors,data}`). Booking paths must name the booking
 //!   provider the app is restricted to (403 otherwise).
+//! * API scopes (`portal`): a call whose scope was revoked with `POST /_admin/scopes` is
+//!   refused with 403; `POST /other-environment/connect/token` is the other environment's
+//!   identity server, accepting only what `POST /_admin/other-environment` registered.
 //! * Request bodies are validated against the operation's `requestBody` schema in the
 //!   OpenAPI files (400 with `errors: {"Field.Path": ["message"]}`).
 //! * Lists return `{page, pageSize, hasMore, totalCount, data}` and take ServiceTitan's
@@ -83,6 +86,7 @@ pub mod faults;
 pub mod journal;
 pub mod openapi;
 pub mod paging;
+pub mod portal;
 pub mod server;
 pub mod state;
 pub mod store;
@@ -100,8 +104,9 @@ pub fn app(state: Shared) -> Router {
     let st = api::routes()
         .merge(auth::token_route())
         .layer(mw(state.clone(), openapi::validate_layer))
+        .layer(mw(state.clone(), portal::scope_layer))
         .layer(mw(state.clone(), auth::auth_layer))
         .layer(mw(state.clone(), faults::fault_layer))
         .layer(mw(state.clone(), journal::journal_layer));
-    admin::routes().merge(st).fallback(error::not_found_fallback).with_state(state)
+    admin::routes().merge(portal::routes()).merge(st).fallback(error::not_found_fallback).with_state(state)
 }
