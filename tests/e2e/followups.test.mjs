@@ -297,6 +297,26 @@ describe('follow-up recipes against the real worker', { concurrency: true }, () 
     assert.match(texts[0].body, /Hi Ines, thank you for choosing/);
   });
 
+  test('job scheduled: a reminder the day before at 10 a.m. (the visit read through the job\'s webhook)', async () => {
+    const digits = '6515550208';
+    const id = await newCustomer('Tomas Reyes', digits, 'AZ');
+    // The visit at 10 a.m. Arizona time the day after the next 10 a.m.: its reminder is
+    // due at that next 10 a.m., at most a compressed day away.
+    const arizona = -7 * HOUR;
+    const local = new Date(Date.now() + HOUR / 2 + arizona);
+    local.setUTCHours(10, 0, 0, 0);
+    let remindAt = local.getTime() - arizona;
+    if (remindAt < Date.now() + HOUR / 2) remindAt += 24 * HOUR;
+    const start = new Date(remindAt + 24 * HOUR).toISOString();
+    await serial(() => post('/_admin/jobs', { customerId: id, start }));
+    const c = await untilFollowUp(id, 'jobReminder', (f) => f.status === 'sent', 'the day-before reminder');
+    const f = withRecipe(c, 'jobReminder')[0];
+    assert.equal(localOf(f.due, c.zone).hour, 10, 'due the day before at 10 a.m. local');
+    const texts = await messagesTo(digits);
+    assert.equal(texts.length, 1);
+    assert.match(texts[0].body, /a reminder from Northstar Home Services: we'll see you \w{3} \w{3} \d+, 10am/);
+  });
+
   test('no-show: a text to rebook', async () => {
     const digits = '6515550206';
     const id = await newCustomer('Jonas Berg', digits);

@@ -11,8 +11,8 @@
 use std::cell::{Cell, RefCell};
 
 use booking_core::followup::{
-    Action, BookingConsent, Channel, CustomerFollowUps, InboundSms, Keyword, Note, NoteTarget, Outgoing, Recheck,
-    RecheckResult, Ref, SendResult,
+    Action, BookingConsent, Channel, Contact, CustomerFollowUps, Entity, InboundSms, Keyword, Note, NoteTarget,
+    Observation, Outgoing, Recheck, RecheckResult, Ref, SendResult,
 };
 use booking_core::servicetitan::{parse_iso8601, Method, StRequest};
 use serde::{Deserialize, Serialize};
@@ -397,8 +397,28 @@ impl FollowUpObject {
         let what = Ref { entity, id: nudge.entity_id };
         let read = reads::entity(settings, what, at(&nudge.sent_on), at(&nudge.viewed_on)).await?;
         let Some(customer_id) = read.customer_id else { return Err(ReadError::NotFound) };
-        let mut observation = read.observation;
-        observation.contact = Some(reads::contact(settings, customer_id).await?);
+        let contact = reads::contact(settings, customer_id).await?;
+        self.observed(site, customer_id, read.observation, &contact).await?;
+        // A job's visits: job webhooks say nothing of them, and the day-before reminder
+        // (and whether a no-show was rebooked) is decided on them.
+        if entity == Entity::Job {
+            for id in reads::appointments_of(settings, nudge.entity_id).await? {
+                let visit = reads::entity(settings, Ref { entity: Entity::Appointment, id }, None, None).await?;
+                self.observed(site, customer_id, visit.observation, &contact).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands one observation, with the customer's contacts, to the customer's object.
+    async fn observed(
+        &self,
+        site: &str,
+        customer_id: i64,
+        mut observation: Observation,
+        contact: &Contact,
+    ) -> std::result::Result<(), ReadError> {
+        observation.contact = Some(contact.clone());
         let given = ForCustomer { site_id: site.to_string(), customer_id, observation };
         let body = serde_json::to_string(&given).map_err(|e| ReadError::Unavailable(e.to_string()))?;
         let unavailable = |e: worker::Error| ReadError::Unavailable(e.to_string());

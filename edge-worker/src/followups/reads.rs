@@ -171,6 +171,15 @@ async fn appointment(settings: &ServiceTitanSettings, appointment: i64) -> Resul
     Ok((a, Facts::Appointment { job_id, status, starts_on, ends_on, no_show }))
 }
 
+/// The ids of a job's appointments (`appointments?jobId=`).
+pub(crate) async fn appointments_of(settings: &ServiceTitanSettings, job: i64) -> Result<Vec<i64>, ReadError> {
+    let t = settings.tenant_id;
+    let query = vec![("jobId".to_string(), job.to_string()), ("pageSize".to_string(), "50".to_string())];
+    let page = fetch_json(settings, get(format!("/jpm/v2/tenant/{t}/appointments"), query)).await?;
+    let list = page["data"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+    Ok(list.iter().filter(|a| id(&a["jobId"]) == Some(job)).filter_map(|a| id(&a["id"])).collect())
+}
+
 /// A payment through `payments?ids=` (there is no get by id), with the invoices it applies to.
 async fn payment(settings: &ServiceTitanSettings, payment: i64) -> Result<(Value, Facts), ReadError> {
     let t = settings.tenant_id;
