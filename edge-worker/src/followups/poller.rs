@@ -6,9 +6,10 @@
 //! webhooks fill, so the same re-read and the same dedupe on (entity, id, modifiedOn). A
 //! change seen both ways is one event; a webhook that never came is caught here.
 //!
-//! - Which sites: those that receive ServiceTitan's webhooks (a key in `ST_WEBHOOK_KEYS`)
-//!   with follow-ups on. Two sites on one tenant would otherwise both follow up the same
-//!   customer.
+//! - Which sites (with follow-ups on): those named in `FOLLOWUP_POLL_SITES` (for a tenant
+//!   whose webhooks are off), else those that receive ServiceTitan's webhooks (a key in
+//!   `ST_WEBHOOK_KEYS`). Never simply every site: two sites on one tenant would both
+//!   follow up the same customer.
 //! - Tokens: each feed's `continueFrom`, per site, in the intake object's storage
 //!   (`feed:{name}`), stored only after that batch's nudges are: a crash in between reads
 //!   the batch again, and the dedupe absorbs it. A feed's first poll starts a day back
@@ -64,15 +65,26 @@ pub(crate) async fn scheduled(env: &Env) {
     }
 }
 
-/// Sites with a ServiceTitan webhook key and follow-ups on.
+/// The sites to poll, with follow-ups on: `FOLLOWUP_POLL_SITES` (comma-separated site
+/// ids) when set, for a tenant whose webhooks are off; else those with a ServiceTitan
+/// webhook key.
 fn polled_sites(env: &Env) -> Vec<String> {
-    let text = env
-        .secret("ST_WEBHOOK_KEYS")
-        .map(|s| s.to_string())
-        .or_else(|_| env.var("ST_WEBHOOK_KEYS").map(|v| v.to_string()))
-        .unwrap_or_default();
-    let keys: serde_json::Map<String, Value> = serde_json::from_str(&text).unwrap_or_default();
-    keys.keys().filter(|id| crate::config::site(env, id).is_some_and(|s| s.follow_ups.enabled)).cloned().collect()
+    let named = super::var(env, "FOLLOWUP_POLL_SITES").map(|v| sites_named(&v));
+    let ids = named.unwrap_or_else(|| {
+        let text = env
+            .secret("ST_WEBHOOK_KEYS")
+            .map(|s| s.to_string())
+            .or_else(|_| env.var("ST_WEBHOOK_KEYS").map(|v| v.to_string()))
+            .unwrap_or_default();
+        let keys: serde_json::Map<String, Value> = serde_json::from_str(&text).unwrap_or_default();
+        keys.keys().cloned().collect()
+    });
+    ids.into_iter().filter(|id| crate::config::site(env, id).is_some_and(|s| s.follow_ups.enabled)).collect()
+}
+
+/// `"a, b"` → `["a", "b"]`.
+fn sites_named(list: &str) -> Vec<String> {
+    list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
 
 /// What one poll did, per feed: records queued, or why it stopped.
@@ -176,5 +188,11 @@ mod tests {
             assert!(n.iter().all(|n| n.entity().is_some()), "{} nudges are taken by the intake", feed.name);
         }
         assert!(nudges(&FEEDS[0], &json!({"data": null})).is_empty());
+    }
+
+    #[test]
+    fn poll_sites_are_a_comma_list() {
+        assert_eq!(sites_named(" northstar, ,acme "), vec!["northstar".to_string(), "acme".to_string()]);
+        assert!(sites_named("").is_empty());
     }
 }
