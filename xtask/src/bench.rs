@@ -6,10 +6,14 @@
 //! 3. a fresh stack (emulator + worker on workerd + contractor site, free ports), then
 //!    the worker through it (tests/bench/worker.mjs) and the widget in headless
 //!    Chromium (tests/bench/widget.mjs), and last the worker's time per voice turn,
-//!    TwiML webhooks and ConversationRelay prompts (tests/bench/voice.mjs).
+//!    TwiML webhooks and ConversationRelay prompts (tests/bench/voice.mjs),
+//! 4. the peers side by side (tests/bench/peers.mjs, versions in tests/bench/peers.json):
+//!    the chat widgets fetched from the npm registry (cached under target/peers) and ours,
+//!    on one local page in headless Chromium, same CPU throttle.
 //!
 //! Every number in BENCHMARKS.md comes from this run. `--no-build` reuses the
-//! existing build (for iterating on the bench itself).
+//! existing build (for iterating on the bench itself); `--peers-only` starts the stack,
+//! runs only the peers and prints them (target/bench/peers.json), BENCHMARKS.md untouched.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -31,6 +35,9 @@ const VOICE_TURN_P95_MS: f64 = 25.0;
 /// Runs the bench and writes BENCHMARKS.md at the workspace root.
 pub(crate) fn run(args: &[String]) -> Result<(), Fail> {
     let build = !args.iter().any(|a| a == "--no-build");
+    if args.iter().any(|a| a == "--peers-only") {
+        return peers_only(build);
+    }
     let started = Instant::now();
     // Before our own builds load the CPUs: what else was running.
     let machine = machine();
@@ -75,17 +82,20 @@ pub(crate) fn run(args: &[String]) -> Result<(), Fail> {
     let worker = node_json("worker.mjs", &out.join("worker.json"), &urls);
     println!("xtask bench: widget in headless Chromium");
     let widget = node_json("widget.mjs", &out.join("widget.json"), &urls);
+    println!("xtask bench: peers side by side in headless Chromium (npm registry, cached in target/peers)");
+    let peers = node_json("peers.mjs", &out.join("peers.json"), &urls);
     // Last: its ConversationRelay calls end (call-backs for the office) as it finishes.
     println!("xtask bench: voice turns through the worker (TwiML webhooks, ConversationRelay)");
     let voice = node_json("voice.mjs", &out.join("voice.json"), &voice_env(&stack));
     drop(stack);
-    let measured = Measured { sizes, worker: worker?, widget: widget?, voice: voice? };
+    let measured = Measured { sizes, worker: worker?, widget: widget?, voice: voice?, peers: peers? };
 
     let md = render(&machine, &engine, &engine_o3, &measured, started.elapsed().as_secs());
     let path = root().join("BENCHMARKS.md");
     std::fs::write(&path, md).map_err(|e| Fail(format!("{}: {e}", path.display())))?;
     summary(&engine, &measured.sizes, &measured.worker, &measured.widget);
     voice_summary(&measured.voice);
+    peers_summary(&measured.peers);
     println!("xtask bench: wrote BENCHMARKS.md in {} s", started.elapsed().as_secs());
     Ok(())
 }
@@ -96,6 +106,7 @@ struct Measured {
     worker: Value,
     widget: Value,
     voice: Value,
+    peers: Value,
 }
 
 /// The stack's worker, emulator and Twilio auth token for tests/bench/voice.mjs: it signs
@@ -235,7 +246,7 @@ fn verdict(ok: bool) -> &'static str {
 }
 
 fn render(m: &Machine, engine: &Engine, engine_o3: &Engine, measured: &Measured, secs: u64) -> String {
-    let Measured { sizes, worker, widget, voice } = measured;
+    let Measured { sizes, worker, widget, voice, peers } = measured;
     let mut s = String::new();
     let _ = writeln!(s, "# Benchmarks\n");
     let _ = writeln!(
@@ -434,6 +445,8 @@ fn render(m: &Machine, engine: &Engine, engine_o3: &Engine, measured: &Measured,
     if !failed.is_empty() {
         s.push('\n');
     }
+
+    render_peers(&mut s, peers);
 
     // D. Worker.
     let _ = writeln!(s, "## Worker through the real stack\n");
@@ -672,5 +685,151 @@ fn voice_summary(v: &Value) {
         ("relay prompt", &v["relay"]["prompts"]),
     ] {
         println!("bench: voice {what}: p50 {} ms, p95 {} ms (n {})", ms(&t["p50"]), ms(&t["p95"]), t["n"]);
+    }
+}
+
+/// `cargo xtask bench --peers-only`: a stack for our widget's API, then tests/bench/peers.mjs.
+fn peers_only(build: bool) -> Result<(), Fail> {
+    tools::ensure_build_tools()?;
+    tools::ensure_chromium()?;
+    if build {
+        bundle::all()?;
+    }
+    let vars = [("RATE_LIMIT_MULTIPLIER".to_string(), "1000".to_string())];
+    let stack = stack::start(
+        Target::Sandbox(Credentials::generate()),
+        Ports { site: 0, worker: 0, sandbox: 0 },
+        true,
+        &vars,
+        None,
+    )?;
+    let urls = [("WORKER_URL", stack.worker_url.clone()), ("SITE_URL", stack.site_url.clone())];
+    let peers = node_json("peers.mjs", &root().join("target/bench/peers.json"), &urls);
+    drop(stack);
+    peers_summary(&peers?);
+    Ok(())
+}
+
+/// "12,345 / 4,567 / 3,210" (raw / gzip / brotli), or "n/a".
+fn sizes3(v: &Value) -> String {
+    if v.is_object() {
+        format!("{} / {} / {}", bytes(&v["raw"]), bytes(&v["gzip"]), bytes(&v["brotli"]))
+    } else {
+        "n/a".into()
+    }
+}
+
+/// C2. The peers beside ours (tests/bench/peers.mjs).
+fn render_peers(s: &mut String, p: &Value) {
+    let _ = writeln!(s, "## Peers side by side\n");
+    let _ = writeln!(
+        s,
+        "`node tests/bench/peers.mjs`: each embeddable chat widget that ships its client in its npm package, \
+         fetched at the version pinned in tests/bench/peers.json (`npm pack`, and `npm install --prefix \
+         target/peers/<name> --ignore-scripts` where its dependencies install; the tarballs are kept in \
+         target/peers/cache, so later runs need no registry), shipped on the same local host page as a site \
+         would ship it (a React component library is bundled and minified with esbuild), and ours \
+         (loader.js, which loads the widget on interest). Headless Chromium, cache disabled, a fresh context \
+         per run, CPU throttled ×{} (CDP `Emulation.setCPUThrottlingRate`), medians of {} runs. Requests to \
+         other hosts are refused (the machine is offline), so a widget whose client lives in a hosted \
+         service shows what its package does without it. Bytes are the files the widget fetched, as raw, \
+         gzip -9 and brotli -q 11 of the served file (the host page excluded). *Before*: navigation to the \
+         page settled (network idle + 1 s). *After*: what the click on the launcher added. Long tasks \
+         (PerformanceObserver `longtask`, the page and its same-origin frames) and total blocking time \
+         (Σ over long tasks of the time past 50 ms) before interaction, and the TBT the widget adds over the \
+         page alone; then after the click. *Interest → interactive*: the first pointer event on the \
+         launcher to the chat input visible, enabled and writable (checked every animation frame).\n",
+        p["throttle"], p["runs"]
+    );
+    let _ = writeln!(
+        s,
+        "| widget | loads everything up front | files before | before interaction raw / gzip / brotli (B) | \
+         after interaction raw / gzip / brotli (B) | long tasks before | TBT before (added over the page) | \
+         long tasks / TBT after the click | interest → interactive |\n|---|---|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    let widgets: Vec<&Value> = p["widgets"].as_array().into_iter().flatten().collect();
+    for w in &widgets {
+        let none = w["name"] == "none";
+        let up = match w["upFront"].as_bool() {
+            Some(true) => "**yes**",
+            Some(false) => "no",
+            None => "",
+        };
+        let interactive = if none {
+            String::new()
+        } else if w["interactiveRuns"].as_u64().unwrap_or(0) > 0 {
+            format!("{} ms", ms(&w["interestToInteractive"]))
+        } else {
+            "not reached (below)".into()
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {up} | {} | {} | {} | {} | {} ms ({} ms) | {} | {interactive} |",
+            w["label"].as_str().unwrap_or("?"),
+            w["bytesBefore"]["files"],
+            sizes3(&w["bytesBefore"]),
+            if none { String::new() } else { sizes3(&w["bytesAfter"]) },
+            w["longTasksBefore"],
+            format_args!("{:.0}", num(&w["tbtBefore"])),
+            format_args!("{:.0}", num(&w["tbtAddedBefore"])),
+            if none { String::new() } else { format!("{} / {:.0} ms", w["longTasksAfter"], num(&w["tbtAfter"])) },
+        );
+    }
+    let _ = writeln!(s);
+    for w in widgets.iter().filter(|w| w["name"] != "none") {
+        peer_notes(s, w);
+    }
+    let _ = writeln!(
+        s,
+        "\nPublished figures of hosted peers, cited as context (not measured here: their clients are not \
+         published as packages): Chatwoot's widget about 170 KiB; Intercom's messenger about 600 KB gzip; \
+         LiveChat's widget 610 ms of main-thread blocking. These are the figures stated in issue 17; no \
+         source page for them is in the handbook (/work/shared/seeds), so they stay unverified.\n"
+    );
+}
+
+/// One line per widget: how it is shipped, what it leaves to a hosted service, why the
+/// input was not reached, and the hosts it tried to reach.
+fn peer_notes(s: &mut String, w: &Value) {
+    let mut parts = vec![w["ship"].as_str().unwrap_or("").to_string()];
+    if let Some(h) = w["hosted"].as_str() {
+        parts.push(h.to_string());
+    }
+    let list = |k: &str| -> Vec<String> {
+        w[k].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect()
+    };
+    let why = list("notInteractive");
+    if !why.is_empty() {
+        parts.push(format!("input not reached: {}", why.join("; ")));
+    }
+    let ext = list("external");
+    if !ext.is_empty() {
+        parts.push(format!("refused requests to {}", ext.join(", ")));
+    }
+    let errors = list("pageErrors");
+    if !errors.is_empty() {
+        let first: Vec<String> = errors.iter().map(|e| e.lines().next().unwrap_or("").to_string()).collect();
+        parts.push(format!("page errors: {}", first.join("; ")));
+    }
+    if w["failed"].as_u64().unwrap_or(0) > 0 {
+        parts.push(format!("{} runs failed: {}", w["failed"], list("errors").join("; ")));
+    }
+    let text = parts.into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>().join("; ");
+    let _ = writeln!(s, "- {}: {}.", w["label"].as_str().unwrap_or("?"), text.replace('|', "\\|"));
+}
+
+fn peers_summary(p: &Value) {
+    for w in p["widgets"].as_array().into_iter().flatten() {
+        println!(
+            "bench: peer {}: {} B gzip before interaction, TBT {:.0} ms, interest->interactive {}",
+            w["label"].as_str().unwrap_or("?"),
+            bytes(&w["bytesBefore"]["gzip"]),
+            num(&w["tbtBefore"]),
+            if w["interactiveRuns"].as_u64().unwrap_or(0) > 0 {
+                format!("{} ms", ms(&w["interestToInteractive"]))
+            } else {
+                "n/a".into()
+            }
+        );
     }
 }
