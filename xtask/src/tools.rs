@@ -13,6 +13,9 @@ use crate::{root, run, Fail};
 pub(crate) const WASM_BINDGEN: &str = "0.2.130";
 /// worker-build, the workers-rs bundler.
 pub(crate) const WORKER_BUILD: &str = "0.8.7";
+/// cargo-fuzz, libFuzzer's cargo front end (`cargo xtask fuzz`; `fuzz/Cargo.lock` pins
+/// libfuzzer-sys).
+pub(crate) const CARGO_FUZZ: &str = "0.13.2";
 /// npm packages; package.json must list exactly these (checked), `npm ci` installs them.
 pub(crate) const NPM: &[(&str, &str)] = &[
     ("axe-core", "4.11.0"),
@@ -44,6 +47,20 @@ pub(crate) fn wasm_bindgen() -> PathBuf {
 /// Path of the pinned worker-build.
 pub(crate) fn worker_build() -> PathBuf {
     cargo_bin("worker-build")
+}
+
+/// Path of the pinned cargo-fuzz.
+pub(crate) fn cargo_fuzz() -> PathBuf {
+    cargo_bin("cargo-fuzz")
+}
+
+/// Installs the pinned cargo-fuzz if it is missing (a first `cargo xtask fuzz` or test).
+pub(crate) fn ensure_cargo_fuzz() -> Result<(), Fail> {
+    if version_of(&cargo_fuzz()).is_some_and(|v| v.ends_with(CARGO_FUZZ)) {
+        return Ok(());
+    }
+    println!("xtask: installing cargo-fuzz {CARGO_FUZZ} (a few minutes, once)");
+    run(Command::new("cargo").args(["install", "--quiet", "--locked", "cargo-fuzz", "--version", CARGO_FUZZ]))
 }
 
 /// A binary from node_modules/.bin.
