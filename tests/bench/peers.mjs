@@ -27,7 +27,7 @@ const OUT = process.env.BENCH_OUT || join(ROOT, 'target/bench/peers.json');
 const RUNS = Number(process.env.PEERS_RUNS || 3);
 const THROTTLE = Number(process.env.PEERS_THROTTLE || 4);
 const WORKER_URL = process.env.WORKER_URL || '';
-const DIR = join(ROOT, 'target/peers');
+const DIR = process.env.PEERS_DIR || join(ROOT, 'target/peers');
 const CACHE = join(DIR, 'cache');
 const SITE = join(DIR, 'site');
 const PINS = JSON.parse(readFileSync(join(ROOT, 'tests/bench/peers.json'), 'utf8'));
@@ -45,9 +45,11 @@ const median = (xs) => {
 
 function npm(args, cwd, what) {
   try {
-    return execFileSync('npm', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], timeout: 180_000, encoding: 'utf8' });
+    // One retry, 30 s per request: an unreachable registry is said in about a minute, not five.
+    return execFileSync('npm', [...args, '--fetch-retries=1', '--fetch-retry-mintimeout=2000', '--fetch-retry-maxtimeout=5000', '--fetch-timeout=30000'], { cwd, stdio: ['ignore', 'pipe', 'pipe'], timeout: 180_000, encoding: 'utf8' });
   } catch (e) {
-    const why = String(e.stderr || e.message).split('\n').find((l) => /ERR|error|ETIMEDOUT|ENOTFOUND|EAI_AGAIN/.test(l)) || String(e.message).split('\n')[0];
+    const lines = String(e.stderr || '').split('\n').filter((l) => /^npm (ERR|error)/.test(l)).map((l) => l.replace(/^npm (ERR!|error) ?/, ''));
+    const why = (e.signal ? `npm timed out after 180 s; ` : '') + (lines.slice(0, 2).join(' ') || String(e.message).split('\n')[0]);
     throw new Error(`peers: could not fetch ${what} from the npm registry (is it reachable? ${why.trim()}). `
       + 'The peers bench needs the registry once; afterwards it runs offline from target/peers.');
   }
@@ -57,7 +59,7 @@ function npm(args, cwd, what) {
 function tarball(pkg, version) {
   mkdirSync(CACHE, { recursive: true });
   const file = join(CACHE, `${pkg.replace(/^@/, '').replace('/', '-')}-${version}.tgz`);
-  if (!existsSync(file)) npm(['pack', `${pkg}@${version}`, '--pack-destination', CACHE, '--silent'], CACHE, `${pkg}@${version}`);
+  if (!existsSync(file)) npm(['pack', `${pkg}@${version}`, '--pack-destination', CACHE, '--loglevel=error'], CACHE, `${pkg}@${version}`);
   if (!existsSync(file)) throw new Error(`peers: npm pack ${pkg}@${version} wrote no ${file}`);
   return file;
 }
