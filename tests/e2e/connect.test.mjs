@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
-const XTASK = process.env.XTASK_BIN || join(ROOT, 'target/debug/xtask');
+// The running xtask; " (deleted)" when a build replaced it meanwhile: the new one is there.
+const XTASK = (process.env.XTASK_BIN || join(ROOT, 'target/debug/xtask')).replace(/ \(deleted\)$/, '');
 const CREDS = { ST_CLIENT_ID: 'cid.connect', ST_CLIENT_SECRET: 'cs.connect-secret', ST_APP_KEY: 'ak.connect', ST_TENANT_ID: '1044990' };
 const OUT = mkdtempSync(join(tmpdir(), 'connect-'));
 let st;

@@ -28,7 +28,7 @@ const NAMES: [(&str, &str); 4] = [
 
 /// One ServiceTitan environment's hosts.
 #[derive(Clone, Debug)]
-struct Hosts {
+pub(crate) struct Hosts {
     name: String,
     auth_url: String,
     api_url: String,
@@ -44,10 +44,10 @@ fn hosts(name: &str) -> Option<Hosts> {
 }
 
 /// Parsed flags: `--name value` pairs and bare switches.
-struct Flags(BTreeMap<String, String>);
+pub(crate) struct Flags(BTreeMap<String, String>);
 
 impl Flags {
-    fn parse(args: &[String]) -> Result<Flags, Fail> {
+    pub(crate) fn parse(args: &[String]) -> Result<Flags, Fail> {
         let mut map = BTreeMap::new();
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -67,7 +67,7 @@ impl Flags {
         Ok(Flags(map))
     }
 
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }
 
@@ -102,15 +102,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), Fail> {
     }
     let (env, other) = environments(&flags)?;
     let creds = credentials()?;
-    let tenant: i64 = creds["ST_TENANT_ID"].parse().map_err(|_| {
-        Fail(format!(
-            "ST_TENANT_ID {:?} is not a number: copy the Tenant ID from Developer Portal → My Apps → App Connections",
-            creds["ST_TENANT_ID"]
-        ))
-    })?;
-    let token = fetch_token(&env, other.as_ref(), &creds)?;
-    let api = Api { base: env.api_url.clone(), token, app_key: creds["ST_APP_KEY"].clone(), tenant };
-    println!("connect: token from {} ({}): ok", env.name, env.auth_url);
+    let tenant = tenant_id(&creds)?;
+    let api = Api::connect(&env, other.as_ref(), &creds, tenant)?;
     check_scopes(&api)?;
     let found = Found::list(&api)?;
     let site = choose(&flags, &api, &found)?;
@@ -120,8 +113,15 @@ pub(crate) fn run(args: &[String]) -> Result<(), Fail> {
 }
 
 /// The chosen environment and, for the mix-up check, the other one.
-fn environments(flags: &Flags) -> Result<(Hosts, Option<Hosts>), Fail> {
-    if let (Some(auth), Some(api)) = (flags.get("auth-url"), flags.get("api-url")) {
+pub(crate) fn environments(flags: &Flags) -> Result<(Hosts, Option<Hosts>), Fail> {
+    // `cargo xtask demo` writes the emulator's hosts to .dev.vars as ST_ENV=sandbox.
+    let file = dev_vars();
+    let var = |flag: &str, name: &str| {
+        flags.get(flag).map(str::to_string).or_else(|| std::env::var(name).ok()).or_else(|| file.get(name).cloned())
+    };
+    let sandbox = var("env", "ST_ENV").is_some_and(|e| e.trim() == "sandbox") || flags.get("auth-url").is_some();
+    if let (true, Some(auth), Some(api)) = (sandbox, var("auth-url", "ST_AUTH_URL"), var("api-url", "ST_API_URL")) {
+        let (auth, api) = (auth.as_str(), api.as_str());
         let env = Hosts { name: "sandbox".into(), auth_url: auth.into(), api_url: api.trim_end_matches('/').into() };
         let other = flags.get("other-auth-url").map(|u| Hosts {
             name: "the other environment".into(),
@@ -130,7 +130,7 @@ fn environments(flags: &Flags) -> Result<(Hosts, Option<Hosts>), Fail> {
         });
         return Ok((env, other));
     }
-    let name = flags.get("env").map(str::to_string).or_else(|| dev_vars().remove("ST_ENV"));
+    let name = var("env", "ST_ENV");
     let name = name.unwrap_or_else(|| "integration".into());
     let env = hosts(name.trim()).ok_or_else(|| {
         Fail(format!(
@@ -139,6 +139,16 @@ fn environments(flags: &Flags) -> Result<(Hosts, Option<Hosts>), Fail> {
     })?;
     let other = hosts(if env.name == "production" { "integration" } else { "production" });
     Ok((env, other))
+}
+
+/// The tenant id as a number.
+pub(crate) fn tenant_id(creds: &BTreeMap<String, String>) -> Result<i64, Fail> {
+    creds["ST_TENANT_ID"].parse().map_err(|_| {
+        Fail(format!(
+            "ST_TENANT_ID {:?} is not a number: copy the Tenant ID from Developer Portal → My Apps → App Connections",
+            creds["ST_TENANT_ID"]
+        ))
+    })
 }
 
 /// `edge-worker/.dev.vars` as `NAME=value` lines (quotes removed).
@@ -151,7 +161,7 @@ fn dev_vars() -> BTreeMap<String, String> {
 }
 
 /// The four values, each trimmed; says which ones had pasted whitespace.
-fn credentials() -> Result<BTreeMap<String, String>, Fail> {
+pub(crate) fn credentials() -> Result<BTreeMap<String, String>, Fail> {
     let file = dev_vars();
     let terminal = std::io::stdin().is_terminal();
     let mut out = BTreeMap::new();
@@ -187,7 +197,12 @@ fn prompt(question: &str) -> Result<String, Fail> {
 
 /// One HTTP exchange through curl: (status, body). The config (with any secret) goes on
 /// curl's stdin.
-fn http(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -> Result<(u16, String), Fail> {
+pub(crate) fn http(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Result<(u16, String), Fail> {
     let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n"));
     let mut config = format!("url = {}\nrequest = {}\nwrite-out = \"\\n%{{http_code}}\"\n", quote(url), quote(method));
     for (k, v) in headers {
@@ -250,7 +265,11 @@ fn form_encode(s: &str) -> String {
 
 /// A token, or the sentence that says whether the values are the other environment's
 /// or simply wrong.
-fn fetch_token(env: &Hosts, other: Option<&Hosts>, creds: &BTreeMap<String, String>) -> Result<String, Fail> {
+pub(crate) fn fetch_token(
+    env: &Hosts,
+    other: Option<&Hosts>,
+    creds: &BTreeMap<String, String>,
+) -> Result<String, Fail> {
     if let Some(t) = token_at(env, creds)? {
         return Ok(t);
     }
@@ -282,8 +301,20 @@ pub(crate) struct Api {
 }
 
 impl Api {
+    /// A token for this tenant, or the sentence that says what is wrong.
+    pub(crate) fn connect(
+        env: &Hosts,
+        other: Option<&Hosts>,
+        creds: &BTreeMap<String, String>,
+        tenant: i64,
+    ) -> Result<Api, Fail> {
+        let token = fetch_token(env, other, creds)?;
+        println!("connect: token from {} ({}): ok", env.name, env.auth_url);
+        Ok(Api { base: env.api_url.clone(), token, app_key: creds["ST_APP_KEY"].clone(), tenant })
+    }
+
     /// `path` with `{t}` replaced by the tenant id.
-    fn call(&self, method: &str, path: &str, body: Option<&str>) -> Result<(u16, String), Fail> {
+    pub(crate) fn call(&self, method: &str, path: &str, body: Option<&str>) -> Result<(u16, String), Fail> {
         let url = format!("{}{}", self.base, path.replace("{t}", &self.tenant.to_string()));
         let auth = format!("Bearer {}", self.token);
         let headers =

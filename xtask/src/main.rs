@@ -13,6 +13,7 @@ mod fuzz;
 mod serve;
 mod stack;
 mod test;
+mod test_booking;
 mod tidy;
 mod tools;
 
@@ -48,8 +49,9 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("connect") => connect::run(&args[1..]),
+        Some("test-booking") => test_booking::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <demo|test|tidy|build|bench|fuzz [N]|connect>");
+            eprintln!("usage: cargo xtask <demo|test|tidy|build|bench|fuzz [--minutes N]|connect|test-booking>");
             return ExitCode::from(2);
         }
     };
