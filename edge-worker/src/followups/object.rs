@@ -29,6 +29,9 @@ use crate::servicetitan_client::{self, Sent};
 const DRIVE_FOR_MS: f64 = 20_000.0;
 /// After an error, or ServiceTitan not answering the intake, try again this much later.
 const RETRY_AFTER_MS: i64 = 30_000;
+/// Nudges handed over per alarm at most (each is a few ServiceTitan reads; an invocation's
+/// subrequests are limited): the rest go on at the next alarm, at once.
+const NUDGES_PER_ALARM: usize = 25;
 /// Nudges kept waiting in the intake at most (a flood is cut, the export poller catches up).
 const MAX_NUDGES: usize = 1_000;
 
@@ -361,27 +364,35 @@ impl FollowUpObject {
         (((origin + (at_ms - origin) * time_factor(&self.env)) / 1000.0) as i64).min(now)
     }
 
-    /// The intake: each nudge re-read, handed to its customer's object, then dropped.
-    /// One ServiceTitan cannot answer stays for the next alarm.
+    /// The intake: each nudge re-read, handed to its customer's object, then dropped,
+    /// [`NUDGES_PER_ALARM`] at a time. One ServiceTitan cannot answer stays for later.
     async fn intake(&self, nudges: Vec<Nudge>) -> Result<()> {
         let storage = self.state.storage();
         let site: String = storage.get("intakeSite").await?.unwrap_or_default();
         let settings = ServiceTitanSettings::from_env(&self.env).map_err(worker::Error::from)?;
-        let mut done = vec![];
-        for nudge in nudges {
+        let (mut done, mut failed) = (vec![], vec![]);
+        for nudge in nudges.into_iter().take(NUDGES_PER_ALARM) {
+            // Three failures and nothing read: ServiceTitan is down, try later.
+            if failed.len() >= 3 && done.is_empty() {
+                break;
+            }
             match self.hand_over(&settings, &site, &nudge).await {
                 Ok(()) | Err(ReadError::NotFound) => done.push(nudge),
                 Err(ReadError::Unavailable(why)) => {
                     worker::console_error!("webhook for {} {} waits: {why}", nudge.entity_type, nudge.entity_id);
+                    failed.push(nudge);
                 }
             }
         }
-        // Nudges that came in meanwhile stay, as do those that must wait.
+        // Nudges that came in meanwhile stay; those that must wait go to the back, so one
+        // record ServiceTitan cannot give never holds up the others.
         let mut left = storage.get::<Vec<Nudge>>("nudges").await?.unwrap_or_default();
-        left.retain(|n| !done.contains(n));
+        left.retain(|n| !done.contains(n) && !failed.contains(n));
+        left.extend(failed.iter().cloned());
         storage.put("nudges", &left).await?;
         if !left.is_empty() {
-            storage.set_alarm(RETRY_AFTER_MS).await?;
+            let stuck = done.is_empty() && !failed.is_empty();
+            storage.set_alarm(if stuck { RETRY_AFTER_MS } else { 1 }).await?;
         }
         Ok(())
     }
@@ -403,8 +414,11 @@ impl FollowUpObject {
         // (and whether a no-show was rebooked) is decided on them.
         if entity == Entity::Job {
             for id in reads::appointments_of(settings, nudge.entity_id).await? {
-                let visit = reads::entity(settings, Ref { entity: Entity::Appointment, id }, None, None).await?;
-                self.observed(site, customer_id, visit.observation, &contact).await?;
+                match reads::entity(settings, Ref { entity: Entity::Appointment, id }, None, None).await {
+                    Ok(visit) => self.observed(site, customer_id, visit.observation, &contact).await?,
+                    Err(ReadError::NotFound) => {}
+                    Err(other) => return Err(other),
+                }
             }
         }
         Ok(())

@@ -161,9 +161,8 @@ async fn appointment(settings: &ServiceTitanSettings, appointment: i64) -> Resul
     let status = serde_json::from_value(a["status"].clone()).unwrap_or(AppointmentStatus::Other);
     let starts = time(&a["arrivalWindowStart"]).or_else(|| time(&a["start"]));
     let ends = time(&a["arrivalWindowEnd"]).or_else(|| time(&a["end"]));
-    let (Some(starts_on), Some(ends_on)) = (starts, ends) else {
-        return Err(ReadError::Unavailable("an appointment without a start and end".into()));
-    };
+    // Without a start and end there is nothing to remind of: as good as not there.
+    let (Some(starts_on), Some(ends_on)) = (starts, ends) else { return Err(ReadError::NotFound) };
     let no_show = status == AppointmentStatus::Canceled
         && job["jobStatus"] == "Canceled"
         && cancelled_for_no_show(settings, job_id).await?;
