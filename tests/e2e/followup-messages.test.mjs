@@ -7,7 +7,7 @@
 // opt-out or faults, and the scenarios run side by side.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { admin, until, WORKER_URL, SECRETS } from './lib.mjs';
+import { admin, until, withReference, WORKER_URL, SECRETS } from './lib.mjs';
 import { signature, formBody } from '../twilio-sandbox/sign.mjs';
 
 const TW = process.env.TWILIO_URL;
@@ -17,6 +17,8 @@ const SITE = 'northstar';
 const INBOUND = `${WORKER_URL}/v1/webhooks/twilio/${SITE}/sms`;
 // 24 compressed hours, the night's wait at worst, and the machine's slowness.
 const DUE_WITHIN_MS = 75_000;
+// 72 compressed hours (the estimate's call), the night's wait, and slowness.
+const CALL_WITHIN_MS = 120_000;
 // Long enough for a 24 h follow-up (and its morning) to have gone if it were going to.
 const PAST_DUE_MS = 45_000;
 
@@ -259,5 +261,41 @@ describe('follow-up messages', { concurrency: true }, () => {
     await until(async () => (await messagesTo('9525550152')).length > 0, DUE_WITHIN_MS, 'the other customer\'s text');
     await sleep(5000);
     assert.equal((await messagesTo(digits)).length, 0, 'no text for the cancelled follow-up');
+  });
+  test('the 72 h AI call: the worker posts Twilio Calls.json into the voice agent with the estimate, and the call says it is automated', async () => {
+    const digits = '9525550141';
+    const at = Math.floor(Date.now() / 1000);
+    const turns = ['My furnace is making a loud banging noise, can you come tomorrow afternoon', 'Carla Voss',
+      '952-555-0141', '5120 Oak Ave S, Minneapolis, MN 55405', 'yes', 'Text messages: yes', 'Voice calls: yes', 'Book it']
+      .map((t, i) => ({ text: t, at: at + i }));
+    const r = await fetch(`${WORKER_URL}/v1/sites/${SITE}/bookings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: process.env.SITE_URL },
+      body: JSON.stringify({ idempotencyKey: `fu-call-${Date.now().toString(36)}`, turns, locale: 'en' }),
+    });
+    const body = await r.text();
+    assert.equal(r.status, 200, body);
+    const { jobs } = await withReference(JSON.parse(body).reference, 60_000);
+    const id = jobs[0].customerId;
+    const estimate = await estimateSent(id);
+    const call = await waitFor(async () => {
+      const { requests } = await (await fetch(`${TW}/outbound-calls`)).json();
+      return requests.find((c) => c.to === `+1${digits}`);
+    }, CALL_WITHIN_MS, 'the follow-up call placed at Twilio', [id]);
+    const key = `fu:${SITE}:${id}:estimateCall:estimate:${estimate}`;
+    assert.equal(call.from, process.env.TWILIO_NUMBER, 'from the business\'s number');
+    const url = new URL(call.url);
+    assert.equal(url.pathname, `/v1/voice/twilio/${SITE}/incoming`);
+    assert.deepEqual(Object.fromEntries(url.searchParams), { followUp: key, customer: String(id), estimate: String(estimate), recipe: 'estimateCall' });
+    assert.equal(call.status_callback, `${url.origin}/v1/voice/twilio/${SITE}/status`);
+    const placed = await until(async () => {
+      const c = await (await fetch(`${TW}/calls/${call.sid}`)).json();
+      return c.said?.length ? c : null;
+    }, 20_000, 'the agent\'s greeting on the call');
+    assert.match(placed.said[0].text, /automated/i, `the greeting says it is automated: ${placed.said[0].text}`);
+    assert.ok(placed.requests[0].status === 200, 'the worker took the signed call');
+    const sent = await until(() => withRecipe(id, 'estimateCall', 'sent'), 20_000, 'the call recorded as sent');
+    assert.equal(sent.providerId, call.sid);
+    await fetch(`${TW}/calls/${call.sid}/hangup`, json({}));
   });
 });
