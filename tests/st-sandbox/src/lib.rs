@@ -102,6 +102,7 @@ use axum::Router;
 pub fn app(state: Shared) -> Router {
     use axum::middleware::from_fn_with_state as mw;
     let st = api::routes()
+        .merge(portal::api_routes())
         .merge(auth::token_route())
         .layer(mw(state.clone(), openapi::validate_layer))
         .layer(mw(state.clone(), portal::scope_layer))

@@ -11,6 +11,7 @@
 //!   and separate credentials. `POST /_admin/other-environment {"clientId", "clientSecret"}`
 //!   registers the credentials the other environment's `POST /other-environment/connect/token`
 //!   accepts; its tokens are no good on this API (as production's are not on integration's).
+//! - `PUT .../jobs/{id}/cancel`, ServiceTitan's job cancel, for test-booking's clean-up.
 
 use std::sync::Mutex;
 
@@ -97,6 +98,32 @@ async fn other_token(body: Bytes) -> Response {
             Json(json!({"error": "invalid_client", "error_description": "unknown client or wrong secret"})),
         )
             .into_response(),
+    }
+}
+
+/// ServiceTitan calls the admin API lacks: `PUT /jpm/v2/tenant/{tenant}/jobs/{id}/cancel`
+/// (Jobs_Cancel, body `{reasonId, memo}`; `cargo xtask test-booking`'s clean-up), behind
+/// the same auth and validation as every API route. It is the admin API's
+/// `POST /_admin/jobs/{id}/canceled` (the same record change and `Job.Canceled` webhook),
+/// answered as ServiceTitan does: 200 with no body.
+pub fn api_routes() -> Router<Shared> {
+    Router::new().route("/jpm/v2/tenant/{tenant}/jobs/{id}/cancel", axum::routing::put(cancel_job))
+}
+
+async fn cancel_job(
+    State(s): State<Shared>,
+    axum::extract::Path((_tenant, id)): axum::extract::Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    use tower::ServiceExt;
+    let req = Request::post(format!("/_admin/jobs/{id}/canceled"))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(body));
+    let Ok(req) = req else { return StatusCode::INTERNAL_SERVER_ERROR.into_response() };
+    match crate::changes::routes().with_state(s).oneshot(req).await {
+        Ok(r) if r.status().is_success() => StatusCode::OK.into_response(),
+        Ok(r) => r,
+        Err(never) => match never {},
     }
 }
 
