@@ -130,3 +130,34 @@ impl ServiceTitanSettings {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_sites;
+
+    fn northstar() -> serde_json::Value {
+        serde_json::from_str(include_str!("../../examples/sites/northstar.json")).unwrap()
+    }
+
+    #[test]
+    fn a_refused_site_is_no_site_and_says_its_path_the_others_serve() {
+        let mut bad = northstar();
+        bad["id"] = "broken".into();
+        bad["trades"][0]["jobTypeId"] = "2001".into();
+        let sites = parse_sites(&serde_json::json!([northstar(), bad]).to_string(), true);
+        assert_eq!(sites.ok.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["northstar"]);
+        assert_eq!(sites.refused.len(), 1);
+        let (id, why) = &sites.refused[0];
+        assert_eq!(id.as_deref(), Some("broken"));
+        assert!(why.starts_with("site \"broken\": trades[0].jobTypeId: invalid type"), "{why}");
+    }
+
+    #[test]
+    fn sites_json_that_is_no_array_refuses_every_site() {
+        let sites = parse_sites("{\"id\": \"northstar\"}", true);
+        assert!(sites.ok.is_empty());
+        assert!(sites.refused[0].0.is_none() && sites.refused[0].1.starts_with("SITES_JSON: not a JSON array"));
+        let no_id = parse_sites("[{\"businessName\": \"x\"}]", false);
+        assert!(no_id.refused[0].1.starts_with("examples/sites[0]: .: missing field"), "{:?}", no_id.refused);
+    }
+}
