@@ -36,7 +36,7 @@ function connect(env = {}, flags = []) {
   const out = join(OUT, `site-${Math.random().toString(36).slice(2)}.json`);
   const args = ['connect', '--auth-url', `${url}/connect/token`, '--api-url', url,
     '--other-auth-url', `${url}/other-environment/connect/token`, '--site', 'acme', '--origin', 'https://www.acme.example',
-    '--out', out, '--yes', ...flags];
+    '--out', out, '--yes', '--dev-vars', join(OUT, 'none.vars'), ...flags];
   const r = spawnSync(XTASK, args, { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...CREDS, ...env }, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], timeout: 60_000 });
   return { code: r.status, out: r.stdout, err: r.stderr, file: out };
 }
@@ -102,4 +102,21 @@ test('connect --check names the path and the reason of a bad config', () => {
   const r = spawnSync(XTASK, ['connect', '--check', join(ROOT, 'tests/data/sites/bad.json')], { encoding: 'utf8' });
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /bad\.json: \.: a site config must be a JSON object/);
+});
+
+test('in a terminal, connect asks for the four values and each pick (Enter takes the default)', (t) => {
+  if (spawnSync('script', ['--version']).status !== 0) return t.skip('no `script` to give connect a terminal');
+  const out = join(OUT, 'tty.json');
+  const cmd = [XTASK, 'connect', '--auth-url', `${url}/connect/token`, '--api-url', url, '--site', 'tty', '--out', out, '--force', '--dev-vars', join(OUT, 'none.vars')].join(' ');
+  const answers = [CREDS.ST_CLIENT_ID, `  ${CREDS.ST_CLIENT_SECRET} `, CREDS.ST_APP_KEY, CREDS.ST_TENANT_ID, '1002', '', '', '3003', ''].join('\n') + '\n';
+  // No ST_* in the environment and no .dev.vars: every value is asked for.
+  const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { input: answers, encoding: 'utf8', timeout: 60_000,
+    env: { PATH: process.env.PATH, HOME: OUT }, cwd: OUT });
+  assert.equal(r.status, 0, r.stdout);
+  assert.match(r.stdout, /Client Secret \(App Connections → Client Secret → Generate; shown once\): /);
+  assert.match(r.stdout, /ST_CLIENT_SECRET had spaces or a line break around it/);
+  assert.match(r.stdout, /business unit for chat jobs \[1001\]: /);
+  const site = JSON.parse(readFileSync(out, 'utf8'));
+  assert.deepEqual(site.trades[0], { trade: 'hvac', businessUnitId: 1002, jobTypeId: 2003, estimateJobTypeId: 2004 });
+  assert.equal(site.defaultCampaignId, 3003);
 });

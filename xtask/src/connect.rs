@@ -85,6 +85,7 @@ impl Flags {
 const USAGE: &str = "usage: cargo xtask connect [--env integration|production] [--site ID] [--business-name NAME]
        [--origin https://www.example.com] [--trade hvac] [--business-unit ID] [--job-type ID]
        [--estimate-job-type ID] [--campaign ID] [--booking-provider ID] [--out FILE] [--yes] [--force]
+       [--dev-vars FILE (instead of edge-worker/.dev.vars)]
        (sandbox: --auth-url URL --api-url URL [--other-auth-url URL])
    or: cargo xtask connect --check FILE
 Credentials: ST_CLIENT_ID, ST_CLIENT_SECRET, ST_APP_KEY, ST_TENANT_ID from the environment,
@@ -101,7 +102,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), Fail> {
         return check_file(path);
     }
     let (env, other) = environments(&flags)?;
-    let creds = credentials()?;
+    let creds = credentials(&flags)?;
     let tenant = tenant_id(&creds)?;
     let api = Api::connect(&env, other.as_ref(), &creds, tenant)?;
     check_scopes(&api)?;
@@ -115,7 +116,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), Fail> {
 /// The chosen environment and, for the mix-up check, the other one.
 pub(crate) fn environments(flags: &Flags) -> Result<(Hosts, Option<Hosts>), Fail> {
     // `cargo xtask demo` writes the emulator's hosts to .dev.vars as ST_ENV=sandbox.
-    let file = dev_vars();
+    let file = dev_vars(flags);
     let var = |flag: &str, name: &str| {
         flags.get(flag).map(str::to_string).or_else(|| std::env::var(name).ok()).or_else(|| file.get(name).cloned())
     };
@@ -151,9 +152,11 @@ pub(crate) fn tenant_id(creds: &BTreeMap<String, String>) -> Result<i64, Fail> {
     })
 }
 
-/// `edge-worker/.dev.vars` as `NAME=value` lines (quotes removed).
-fn dev_vars() -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(root().join("edge-worker/.dev.vars")).unwrap_or_default();
+/// `edge-worker/.dev.vars` (or `--dev-vars FILE`) as `NAME=value` lines (quotes removed).
+fn dev_vars(flags: &Flags) -> BTreeMap<String, String> {
+    let path =
+        flags.get("dev-vars").map(std::path::PathBuf::from).unwrap_or_else(|| root().join("edge-worker/.dev.vars"));
+    let text = std::fs::read_to_string(path).unwrap_or_default();
     text.lines()
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').to_string()))
@@ -161,8 +164,8 @@ fn dev_vars() -> BTreeMap<String, String> {
 }
 
 /// The four values, each trimmed; says which ones had pasted whitespace.
-pub(crate) fn credentials() -> Result<BTreeMap<String, String>, Fail> {
-    let file = dev_vars();
+pub(crate) fn credentials(flags: &Flags) -> Result<BTreeMap<String, String>, Fail> {
+    let file = dev_vars(flags);
     let terminal = std::io::stdin().is_terminal();
     let mut out = BTreeMap::new();
     for (name, what) in NAMES {

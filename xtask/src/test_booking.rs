@@ -20,7 +20,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), Fail> {
     let worker = flags.get("worker").unwrap_or("http://127.0.0.1:8787").trim_end_matches('/').to_string();
     let site = flags.get("site").unwrap_or("northstar").to_string();
     let (env, other) = connect::environments(&flags)?;
-    let creds = connect::credentials()?;
+    let creds = connect::credentials(&flags)?;
     let api = Api::connect(&env, other.as_ref(), &creds, connect::tenant_id(&creds)?)?;
     let homeowner = Homeowner::new();
     let key = format!("test-booking-{}-{}", homeowner.at, homeowner.phone);
