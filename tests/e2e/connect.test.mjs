@@ -58,6 +58,9 @@ test('connect writes a valid site config from the tenant and prints the secret l
   assert.equal(site.defaultCampaignId, 3002);
   assert.equal(site.bookingProviderId, 7001);
   assert.deepEqual(site.allowedOrigins, ['https://www.acme.example']);
+  // The same config is tests/data/sites/connect-acme.json, which shared/tests/site_config.rs
+  // validates against examples/sites/schema.json with the jsonschema crate.
+  assert.deepEqual(site, JSON.parse(readFileSync(join(ROOT, 'tests/data/sites/connect-acme.json'), 'utf8')));
   const check = spawnSync(XTASK, ['connect', '--check', r.file], { encoding: 'utf8' });
   assert.equal(check.status, 0, check.stderr);
 });
