@@ -120,12 +120,27 @@ fn find(api: &Api, h: &Homeowner, reference: &str, key: &str, wait: Duration) ->
                 }
             }
         }
+        office_booking(api, key)?;
         std::thread::sleep(Duration::from_secs(2));
     }
     Err(Fail(format!(
         "no job with {mark} in ServiceTitan after {} s: open the worker's GET /v1/admin/attention?site= (bearer ADMIN_TOKEN) for why, and check the worker's logs (npx wrangler tail)",
         wait.as_secs()
     )))
+}
+
+/// A booking for the office instead of a job (no window agreed, an ambiguous match, a
+/// site in `booking` mode, or ServiceTitan refused the job) is a failed check, said with
+/// where to look.
+fn office_booking(api: &Api, key: &str) -> Result<(), Fail> {
+    let bookings = get_list(api, "/crm/v2/tenant/{t}/bookings?pageSize=200")?;
+    match bookings.iter().find(|b| b["externalId"].as_str() == Some(key)) {
+        Some(b) => Err(Fail(format!(
+            "ServiceTitan has booking {} for the office to review, not a job: the site is in booking mode, no arrival window was agreed, or the job was refused; the worker's GET /v1/admin/attention?site= says which (find the booking in ServiceTitan's Bookings inbox)",
+            b["id"]
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn get_list(api: &Api, path: &str) -> Result<Vec<Value>, Fail> {
