@@ -113,6 +113,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), Fail> {
     Ok(())
 }
 
+/// The ServiceTitan emulator of `cargo xtask demo` (xtask/src/demo.rs's port).
+const DEMO_EMULATOR: &str = "http://127.0.0.1:8790";
+
 /// The chosen environment and, for the mix-up check, the other one.
 pub(crate) fn environments(flags: &Flags) -> Result<(Hosts, Option<Hosts>), Fail> {
     // `cargo xtask demo` writes the emulator's hosts to .dev.vars as ST_ENV=sandbox.
@@ -121,7 +124,10 @@ pub(crate) fn environments(flags: &Flags) -> Result<(Hosts, Option<Hosts>), Fail
         flags.get(flag).map(str::to_string).or_else(|| std::env::var(name).ok()).or_else(|| file.get(name).cloned())
     };
     let sandbox = var("env", "ST_ENV").is_some_and(|e| e.trim() == "sandbox") || flags.get("auth-url").is_some();
-    if let (true, Some(auth), Some(api)) = (sandbox, var("auth-url", "ST_AUTH_URL"), var("api-url", "ST_API_URL")) {
+    if sandbox {
+        // Without hosts: the emulator `cargo xtask demo` runs on its fixed port.
+        let api = var("api-url", "ST_API_URL").unwrap_or_else(|| DEMO_EMULATOR.to_string());
+        let auth = var("auth-url", "ST_AUTH_URL").unwrap_or_else(|| format!("{api}/connect/token"));
         let (auth, api) = (auth.as_str(), api.as_str());
         let env = Hosts { name: "sandbox".into(), auth_url: auth.into(), api_url: api.trim_end_matches('/').into() };
         let other = flags.get("other-auth-url").map(|u| Hosts {
