@@ -248,8 +248,30 @@ pub fn parse_config(json: &str) -> Result<SiteConfig, ConfigError> {
     if let Some(path) = unknown {
         return Err(ConfigError::at(path, "unknown field (misspelled? see examples/sites/schema.json)"));
     }
+    if let (Ok(given), Ok(read)) = (serde_json::from_str(json), serde_json::to_value(&site)) {
+        if let Some(path) = array_for_object(&given, &read, "") {
+            return Err(ConfigError::at(path, "must be a JSON object, not an array"));
+        }
+    }
     site.check()?;
     Ok(site)
+}
+
+/// The first path where the config gave an array for what is an object (serde reads a
+/// struct from an array too, its fields by position; the schema does not, nor do we).
+fn array_for_object(given: &serde_json::Value, read: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    let at = |key: &str| if path.is_empty() { key.to_string() } else { format!("{path}.{key}") };
+    match (given, read) {
+        (Value::Array(_), Value::Object(_)) => Some(if path.is_empty() { ".".into() } else { path.into() }),
+        (Value::Object(g), Value::Object(r)) => {
+            g.iter().find_map(|(k, v)| r.get(k).and_then(|rv| array_for_object(v, rv, &at(k))))
+        }
+        (Value::Array(g), Value::Array(r)) => {
+            g.iter().zip(r).enumerate().find_map(|(i, (v, rv))| array_for_object(v, rv, &format!("{path}[{i}]")))
+        }
+        _ => None,
+    }
 }
 
 /// serde_ignored's path in the same notation as serde_path_to_error's: `a.b[0].c`.
