@@ -9,11 +9,14 @@
 //!    TwiML webhooks and ConversationRelay prompts (tests/bench/voice.mjs),
 //! 4. the peers side by side (tests/bench/peers.mjs, versions in tests/bench/peers.json):
 //!    the chat widgets fetched from the npm registry (cached under target/peers) and ours,
-//!    on one local page in headless Chromium, same CPU throttle.
+//!    on one local page in headless Chromium, same CPU throttle,
+//! 5. the fault matrix (tests/bench/faults.mjs): every emulator fault at every pipeline
+//!    step, one booking each, exactly one customer, location and job each.
 //!
 //! Every number in BENCHMARKS.md comes from this run. `--no-build` reuses the
-//! existing build (for iterating on the bench itself); `--peers-only` starts the stack,
-//! runs only the peers and prints them (target/bench/peers.json), BENCHMARKS.md untouched.
+//! existing build (for iterating on the bench itself); `--only peers` (or `faults`) starts
+//! the stack and runs only tests/bench/<that>.mjs (JSON in target/bench), BENCHMARKS.md
+//! untouched.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -35,8 +38,8 @@ const VOICE_TURN_P95_MS: f64 = 25.0;
 /// Runs the bench and writes BENCHMARKS.md at the workspace root.
 pub(crate) fn run(args: &[String]) -> Result<(), Fail> {
     let build = !args.iter().any(|a| a == "--no-build");
-    if args.iter().any(|a| a == "--peers-only") {
-        return peers_only(build);
+    if let Some(i) = args.iter().position(|a| a == "--only") {
+        return only(build, args.get(i + 1).map(String::as_str).unwrap_or(""));
     }
     let started = Instant::now();
     // Before our own builds load the CPUs: what else was running.
@@ -84,11 +87,13 @@ pub(crate) fn run(args: &[String]) -> Result<(), Fail> {
     let widget = node_json("widget.mjs", &out.join("widget.json"), &urls);
     println!("xtask bench: peers side by side in headless Chromium (npm registry, cached in target/peers)");
     let peers = node_json("peers.mjs", &out.join("peers.json"), &urls);
+    println!("xtask bench: fault matrix (every emulator fault at every ServiceTitan step)");
+    let faults = node_json("faults.mjs", &out.join("faults.json"), &urls);
     // Last: its ConversationRelay calls end (call-backs for the office) as it finishes.
     println!("xtask bench: voice turns through the worker (TwiML webhooks, ConversationRelay)");
     let voice = node_json("voice.mjs", &out.join("voice.json"), &voice_env(&stack));
     drop(stack);
-    let measured = Measured { sizes, worker: worker?, widget: widget?, voice: voice?, peers: peers? };
+    let measured = Measured { sizes, worker: worker?, widget: widget?, voice: voice?, peers: peers?, faults: faults? };
 
     let md = render(&machine, &engine, &engine_o3, &measured, started.elapsed().as_secs());
     let path = root().join("BENCHMARKS.md");
@@ -96,6 +101,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), Fail> {
     summary(&engine, &measured.sizes, &measured.worker, &measured.widget);
     voice_summary(&measured.voice);
     peers_summary(&measured.peers);
+    faults_summary(&measured.faults);
     println!("xtask bench: wrote BENCHMARKS.md in {} s", started.elapsed().as_secs());
     Ok(())
 }
@@ -107,6 +113,7 @@ struct Measured {
     widget: Value,
     voice: Value,
     peers: Value,
+    faults: Value,
 }
 
 /// The stack's worker, emulator and Twilio auth token for tests/bench/voice.mjs: it signs
@@ -246,7 +253,7 @@ fn verdict(ok: bool) -> &'static str {
 }
 
 fn render(m: &Machine, engine: &Engine, engine_o3: &Engine, measured: &Measured, secs: u64) -> String {
-    let Measured { sizes, worker, widget, voice, peers } = measured;
+    let Measured { sizes, worker, widget, voice, peers, faults } = measured;
     let mut s = String::new();
     let _ = writeln!(s, "# Benchmarks\n");
     let _ = writeln!(
@@ -538,6 +545,7 @@ fn render(m: &Machine, engine: &Engine, engine_o3: &Engine, measured: &Measured,
             bytes(&f["brotli"])
         );
     }
+    render_faults(&mut s, faults);
     render_voice(&mut s, voice);
     let _ = writeln!(s, "\n## Reproduce\n\n```\ncargo xtask bench\n```\n");
     let _ = writeln!(
@@ -688,8 +696,11 @@ fn voice_summary(v: &Value) {
     }
 }
 
-/// `cargo xtask bench --peers-only`: a stack for our widget's API, then tests/bench/peers.mjs.
-fn peers_only(build: bool) -> Result<(), Fail> {
+/// `cargo xtask bench --only peers|faults`: a fresh stack, then that one script.
+fn only(build: bool, script: &str) -> Result<(), Fail> {
+    if !["peers", "faults"].contains(&script) {
+        return Err(Fail(format!("--only takes peers or faults, not {script:?}")));
+    }
     tools::ensure_build_tools()?;
     tools::ensure_chromium()?;
     if build {
@@ -703,10 +714,18 @@ fn peers_only(build: bool) -> Result<(), Fail> {
         &vars,
         None,
     )?;
-    let urls = [("WORKER_URL", stack.worker_url.clone()), ("SITE_URL", stack.site_url.clone())];
-    let peers = node_json("peers.mjs", &root().join("target/bench/peers.json"), &urls);
+    let urls = [
+        ("WORKER_URL", stack.worker_url.clone()),
+        ("SANDBOX_URL", stack.sandbox_url.clone().unwrap_or_default()),
+        ("SITE_URL", stack.site_url.clone()),
+    ];
+    let json = node_json(&format!("{script}.mjs"), &root().join(format!("target/bench/{script}.json")), &urls);
     drop(stack);
-    peers_summary(&peers?);
+    if script == "peers" {
+        peers_summary(&json?);
+    } else {
+        faults_summary(&json?);
+    }
     Ok(())
 }
 
@@ -831,5 +850,148 @@ fn peers_summary(p: &Value) {
                 "n/a".into()
             }
         );
+    }
+}
+
+/// D2. The fault matrix (tests/bench/faults.mjs).
+fn render_faults(s: &mut String, f: &Value) {
+    let _ = writeln!(s, "### Fault matrix: every emulator fault at every ServiceTitan step\n");
+    let _ = writeln!(
+        s,
+        "`node tests/bench/faults.mjs` against the same stack. The steps are the ServiceTitan calls of a clean \
+         booking ({}), plus the token: its faults are reached by rejecting the worker's cached token once (401 \
+         on its first call), so it must fetch a new one from the faulted token endpoint. Each cell is one new \
+         homeowner's booking with that one fault installed once (`POST /_admin/faults`, `count: 1`), posted \
+         with the same idempotency key until \"booked\", then the emulator's records polled for the phone. \
+         A cell reads `1/1/1` when it ended with exactly one customer, one location and one job, then the \
+         retries: calls to the faulted step beyond the clean run's. Cells that did not book or end with \
+         exactly one of each are listed below the table.\n",
+        f["clean"]["calls"].as_array().into_iter().flatten().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")
+    );
+    let faults: Vec<&str> = f["faults"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let _ = writeln!(s, "| step | {} |\n|---|{}", faults.join(" | "), "---|".repeat(faults.len()));
+    let cells: Vec<&Value> = f["cells"].as_array().into_iter().flatten().collect();
+    for step in f["steps"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+        let row: Vec<String> = faults
+            .iter()
+            .map(|fault| {
+                cells
+                    .iter()
+                    .find(|c| c["step"] == step && c["fault"] == *fault)
+                    .map(|c| fault_cell(c))
+                    .unwrap_or_else(|| "not run".into())
+            })
+            .collect();
+        let _ = writeln!(s, "| `{step}` | {} |", row.join(" | "));
+    }
+    let _ = writeln!(
+        s,
+        "\n{} cells: not booked {}, not exactly one customer, location and job {}, fault never reached {}.\n",
+        cells.len(),
+        f["notBooked"],
+        f["notExactlyOne"],
+        f["faultNotHit"]
+    );
+    for c in cells.iter().filter(|c| c["exactlyOne"] != true || c["booked"] != true || c["faultHits"] == 0) {
+        let _ = writeln!(
+            s,
+            "- `{}` × {}: answers {}, records {}, fault hits {}{}",
+            c["step"].as_str().unwrap_or("?"),
+            c["fault"].as_str().unwrap_or("?"),
+            c["answers"],
+            c["records"],
+            c["faultHits"],
+            c["note"].as_str().map(|n| format!(": {n}")).unwrap_or_default()
+        );
+    }
+    let _ =
+        writeln!(s, "\n<details><summary>Every cell: time to records, the calls beyond the clean run's</summary>\n");
+    let _ = writeln!(
+        s,
+        "| step | fault | booked | records in | retries | calls beyond the clean run's |\n|---|---|---|---:|---:|---|"
+    );
+    for c in &cells {
+        let extra: Vec<&str> = c["extra"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let _ = writeln!(
+            s,
+            "| `{}` | {} | {} | {} ms | {} | {} |",
+            c["step"].as_str().unwrap_or("?"),
+            c["fault"].as_str().unwrap_or("?"),
+            if c["booked"] == true { "yes" } else { "**no**" },
+            c["recordedMs"],
+            c["retries"],
+            if extra.is_empty() { "none".to_string() } else { extra.join(", ") }
+        );
+    }
+    let _ = writeln!(s, "\n</details>\n");
+}
+
+/// "1/1/1, 2 retries" (customers/locations/jobs), bold when not exactly one each.
+fn fault_cell(c: &Value) -> String {
+    let r = &c["records"];
+    let jobs = r["jobs"].as_u64().unwrap_or(0) + r["bookings"].as_u64().unwrap_or(0);
+    let counts = format!("{}/{}/{jobs}", r["customers"], r["locations"]);
+    let retries = match c["retries"].as_u64().unwrap_or(0) {
+        1 => "1 retry".to_string(),
+        n => format!("{n} retries"),
+    };
+    if c["exactlyOne"] == true && c["booked"] == true {
+        format!("{counts}, {retries}")
+    } else {
+        format!("**{counts}**, {retries}")
+    }
+}
+
+fn faults_summary(f: &Value) {
+    println!(
+        "bench: fault matrix: {} cells, not booked {}, not exactly one record each {}, fault never reached {}",
+        f["cells"].as_array().map_or(0, Vec::len),
+        f["notBooked"],
+        f["notExactlyOne"],
+        f["faultNotHit"]
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_peers_table_says_which_load_up_front_and_why_an_input_was_not_reached() {
+        let p = json!({"throttle": 4, "runs": 3, "widgets": [
+            {"name": "none", "label": "host page alone (no widget)", "bytesBefore": {"raw": 0, "gzip": 0, "brotli": 0, "files": 0},
+             "longTasksBefore": 0, "tbtBefore": 0, "tbtAddedBefore": 0},
+            {"name": "ours", "label": "ours", "upFront": false, "interactiveRuns": 3, "interestToInteractive": 512.3,
+             "bytesBefore": {"raw": 1200, "gzip": 800, "brotli": 600, "files": 1},
+             "bytesAfter": {"raw": 300000, "gzip": 150000, "brotli": 120000, "files": 2},
+             "longTasksBefore": 0, "tbtBefore": 0, "tbtAddedBefore": 0, "longTasksAfter": 2, "tbtAfter": 90},
+            {"name": "x", "label": "@x/chat@1.0.0", "upFront": true, "interactiveRuns": 0, "ship": "the tarball",
+             "notInteractive": ["no visible launcher"], "external": ["x.example"],
+             "bytesBefore": {"raw": 2000000, "gzip": 500000, "brotli": 400000, "files": 3},
+             "bytesAfter": {"raw": 0, "gzip": 0, "brotli": 0, "files": 0},
+             "longTasksBefore": 9, "tbtBefore": 700, "tbtAddedBefore": 700, "longTasksAfter": 0, "tbtAfter": 0}]});
+        let mut s = String::new();
+        render_peers(&mut s, &p);
+        assert!(s.contains("| ours | no | 1 | 1,200 / 800 / 600 | 300,000 / 150,000 / 120,000 | 0 | 0 ms (0 ms) | 2 / 90 ms | 512.3 ms |"), "{s}");
+        assert!(s.contains("| @x/chat@1.0.0 | **yes** | 3 | 2,000,000 / 500,000 / 400,000 |"), "{s}");
+        assert!(s.contains("not reached (below)"), "{s}");
+        assert!(
+            s.contains(
+                "- @x/chat@1.0.0: the tarball; input not reached: no visible launcher; refused requests to x.example."
+            ),
+            "{s}"
+        );
+        assert!(s.contains("Chatwoot") && s.contains("Intercom") && s.contains("610 ms"), "{s}");
+    }
+
+    #[test]
+    fn a_fault_cell_is_bold_unless_it_booked_exactly_one_of_each() {
+        let one = json!({"records": {"customers": 1, "locations": 1, "jobs": 1, "bookings": 0}, "retries": 1,
+                         "exactlyOne": true, "booked": true});
+        assert_eq!(fault_cell(&one), "1/1/1, 1 retry");
+        let two = json!({"records": {"customers": 2, "locations": 1, "jobs": 1, "bookings": 0}, "retries": 0,
+                         "exactlyOne": false, "booked": true});
+        assert_eq!(fault_cell(&two), "**2/1/1**, 0 retries");
     }
 }
