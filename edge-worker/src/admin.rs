@@ -13,6 +13,9 @@
 //!   JSON, or the office's HTML page for `Accept: text/html` or `?format=html`
 //!   (`followups/page.rs`).
 //! - `POST /v1/admin/followups/cancel`: cancels one pending follow-up (the page's button).
+//! - `GET /v1/admin/`: the owner page (`owner_page.rs`): sites, their ServiceTitan
+//!   connection right now, last sessions, attention, webhook deliveries;
+//!   `POST /v1/admin/test-booking` is its "send a test booking" button.
 //!
 //! A browser cannot send a bearer token from a link or a form, so the same token is also
 //! accepted as the password of HTTP Basic auth (any user name); an HTML request without
@@ -30,7 +33,7 @@ pub(crate) async fn route(req: &Request, env: &Env, path: &[&str]) -> Result<Res
     if !allowed(req, env)? {
         let mut refused = error(401, "admin token required", &Cors::none())?;
         if req.headers().get("accept")?.is_some_and(|a| a.contains("text/html")) {
-            refused.headers_mut().set("www-authenticate", "Basic realm=\"Follow-ups\", charset=\"UTF-8\"")?;
+            refused.headers_mut().set("www-authenticate", "Basic realm=\"Booking admin\", charset=\"UTF-8\"")?;
         }
         return Ok(refused);
     }
@@ -56,6 +59,8 @@ pub(crate) async fn route(req: &Request, env: &Env, path: &[&str]) -> Result<Res
             let list = attention::list(env, q("site").as_deref()).await?;
             json_reply(200, &json!({ "attention": list }), &Cors::none())
         }
+        (Method::Get, [] | [""]) => crate::owner_page::page(env, q).await,
+        (Method::Post, ["test-booking"]) => crate::owner_page::test_booking(req, env).await,
         (Method::Get, ["followups"]) => crate::followups::page::followups(req, env, q).await,
         (Method::Post, ["followups", "cancel"]) => crate::followups::page::cancel(req, env).await,
         _ => error(404, "no such route", &Cors::none()),

@@ -297,10 +297,12 @@ impl BookingObject {
 
     async fn deliver(&self, d: &Delivery) -> DeliveryResult {
         let secret = outbound::webhook_secret(&self.env);
-        if secret.is_empty() {
-            return DeliveryResult::NotSigned;
-        }
-        outbound::post_signed(d, &secret).await
+        let result =
+            if secret.is_empty() { DeliveryResult::NotSigned } else { outbound::post_signed(d, &secret).await };
+        // Every attempt goes in the owner's delivery log (the owner page).
+        let names: Names = self.state.storage().get("names").await.ok().flatten().unwrap_or_default();
+        crate::deliveries::log(&self.env, &names.site, &names.session, d, result).await;
+        result
     }
 
     async fn record(&self, record: &Record) -> Result<()> {

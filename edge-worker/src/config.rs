@@ -47,6 +47,11 @@ pub(crate) fn site(env: &Env, id: &str) -> Option<SiteConfig> {
     sites(env).ok.iter().find(|s| s.id == id).cloned()
 }
 
+/// Every site that parsed, for the owner page.
+pub(crate) fn all(env: &Env) -> Vec<SiteConfig> {
+    sites(env).ok.clone()
+}
+
 /// Why the config of site `id` was refused (its JSON path and the reason), when it was;
 /// a `SITES_JSON` that is no JSON array refuses every site.
 pub(crate) fn refusal(env: &Env, id: &str) -> Option<String> {

@@ -10,10 +10,12 @@ mod admin;
 mod attention;
 mod booking_object;
 mod config;
+mod deliveries;
 mod followups;
 mod http;
 mod limiter;
 mod outbound;
+mod owner_page;
 mod rate_limit;
 mod servicetitan_client;
 mod transcripts;
@@ -132,7 +134,7 @@ async fn route(mut req: Request, env: &Env) -> Result<Response> {
 
 /// Bookings: replay, keep the transcript, hand the job to its Durable Object. The answer
 /// is booking-core's, from the request alone, so it is the same for every match.
-async fn book(env: &Env, site: &SiteConfig, submission: Submission, cors: &Cors) -> Result<Response> {
+pub(crate) async fn book(env: &Env, site: &SiteConfig, submission: Submission, cors: &Cors) -> Result<Response> {
     let now = transcripts::now();
     let (_, booking) = replay_submission(site.public(), Channel::Chat, submission.locale, &submission.turns, now);
     let Some(request) = booking else {

@@ -14,6 +14,7 @@
 //! - [`transcript`]: transcript and summary notes.
 //! - [`signing`]: HMAC signatures for webhooks.
 //! - [`submission`]: the widget → worker wire format and its limits.
+//! - [`test_booking`]: the scripted test booking of the owner page.
 #![deny(missing_docs)]
 
 pub mod booking;
@@ -26,6 +27,7 @@ pub mod servicetitan;
 pub mod signing;
 pub mod site;
 pub mod submission;
+pub mod test_booking;
 mod text;
 pub mod transcript;
 pub mod voice;

@@ -63,6 +63,11 @@ impl ZipCities {
         self.0.iter().find(|(z, _)| z == zip).map(|(_, city)| city)
     }
 
+    /// The first ZIP the site names, with its city.
+    pub fn first(&self) -> Option<(&str, &str)> {
+        self.0.first().map(|(z, c)| (z.as_str(), c.as_str()))
+    }
+
     /// Adds or replaces the city of `zip`.
     pub fn insert(&mut self, zip: String, city: String) {
         match self.0.iter_mut().find(|(z, _)| *z == zip) {

@@ -235,8 +235,14 @@ pub(crate) async fn cancel(req: &Request, env: &Env) -> Result<Response> {
 }
 
 /// No `Origin` (not a browser form) or our own.
-fn same_origin(req: &Request) -> Result<bool> {
+pub(crate) fn same_origin(req: &Request) -> Result<bool> {
     let Some(origin) = req.headers().get("origin")? else { return Ok(true) };
+    // A browser's own verdict first: behind a proxy (wrangler dev, a custom domain) the
+    // URL the worker sees may name another host than the one the browser posted to
+    // (regression: the owner page's test booking button was refused as cross-origin).
+    if let Some(site) = req.headers().get("sec-fetch-site")? {
+        return Ok(site == "same-origin");
+    }
     let url = req.url()?;
     Ok(origin.trim_end_matches('/') == url.origin().ascii_serialization())
 }

@@ -5,12 +5,14 @@
 //!   `next_request(now)` → [`Step`], the shell sends it, `on_response(response, now)`.
 //! - [`availability`]: capacity → up to three arrival windows.
 //! - [`time`]: RFC 3339 without a date crate.
+//! - [`connection`]: whether a site's connection works (scopes, booking provider, business units).
 //!
 //! API boundary: nothing here knows HTTP clients, tokens or the worker runtime. The
 //! shell adds `Authorization: Bearer` and `ST-App-Key`, fetches a token first when
 //! [`StRequest::fresh_token`] is set, and persists the pipeline (see [`pipeline`]).
 
 pub mod availability;
+pub mod connection;
 pub mod models;
 pub mod pipeline;
 pub mod time;
