@@ -178,6 +178,7 @@ fn browser_tests(tally: &mut Tally, only: Option<&str>) -> Result<(), Fail> {
                 &c.twilio_auth_token,
                 &c.voice_tool_secret,
                 &c.st_webhook_key,
+                &c.email_api_key,
             ]
             .join(",")
         })
