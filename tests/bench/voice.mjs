@@ -113,11 +113,20 @@ async function twimlCall(i) {
     AccountSid: ACCOUNT, ApiVersion: '2010-04-01', CallSid: sid, CallStatus: status, Called: NUMBER, CalledCountry: 'US',
     Caller: p.from, CallerCountry: 'US', Direction: 'inbound', From: p.from, FromCountry: 'US', To: NUMBER, ToCountry: 'US',
   });
-  const out = { incoming: null, gathers: [], errors: [], summary: false };
+  const out = { incoming: null, incomingAgain: null, health: null, gathers: [], errors: [], summary: false };
   const ok = (r) => r.status === 200 && /xml/.test(r.type) && /<Gather\b/.test(r.xml);
+  // Where the greeting's time goes: wrangler dev's floor (a route with no object), the
+  // greeting to a new CallSid (a new Durable Object), the same webhook again (the object
+  // exists: Twilio's retry, answered with the greeting again).
+  const h0 = performance.now();
+  await (await fetch(`${WORKER_URL}/health`)).text();
+  out.health = performance.now() - h0;
   const first = await webhook(`${base}/incoming`, params('ringing'));
   out.incoming = first.ms;
   if (!ok(first)) { out.errors.push(`incoming: HTTP ${first.status} ${first.xml.slice(0, 120)}`); return out; }
+  const again = await webhook(`${base}/incoming`, params('ringing'));
+  out.incomingAgain = again.ms;
+  if (!ok(again)) out.errors.push(`incoming again: HTTP ${again.status} ${again.xml.slice(0, 120)}`);
   let xml = first.xml;
   for (let t = 0; t < MAX_TURNS; t += 1) {
     const words = saysOf(xml);
@@ -231,11 +240,12 @@ for (const ws of open) ws.close(1000);
 
 const result = {
   target: { p95Ms: TARGET_P95_MS }, load: { start: loadAtStart, end: load() }, callsPerKind: CALLS, warmupCalls: WARMUP, maxTurns: MAX_TURNS,
-  twiml: { ...summary(twiml, ['incoming', 'gathers']), serviceTitanCalls: twimlSt.length },
+  twiml: { ...summary(twiml, ['incoming', 'incomingAgain', 'health', 'gathers']), serviceTitanCalls: twimlSt.length },
   relay: { ...summary(relay, ['handshake', 'greeting', 'prompts']), serviceTitanCalls: relaySt.length },
 };
 const line = (what, s) => `${what} n=${s.n} p50 ${s.p50?.toFixed(1)} ms p95 ${s.p95?.toFixed(1)} ms`;
 console.log(`voice: ${line('incoming', result.twiml.incoming)}; ${line('gather', result.twiml.gathers)}; ${line('relay prompt', result.relay.prompts)}`);
+console.log(`voice: ${line('health (no object)', result.twiml.health)}; ${line('incoming again (object exists)', result.twiml.incomingAgain)}; ${line('relay handshake (new object)', result.relay.handshake)}`);
 console.log(`voice: errors ${result.twiml.errors.length + result.relay.errors.length}; ServiceTitan calls during the turns: ${twimlSt.length} + ${relaySt.length}`);
 mkdirSync(dirname(OUT), { recursive: true });
 writeFileSync(OUT, JSON.stringify(result, null, 2));
