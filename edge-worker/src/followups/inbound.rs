@@ -67,6 +67,26 @@ pub(crate) async fn sms(req: Request, env: &Env, site_id: &str) -> Result<Respon
     twilio::twiml(EMPTY_TWIML.to_string())
 }
 
+/// A call from `from` reached the voice agent: each customer whose follow-ups use that
+/// number gets a "called back" note (engine `call_in`), once per CallSid. Failures are
+/// logged; the call goes on regardless.
+pub(crate) async fn call_in(env: &Env, site: &str, from: &str, call_sid: &str) {
+    let Some(number) = e164(from) else { return };
+    let customers = match customers_with(env, site, &number).await {
+        Ok(c) => c,
+        Err(e) => return worker::console_error!("call-in lookup for {site}: {e}"),
+    };
+    let at_ms = Date::now().as_millis();
+    for customer in customers {
+        let body = json!({"callSid": call_sid, "from": number, "atMs": at_ms}).to_string();
+        match super::call(env, site, &customer.to_string(), "/call-in", body).await {
+            Ok(r) if (200..300).contains(&r.status_code()) => {}
+            Ok(r) => worker::console_error!("call-in for customer {customer}: object answered {}", r.status_code()),
+            Err(e) => worker::console_error!("call-in for customer {customer}: {e}"),
+        }
+    }
+}
+
 /// What the text means: Twilio's `OptOutType` (its Advanced Opt-Out keywords) when it
 /// says STOP or START, else booking-core's reading of the whole message.
 fn keyword(body: &str, opt_out_type: Option<&str>) -> Keyword {

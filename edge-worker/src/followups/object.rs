@@ -52,6 +52,17 @@ struct InboundText {
     at_ms: f64,
 }
 
+/// `POST /call-in`: the customer called the voice agent (`voice::call_object`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CallIn {
+    call_sid: String,
+    from: String,
+    /// Real time of the call (ms); 0: now.
+    #[serde(default)]
+    at_ms: f64,
+}
+
 /// `POST /poll` (the cron trigger): read the export feeds for this site.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -195,6 +206,13 @@ impl FollowUpObject {
                 let given: InboundText = req.json().await?;
                 let keyword = self.inbound(given).await?;
                 Response::from_json(&json!({"keyword": keyword_name(keyword)}))
+            }
+            "/call-in" => {
+                // Only a customer with follow-ups is indexed by phone: no state, no note.
+                let given: CallIn = req.json().await?;
+                let noted =
+                    self.change(None, given.at_ms, |fu, now| fu.call_in(&given.call_sid, &given.from, now)).await?;
+                Response::from_json(&json!({"noted": noted.is_some()}))
             }
             "/cancel" => {
                 let given: CancelOne = req.json().await?;

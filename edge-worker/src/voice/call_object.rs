@@ -401,6 +401,11 @@ impl CallObject {
         };
         let names = self.remember(&names).await?;
         let site = self.site(&names.site_id)?;
+        if let (Heard::Answered, None, Some(from)) = (&inbound.heard, &names.follow_up, &names.from) {
+            // A customer with follow-ups calling in gets a "called back" note (issue 15).
+            let (env, site_id, from, sid) = (self.env.clone(), site.id.clone(), from.clone(), names.call.clone());
+            self.state.wait_until(async move { crate::followups::inbound::call_in(&env, &site_id, &from, &sid).await });
+        }
         let event = match inbound.heard.clone() {
             Heard::Answered => CallEvent::Answered,
             Heard::Said { text } => CallEvent::Heard { text },
