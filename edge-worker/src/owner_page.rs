@@ -213,7 +213,7 @@ pub(crate) async fn test_booking(req: &Request, env: &Env) -> Result<Response> {
         return error(400, "say which site: site=<a site id>", &none);
     };
     let now_ms = Date::now().as_millis();
-    let json = booking_core::test_booking::submission_json(&site, now_ms);
+    let json = booking_core::test_booking::submission_json(&site.public(), &format!("owner-test-{now_ms}"), now_ms);
     let submission = match Submission::parse(json.as_bytes()) {
         Ok(s) => s,
         Err(e) => return error(500, &format!("the test booking's own submission was refused: {e}"), &none),

@@ -57,6 +57,18 @@ export async function withReference(reference, ms = 60_000) {
   }, ms, `a job or booking with ${reference}`);
 }
 
+// The jobs of a booking (by its reference), once ServiceTitan has it. When the booking
+// went to the office instead of a job, the failure says why: the office booking's first
+// summary line ("Office review: ...", an ambiguous match, no window).
+export async function jobsOf(reference, ms = 60_000) {
+  const found = await withReference(reference, ms);
+  if (!found.jobs.length) {
+    const why = found.bookings.map((b) => String(b.summary || '').split('\n')[0]).join(' | ');
+    throw new Error(`no job for ${reference}: ${found.bookings.length} office booking(s) instead: ${why}`);
+  }
+  return found.jobs;
+}
+
 // The widget's parts, by data-testid (Playwright's CSS pierces the open shadow root).
 export const ui = {
   bubble: '[data-testid="bw-bubble"]',

@@ -4,7 +4,7 @@
 // emulator, and the session and its webhook delivery listed afterwards.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { browser, WORKER_URL, SANDBOX_URL, SECRETS, withReference, until } from './lib.mjs';
+import { browser, WORKER_URL, SANDBOX_URL, SECRETS, jobsOf, until } from './lib.mjs';
 
 const TOKEN = process.env.ADMIN_TOKEN;
 const PAGE = `${WORKER_URL}/v1/admin/`;
@@ -51,8 +51,7 @@ test('owner page: sites and their connection, a revoked scope named, a test book
     await page.waitForURL(/\/v1\/admin\/\?site=northstar&test=W-/);
     const sent = await page.locator('[data-testid=test-sent]').innerText();
     const reference = sent.match(/W-[0-9A-Z]{4}-[0-9A-Z]{4}/)[0];
-    const found = await withReference(reference, 90_000);
-    assert.equal(found.jobs.length, 1, 'one job for the test booking');
+    assert.equal((await jobsOf(reference, 90_000)).length, 1, 'one job for the test booking');
 
     // Its session, with what the office got, and the owner's webhook attempt for it.
     await until(async () => {

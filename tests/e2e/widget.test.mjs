@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
-import { browser, records, say, sayAll, ui, until, withReference, REFERENCE, SITE_URL, WORKER_URL, OUT } from './lib.mjs';
+import { browser, records, say, sayAll, ui, until, withReference, jobsOf, REFERENCE, SITE_URL, WORKER_URL, OUT } from './lib.mjs';
 
 mkdirSync(OUT, { recursive: true });
 const require = createRequire(import.meta.url);
@@ -42,7 +42,7 @@ const referenceEl = '[data-testid="bw-reference"]';
 const shownReference = async (page) => (await page.locator(referenceEl).textContent({ timeout: 30_000 })).trim();
 // The worker answers as soon as it has stored the booking, before any ServiceTitan call
 // (the reply cannot tell a new customer from a known one): the job appears shortly after.
-const jobsWith = async (reference) => (await withReference(reference)).jobs;
+const jobsWith = (reference) => jobsOf(reference);
 
 // The whole booking conversation; returns the reference the widget shows. Each test
 // books a homeowner of its own (phone and address in no seed and no other test): a

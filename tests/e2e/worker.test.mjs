@@ -449,7 +449,18 @@ test('a chunked body over 64 KB is cut while it is read (413)', async () => {
   // upload has ended (with an endless one its log shows the 413 after ~0.2 s and the
   // client never gets it), so the upload here ends.
   const big = ['{"idempotencyKey":"chunked-1","turns":[], "pad":"', ...Array(256).fill(' '.repeat(2048)), '"}'];
-  const cut = await chunked(`/v1/sites/${SITE}/bookings`, big);
+  // wrangler dev's local proxy (not the worker) sometimes resets the upload or answers
+  // 503 while it restarts its local worker (failed once in CI on a loaded machine); that
+  // is retried, at most three times. Any answer of the worker's own is judged.
+  const tries = [];
+  let cut = null;
+  for (let i = 0; i < 3 && !cut; i += 1) {
+    const r = await chunked(`/v1/sites/${SITE}/bookings`, big).catch((e) => ({ error: String(e) }));
+    if (r.error || (r.status === 503 && /restarted/i.test(r.text))) tries.push(r.error || r.text);
+    else cut = r;
+    if (!cut) await new Promise((done) => setTimeout(done, 1000));
+  }
+  assert.ok(cut, `no answer from the worker in three uploads: ${tries.join(' | ')}`);
   assert.equal(cut.status, 413, cut.text);
   assert.match(cut.json.error, /limit is 65536/);
 });

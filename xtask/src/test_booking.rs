@@ -9,6 +9,8 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use booking_core::site::PublicSiteConfig;
+use booking_core::test_booking::{self, TestHomeowner};
 use serde_json::{json, Value};
 
 use crate::connect::{self, Api, Flags};
@@ -22,9 +24,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), Fail> {
     let (env, other) = connect::environments(&flags)?;
     let creds = connect::credentials(&flags)?;
     let api = Api::connect(&env, other.as_ref(), &creds, connect::tenant_id(&creds)?)?;
-    let homeowner = Homeowner::new();
-    let key = format!("test-booking-{}-{}", homeowner.at, homeowner.phone);
-    let reference = book(&worker, &site, &homeowner, &key)?;
+    let config = site_config(&worker, &site)?;
+    let homeowner = test_booking::homeowner(&config);
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+    let key = format!("test-booking-{now_ms}");
+    let reference = book(&worker, &site, &test_booking::submission_json(&config, &key, now_ms))?;
     println!("test-booking: the worker answered; reference {reference}; waiting for ServiceTitan's records");
     let wait = Duration::from_secs(flags.get("wait-seconds").and_then(|s| s.parse().ok()).unwrap_or(120));
     let found = find(&api, &homeowner, &reference, &key, wait)?;
@@ -33,63 +37,48 @@ pub(crate) fn run(args: &[String]) -> Result<(), Fail> {
     Ok(())
 }
 
-/// A homeowner nobody else is: a fresh address and a 555-01xx number, so the booking
-/// makes its own customer (no match, no ambiguity) and the clean-up touches nothing else.
-struct Homeowner {
-    name: String,
-    phone: String,
-    address: String,
-    at: u64,
-}
-
-impl Homeowner {
-    fn new() -> Homeowner {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-        // 555-0180..0199: fictional numbers the seed tenant does not use.
-        let n = 80 + now.as_millis() % 20;
-        let house = 1000 + now.as_micros() % 8000;
-        Homeowner {
-            name: "Jordan Testbook".into(),
-            phone: format!("61255501{n:02}"),
-            address: format!("{house} Birch Ave, Minneapolis, MN 55416"),
-            at: now.as_secs(),
-        }
-    }
-
-    /// The conversation as the widget sends it: the homeowner's turns only.
-    fn turns(&self) -> Value {
-        let p = &self.phone;
-        let said = [
-            "My AC stopped cooling, can you come tomorrow morning?".to_string(),
-            self.name.clone(),
-            format!("{}-{}-{}", &p[..3], &p[3..6], &p[6..]),
-            self.address.clone(),
-            "yes".to_string(),
-            "Book it".to_string(),
-        ];
-        said.iter().enumerate().map(|(i, t)| json!({"text": t, "at": self.at + i as u64})).collect()
+/// The site's public config from the worker (what the widget reads): the test homeowner
+/// lives in its service area.
+fn site_config(worker: &str, site: &str) -> Result<PublicSiteConfig, Fail> {
+    let url = format!("{worker}/v1/sites/{site}/config");
+    let (status, text) = connect::http("GET", &url, &[], None)?;
+    match status {
+        200 => serde_json::from_str(&text)
+            .map_err(|e| Fail(format!("the worker's {url} is not a site config ({e}): is it this version?"))),
+        404 => Err(no_site(worker, site)),
+        _ => Err(refused(worker, site, status, &text)),
     }
 }
 
-/// Submits the conversation; the worker's reference.
-fn book(worker: &str, site: &str, h: &Homeowner, key: &str) -> Result<String, Fail> {
-    let body = json!({"idempotencyKey": key, "turns": h.turns(), "locale": "en"});
+fn no_site(worker: &str, site: &str) -> Fail {
+    Fail(format!(
+        "the worker at {worker} has no site {site:?}: give --site with an id from examples/sites (or SITES_JSON)"
+    ))
+}
+
+fn refused(worker: &str, site: &str, status: u16, text: &str) -> Fail {
+    let reply: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    if status == 503 {
+        return Fail(format!(
+            "the worker refuses site {site:?}'s config: {}; fix it (cargo xtask connect --check FILE) and deploy again",
+            reply["error"]
+        ));
+    }
+    Fail(format!(
+        "the worker at {worker} answered {status} ({}): check --worker and that the deployed worker is this version",
+        text.chars().take(200).collect::<String>()
+    ))
+}
+
+/// Submits the conversation, as the widget does; the worker's reference.
+fn book(worker: &str, site: &str, body: &str) -> Result<String, Fail> {
     let url = format!("{worker}/v1/sites/{site}/bookings");
-    let (status, text) = connect::http("POST", &url, &[("content-type", "application/json")], Some(&body.to_string()))?;
+    let (status, text) = connect::http("POST", &url, &[("content-type", "application/json")], Some(body))?;
     let reply: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     match (status, reply["reference"].as_str()) {
         (200, Some(r)) => Ok(r.to_string()),
-        (404, _) => Err(Fail(format!(
-            "the worker at {worker} has no site {site:?}: give --site with an id from examples/sites (or SITES_JSON)"
-        ))),
-        (503, _) => Err(Fail(format!(
-            "the worker refuses site {site:?}'s config: {}; fix it (cargo xtask connect --check FILE) and deploy again",
-            reply["error"]
-        ))),
-        _ => Err(Fail(format!(
-            "the worker answered {status} ({}): check --worker and that the deployed worker is this version",
-            text.chars().take(200).collect::<String>()
-        ))),
+        (404, _) => Err(no_site(worker, site)),
+        _ => Err(refused(worker, site, status, &text)),
     }
 }
 
@@ -104,7 +93,7 @@ struct Found {
 
 /// Polls ServiceTitan until the customer (by phone) has a job with our reference and the
 /// job's notes carry the summary and transcript (they are written after the job).
-fn find(api: &Api, h: &Homeowner, reference: &str, key: &str, wait: Duration) -> Result<Found, Fail> {
+fn find(api: &Api, h: &TestHomeowner, reference: &str, key: &str, wait: Duration) -> Result<Found, Fail> {
     let start = Instant::now();
     let mark = format!("Web reference: {reference}");
     while start.elapsed() < wait {
@@ -173,7 +162,7 @@ fn report(f: &Found) {
 }
 
 /// Cancels the job and deletes the transcript; says what stays.
-fn clean_up(api: &Api, f: &Found, worker: &str, site: &str, h: &Homeowner) {
+fn clean_up(api: &Api, f: &Found, worker: &str, site: &str, h: &TestHomeowner) {
     let reasons = get_list(api, "/jpm/v2/tenant/{t}/job-cancel-reasons").unwrap_or_default();
     let cancelled = reasons.first().and_then(|r| {
         let body = json!({"reasonId": r["id"], "memo": "cargo xtask test-booking"}).to_string();
