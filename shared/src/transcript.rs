@@ -119,12 +119,24 @@ pub fn reference(key: &str, part: usize, parts: usize) -> String {
     format!("[ref {key} {part}/{parts}]")
 }
 
-/// The customer note: the summary alone, cut to one note.
+/// The customer note: the summary and the transcript (and the call's recording, in the
+/// summary), as one note, so the customer's history in ServiceTitan shows what was said
+/// even where no job was opened from it. A transcript longer than one note is cut at a
+/// line end and says so; the job's notes carry it whole.
 pub fn customer_note(req: &BookingRequest, key: &str) -> String {
+    const REST: &str = "\n(The rest of the transcript is in the job's notes.)";
     let tail = format!("\n{}", reference(key, 1, 1));
-    let summary = summary(req);
-    let body = cut(&summary, NOTE_LIMIT.saturating_sub(tail.chars().count()));
-    format!("{body}{tail}")
+    let full = format!("{}\n\nTranscript:\n{}", summary(req), render(req));
+    let room = NOTE_LIMIT.saturating_sub(tail.chars().count());
+    if full.chars().count() <= room {
+        return format!("{full}{tail}");
+    }
+    let head = cut(&full, room.saturating_sub(REST.chars().count()));
+    let head = match head.rfind('\n') {
+        Some(i) if i > head.len() / 2 => &head[..i],
+        _ => head,
+    };
+    format!("{head}{REST}{tail}")
 }
 
 /// The job notes: summary first, then the transcript, split into notes of at most

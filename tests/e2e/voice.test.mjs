@@ -200,9 +200,19 @@ test('a voice booking: the owner gets one signed session.completed; the notes ca
   const said = jobNote.split('Transcript:\n')[1] || '';
   assert.match(said.split('\n')[0], /^Assistant: .*automated assistant/, `the transcript on the job, the disclosure first:\n${jobNote}`);
   assert.match(said, /^Homeowner: .*Olivia Martin/m);
-  assert.ok(notes.some((n) => !n.jobId && /booked by phone \(voice agent\)/.test(n.text)), 'the summary on the customer');
-  // The demo site does not record: no recording notice said, and no recording line.
-  assert.ok(!/recorded/i.test(call.said[0].text) && !/Call recording/.test(jobNote));
+  // The customer's note: the summary and the transcript too (issue 14 item 7).
+  const customerNote = notes.filter((n) => !n.jobId).map((n) => n.text).join('\n');
+  assert.match(customerNote, /booked by phone \(voice agent\)/, 'the summary on the customer');
+  assert.match((customerNote.split('Transcript:\n')[1] || '').split('\n')[0], /^Assistant: .*automated assistant/, `the transcript on the customer:\n${customerNote}`);
+  assert.match(customerNote, /^Homeowner: .*Olivia Martin/m);
+  // The demo site records calls: the greeting says so, and Twilio's in-progress recording
+  // callback gave the URL before the booking, so it is on both notes and in the webhook.
+  assert.match(call.said[0].text, /This call is recorded/);
+  const url = /Call recording: (https:\/\/api\.twilio\.com\/\S+\/Recordings\/RE\w+)/;
+  const onJob = jobNote.match(url)?.[1];
+  assert.ok(onJob, `the recording on the job's note:\n${jobNote}`);
+  assert.equal(customerNote.match(url)?.[1], onJob, 'the same recording on the customer');
+  assert.ok(data.summary.includes(`Call recording: ${onJob}`), data.summary);
   await sleep(4_000);
   assert.equal(hooksFor(call.sid, 'session.completed').length, 1, 'one session.completed per call');
   assert.equal(hooksFor(call.sid, 'session.qualified_abandoned').length, 0, 'a booked call is no abandoned one');
@@ -430,7 +440,8 @@ test('a forged or missing signature is refused (403) on every voice route and wr
   call = await tw(`/calls/${call.sid}/speak`, { speech: 'my water heater is leaking' });
   call = await tw(`/calls/${call.sid}/speak`, { speech: 'Mia Andersen' });
   call = await tw(`/calls/${call.sid}/hangup`, { signature: 'forged' });
-  assert.equal(call.requests.at(-1).status, 403);
+  // (The recording's own `completed` callback after it is genuine: the site records.)
+  assert.equal(call.requests.findLast((q) => q.url.endsWith('/status')).status, 403);
   await sleep(6_000);
   const r = await recordsFor(p.digits);
   assert.equal(r.customers.length + r.bookings.length + r.jobs.length, 0, 'nothing written in ServiceTitan');

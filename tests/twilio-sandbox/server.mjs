@@ -116,6 +116,10 @@ export async function startEmulator(opts = {}) {
     return run;
   }
 
+  function recordingParams(call, rec, status, duration) {
+    return { AccountSid: cfg.accountSid, CallSid: call.sid, RecordingSid: rec.sid, RecordingUrl: `https://api.twilio.com/2010-04-01/Accounts/${cfg.accountSid}/Recordings/${rec.sid}`, RecordingStatus: status, RecordingDuration: duration, RecordingChannels: '1', RecordingSource: 'StartCallRecording' };
+  }
+
   async function endCall(call, reason, status = 'completed') {
     if (call.state === 'ended') return;
     call.state = 'ended';
@@ -128,8 +132,7 @@ export async function startEmulator(opts = {}) {
       if (r.status < 200 || r.status >= 300) note(call, 'error', 15003, `status callback got HTTP ${r.status || r.error}`);
     }
     for (const rec of call.recordings) {
-      const params = { AccountSid: cfg.accountSid, CallSid: call.sid, RecordingSid: rec.sid, RecordingUrl: `https://api.twilio.com/2010-04-01/Accounts/${cfg.accountSid}/Recordings/${rec.sid}`, RecordingStatus: 'completed', RecordingDuration: duration, RecordingChannels: '1', RecordingSource: 'StartCallRecording' };
-      await send(call, 'POST', rec.callback, params);
+      await send(call, 'POST', rec.callback, recordingParams(call, rec, 'completed', duration));
     }
   }
 
@@ -202,7 +205,14 @@ export async function startEmulator(opts = {}) {
         case 'Reject': return endCall(call, 'rejected', v.attrs.reason === 'busy' ? 'busy' : 'no-answer');
         case 'Start': {
           for (const c of v.children.filter((x) => x.name === 'Recording')) {
-            if (c.attrs.recordingStatusCallback) call.recordings.push({ sid: sid('RE'), callback: new URL(c.attrs.recordingStatusCallback, docUrl).href });
+            if (!c.attrs.recordingStatusCallback) continue;
+            const rec = { sid: sid('RE'), callback: new URL(c.attrs.recordingStatusCallback, docUrl).href };
+            call.recordings.push(rec);
+            // Asked for (recordingStatusCallbackEvent), Twilio calls back as the recording
+            // starts, with its URL; `completed` follows when the call ends.
+            if (/\bin-progress\b/.test(c.attrs.recordingStatusCallbackEvent || '')) {
+              await send(call, 'POST', rec.callback, recordingParams(call, rec, 'in-progress', '0'));
+            }
           }
           break;
         }

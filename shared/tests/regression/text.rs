@@ -165,3 +165,28 @@ fn one_line_is_idempotent_and_keeps_words() {
         assert!(!once.contains("  ") && once.trim() == once, "spaces collapsed and trimmed: {once:?}");
     }
 }
+
+/// Issue 14 item 7: the customer note had the summary alone, so a customer's history in
+/// ServiceTitan showed no word of what was said; it carries the transcript too, and a
+/// transcript longer than one note is cut at a line end and says where the rest is.
+#[test]
+fn the_customer_note_had_the_summary_but_not_the_transcript() {
+    let r = request(|_| {});
+    let note = customer_note(&r, "chat-7f3c2a");
+    assert!(note.starts_with(&summary(&r)), "{note}");
+    assert!(note.contains(&format!("\n\nTranscript:\n{}\n", render(&r))), "{note}");
+    assert!(note.ends_with("\n[ref chat-7f3c2a 1/1]"), "{note}");
+
+    let long = request(|r| {
+        let turn = r.transcript[0].clone();
+        r.transcript = (0..400)
+            .map(|i| booking_core::booking::TranscriptLine { text: format!("{} {i}", turn.text), ..turn.clone() })
+            .collect();
+    });
+    let note = customer_note(&long, "chat-7f3c2a");
+    assert!(note.chars().count() <= booking_core::transcript::NOTE_LIMIT, "{}", note.chars().count());
+    let body = note.strip_suffix("\n[ref chat-7f3c2a 1/1]").expect("the reference line last");
+    let (said, rest) = body.rsplit_once('\n').expect("the rest-of line");
+    assert_eq!(rest, "(The rest of the transcript is in the job's notes.)");
+    assert!(said.ends_with(char::is_numeric), "cut at a line end: {:?}", &said[said.len() - 40..]);
+}
