@@ -4,13 +4,14 @@
 //! 1. native tests of the whole workspace (`cargo test`),
 //! 2. release wasm builds of the widget and the worker,
 //! 3. browser end-to-end tests (tests/e2e, node's test runner driving Debian's Chromium)
-//!    against the real worker on workerd and the ServiceTitan emulator.
+//!    against the real worker on workerd and the ServiceTitan emulator,
+//! 4. `cargo xtask bench --quick` (sizes and a small load; not with `--only`).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use crate::stack::{self, Credentials, Ports, Target};
-use crate::{bundle, fuzz, root, tidy, tools, Fail};
+use crate::{bench, bundle, fuzz, root, tidy, tools, Fail};
 
 #[derive(Default)]
 struct Tally {
@@ -107,6 +108,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), Fail> {
         }
     }
 
+    // Last, on the build above: sizes and a small load (issue 17 item 7).
+    if e2e && only.is_none() {
+        quick_bench(&mut tally);
+    }
+
     for s in &tally.broken_steps {
         println!("xtask: step failed: {s}");
     }
@@ -134,6 +140,16 @@ fn fuzz_briefly(tally: &mut Tally) {
                 }
             }
         }
+    }
+}
+
+/// `cargo xtask bench --quick`: fails the run on a size budget overrun or any lost or
+/// duplicated booking.
+fn quick_bench(tally: &mut Tally) {
+    println!("xtask: bench --quick");
+    match bench::quick() {
+        Ok(()) => tally.passed += 1,
+        Err(Fail(m)) => tally.broken_steps.push(m),
     }
 }
 
