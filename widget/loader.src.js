@@ -46,9 +46,11 @@
     );
     root.adoptedStyleSheets = [css];
   } catch (e) {}
+  // No type="button": a shadow root holds no form to submit. No aria-hidden on the icon:
+  // the button's aria-label names it, so its content is not read. (Bytes every page pays.)
   root.innerHTML =
-    '<button type="button" data-testid="bw-bubble" aria-label="Chat with us" aria-expanded="false">' +
-    '<svg width="28" viewBox="0 0 24 24" aria-hidden="true" fill="currentColor"><path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z"/></svg></button>';
+    '<button data-testid="bw-bubble" aria-label="Chat with us" aria-expanded="false">' +
+    '<svg width="28" viewBox="0 0 24 24" fill="currentColor"><path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z"/></svg></button>';
 
   function emit(n) {
     host.dispatchEvent(new CustomEvent("bw:" + n, { bubbles: true, composed: true }));

@@ -57,16 +57,26 @@ export async function withReference(reference, ms = 60_000) {
   }, ms, `a job or booking with ${reference}`);
 }
 
-// The jobs of a booking (by its reference), once ServiceTitan has it. When the booking
-// went to the office instead of a job, the failure says why: the office booking's first
-// summary line ("Office review: ...", an ambiguous match, no window).
+// The jobs of a booking (by its reference), once ServiceTitan has it. An office booking
+// with the same reference may come first (a reload's abandonment beacon files an
+// "Abandoned chat" one before the homeowner books: CI met it), so this waits for a job,
+// not for the first record. When none comes, the failure says why: the office bookings'
+// first summary lines ("Office review: ...", an ambiguous match, no window).
 export async function jobsOf(reference, ms = 60_000) {
-  const found = await withReference(reference, ms);
-  if (!found.jobs.length) {
-    const why = found.bookings.map((b) => String(b.summary || '').split('\n')[0]).join(' | ');
-    throw new Error(`no job for ${reference}: ${found.bookings.length} office booking(s) instead: ${why}`);
+  const mark = `Web reference: ${reference}`;
+  let bookings = [];
+  try {
+    return await until(async () => {
+      const r = await records();
+      bookings = (r.bookings || []).filter((b) => JSON.stringify(b).includes(mark));
+      const jobs = r.jobs.filter((j) => JSON.stringify(j).includes(mark));
+      return jobs.length ? jobs : null;
+    }, ms, `a job with ${reference}`);
+  } catch (e) {
+    if (!bookings.length) throw e;
+    const why = bookings.map((b) => String(b.summary || '').split('\n')[0]).join(' | ');
+    throw new Error(`no job for ${reference}: ${bookings.length} office booking(s) instead: ${why}`);
   }
-  return found.jobs;
 }
 
 // The widget's parts, by data-testid (Playwright's CSS pierces the open shadow root).

@@ -42,7 +42,6 @@ const referenceEl = '[data-testid="bw-reference"]';
 const shownReference = async (page) => (await page.locator(referenceEl).textContent({ timeout: 30_000 })).trim();
 // The worker answers as soon as it has stored the booking, before any ServiceTitan call
 // (the reply cannot tell a new customer from a known one): the job appears shortly after.
-const jobsWith = (reference) => jobsOf(reference);
 
 // The whole booking conversation; returns the reference the widget shows. Each test
 // books a homeowner of its own (phone and address in no seed and no other test): a
@@ -197,7 +196,7 @@ test('the iframe fallback books: its same-origin POST is accepted, the job is ma
   assert.equal(posts.length, 1, 'one booking POST');
   assert.ok(posts[0].url().startsWith(`${WORKER_URL}/v1/sites/northstar/bookings`), 'sent from the frame to its own origin');
   assert.equal(posts[0].status(), 200, 'the worker accepts its own origin');
-  const jobs = await jobsWith(reference);
+  const jobs = await jobsOf(reference);
   assert.equal(jobs.length, 1, 'one job with the reference');
   assert.deepEqual(errors, []);
 });
@@ -320,7 +319,7 @@ test('attribution: ?ref= and utm_source reach the booking; events and dataLayer 
   assert.equal(sent.turns.at(-1).text, 'Book it');
   assert.ok(!sent.turns.some((x) => /^Text messages: yes/.test(x.text)), 'no opt-in ticked');
   // What ServiceTitan got: the job with the campaign site config maps google to.
-  const jobs = await jobsWith(reference);
+  const jobs = await jobsOf(reference);
   assert.equal(jobs.length, 1);
   const site = JSON.parse(readFileSync(new URL('../../examples/sites/northstar.json', import.meta.url), 'utf8'));
   assert.equal(jobs[0].campaignId, site.campaignsByUtmSource.google, 'utm_source=google picks its campaign');
@@ -387,7 +386,7 @@ test('the card: live arrival windows, Edit and back, SMS opt-in, resume, a picke
   assert.equal((await picked.textContent()).trim(), label);
 
   await page.locator(ui.confirm).click();
-  const jobs = await jobsWith(await shownReference(page));
+  const jobs = await jobsOf(await shownReference(page));
   assert.equal(jobs.length, 1);
   // What went: booking-core's turns, the taps written by it, "Book it" last.
   const turns = sent.turns.map((x) => x.text);
