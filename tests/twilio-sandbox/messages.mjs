@@ -2,11 +2,17 @@
 // `GET /2010-04-01/Accounts/{sid}/Messages.json` (filters `To`, `From`, `DateSent`,
 // `DateSent>`, `DateSent<`; newest first; `PageSize`), which the worker reads before
 // retrying a send whose answer it lost; and faults that lose a send's answer (the message
-// is recorded, the connection then dropped: "sent but not recorded") or the request
-// itself (nothing recorded).
+// is recorded, the connection then dropped: "sent but not recorded"), hold it (the
+// message is recorded and the answer never written: the connection stays open until the
+// client gives up or its process ends, as when the worker restarts mid-send), or lose the
+// request itself (nothing recorded).
 //
-//   POST /messages/faults {"to": "+1...", "dropAnswer": N, "dropRequest": N}
+//   POST /messages/faults {"to": "+1...", "dropAnswer": N, "holdAnswer": N, "dropRequest": N}
 //        (no `to`: any recipient) -> the faults left;  GET /messages/faults
+//   GET /messages/held -> {held: [{sid, to, heldAt, closedAt}]}: each held answer, and when
+//        the client closed its connection (null while open; ms since the epoch)
+//   GET /messages/lookups -> {lookUps: [{at, to}]}: each list request (`GET Messages.json`),
+//        so a test can tell a send looked up before its retry from one sent blind
 import { parseForm } from './sign.mjs';
 
 /** Checks Twilio's basic auth (account sid : auth token) for `account`. */
@@ -42,7 +48,17 @@ export function messageRoutes({ cfg, state, twilioError, sendMessage, e164, onRe
   // Each {to, kind, count}: the next `count` sends to `to` (null: anyone) lose their answer or request.
   const faults = [];
   state.droppedRequests = [];
-  onReset(() => { faults.length = 0; state.droppedRequests.length = 0; });
+  state.held = [];
+  state.lookUps = [];
+  // The open connections of held answers: a reset (or the emulator closing) ends them.
+  const heldSockets = new Set();
+  onReset(() => {
+    faults.length = 0;
+    state.droppedRequests.length = 0;
+    state.held.length = 0;
+    state.lookUps.length = 0;
+    for (const s of heldSockets) s.destroy();
+  });
   const take = (kind, to) => {
     const f = faults.find((x) => x.kind === kind && x.count > 0 && (!x.to || x.to === to));
     if (f) f.count -= 1;
@@ -64,21 +80,35 @@ export function messageRoutes({ cfg, state, twilioError, sendMessage, e164, onRe
         q.req.socket.destroy();
         return undefined;
       }
+      if (take('holdAnswer', msg.to)) {
+        // Nothing is ever written: only the client can end this exchange, so `closedAt`
+        // says when the client let go (its own timeout, or its process ending).
+        msg.answer_held = true;
+        const hold = { sid: msg.sid, to: msg.to, heldAt: Date.now(), closedAt: null };
+        state.held.push(hold);
+        const socket = q.req.socket;
+        heldSockets.add(socket);
+        socket.once('close', () => { hold.closedAt = Date.now(); heldSockets.delete(socket); });
+        return undefined;
+      }
       return { status: 201, body: msg };
     }],
     ['GET', path, (q, _res, m) => {
       checkAuth(q.req, cfg, decodeURIComponent(m[1]), twilioError);
       const url = new URL(q.req.url, 'http://x');
+      state.lookUps.push({ at: Date.now(), to: url.searchParams.get('To') });
       const outbound = state.messages.filter((x) => x.direction === 'outbound-api');
       return listPage(outbound, url.searchParams, 'messages', url.pathname);
     }],
     ['POST', /^\/messages\/faults$/, (q) => {
       const to = q.json.to ? e164(q.json.to) : null;
-      for (const kind of ['dropAnswer', 'dropRequest']) {
+      for (const kind of ['dropAnswer', 'holdAnswer', 'dropRequest']) {
         if (Number.isInteger(q.json[kind]) && q.json[kind] > 0) faults.push({ to, kind, count: q.json[kind] });
       }
       return { faults };
     }],
     ['GET', /^\/messages\/faults$/, () => ({ faults })],
+    ['GET', /^\/messages\/held$/, () => ({ held: state.held })],
+    ['GET', /^\/messages\/lookups$/, () => ({ lookUps: state.lookUps })],
   ];
 }
