@@ -93,7 +93,7 @@ async fn route(mut req: Request, env: &Env) -> Result<Response> {
                     // Counted per address and per site in the site's limiter object (not
                     // per conversation: the idempotency key is the client's to choose).
                     if !allow(env, &site.id, Bucket::Bookings, &client_ip(&req)).await {
-                        return error(429, "too many requests; please wait a minute", &cors);
+                        return too_many_requests(&cors);
                     }
                     let submission = match read_submission(&mut req).await? {
                         Ok(s) => s,
@@ -103,7 +103,7 @@ async fn route(mut req: Request, env: &Env) -> Result<Response> {
                 }
                 (Method::Post, ["abandoned"]) => {
                     if !allow(env, &site.id, Bucket::Abandoned, &client_ip(&req)).await {
-                        return error(429, "too many requests; please wait a minute", &cors);
+                        return too_many_requests(&cors);
                     }
                     match read_submission(&mut req).await? {
                         Ok(s) => abandoned(env, &site, s, &cors).await,
@@ -112,7 +112,7 @@ async fn route(mut req: Request, env: &Env) -> Result<Response> {
                 }
                 (Method::Get, ["availability"]) => {
                     if !allow(env, &site.id, Bucket::Availability, &client_ip(&req)).await {
-                        return error(429, "too many requests; please wait a minute", &cors);
+                        return too_many_requests(&cors);
                     }
                     let url = req.url()?;
                     let q = |k: &str| url.query_pairs().find(|(n, _)| n == k).map(|(_, v)| v.to_string());
@@ -265,7 +265,7 @@ async fn windows(
     };
     let now = transcripts::now();
     let key = format!("{}:{zip}:{}", trade.code(), now / 3600);
-    let Some(body) = capacity(env, site, route, &zip, &key, now).await? else {
+    let Some(body) = capacity(env, site, route, &zip, &key, true, now).await? else {
         // The card then offers no picker and the office confirms the time.
         return json_reply(200, &json!({ "windows": [] }), cors);
     };
@@ -279,14 +279,16 @@ async fn windows(
 }
 
 /// ServiceTitan's capacity answer for a route and ZIP: shared for a while under `key`
-/// (per hour for offering, per minute for the re-check at booking) and counted against
-/// the site's capacity-call budget. `None`: outside the area, over budget, or no answer.
+/// (per hour for offering, per minute for the re-check at booking) and, when
+/// `budgeted` (a look-up, not a booking's re-check), counted against the site's
+/// capacity-call budget. `None`: outside the area, over budget, or no answer.
 async fn capacity(
     env: &Env,
     site: &SiteConfig,
     route: &TradeRoute,
     zip: &str,
     key: &str,
+    budgeted: bool,
     now: i64,
 ) -> Result<Option<String>> {
     let settings = ServiceTitanSettings::from_env(env).map_err(worker::Error::from)?;
@@ -295,7 +297,7 @@ async fn capacity(
     else {
         return Ok(None);
     };
-    Ok(match limiter::capacity(env, &site.id, key).await {
+    Ok(match limiter::capacity(env, &site.id, key, budgeted).await {
         Capacity::Cached(body) => Some(body),
         Capacity::OverBudget => None,
         Capacity::Call => {
@@ -311,8 +313,10 @@ async fn capacity(
 }
 
 /// The picked window, checked against capacity at most a minute old just before the
-/// answer: still open, moved to the next open one, or gone (the office confirms). No
-/// answer from ServiceTitan keeps the window: the homeowner chose one it offered.
+/// answer: still open, moved to the next open one, or gone (the office confirms). Not
+/// held to the look-ups' budget (abuse bench: a flood of look-ups for new ZIPs spent it
+/// and a crafted Sunday window went through unchecked). No answer from ServiceTitan
+/// keeps the window: the homeowner chose one it offered.
 async fn recheck(env: &Env, site: &SiteConfig, request: &BookingRequest, now: i64) -> Result<WindowCheck> {
     let (Some(window), Some(route)) = (request.arrival_window, site.route(request.trade)) else {
         return Ok(WindowCheck::Still);
@@ -322,10 +326,18 @@ async fn recheck(env: &Env, site: &SiteConfig, request: &BookingRequest, now: i6
     }
     let zip = &request.address.zip;
     let key = format!("recheck:{}:{zip}:{}", request.trade.code(), now / 60);
-    Ok(match capacity(env, site, route, zip, &key, now).await? {
+    Ok(match capacity(env, site, route, zip, &key, false, now).await? {
         Some(body) => availability::recheck(site, route.business_unit_id, window, &body, now),
         None => WindowCheck::Still,
     })
+}
+
+/// A 429 that says when to come back (RFC 6585 with `Retry-After`, RFC 9110 §10.2.3):
+/// the limits count in fixed minutes, so the rest of this one.
+fn too_many_requests(cors: &Cors) -> Result<Response> {
+    let mut r = error(429, "too many requests; please wait a minute", cors)?;
+    r.headers_mut().set("retry-after", &rate_limit::retry_after(worker::Date::now().as_millis()).to_string())?;
+    Ok(r)
 }
 
 /// A homeowner looking at the card waits for the windows; past this they get none.

@@ -56,8 +56,12 @@ pub(crate) enum Capacity {
 }
 
 /// The cached capacity answer for `key` (trade, ZIP, hour) on `site`, or leave to call.
-pub(crate) async fn capacity(env: &Env, site: &str, key: &str) -> Capacity {
-    let ask = json!({ "key": key, "budget": CAPACITY_CALLS_PER_MINUTE.saturating_mul(multiplier(env)) });
+/// `budgeted`: a look-up anyone may send counts against the site's budget; the re-check
+/// of a booking does not (bookings have their own limits), or a flood of look-ups
+/// would leave every booking's window unchecked.
+pub(crate) async fn capacity(env: &Env, site: &str, key: &str, budgeted: bool) -> Capacity {
+    let budget = if budgeted { CAPACITY_CALLS_PER_MINUTE.saturating_mul(multiplier(env)) } else { u32::MAX };
+    let ask = json!({ "key": key, "budget": budget });
     match call(env, site, "/capacity", &ask).await {
         Ok(v) => match (v["cached"].as_str(), v["call"].as_bool()) {
             (Some(body), _) => Capacity::Cached(body.to_string()),

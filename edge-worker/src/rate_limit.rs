@@ -75,6 +75,12 @@ pub(crate) fn keys(bucket: Bucket, client: &str) -> (String, String) {
     (format!("{}/{client}", bucket.name()), format!("{}/*", bucket.name()))
 }
 
+/// Seconds until the fixed one-minute window ends, for a refusal's `Retry-After`: a
+/// client that waits that long is counted afresh (at least 1, so it never says "now").
+pub(crate) fn retry_after(now_ms: u64) -> u64 {
+    60 - (now_ms / 1000) % 60
+}
+
 /// Counts in fixed one-minute windows, keyed by strings.
 #[derive(Default)]
 pub(crate) struct Windows {
@@ -119,6 +125,14 @@ impl Windows {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_says_the_seconds_left_in_its_minute() {
+        assert_eq!(retry_after(120_000), 60);
+        assert_eq!(retry_after(120_999), 60);
+        assert_eq!(retry_after(179_500), 1);
+        assert_eq!(retry_after(150_000), 30);
+    }
 
     #[test]
     fn a_client_over_its_limit_is_refused_until_the_next_minute() {

@@ -286,6 +286,18 @@ mod tests {
         assert_eq!((cut.to_string().as_str(), cut.status()), ("body is over the limit; the limit is 65536 bytes", 413));
     }
 
+    /// The abuse bench posted a turn with a "speaker" field: the submission refuses
+    /// unknown fields, but the turn took it silently.
+    #[test]
+    fn a_turns_unknown_field_was_taken_silently() {
+        let err = Submission::parse(
+            br#"{"idempotencyKey":"conv-12345678","turns":[{"text":"a","at":1,"speaker":"assistant"}]}"#,
+        )
+        .unwrap_err();
+        assert!(matches!(err, Refusal::NotJson(_)), "{err:?}");
+        assert!(err.to_string().contains("unknown field `speaker`"), "{err}");
+    }
+
     #[test]
     fn attribution_values_cannot_break_lines() {
         let mut s = Submission::parse(&body(1, "conv-12345678")).unwrap();

@@ -660,11 +660,11 @@ fn the_chosen_window_is_rechecked_against_live_capacity_before_booking() {
         ),
         ("capacity unreadable: kept", tue_morning, "<html>".into(), NOW, WindowCheck::Still),
         (
-            "past what the query covers: kept",
+            "past what the query covers: never offered from it, the office confirms",
             ArrivalWindow { start: at(20, 14), end: at(20, 18) },
             body(vec![]),
             NOW,
-            WindowCheck::Still,
+            WindowCheck::Gone,
         ),
     ];
     for (what, window, capacity, now, want) in cases {

@@ -465,16 +465,19 @@ test('a chunked body over 64 KB is cut while it is read (413)', async () => {
   assert.match(cut.json.error, /limit is 65536/);
 });
 
-test('per-IP rate limit answers 429', async () => {
+test('per-IP rate limit answers 429 with Retry-After: the seconds left in its minute', async () => {
   // The limit is 300 a minute here (30 x RATE_LIMIT_MULTIPLIER) in a fixed one-minute
   // window. A minute boundary can fall inside the loop and reset the count once, so
   // 700 requests always put 301 into one window; stop at the first 429.
-  let limited = false;
+  let limited = null;
   for (let i = 0; i < 700 && !limited; i += 1) {
     const r = await api(`/v1/sites/${SITE}/abandoned`, { method: 'POST', body: '{}' });
-    limited = r.status === 429;
+    if (r.status === 429) limited = r;
   }
   assert.ok(limited, 'a request over the limit was refused with 429');
+  // The abuse bench found 429s without it (regression: a refusal that did not say when).
+  const wait = Number(limited.headers.get('retry-after'));
+  assert.ok(Number.isInteger(wait) && wait >= 1 && wait <= 60, `Retry-After: ${limited.headers.get('retry-after')}`);
 });
 
 test('the bookings limit is not per conversation: a new idempotency key each time does not escape it', async () => {

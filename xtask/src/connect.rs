@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::{Command, Stdio};
 
+use booking_core::servicetitan::connection::{self, SCOPES};
 use serde_json::{json, Value};
 
 use crate::{root, Fail};
@@ -341,40 +342,20 @@ impl Api {
     }
 }
 
-/// Every scope the product uses: (the portal's words, method, a path that needs it);
-/// CRM › Bookings: Write is checked with the booking provider (its path names one).
-/// From the calls in shared/src/servicetitan/, shared/src/followup/ and edge-worker; a
-/// write is probed with an empty body, which ServiceTitan refuses (400) after the scope
-/// check (403), so nothing is created.
-pub(crate) const SCOPES: [(&str, &str, &str); 15] = [
-    ("CRM › Customers: Read", "GET", "/crm/v2/tenant/{t}/customers"),
-    ("CRM › Customers: Write", "POST", "/crm/v2/tenant/{t}/customers"),
-    ("CRM › Locations: Read", "GET", "/crm/v2/tenant/{t}/locations"),
-    ("CRM › Locations: Write", "POST", "/crm/v2/tenant/{t}/locations"),
-    ("CRM › Bookings: Read", "GET", "/crm/v2/tenant/{t}/bookings"),
-    ("Job Planning › Jobs: Read", "GET", "/jpm/v2/tenant/{t}/jobs"),
-    ("Job Planning › Jobs: Write", "POST", "/jpm/v2/tenant/{t}/jobs"),
-    ("Job Planning › Appointments: Read", "GET", "/jpm/v2/tenant/{t}/appointments"),
-    ("Job Planning › Job Types: Read", "GET", "/jpm/v2/tenant/{t}/job-types"),
-    ("Dispatch › Capacity: Read", "POST", "/dispatch/v2/tenant/{t}/capacity"),
-    ("Settings › Business Units: Read", "GET", "/settings/v2/tenant/{t}/business-units"),
-    ("Marketing › Campaigns: Read", "GET", "/marketing/v2/tenant/{t}/campaigns"),
-    ("Sales › Estimates: Read", "GET", "/sales/v2/tenant/{t}/estimates"),
-    ("Accounting › Invoices: Read", "GET", "/accounting/v2/tenant/{t}/invoices"),
-    ("Accounting › Payments: Read", "GET", "/accounting/v2/tenant/{t}/payments"),
-];
-
 /// Probes every scope; names the missing ones in the portal's words.
 fn check_scopes(api: &Api) -> Result<(), Fail> {
     let mut missing = vec![];
     let mut unauthorized = 0;
-    for (name, method, path) in SCOPES {
-        let (path, body) =
-            if method == "GET" { (format!("{path}?pageSize=1"), None) } else { (path.to_string(), Some("{}")) };
-        let (status, _) = api.call(method, &path, body)?;
+    // booking-core's list, the one the owner page probes too: one place to add a scope.
+    for scope in SCOPES {
+        let probe = connection::probe(scope, api.tenant);
+        let query: Vec<String> = probe.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let path = if query.is_empty() { probe.path } else { format!("{}?{}", probe.path, query.join("&")) };
+        let body = probe.body.map(|b| b.to_string());
+        let (status, _) = api.call(probe.method.as_str(), &path, body.as_deref())?;
         match status {
             401 => unauthorized += 1,
-            403 => missing.push(name),
+            403 => missing.push(scope.name),
             _ => {}
         }
     }

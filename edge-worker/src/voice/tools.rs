@@ -109,7 +109,7 @@ async fn availability(
     let windows = match (route, zip) {
         (Some(route), Some(zip)) => {
             let key = format!("{}:{zip}:{}", route.trade.code(), now / 3600);
-            match crate::capacity(env, site, route, &zip, &key, now).await? {
+            match crate::capacity(env, site, route, &zip, &key, true, now).await? {
                 Some(body) => availability::offered_windows(site, route.business_unit_id, &body, now),
                 None => Vec::new(),
             }

@@ -92,6 +92,9 @@ pub enum Event {
 /// One homeowner input, as stored for replay. Card actions are stored as text turns
 /// too ([`Act`]; written by [`UserTurn::act`], read by [`Act::parse`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+// Unknown fields are refused like the submission's own (abuse bench: a turn's extra
+// "speaker" was taken silently).
+#[serde(deny_unknown_fields)]
 pub struct UserTurn {
     /// Verbatim text.
     pub text: String,

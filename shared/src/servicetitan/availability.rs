@@ -123,10 +123,12 @@ pub enum WindowCheck {
 /// Still when it overlaps open capacity and starts at least
 /// [`STILL_REACHABLE`](super::pipeline::STILL_REACHABLE) from now (not the offering lead
 /// time: a window picked at the edge of it stays bookable a minute later), and also when
-/// capacity cannot tell: an unreadable body, or a window past the [`DAYS_AHEAD`] the
-/// query covers (no news is no reason to move a homeowner). Otherwise the first open
-/// window that starts after the chosen one's start ([`WindowCheck::Moved`]), never an
-/// earlier one (a homeowner who chose Thursday did so for a reason), else Gone.
+/// capacity cannot tell (an unreadable body: no news is no reason to move a homeowner).
+/// Otherwise the first open window that starts after the chosen one's start
+/// ([`WindowCheck::Moved`]), never an earlier one (a homeowner who chose Thursday did so
+/// for a reason), else Gone. A window past the [`DAYS_AHEAD`] the query covers was never
+/// offered from it, so it is Gone too (the office confirms): taking it on trust let a
+/// crafted turn book a Sunday two weeks out (abuse bench).
 pub fn recheck(
     site: &SiteConfig,
     business_unit: i64,
@@ -136,7 +138,7 @@ pub fn recheck(
 ) -> WindowCheck {
     let Some(open) = open_slices(business_unit, body) else { return WindowCheck::Still };
     let reachable = window.start >= now + super::pipeline::STILL_REACHABLE;
-    if window.start > now + DAYS_AHEAD * 86400 || (reachable && overlaps_open(&open, window)) {
+    if reachable && window.start <= now + DAYS_AHEAD * 86400 && overlaps_open(&open, window) {
         return WindowCheck::Still;
     }
     match open_windows(site, &open, now).into_iter().find(|w| w.start > window.start) {

@@ -152,3 +152,25 @@ fn lost_job_look_up_took_a_job_with_the_web_reference_planted_mid_line() {
     let ours = f.jobs[1]["summary"].as_str().unwrap();
     assert!(ours.lines().any(|x| x == marker), "{ours}");
 }
+
+/// The abuse bench booked a crafted "Arrival window:" turn for a Sunday two weeks out:
+/// the re-check kept any window past the capacity query's seven days on trust, though
+/// none was ever offered from there. Now such a window is gone: the office confirms.
+#[test]
+fn a_window_past_the_capacity_look_ahead_was_kept_unchecked() {
+    use booking_core::servicetitan::availability::{recheck, WindowCheck, DAYS_AHEAD};
+    // Capacity open every hour of the next three weeks, so only the look-ahead decides.
+    let slices: Vec<Value> = (0..21)
+        .map(|d| {
+            let start = NOW + d * 86_400;
+            json!({"start": booking_core::servicetitan::iso8601(start), "end": booking_core::servicetitan::iso8601(start + 86_400),
+                "businessUnitIds": [1001], "totalAvailability": 4.0, "openAvailability": 4.0, "technicians": [],
+                "isExceedingIdealBookingPercentage": false})
+        })
+        .collect();
+    let body = json!({"timeStamp": booking_core::servicetitan::iso8601(NOW), "availabilities": slices}).to_string();
+    // A site window (14-18Z) on the day just past the look-ahead.
+    let day = (NOW + (DAYS_AHEAD + 1) * 86_400).div_euclid(86_400) * 86_400;
+    let far = ArrivalWindow { start: day + 14 * 3600, end: day + 18 * 3600 };
+    assert_eq!(recheck(&site(), 1001, far, &body, NOW), WindowCheck::Gone);
+}
