@@ -223,6 +223,8 @@ async fn abandoned(env: &Env, site: &SiteConfig, submission: Submission, cors: &
         transcript: known.transcript,
         locale: conversation.locale(),
         channel: Channel::Chat,
+        // Tests shorten the wait before the office booking; production keeps booking-core's.
+        grace: env.var("ABANDONED_CHAT_GRACE_SECONDS").ok().and_then(|v| v.to_string().trim().parse().ok()),
     };
     if let Some(report) = abandon_report(conversation, &submission) {
         let t = Transcript {

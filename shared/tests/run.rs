@@ -365,6 +365,8 @@ fn the_abandoned_chat_waits_out_an_outage_and_a_lost_answer_is_looked_up_not_dou
     let mut w = World::new(site());
     w.st.faults.insert(0, Fault::Lost);
     w.run.abandon_to_office(qualified_report(), chat(), NOW);
+    // Filed once the homeowner had the grace to come back and did not.
+    w.now = NOW + ABANDONED_CHAT_GRACE;
     // Submitted while the abandoned chat's answer was lost: it is finished first.
     let Action::Send(r) = w.run.next_action(w.now) else { panic!() };
     let resp = w.st.handle(&r, w.now);

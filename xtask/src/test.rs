@@ -166,6 +166,9 @@ fn browser_tests(tally: &mut Tally, only: Option<&str>) -> Result<(), Fail> {
         ("ADMIN_TOKEN".to_string(), admin_token.clone()),
         ("WEBHOOK_SECRET".to_string(), webhook_secret.clone()),
         ("RATE_LIMIT_MULTIPLIER".to_string(), "10".to_string()),
+        // A chat's abandoned office booking waits 10 minutes in production (a reload is
+        // not leaving); the tests that leave on purpose wait 2 seconds.
+        ("ABANDONED_CHAT_GRACE_SECONDS".to_string(), "2".to_string()),
     ];
     let hook_url = format!("http://127.0.0.1:{webhook_port}/hooks");
     let stack = match stack::start(

@@ -35,7 +35,7 @@
 //! | a webhook is refused for a day | dropped, [`Cause::WebhookUndelivered`] |
 //! | the shell has no signing secret ([`DeliveryResult::NotSigned`]) | the delivery is held (never sent unsigned), [`Cause::WebhooksUnsigned`] |
 //! | `abandon` before `submit` | `session.qualified_abandoned` once; a later `submit` cancels it if no attempt was made; after `submit` it is ignored |
-//! | `abandon_to_office` with a phone or email and a problem, on a site with a booking provider | also an office booking in ServiceTitan ("Abandoned chat", the transcript; `externalId` = [`abandoned_external_id`](crate::servicetitan::pipeline::abandoned_external_id)), once; a `submit` before its first call drops it, one already sent is finished (looked up, never doubled) before the booking; refused or not taken within [`RETRY_FOR`]: dropped (the webhook told the owner) |
+//! | `abandon_to_office` with a phone or email and a problem, on a site with a booking provider | also an office booking in ServiceTitan ("Abandoned chat", the transcript; `externalId` = [`abandoned_external_id`](crate::servicetitan::pipeline::abandoned_external_id)), once, a chat's after [`ABANDONED_CHAT_GRACE`] (a reload is not leaving), a call's at once; a `submit` before its first call drops it, one already sent is finished (looked up, never doubled) before the booking; refused or not taken within [`RETRY_FOR`]: dropped (the webhook told the owner) |
 //! | `replay_mismatch` | [`Record::Mismatch`], `booking.needs_attention`, [`Cause::ReplayMismatch`] |
 //!
 //! Without a `webhook_url` on the site nothing is delivered; records and attention
@@ -69,6 +69,13 @@ use webhooks::{Outbox, Settled};
 pub const GIVE_UP_AFTER: i64 = 24 * 3600;
 /// Retries stop this long after the submit.
 pub const RETRY_FOR: i64 = 7 * 86400;
+/// How long a chat's office booking for a qualified abandonment waits before it is filed.
+/// The widget reports leaving on every page hide, and a homeowner who reloads, opens
+/// another page of the site or switches apps for a minute comes back and books: the
+/// office got "Abandoned chat: please call them back" seconds before the real job (CI
+/// met it in the widget's reload test). A booking within this drops it. A call has no
+/// such doubt (a hang-up is final): its office booking goes at once.
+pub const ABANDONED_CHAT_GRACE: i64 = 10 * 60;
 /// Between tries once given up.
 pub const LONG_RETRY_EVERY: i64 = 3600;
 
@@ -172,6 +179,10 @@ pub struct AbandonedChat {
     pub locale: Locale,
     /// Chat or a phone call: the office booking says which ("Abandoned chat" or "Missed call").
     pub channel: Channel,
+    /// Seconds the office booking waits for the homeowner to come back and book; `None`:
+    /// [`ABANDONED_CHAT_GRACE`] for a chat, none for a call. Set by the worker only when
+    /// a test shortens it (`ABANDONED_CHAT_GRACE_SECONDS`, which production never sets).
+    pub grace: Option<i64>,
 }
 
 impl AbandonedChat {
@@ -334,6 +345,7 @@ impl BookingRun {
         self.outbox.cancel_unsent(WebhookEvent::SessionQualifiedAbandoned);
         if self.abandoned_chat.as_ref().is_some_and(|p| !p.started()) {
             self.abandoned_chat = None;
+            self.abandoned_hold = None;
         }
     }
 
@@ -362,6 +374,13 @@ impl BookingRun {
                 self.tenant_id,
             );
             self.abandoned_chat = Some(p);
+            let grace = chat.grace.unwrap_or(match chat.channel {
+                Channel::Chat => ABANDONED_CHAT_GRACE,
+                Channel::Voice => 0,
+            });
+            if grace > 0 {
+                self.abandoned_hold = Some(now + grace);
+            }
         }
     }
 

@@ -639,6 +639,7 @@ impl Call {
                 transcript: self.record_of_call(),
                 locale: self.locale(),
                 channel: Channel::Voice,
+                grace: None,
             },
             link_texted: self.link_texted,
         });

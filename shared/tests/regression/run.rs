@@ -171,3 +171,42 @@ fn final_outcome_never_reached_the_stored_transcript() {
         o => panic!("{o:?}"),
     }
 }
+
+fn left_with_a_problem(channel: Channel) -> (AbandonReport, AbandonedChat) {
+    let report =
+        AbandonReport { name: Some("Maria Gonzalez".into()), phone: Some("6125550143".into()), ..Default::default() };
+    let chat =
+        AbandonedChat { issue: Some("AC not cooling".into()), trade: Some(Trade::Hvac), channel, ..Default::default() };
+    (report, chat)
+}
+
+/// CI: the widget reports leaving on every page hide, so a reload mid-chat filed an
+/// "Abandoned chat: please call them back" office booking seconds before the homeowner
+/// booked. A chat's office booking now waits [`ABANDONED_CHAT_GRACE`]; a booking in it
+/// drops the office booking, and none is filed.
+#[test]
+fn a_reload_filed_an_abandoned_chat_seconds_before_the_real_booking() {
+    let mut w = World::new(site());
+    let (report, chat) = left_with_a_problem(Channel::Chat);
+    w.run.abandon_to_office(report, chat, NOW);
+    assert_eq!(w.run.next_action(NOW), Action::WakeAt(NOW + ABANDONED_CHAT_GRACE), "nothing filed at once");
+    w.run.submit(request(), Attribution::default(), NOW + 30);
+    w.now = NOW + 30;
+    w.drive();
+    assert_eq!((w.st.jobs.len(), w.st.bookings.len()), (1, 0), "the job, and no abandoned-chat booking");
+
+    // Gone for good: filed once the grace is over, not before.
+    let mut w = World::new(site());
+    let (report, chat) = left_with_a_problem(Channel::Chat);
+    w.run.abandon_to_office(report, chat, NOW);
+    w.drive_until(NOW + ABANDONED_CHAT_GRACE - 1);
+    assert!(w.st.bookings.is_empty());
+    w.drive();
+    assert_eq!(w.st.bookings.len(), 1);
+
+    // A caller who hung up: at once (a hang-up is final).
+    let mut w = World::new(site());
+    let (report, call) = left_with_a_problem(Channel::Voice);
+    w.run.abandon_to_office(report, call, NOW);
+    assert!(matches!(w.run.next_action(NOW), Action::Send(_)), "the missed call's booking goes at once");
+}
