@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -26,6 +26,9 @@ const TENANTS = {
   alder: { tenantId: base, prefix: 'ALDER', clientId: `cid.a.${run}`, clientSecret: `cs.a.${randomBytes(8).toString('hex')}`, appKey: `ak.a.${randomBytes(8).toString('hex')}` },
   birch: { tenantId: base + 1, prefix: 'BIRCH', clientId: `cid.b.${run}`, clientSecret: `cs.b.${randomBytes(8).toString('hex')}`, appKey: `ak.b.${randomBytes(8).toString('hex')}` },
 };
+// Birch's own ServiceTitan webhook key and Twilio auth token, in secrets its config names.
+const BIRCH_WEBHOOK_KEY = `stw.b.${randomBytes(8).toString('hex')}`;
+const BIRCH_TWILIO_TOKEN = `tw.b.${randomBytes(8).toString('hex')}`;
 let wrangler;
 let url;
 const seen = [];
@@ -58,10 +61,13 @@ before(async () => {
     const r = await fetch(`${SANDBOX_URL}/_admin/tenants`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
     assert.equal(r.status, 201, await r.text());
   }
-  const sites = [site('alder', TENANTS.alder), site('birch', TENANTS.birch)];
+  const birch = site('birch', TENANTS.birch);
+  birch.serviceTitan = { ...birch.serviceTitan, webhookKeySecret: 'BIRCH_ST_WEBHOOK_KEY', twilioAuthTokenSecret: 'BIRCH_TWILIO_AUTH_TOKEN' };
+  const sites = [site('alder', TENANTS.alder), birch];
   const vars = [['ST_ENV', 'sandbox'], ['ST_API_URL', SANDBOX_URL], ['ST_AUTH_URL', `${SANDBOX_URL}/connect/token`],
     ['RATE_LIMIT_MULTIPLIER', '10'], ['SITES_JSON', JSON.stringify(sites)],
-    ...secretVars(TENANTS.alder), ...secretVars(TENANTS.birch)];
+    ...secretVars(TENANTS.alder), ...secretVars(TENANTS.birch),
+    ['BIRCH_ST_WEBHOOK_KEY', BIRCH_WEBHOOK_KEY], ['BIRCH_TWILIO_AUTH_TOKEN', BIRCH_TWILIO_TOKEN]];
   const [port, inspector] = [await freePort(), await freePort()];
   mkdirSync(join(ROOT, 'target/logs'), { recursive: true });
   const log = openSync(join(ROOT, 'target/logs/tenants-worker.log'), 'w');
@@ -162,4 +168,29 @@ test("a 429 on tenant A holds A's booking, not B's", async () => {
   const [recA, recB] = [await recordsOf(TENANTS.alder), await recordsOf(TENANTS.birch)];
   assert.equal(named(recA, a.name).length, 1, 'A books once ServiceTitan lets it, once');
   assert.deepEqual([named(recB, a.name), jobWith(recB, refA)], [[], []]);
+});
+
+test("a site's webhook key and Twilio token come from the secrets its config names", async () => {
+  // ServiceTitan's webhook: HMAC-SHA256 hex of the raw body in x-servicetitan-signature.
+  const body = JSON.stringify({ eventType: 'Ping', entityType: 'Nothing', entityId: 1 });
+  const hook = (siteId, key) => fetch(`${url}/v1/webhooks/servicetitan/${siteId}`, {
+    method: 'POST', body, headers: { 'content-type': 'application/json', 'x-servicetitan-signature': createHmac('sha256', key).update(body).digest('hex') },
+  });
+  const signed = await hook('birch', BIRCH_WEBHOOK_KEY);
+  assert.notEqual(signed.status, 403, 'signed with the key in BIRCH_ST_WEBHOOK_KEY: accepted');
+  assert.ok([200, 400].includes(signed.status), `${signed.status}`);
+  assert.equal((await hook('birch', 'some-other-key')).status, 403);
+  assert.equal((await hook('alder', BIRCH_WEBHOOK_KEY)).status, 403, "alder has no key: birch's does not open it");
+  // Twilio's inbound SMS: HMAC-SHA1 base64 of the URL and the sorted form fields.
+  const form = { AccountSid: 'AC0', Body: 'hello', From: '+16125557199', MessageSid: `SM${'0'.repeat(32)}`, To: '+16125550100' };
+  const sms = (token) => {
+    const to = `${url}/v1/webhooks/twilio/birch/sms`;
+    const data = to + Object.keys(form).sort().map((k) => k + form[k]).join('');
+    return fetch(to, {
+      method: 'POST', body: new URLSearchParams(form).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': createHmac('sha1', token).update(data).digest('base64') },
+    });
+  };
+  assert.equal((await sms(BIRCH_TWILIO_TOKEN)).status, 200, 'signed with the token in BIRCH_TWILIO_AUTH_TOKEN');
+  assert.equal((await sms('another-token')).status, 403);
 });
