@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use booking_core::servicetitan::tenant::Environment;
+use booking_core::servicetitan::tenant::Hosts;
 use booking_core::site::SiteConfig;
 use worker::Env;
 
@@ -150,16 +150,6 @@ impl From<SettingsError> for worker::Error {
     }
 }
 
-/// The API root and token endpoint of an environment.
-fn hosts(environment: Environment) -> (&'static str, &'static str) {
-    match environment {
-        Environment::Production => ("https://api.servicetitan.io", "https://auth.servicetitan.io/connect/token"),
-        Environment::Integration => {
-            ("https://api-integration.servicetitan.io", "https://auth-integration.servicetitan.io/connect/token")
-        }
-    }
-}
-
 /// A secret, or a var of that name (`wrangler dev --var` in tests, `.dev.vars`).
 fn secret(env: &Env, name: &str) -> Result<String, SettingsError> {
     env.secret(name)
@@ -175,24 +165,17 @@ impl ServiceTitanSettings {
         Ok(ServiceTitanSettings::for_site(env, &site)?)
     }
 
-    /// Reads the settings of `site`. `ST_ENV=sandbox` (tests and the demo: `ST_API_URL`,
-    /// `ST_AUTH_URL` name the emulator) wins over every site's environment; otherwise the
-    /// site's `serviceTitan.environment`, else `ST_ENV`, else integration.
+    /// Reads the settings of `site`; its hosts as `ServiceTitanConnection::hosts` decides
+    /// from `ST_ENV` (`sandbox`: the emulator at `ST_API_URL`, `ST_AUTH_URL`).
     pub(crate) fn for_site(env: &Env, site: &SiteConfig) -> Result<ServiceTitanSettings, SettingsError> {
         let names = &site.service_titan;
         let var = |name: &str| env.var(name).map(|v| v.to_string()).ok();
-        let deployment = var("ST_ENV");
-        let (api_url, auth_url) = if deployment.as_deref() == Some("sandbox") {
-            let need = |name: &str| var(name).ok_or_else(|| SettingsError::Missing(name.to_string()));
-            (need("ST_API_URL")?, need("ST_AUTH_URL")?)
-        } else {
-            let fallback = if deployment.as_deref() == Some("production") {
-                Environment::Production
-            } else {
-                Environment::Integration
-            };
-            let (api, auth) = hosts(names.environment.unwrap_or(fallback));
-            (api.to_string(), auth.to_string())
+        let (api_url, auth_url) = match names.hosts(var("ST_ENV").as_deref()) {
+            Hosts::Emulator => {
+                let need = |name: &str| var(name).ok_or_else(|| SettingsError::Missing(name.to_string()));
+                (need("ST_API_URL")?, need("ST_AUTH_URL")?)
+            }
+            Hosts::ServiceTitan(environment) => (environment.api_url().into(), environment.auth_url().into()),
         };
         let app_key = secret(env, &names.app_key_secret)?;
         let tenant_id = secret(env, &names.tenant_id_secret)?

@@ -19,6 +19,33 @@ pub enum Environment {
     Production,
 }
 
+impl Environment {
+    /// The API root.
+    pub fn api_url(self) -> &'static str {
+        match self {
+            Environment::Integration => "https://api-integration.servicetitan.io",
+            Environment::Production => "https://api.servicetitan.io",
+        }
+    }
+
+    /// The token endpoint.
+    pub fn auth_url(self) -> &'static str {
+        match self {
+            Environment::Integration => "https://auth-integration.servicetitan.io/connect/token",
+            Environment::Production => "https://auth.servicetitan.io/connect/token",
+        }
+    }
+}
+
+/// Where a site's calls go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hosts {
+    /// The emulator the deployment's `ST_API_URL` and `ST_AUTH_URL` name (tests, the demo).
+    Emulator,
+    /// One of ServiceTitan's environments.
+    ServiceTitan(Environment),
+}
+
 /// A site's ServiceTitan connection, as names of worker secrets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -79,6 +106,19 @@ impl Default for ServiceTitanConnection {
 }
 
 impl ServiceTitanConnection {
+    /// Where this site's calls go, given the deployment's `ST_ENV`: `sandbox` sends every
+    /// site to the emulator (the emulator's URL is the deployment's, never a site's);
+    /// otherwise the site's environment, else the deployment's, else integration (the
+    /// safe one: a production tenant's records are real).
+    pub fn hosts(&self, deployment: Option<&str>) -> Hosts {
+        let fallback = match deployment {
+            Some("sandbox") => return Hosts::Emulator,
+            Some("production") => Environment::Production,
+            _ => Environment::Integration,
+        };
+        Hosts::ServiceTitan(self.environment.unwrap_or(fallback))
+    }
+
     /// The first secret name that Cloudflare (and a shell) would not take, with its
     /// field: letters, digits and `_`, not starting with a digit.
     pub fn bad_name(&self) -> Option<(&'static str, &str)> {
@@ -126,6 +166,18 @@ mod tests {
         assert_eq!(c, ServiceTitanConnection::default());
         assert_eq!(c.client_id_secret, "ST_CLIENT_ID");
         assert!(c.bad_name().is_none());
+    }
+
+    #[test]
+    fn a_site_environment_wins_over_the_deployment_and_sandbox_over_both() {
+        let prod = ServiceTitanConnection { environment: Some(Environment::Production), ..Default::default() };
+        let unset = ServiceTitanConnection::default();
+        assert_eq!(prod.hosts(Some("integration")), Hosts::ServiceTitan(Environment::Production));
+        assert_eq!(prod.hosts(Some("sandbox")), Hosts::Emulator);
+        assert_eq!(unset.hosts(Some("production")), Hosts::ServiceTitan(Environment::Production));
+        assert_eq!(unset.hosts(None), Hosts::ServiceTitan(Environment::Integration));
+        assert_eq!(unset.hosts(Some("prod")), Hosts::ServiceTitan(Environment::Integration));
+        assert_eq!(Environment::Production.auth_url(), "https://auth.servicetitan.io/connect/token");
     }
 
     #[test]
