@@ -229,7 +229,7 @@ impl BookingObject {
             return Ok(());
         }
         let site = config::site(&self.env, site_id).ok_or_else(|| worker::Error::from("unknown site"))?;
-        let settings = ServiceTitanSettings::from_env(&self.env).map_err(worker::Error::from)?;
+        let settings = ServiceTitanSettings::for_site(&self.env, &site)?;
         let run = BookingRun::new(site, settings.tenant_id, key.to_string(), now());
         let names = Names { site: site_id.to_string(), session: key.to_string() };
         self.state.storage().put("names", &names).await?;
@@ -263,7 +263,8 @@ impl BookingObject {
 
     async fn drive_loop(&self) -> Result<()> {
         let started = Date::now().as_millis();
-        let settings = ServiceTitanSettings::from_env(&self.env).map_err(worker::Error::from)?;
+        let names: Names = self.state.storage().get("names").await?.unwrap_or_default();
+        let settings = ServiceTitanSettings::for_site_id(&self.env, &names.site)?;
         let mut sent = Sent::default();
         loop {
             if Date::now().as_millis() - started > DRIVE_FOR_MS {

@@ -3,6 +3,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use booking_core::servicetitan::tenant::Hosts;
 use booking_core::site::SiteConfig;
 use worker::Env;
 
@@ -87,7 +88,25 @@ fn parse_sites(text: &str, from_var: bool) -> Sites {
     parsed
 }
 
-/// ServiceTitan hosts and credentials, from vars and secrets.
+/// A secret the site's config names itself (`serviceTitan.webhookKeySecret`,
+/// `twilioAuthTokenSecret`), else the site's entry of the deployment's JSON map secret
+/// (`ST_WEBHOOK_KEYS`, `TWILIO_AUTH_TOKENS`). Empty counts as unset: an empty key
+/// signs anything.
+pub(crate) fn site_secret(env: &Env, named: Option<&str>, map: &str, site_id: &str) -> Option<String> {
+    let value = match named {
+        Some(name) => secret(env, name).ok()?,
+        None => {
+            let text = secret(env, map).ok()?;
+            let entries: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text).ok()?;
+            entries.get(site_id)?.as_str()?.to_string()
+        }
+    };
+    let value = value.trim().to_string();
+    (!value.is_empty()).then_some(value)
+}
+
+/// One site's ServiceTitan hosts and credentials (issue 16 item 1): the secrets its
+/// config names (`serviceTitan`, the global `ST_*` names when absent), its environment.
 pub(crate) struct ServiceTitanSettings {
     /// API root, no trailing slash.
     pub api_url: String,
@@ -101,37 +120,77 @@ pub(crate) struct ServiceTitanSettings {
     pub app_key: String,
     /// Tenant id.
     pub tenant_id: i64,
+    /// The tenant's name for logs, caches and its pacer: a hash of app key and tenant.
+    pub tenant_key: String,
+    /// The bindings, for the tenant's pacer (`TENANT_PACERS`).
+    pub env: Env,
+}
+
+/// Why a site has no ServiceTitan settings; says which secret, never a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SettingsError {
+    /// A secret (or var) the site names is not set.
+    Missing(String),
+    /// The tenant id secret is not a number.
+    TenantIdNotANumber(String),
+}
+
+impl std::fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SettingsError::Missing(name) => write!(f, "{name} is not set"),
+            SettingsError::TenantIdNotANumber(name) => write!(f, "{name} is not a number"),
+        }
+    }
+}
+
+impl From<SettingsError> for worker::Error {
+    fn from(e: SettingsError) -> worker::Error {
+        worker::Error::from(e.to_string())
+    }
+}
+
+/// A secret, or a var of that name (`wrangler dev --var` in tests, `.dev.vars`).
+fn secret(env: &Env, name: &str) -> Result<String, SettingsError> {
+    env.secret(name)
+        .map(|s| s.to_string())
+        .or_else(|_| env.var(name).map(|v| v.to_string()))
+        .map_err(|_| SettingsError::Missing(name.to_string()))
 }
 
 impl ServiceTitanSettings {
-    /// Reads the settings; the error names what is missing (for logs, not browsers).
-    pub(crate) fn from_env(env: &Env) -> Result<ServiceTitanSettings, String> {
-        let secret = |name: &str| {
-            env.secret(name)
-                .map(|s| s.to_string())
-                .or_else(|_| env.var(name).map(|v| v.to_string()))
-                .map_err(|_| format!("{name} is not set"))
-        };
+    /// The settings of the site with this id (the objects keep ids, not configs).
+    pub(crate) fn for_site_id(env: &Env, site_id: &str) -> worker::Result<ServiceTitanSettings> {
+        let site = site(env, site_id).ok_or_else(|| worker::Error::from(format!("unknown site {site_id:?}")))?;
+        Ok(ServiceTitanSettings::for_site(env, &site)?)
+    }
+
+    /// Reads the settings of `site`; its hosts as `ServiceTitanConnection::hosts` decides
+    /// from `ST_ENV` (`sandbox`: the emulator at `ST_API_URL`, `ST_AUTH_URL`).
+    pub(crate) fn for_site(env: &Env, site: &SiteConfig) -> Result<ServiceTitanSettings, SettingsError> {
+        let names = &site.service_titan;
         let var = |name: &str| env.var(name).map(|v| v.to_string()).ok();
-        let (api_url, auth_url) = match var("ST_ENV").as_deref().unwrap_or("integration") {
-            "production" => {
-                ("https://api.servicetitan.io".to_string(), "https://auth.servicetitan.io/connect/token".to_string())
+        let (api_url, auth_url) = match names.hosts(var("ST_ENV").as_deref()) {
+            Hosts::Emulator => {
+                let need = |name: &str| var(name).ok_or_else(|| SettingsError::Missing(name.to_string()));
+                (need("ST_API_URL")?, need("ST_AUTH_URL")?)
             }
-            "sandbox" => {
-                (var("ST_API_URL").ok_or("ST_API_URL is not set")?, var("ST_AUTH_URL").ok_or("ST_AUTH_URL is not set")?)
-            }
-            _ => (
-                "https://api-integration.servicetitan.io".to_string(),
-                "https://auth-integration.servicetitan.io/connect/token".to_string(),
-            ),
+            Hosts::ServiceTitan(environment) => (environment.api_url().into(), environment.auth_url().into()),
         };
+        let app_key = secret(env, &names.app_key_secret)?;
+        let tenant_id = secret(env, &names.tenant_id_secret)?
+            .trim()
+            .parse()
+            .map_err(|_| SettingsError::TenantIdNotANumber(names.tenant_id_secret.clone()))?;
         Ok(ServiceTitanSettings {
             api_url: api_url.trim_end_matches('/').to_string(),
             auth_url,
-            client_id: secret("ST_CLIENT_ID")?,
-            client_secret: secret("ST_CLIENT_SECRET")?,
-            app_key: secret("ST_APP_KEY")?,
-            tenant_id: secret("ST_TENANT_ID")?.trim().parse().map_err(|_| "ST_TENANT_ID is not a number")?,
+            client_id: secret(env, &names.client_id_secret)?,
+            client_secret: secret(env, &names.client_secret_secret)?,
+            tenant_key: booking_core::servicetitan::tenant::tenant_key(&app_key, tenant_id),
+            app_key,
+            tenant_id,
+            env: env.clone(),
         })
     }
 }

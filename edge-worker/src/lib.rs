@@ -16,6 +16,7 @@ mod http;
 mod limiter;
 mod outbound;
 mod owner_page;
+mod pacer;
 mod rate_limit;
 mod servicetitan_client;
 mod transcripts;
@@ -24,6 +25,7 @@ mod voice;
 pub use booking_object::BookingObject;
 pub use followups::FollowUpObject;
 pub use limiter::SiteLimiter;
+pub use pacer::TenantPacer;
 pub use voice::CallObject;
 
 use booking_core::booking::{BookingRequest, Channel, Trade};
@@ -293,7 +295,7 @@ async fn capacity(
     budgeted: bool,
     now: i64,
 ) -> Result<Option<String>> {
-    let settings = ServiceTitanSettings::from_env(env).map_err(worker::Error::from)?;
+    let settings = ServiceTitanSettings::for_site(env, site)?;
     let Some(request) =
         availability::capacity_request(site, settings.tenant_id, route.business_unit_id, route.job_type_id, zip, now)
     else {

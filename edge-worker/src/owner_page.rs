@@ -85,10 +85,10 @@ async fn site_section(env: &Env, site: &SiteConfig) -> Result<String> {
 
 /// Sends the probes and asks booking-core what their answers mean.
 async fn check(env: &Env, site: &SiteConfig) -> Verdict {
-    let settings = match ServiceTitanSettings::from_env(env) {
+    let settings = match ServiceTitanSettings::for_site(env, site) {
         Ok(s) => s,
         Err(missing) => {
-            let answers = Answers { token_refused: Some(missing), ..Answers::default() };
+            let answers = Answers { token_refused: Some(missing.to_string()), ..Answers::default() };
             return connection::verdict(site, &answers);
         }
     };

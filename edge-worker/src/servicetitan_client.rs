@@ -1,7 +1,12 @@
 //! Sends the pipeline's requests to ServiceTitan: OAuth token, headers, bytes.
 //! Decisions (what to call, how to react) stay in `booking-core`.
+//!
+//! Every call of every site goes through here, so this is where a tenant's calls are
+//! paced (`pacer`, one Durable Object per tenant) and where its token is cached (per
+//! auth host, client id and tenant: two sites on two tenants never share one).
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::time::Duration;
 
 use booking_core::servicetitan::{StRequest, StResponse};
@@ -22,9 +27,17 @@ struct Token {
     expires_at_ms: u64,
 }
 
+/// Whose token: the auth host (integration and production tokens differ), the client
+/// and the tenant. The client id is no secret (the client secret and the token are).
+type TokenKey = (String, String, i64);
+
 thread_local! {
-    // One isolate is single-threaded; the token is shared by every request it serves.
-    static TOKEN: RefCell<Option<Token>> = const { RefCell::new(None) };
+    // One isolate is single-threaded; a tenant's token is shared by every request it serves.
+    static TOKENS: RefCell<HashMap<TokenKey, Token>> = RefCell::new(HashMap::new());
+}
+
+fn token_key(settings: &ServiceTitanSettings) -> TokenKey {
+    (settings.auth_url.clone(), settings.client_id.clone(), settings.tenant_id)
 }
 
 /// Counts of what this isolate sent, for the bench.
@@ -74,11 +87,20 @@ pub(crate) async fn send_within(
         init.with_body(Some(JsValue::from_str(&body.to_string())));
     }
     init.with_headers(headers);
+    if let Some(held) = crate::pacer::wait_for_slot(&settings.env, &settings.tenant_key).await {
+        // The tenant is paused (a 429) longer than a call should sleep: the caller
+        // retries on its own clock, as after ServiceTitan's own 429.
+        return held;
+    }
     sent.api += 1;
     let response = exchange(&url, &init, limit).await;
-    if response.status == 401 {
+    match response.status {
         // Whatever the pipeline decides, this token is no good.
-        TOKEN.with(|t| t.borrow_mut().take());
+        401 => {
+            TOKENS.with(|t| t.borrow_mut().remove(&token_key(settings)));
+        }
+        429 => crate::pacer::rate_limited(&settings.env, &settings.tenant_key, response.retry_after).await,
+        _ => {}
     }
     response
 }
@@ -100,8 +122,12 @@ async fn token(
 ) -> Result<String, StResponse> {
     let now = Date::now().as_millis();
     if !fresh {
-        let cached = TOKEN
-            .with(|t| t.borrow().as_ref().filter(|t| t.expires_at_ms > now + TOKEN_MARGIN_MS).map(|t| t.value.clone()));
+        let cached = TOKENS.with(|t| {
+            t.borrow()
+                .get(&token_key(settings))
+                .filter(|t| t.expires_at_ms > now + TOKEN_MARGIN_MS)
+                .map(|t| t.value.clone())
+        });
         if let Some(v) = cached {
             return Ok(v);
         }
@@ -125,7 +151,8 @@ async fn token(
         return Err(StResponse { status: 0, retry_after: None, body: String::new() });
     };
     let expires_in = parsed["expires_in"].as_u64().unwrap_or(900);
-    TOKEN.with(|t| *t.borrow_mut() = Some(Token { value: value.to_string(), expires_at_ms: now + expires_in * 1000 }));
+    let token = Token { value: value.to_string(), expires_at_ms: now + expires_in * 1000 };
+    TOKENS.with(|t| t.borrow_mut().insert(token_key(settings), token));
     Ok(value.to_string())
 }
 

@@ -1,6 +1,7 @@
 //! A contractor site's configuration: one JSON file per site (`examples/sites/*.json`).
 //!
-//! It holds no secrets: ServiceTitan credentials live only in the worker's secrets.
+//! It holds no secrets: ServiceTitan credentials live only in the worker's secrets; the
+//! config names which ones (`serviceTitan`, [`crate::servicetitan::tenant`]).
 //! [`SiteConfig::public`] is the part the widget may see.
 
 use std::collections::BTreeMap;
@@ -155,6 +156,11 @@ pub struct SiteConfig {
     /// Follow-up recipes and their timing.
     #[serde(default)]
     pub follow_ups: crate::followup::FollowUpSettings,
+    /// Which ServiceTitan tenant the site books into: the environment and the names of
+    /// the worker secrets holding its credentials (never their values); the deployment's
+    /// global `ST_*` secrets when absent.
+    #[serde(default)]
+    pub service_titan: crate::servicetitan::tenant::ServiceTitanConnection,
 }
 
 /// Thirty days: what a homeowner books from a chat is a visit, not a season.
@@ -333,6 +339,12 @@ impl SiteConfig {
         let empty = empty.into_iter().chain([("arrivalWindows", self.arrival_windows.is_empty())]);
         if let Some((path, _)) = empty.into_iter().find(|(_, e)| *e) {
             return Err(ConfigError::at(path, "needs at least one entry"));
+        }
+        if let Some((field, name)) = self.service_titan.bad_name() {
+            return Err(ConfigError::at(
+                format!("serviceTitan.{field}"),
+                format!("{name:?} is no secret name: letters, digits and '_', not starting with a digit"),
+            ));
         }
         for (i, w) in self.arrival_windows.iter().enumerate() {
             if w.start_hour > 23 {

@@ -98,13 +98,6 @@ pub(crate) struct ForCustomer {
     pub(crate) observation: Observation,
 }
 
-/// A per-site secret from a JSON `{site: value}` secret or var.
-pub(crate) fn per_site(env: &Env, name: &str, site: &str) -> Option<String> {
-    let text = env.secret(name).map(|s| s.to_string()).or_else(|_| env.var(name).map(|v| v.to_string())).ok()?;
-    let map: Value = serde_json::from_str(&text).ok()?;
-    map[site].as_str().map(str::to_string).filter(|s| !s.is_empty())
-}
-
 /// A plain var, trimmed; empty counts as unset.
 pub(crate) fn var(env: &Env, name: &str) -> Option<String> {
     env.var(name)
@@ -126,8 +119,9 @@ pub(crate) async fn webhook(req: Request, env: &Env, site_id: &str) -> Result<Re
     let Some(body) = crate::http::read_body_within(&req, MAX_WEBHOOK_BYTES).await? else {
         return error(413, "body too large", &none);
     };
-    let Some(key) = per_site(env, "ST_WEBHOOK_KEYS", &site.id) else {
-        worker::console_error!("ST_WEBHOOK_KEYS has no key for site {}: webhook refused", site.id);
+    let named = site.service_titan.webhook_key_secret.as_deref();
+    let Some(key) = crate::config::site_secret(env, named, "ST_WEBHOOK_KEYS", &site.id) else {
+        worker::console_error!("no ServiceTitan webhook key for site {}: webhook refused", site.id);
         return error(403, "bad signature", &none);
     };
     if !signature.matches(key.as_bytes(), &body, &given) {

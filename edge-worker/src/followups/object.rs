@@ -187,7 +187,7 @@ impl FollowUpObject {
             "/poll" => {
                 let given: PollSite = req.json().await?;
                 self.state.storage().put("intakeSite", &given.site_id).await?;
-                let settings = ServiceTitanSettings::from_env(&self.env).map_err(worker::Error::from)?;
+                let settings = ServiceTitanSettings::for_site_id(&self.env, &given.site_id)?;
                 let report = poller::poll(&self.state.storage(), &settings, real_ms(), |n| self.queue(n)).await?;
                 Response::from_json(&report)
             }
@@ -387,7 +387,7 @@ impl FollowUpObject {
     async fn intake(&self, nudges: Vec<Nudge>) -> Result<()> {
         let storage = self.state.storage();
         let site: String = storage.get("intakeSite").await?.unwrap_or_default();
-        let settings = ServiceTitanSettings::from_env(&self.env).map_err(worker::Error::from)?;
+        let settings = ServiceTitanSettings::for_site_id(&self.env, &site)?;
         let (mut done, mut failed) = (vec![], vec![]);
         for nudge in nudges.into_iter().take(NUDGES_PER_ALARM) {
             // Three failures and nothing read: ServiceTitan is down, try later.
@@ -474,8 +474,8 @@ impl FollowUpObject {
 
     async fn drive_loop(&self) -> Result<()> {
         let started = real_ms();
-        let settings = ServiceTitanSettings::from_env(&self.env).map_err(worker::Error::from)?;
         let site = self.site()?;
+        let settings = ServiceTitanSettings::for_site(&self.env, &site)?;
         if let Some(fu) = self.follow_ups.borrow_mut().as_mut() {
             fu.configure(&site);
         }

@@ -77,7 +77,12 @@ fn polled_sites(env: &Env) -> Vec<String> {
             .or_else(|_| env.var("ST_WEBHOOK_KEYS").map(|v| v.to_string()))
             .unwrap_or_default();
         let keys: serde_json::Map<String, Value> = serde_json::from_str(&text).unwrap_or_default();
-        keys.keys().cloned().collect()
+        // And the sites whose config names a webhook key secret of their own.
+        let named = crate::config::all(env).into_iter().filter(|s| s.service_titan.webhook_key_secret.is_some());
+        let mut ids: Vec<String> = keys.keys().cloned().chain(named.map(|s| s.id)).collect();
+        ids.sort();
+        ids.dedup();
+        ids
     });
     ids.into_iter().filter(|id| crate::config::site(env, id).is_some_and(|s| s.follow_ups.enabled)).collect()
 }

@@ -19,9 +19,11 @@ pub(crate) fn per_site_secret(env: &Env, name: &str, site: &str) -> Option<Strin
     (!value.is_empty()).then_some(value)
 }
 
-/// The site's Twilio auth token (`TWILIO_AUTH_TOKENS`).
+/// The site's Twilio auth token: the secret its config names
+/// (`serviceTitan.twilioAuthTokenSecret`), else its entry of `TWILIO_AUTH_TOKENS`.
 pub(crate) fn auth_token(env: &Env, site: &str) -> Option<String> {
-    per_site_secret(env, "TWILIO_AUTH_TOKENS", site)
+    let named = crate::config::site(env, site).and_then(|s| s.service_titan.twilio_auth_token_secret);
+    crate::config::site_secret(env, named.as_deref(), "TWILIO_AUTH_TOKENS", site)
 }
 
 /// A Twilio request whose signature checked out.

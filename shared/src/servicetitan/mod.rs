@@ -6,6 +6,8 @@
 //! - [`availability`]: capacity → up to three arrival windows.
 //! - [`time`]: RFC 3339 without a date crate.
 //! - [`connection`]: whether a site's connection works (scopes, booking provider, business units).
+//! - [`tenant`]: which tenant a site books into (secret names, environment), [`tenant::tenant_key`].
+//! - [`pacing`]: one tenant's send slots under ServiceTitan's 60/s ([`pacing::Pacer`]).
 //!
 //! API boundary: nothing here knows HTTP clients, tokens or the worker runtime. The
 //! shell adds `Authorization: Bearer` and `ST-App-Key`, fetches a token first when
@@ -14,7 +16,9 @@
 pub mod availability;
 pub mod connection;
 pub mod models;
+pub mod pacing;
 pub mod pipeline;
+pub mod tenant;
 pub mod time;
 
 use serde::{Deserialize, Serialize};

@@ -28,7 +28,7 @@ pub fn routes() -> Router<Shared> {
 }
 
 /// Refuses non-loopback peers (the server may be bound to 0.0.0.0 in a container).
-async fn loopback_only(req: Request, next: Next) -> Response {
+pub(crate) async fn loopback_only(req: Request, next: Next) -> Response {
     let remote = req.extensions().get::<Conn>().map(|c| c.peer.ip());
     if remote.is_some_and(|ip| !ip.is_loopback()) {
         return (StatusCode::FORBIDDEN, "admin API is loopback-only").into_response();

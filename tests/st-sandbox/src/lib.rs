@@ -66,6 +66,10 @@
 //!   `GET` lists the subscription (key redacted) and every delivery with its attempts;
 //!   `DELETE` unsubscribes; `POST /_admin/webhooks/flush` sends a held-back event now.
 //!   See [`webhooks`].
+//! * Tenants (see [`tenants`]): `POST /_admin/tenants` `{tenantId, clientId, clientSecret,
+//!   appKey, bookingProviderId?}` adds one (its own credentials, records, tokens, faults,
+//!   journal), `GET /_admin/tenants` lists their ids; `?tenant=N` on any admin route (and
+//!   `/`) acts on tenant N, else on the first (the flags' and the seed's).
 //! * `GET /`: an HTML page of customers, locations, jobs, bookings, notes, leads, estimates
 //!   and invoices (refreshes every 2 s).
 //!
@@ -73,7 +77,8 @@
 //!
 //! `server` owns sockets (so a fault can drop one); `journal`, `faults`, `auth` and
 //! `openapi` are middleware layers, in that order; `api` holds the handlers over `store`;
-//! `changes` are the admin's record changes, which hand their events to `webhooks`.
+//! `changes` are the admin's record changes, which hand their events to `webhooks`;
+//! `tenants` sits in front of it all and picks the tenant that answers.
 #![deny(missing_docs)]
 
 pub mod admin;
@@ -90,6 +95,7 @@ pub mod portal;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod tenants;
 pub mod time;
 pub mod webhooks;
 
@@ -98,8 +104,13 @@ pub use state::{AppState, Shared};
 
 use axum::Router;
 
-/// The whole application: ServiceTitan routes behind the middleware stack, plus admin.
+/// The whole application: every tenant ([`tenants`]), `state` the first one.
 pub fn app(state: Shared) -> Router {
+    tenants::app(state)
+}
+
+/// One tenant's application: ServiceTitan routes behind the middleware stack, plus admin.
+pub fn tenant_app(state: Shared) -> Router {
     use axum::middleware::from_fn_with_state as mw;
     let st = api::routes()
         .merge(portal::api_routes())
