@@ -30,6 +30,13 @@ impl Headline {
     pub(super) fn of(m: &Machine, engine: &Engines, measured: &Measured) -> Headline {
         let loader = measured.sizes["widget"].as_array().into_iter().flatten().find(|f| f["name"] == "loader.js");
         let load = &measured.load;
+        // The load's bookings as re-read at the soak's end, when the soak made that check.
+        let again = &measured.soak["loadRecheck"];
+        let (load_lost, load_duplicated) = if again.is_object() {
+            (&again["missing"], &again["duplicated"])
+        } else {
+            (&load["lost"], &load["duplicated"])
+        };
         Headline {
             date: m.date.clone(),
             commit: commit(),
@@ -38,12 +45,8 @@ impl Headline {
             engine_median_us: engine.chat.median_us,
             booking_p95_ms: num(&load["p95"]),
             // Lost and duplicated over every booking of the run: the burst, the load and the soak.
-            lost: sum(&[&measured.worker["burst"]["lost"], &load["lost"], &measured.soak["lost"]]),
-            duplicated: sum(&[
-                &measured.worker["burst"]["duplicated"],
-                &load["duplicated"],
-                &measured.soak["duplicated"],
-            ]),
+            lost: sum(&[&measured.worker["burst"]["lost"], load_lost, &measured.soak["lost"]]),
+            duplicated: sum(&[&measured.worker["burst"]["duplicated"], load_duplicated, &measured.soak["duplicated"]]),
         }
     }
 

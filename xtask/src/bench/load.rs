@@ -63,6 +63,7 @@ pub(super) fn run(urls: &[(&'static str, String)], out: &Path, phase: Phase) -> 
             env.push(("LOAD_PHASE", "soak".into()));
             env.push(("SOAK_SECONDS", (minutes * 60).to_string()));
             env.push(("SOAK_RATE", SOAK_RATE.to_string()));
+            env.push(("LOAD_RECHECK", FULL.bookings.to_string()));
             "soak.json"
         }
     };
@@ -186,6 +187,20 @@ pub(super) fn render(s: &mut String, load: &Value, soak: &Value, spans: &[Span])
         load["duplicated"],
         target0(&load["duplicated"]),
     );
+    let again = &soak["loadRecheck"];
+    if again.is_object() {
+        let _ = writeln!(
+            s,
+            "The same {} bookings re-read in the records at the soak's end (a booking the pipeline queued retries \
+             15 minutes later and may only then reach ServiceTitan, or reach it twice): not in ServiceTitan {} {}, \
+             duplicated {} {}.\n",
+            bytes(&again["bookings"]),
+            again["missing"],
+            target0(&again["missing"]),
+            again["duplicated"],
+            target0(&again["duplicated"]),
+        );
+    }
     render_soak(s, soak, spans);
 }
 
