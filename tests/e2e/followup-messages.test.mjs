@@ -117,6 +117,9 @@ describe('follow-up messages', { concurrency: true }, () => {
     await admin(`/_admin/invoices/${invoice.id}/overdue`, json({ days: 8 }));
     const waitingForY = await estimateSent(y);
     await waitFor(async () => (await messagesTo(shared)).length > 0, DUE_WITHIN_MS, 'the first dunning text', [x]);
+    // Y's text must be waiting (its object has read Y's number, so STOP reaches it) before
+    // the STOP: X's first text alone did not make sure of it (CI, under load, once).
+    await until(async () => (await followUpsOf(y)).some((f) => f.about.id === waitingForY), 20_000, "Y's estimate text, waiting");
 
     const stop = await text(shared, 'STOP');
     assert.equal(stop.status, 200);

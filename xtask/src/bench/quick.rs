@@ -2,14 +2,16 @@
 //! ServiceTitan at 60 requests/s), in CI as the last step of `cargo xtask test`. It
 //! measures what `cargo xtask build` last built (no build of its own, so it stays under
 //! 3 minutes), writes target/bench/quick.json and prints a short table, never
-//! BENCHMARKS.md, and fails on a size budget overrun or any lost or duplicated booking.
+//! BENCHMARKS.md, and fails on a size budget overrun or any lost or duplicated booking;
+//! while issue 13 is open, the widget fails only past the size it may not grow beyond
+//! (`WIDGET_BROTLI_CEILING`), its budget overrun printed.
 
 use std::fmt;
 use std::time::Instant;
 
 use serde_json::{json, Value};
 
-use super::{bench_stack, load, node_json, num, urls, LOADER_GZIP, WIDGET_BROTLI};
+use super::{bench_stack, load, node_json, num, urls, LOADER_GZIP, WIDGET_BROTLI, WIDGET_BROTLI_CEILING};
 use crate::{root, tools, Fail};
 
 /// A reason `--quick` fails.
@@ -19,6 +21,11 @@ pub(super) enum Overrun {
         gzip: u64,
     },
     WidgetOver {
+        brotli: u64,
+    },
+    /// Over the budget but under the ceiling CI holds it to while issue 13 is open:
+    /// printed, not failed.
+    WidgetOverBudgetOnly {
         brotli: u64,
     },
     Lost(u64),
@@ -33,9 +40,16 @@ impl fmt::Display for Overrun {
             Overrun::LoaderOver { gzip } => {
                 write!(f, "loader.js is {gzip} B gzip, over its budget of {LOADER_GZIP} B")
             }
-            Overrun::WidgetOver { brotli } => {
-                write!(f, "the whole widget is {brotli} B brotli, over its budget of {WIDGET_BROTLI} B")
-            }
+            Overrun::WidgetOver { brotli } => write!(
+                f,
+                "the whole widget is {brotli} B brotli, over its budget of {WIDGET_BROTLI} B and over the \
+                 {WIDGET_BROTLI_CEILING} B it may not grow past while issue 13 cuts it"
+            ),
+            Overrun::WidgetOverBudgetOnly { brotli } => write!(
+                f,
+                "the whole widget is {brotli} B brotli, over its budget of {WIDGET_BROTLI} B (issue 13; CI fails \
+                 it only past {WIDGET_BROTLI_CEILING} B)"
+            ),
             Overrun::Lost(n) => write!(f, "{n} bookings were lost (never booked, or not in ServiceTitan)"),
             Overrun::Duplicated(n) => write!(f, "{n} bookings were duplicated in ServiceTitan's records"),
             Overrun::Missing(what) => write!(f, "the run did not measure {what}"),
@@ -58,18 +72,23 @@ pub(crate) fn run() -> Result<(), Fail> {
     let load = load::run(&urls(&stack), &out, load::Phase::Load(load::QUICK));
     drop(stack);
     let load = load?;
-    let overruns = check(&sizes, &load);
+    let (notes, overruns): (Vec<Overrun>, Vec<Overrun>) =
+        check(&sizes, &load).into_iter().partition(|o| matches!(o, Overrun::WidgetOverBudgetOnly { .. }));
+    for n in &notes {
+        println!("xtask bench --quick: {n}");
+    }
     let json = json!({
         "seconds": started.elapsed().as_secs(),
         "sizes": {"widgetTotal": sizes["widgetTotal"], "loader": loader(&sizes)},
         "load": load,
         "overruns": overruns.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "overBudgetNotFailed": notes.iter().map(ToString::to_string).collect::<Vec<_>>(),
     });
     let path = out.join("quick.json");
     std::fs::write(&path, json.to_string()).map_err(|e| Fail(format!("{}: {e}", path.display())))?;
     table(&sizes, &load, started.elapsed().as_secs());
     if overruns.is_empty() {
-        println!("xtask bench --quick: every budget met, nothing lost or duplicated");
+        println!("xtask bench --quick: nothing lost or duplicated, no size past what CI holds it to");
         return Ok(());
     }
     let list: Vec<String> = overruns.iter().map(ToString::to_string).collect();
@@ -89,7 +108,8 @@ pub(super) fn check(sizes: &Value, load: &Value) -> Vec<Overrun> {
         None => over.push(Overrun::Missing("loader.js's gzip size")),
     }
     match sizes["widgetTotal"]["brotli"].as_u64() {
-        Some(brotli) if brotli > WIDGET_BROTLI => over.push(Overrun::WidgetOver { brotli }),
+        Some(brotli) if brotli > WIDGET_BROTLI_CEILING => over.push(Overrun::WidgetOver { brotli }),
+        Some(brotli) if brotli > WIDGET_BROTLI => over.push(Overrun::WidgetOverBudgetOnly { brotli }),
         Some(_) => {}
         None => over.push(Overrun::Missing("the whole widget's brotli size")),
     }
@@ -133,18 +153,24 @@ mod tests {
 
     #[test]
     fn quick_fails_on_each_budget_and_on_any_lost_or_duplicated_booking() {
-        let sizes = json!({"widget": [{"name": "loader.js", "gzip": 1600}], "widgetTotal": {"brotli": 131285}});
+        let sizes = json!({"widget": [{"name": "loader.js", "gzip": 1600}], "widgetTotal": {"brotli": 140000}});
         let load = json!({"lost": 1, "duplicated": 0});
         assert_eq!(
             check(&sizes, &load),
-            vec![Overrun::LoaderOver { gzip: 1600 }, Overrun::WidgetOver { brotli: 131285 }, Overrun::Lost(1)]
+            vec![Overrun::LoaderOver { gzip: 1600 }, Overrun::WidgetOver { brotli: 140000 }, Overrun::Lost(1)]
+        );
+        // Over the budget, under the ceiling: named, for the caller to print, not fail.
+        let over_budget = json!({"widget": [{"name": "loader.js", "gzip": 1500}], "widgetTotal": {"brotli": 131285}});
+        assert_eq!(
+            check(&over_budget, &json!({"lost": 0, "duplicated": 0})),
+            vec![Overrun::WidgetOverBudgetOnly { brotli: 131285 }]
         );
         let ok = json!({"widget": [{"name": "loader.js", "gzip": 1500}], "widgetTotal": {"brotli": 100000}});
         assert_eq!(check(&ok, &json!({"lost": 0, "duplicated": 0})), vec![]);
         assert_eq!(check(&ok, &json!({"lost": 0})), vec![Overrun::Missing("duplicated bookings")]);
         assert_eq!(
-            Overrun::WidgetOver { brotli: 131285 }.to_string(),
-            "the whole widget is 131285 B brotli, over its budget of 122880 B"
+            Overrun::WidgetOverBudgetOnly { brotli: 131285 }.to_string(),
+            "the whole widget is 131285 B brotli, over its budget of 122880 B (issue 13; CI fails it only past 131800 B)"
         );
     }
 }
