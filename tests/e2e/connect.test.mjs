@@ -95,6 +95,24 @@ test('missing scopes are named in the portal\'s words', async () => {
   }
 });
 
+test('connect --secret-prefix writes a site with its own secrets (one more tenant in a shared deployment)', () => {
+  const r = connect({}, ['--business-unit', '1002', '--campaign', '3002', '--secret-prefix', 'acme']);
+  assert.equal(r.code, 0, r.err);
+  const site = JSON.parse(readFileSync(r.file, 'utf8'));
+  // The sandbox is neither ServiceTitan environment: the block names no environment.
+  assert.deepEqual(site.serviceTitan, {
+    clientIdSecret: 'ACME_ST_CLIENT_ID', clientSecretSecret: 'ACME_ST_CLIENT_SECRET',
+    appKeySecret: 'ACME_ST_APP_KEY', tenantIdSecret: 'ACME_ST_TENANT_ID',
+  });
+  for (const name of Object.keys(CREDS)) assert.match(r.out, new RegExp(`npx wrangler secret put ACME_${name}\\n`));
+  assert.doesNotMatch(r.out, /secret put ST_CLIENT_ID/, 'not the deployment-wide names');
+  const check = spawnSync(XTASK, ['connect', '--check', r.file], { encoding: 'utf8' });
+  assert.equal(check.status, 0, check.stderr);
+  const bad = connect({}, ['--business-unit', '1002', '--campaign', '3002', '--secret-prefix', '9-lives']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.err, /--secret-prefix "9-LIVES": use letters, digits and _ starting with a letter/);
+});
+
 test('a booking provider the app is not restricted to says where to choose it', () => {
   const r = connect({}, ['--booking-provider', '7002']);
   assert.notEqual(r.code, 0);

@@ -87,6 +87,8 @@ const USAGE: &str = "usage: cargo xtask connect [--env integration|production] [
        [--origin https://www.example.com] [--trade hvac] [--business-unit ID] [--job-type ID]
        [--estimate-job-type ID] [--campaign ID] [--booking-provider ID] [--out FILE] [--yes] [--force]
        [--dev-vars FILE (instead of edge-worker/.dev.vars)]
+       [--secret-prefix ACME (this site's own secrets, ACME_ST_CLIENT_ID ...: one more tenant
+        in a deployment that already serves others)]
        (sandbox: --auth-url URL --api-url URL [--other-auth-url URL])
    or: cargo xtask connect --check FILE
 Credentials: ST_CLIENT_ID, ST_CLIENT_SECRET, ST_APP_KEY, ST_TENANT_ID from the environment,
@@ -108,10 +110,44 @@ pub(crate) fn run(args: &[String]) -> Result<(), Fail> {
     let api = Api::connect(&env, other.as_ref(), &creds, tenant)?;
     check_scopes(&api)?;
     let found = Found::list(&api)?;
-    let site = choose(&flags, &api, &found)?;
+    let mut site = choose(&flags, &api, &found)?;
+    let prefix = secret_prefix(&flags)?;
+    if let Some(p) = &prefix {
+        site["serviceTitan"] = service_titan_block(p, &env);
+    }
     write_site(&flags, &site)?;
-    print_secrets(&env);
+    print_secrets(&env, prefix.as_deref());
     Ok(())
+}
+
+/// `--secret-prefix`: upper-case letters, digits and `_`, as secret names take them.
+fn secret_prefix(flags: &Flags) -> Result<Option<String>, Fail> {
+    let Some(p) = flags.get("secret-prefix") else { return Ok(None) };
+    let p = p.trim().trim_end_matches('_').to_ascii_uppercase();
+    let ok = p.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !ok {
+        return Err(Fail(format!(
+            "--secret-prefix {p:?}: use letters, digits and _ starting with a letter (e.g. ACME), as worker secret names take them"
+        )));
+    }
+    Ok(Some(p))
+}
+
+/// The site's `serviceTitan` block: its environment and its own secrets' names, so this
+/// site books into its own tenant beside the deployment's others.
+fn service_titan_block(prefix: &str, env: &Hosts) -> Value {
+    let name = |n: &str| format!("{prefix}_{n}");
+    let mut block = json!({
+        "clientIdSecret": name("ST_CLIENT_ID"),
+        "clientSecretSecret": name("ST_CLIENT_SECRET"),
+        "appKeySecret": name("ST_APP_KEY"),
+        "tenantIdSecret": name("ST_TENANT_ID"),
+    });
+    if env.name == "production" || env.name == "integration" {
+        block["environment"] = json!(env.name);
+    }
+    block
 }
 
 /// The ServiceTitan emulator of `cargo xtask demo` (xtask/src/demo.rs's port).
@@ -526,13 +562,17 @@ fn write_site(flags: &Flags, site: &Value) -> Result<(), Fail> {
     Ok(())
 }
 
-fn print_secrets(env: &Hosts) {
+fn print_secrets(env: &Hosts, prefix: Option<&str>) {
     println!("\nNow store the values as worker secrets (each command asks for the value; paste it):\n");
     println!("cd edge-worker");
     for (name, _) in NAMES {
-        println!("npx wrangler secret put {name}");
+        match prefix {
+            Some(p) => println!("npx wrangler secret put {p}_{name}"),
+            None => println!("npx wrangler secret put {name}"),
+        }
     }
-    if env.name == "production" || env.name == "integration" {
+    // A site with its own block names its environment; the deployment's ST_ENV is for the rest.
+    if prefix.is_none() && (env.name == "production" || env.name == "integration") {
         println!("# and in wrangler.toml [vars]: ST_ENV = \"{}\"", env.name);
     }
     println!("npx wrangler deploy\ncargo xtask test-booking --worker https://YOUR-WORKER");
