@@ -962,6 +962,13 @@ impl CustomerFollowUps {
         }
     }
 
+    /// The viewed-estimate text replaces the 24 h one still waiting (one sent or in
+    /// doubt stays as it is).
+    fn viewed_replaces_the_day_text(&mut self, about: Ref, now: UnixSeconds) {
+        let waiting = |f: &FollowUp| f.recipe == Recipe::EstimateSms && f.about == about && !f.in_doubt();
+        self.stop(waiting, Status::Cancelled, "the estimate was viewed: the viewed-estimate text goes instead", now);
+    }
+
     fn recheck_failed(&mut self, i: usize, detail: &str, now: UnixSeconds) {
         let give_up = i64::from(self.settings.recheck_give_up_hours) * 3600;
         let fu = &mut self.follow_ups[i];
@@ -1035,27 +1042,13 @@ impl CustomerFollowUps {
                     // Out of order ("viewed" delivered before "sent"): the viewed text
                     // replaces the 24 h one, as when they come in order.
                     if self.follow_ups.iter().any(|f| f.recipe == Recipe::EstimateViewed && f.about == about) {
-                        let waiting =
-                            |f: &FollowUp| f.recipe == Recipe::EstimateSms && f.about == about && !f.in_doubt();
-                        self.stop(
-                            waiting,
-                            Status::Cancelled,
-                            "the estimate was viewed: the viewed-estimate text goes instead",
-                            now,
-                        );
+                        self.viewed_replaces_the_day_text(about, now);
                     }
                 }
                 if let Some(viewed) = *viewed_on {
                     let due = viewed + self.settings.delay(Recipe::EstimateViewed);
                     if self.schedule(Recipe::EstimateViewed, about, *job_id, 1, due, None, now) {
-                        let waiting =
-                            |f: &FollowUp| f.recipe == Recipe::EstimateSms && f.about == about && !f.in_doubt();
-                        self.stop(
-                            waiting,
-                            Status::Cancelled,
-                            "the estimate was viewed: the viewed-estimate text goes instead",
-                            now,
-                        );
+                        self.viewed_replaces_the_day_text(about, now);
                     }
                 }
             }

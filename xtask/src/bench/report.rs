@@ -80,16 +80,7 @@ fn sizes_section(s: &mut String, sizes: &Value) {
          loader.js loads with the page; the rest loads when the homeowner shows interest.\n"
     );
     let _ = writeln!(s, "| file | raw | gzip -9 | brotli -q 11 |\n|---|---:|---:|---:|");
-    for f in sizes["widget"].as_array().into_iter().flatten() {
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} |",
-            f["name"].as_str().unwrap_or("?"),
-            bytes(&f["raw"]),
-            bytes(&f["gzip"]),
-            bytes(&f["brotli"])
-        );
-    }
+    size_rows(s, &sizes["widget"]);
     let t = &sizes["widgetTotal"];
     let _ =
         writeln!(s, "| **whole widget** | {} | {} | {} |", bytes(&t["raw"]), bytes(&t["gzip"]), bytes(&t["brotli"]));
@@ -307,16 +298,7 @@ fn closing(s: &mut String, measured: &Measured, engine: &Engines) {
     costs::render_cpu(s, load, soak, engine);
     let _ = writeln!(s, "### Worker bundle size\n");
     let _ = writeln!(s, "| file (edge-worker/build) | raw | gzip -9 | brotli -q 11 |\n|---|---:|---:|---:|");
-    for f in sizes["worker"].as_array().into_iter().flatten() {
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} |",
-            f["name"].as_str().unwrap_or("?"),
-            bytes(&f["raw"]),
-            bytes(&f["gzip"]),
-            bytes(&f["brotli"])
-        );
-    }
+    size_rows(s, &sizes["worker"]);
     render_faults(s, faults);
     render_voice(s, voice);
     load::render_webhooks(s, webhooks);
@@ -369,5 +351,19 @@ mod tests {
             assert!(s.contains(heading), "{heading} missing from {s}");
         }
         assert!(s.contains("| voice | release (opt-level z) | 3 | 1.0 µs |"), "{s}");
+    }
+}
+
+/// One table row per file of `files` (sizes.mjs's list): raw, gzip -9, brotli -q 11.
+fn size_rows(s: &mut String, files: &Value) {
+    for f in files.as_array().into_iter().flatten() {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            f["name"].as_str().unwrap_or("?"),
+            bytes(&f["raw"]),
+            bytes(&f["gzip"]),
+            bytes(&f["brotli"])
+        );
     }
 }
