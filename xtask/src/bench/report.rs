@@ -314,6 +314,20 @@ fn closing(s: &mut String, measured: &Measured, engine: &Engines) {
     );
 }
 
+/// One table row per file of `files` (sizes.mjs's list): raw, gzip -9, brotli -q 11.
+fn size_rows(s: &mut String, files: &Value) {
+    for f in files.as_array().into_iter().flatten() {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            f["name"].as_str().unwrap_or("?"),
+            bytes(&f["raw"]),
+            bytes(&f["gzip"]),
+            bytes(&f["brotli"])
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::Engine;
@@ -351,19 +365,5 @@ mod tests {
             assert!(s.contains(heading), "{heading} missing from {s}");
         }
         assert!(s.contains("| voice | release (opt-level z) | 3 | 1.0 µs |"), "{s}");
-    }
-}
-
-/// One table row per file of `files` (sizes.mjs's list): raw, gzip -9, brotli -q 11.
-fn size_rows(s: &mut String, files: &Value) {
-    for f in files.as_array().into_iter().flatten() {
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} |",
-            f["name"].as_str().unwrap_or("?"),
-            bytes(&f["raw"]),
-            bytes(&f["gzip"]),
-            bytes(&f["brotli"])
-        );
     }
 }
