@@ -250,9 +250,18 @@ test('keyboard only: Tab to the bubble, Enter opens, Esc closes and focus return
   await page.locator(ui.panel).waitFor({ state: 'visible' });
   await until(async () => (await focused()) === 'bw-input', 5000, 'focus in the input');
   assert.equal(await page.locator(ui.bubble).getAttribute('aria-expanded'), 'true');
+  // The panel is patched in place (widget/src/node.rs): the input that has the focus is
+  // the same element after the message, the reply and the quick replies' going.
+  await page.locator(ui.input).evaluate((i) => { i.__kept = true; });
   await page.keyboard.type('My toilet keeps running');
   await page.keyboard.press('Enter');
   await until(async () => (await page.locator(ui.homeowner).count()) === 1, 5000, 'sent with Enter');
+  await until(async () => (await page.locator(ui.assistant).count()) >= 2, 5000, 'the reply');
+  assert.equal(await page.locator(ui.input).evaluate((i) => i.__kept === true), true, 'the same input element');
+  assert.equal(await focused(), 'bw-input', 'focus stays in the input across the re-render');
+  await page.keyboard.type('Dana');
+  assert.equal(await page.locator(ui.input).inputValue(), 'Dana', 'typing goes on into it');
+  await page.locator(ui.input).fill('');
   await page.keyboard.press('Escape');
   await page.locator(ui.panel).waitFor({ state: 'detached' });
   await until(async () => (await focused()) === 'bw-bubble', 5000, 'focus back on the bubble');

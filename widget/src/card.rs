@@ -6,9 +6,9 @@
 use booking_core::booking::Phone;
 use booking_core::conversation::Confirmation;
 use booking_core::submission::ReplyStatus;
-use leptos::prelude::*;
 
 use crate::i18n::{t, K};
+use crate::node::{el, Node};
 use crate::state::{Phase, St};
 
 /// A phone number as people read it: "(612) 555-0143".
@@ -16,100 +16,104 @@ pub(crate) fn format_phone(digits: &str) -> String {
     Phone { digits: digits.to_string(), extension: None }.display()
 }
 
-/// A chip: a quick reply or an arrival window. One element type for both lists, so the
-/// list code is in the wasm once.
-pub(crate) fn chip(
-    testid: &'static str,
-    act: &'static str,
-    i: usize,
-    pressed: Option<bool>,
-    label: String,
-) -> impl IntoView {
-    view! {
-        <button type="button" class="chip" data-testid=testid data-act=act data-arg=i.to_string()
-            aria-pressed=pressed.map(|p| if p { "true" } else { "false" })>
-            {label}
-        </button>
-    }
+/// A button that says what it does in `data-act` (the view's one click listener acts).
+pub(crate) fn button(class: &str, testid: &str, act: &str) -> Node {
+    el("button").a("type", "button").a("class", class).a("data-testid", testid).a("data-act", act)
+}
+
+/// A note in the log (`.m.note`).
+pub(crate) fn note(testid: &str) -> Node {
+    el("div").a("class", "m note").a("data-testid", testid)
+}
+
+/// A chip: a quick reply or an arrival window.
+pub(crate) fn chip(testid: &str, act: &str, i: usize, pressed: Option<bool>, label: &str) -> Node {
+    let chip = button("chip", testid, act).a("data-arg", &i.to_string());
+    let chip = match pressed {
+        Some(p) => chip.a("aria-pressed", if p { "true" } else { "false" }),
+        None => chip,
+    };
+    chip.t(label)
 }
 
 /// The confirmation card, as booking-core gave it: the lines to check (in the
 /// conversation's language), the arrival windows it offers, SMS consent. Each control
 /// is a `data-act` the view hands back to booking-core as an event.
-pub(crate) fn card(s: &St, c: &Confirmation) -> impl IntoView {
+pub(crate) fn card(s: &St, c: &Confirmation) -> Node {
     let l = s.locale;
     let sending = s.phase != Phase::Card;
     let windows = (!c.windows.is_empty()).then(|| {
-        view! {
-            <fieldset data-testid="bw-window-picker">
-                <legend>{t(l, K::Windows)}</legend>
-                <div class="wins">
-                    {c.windows.iter().enumerate().map(|(i, w)| {
-                        chip("bw-window", "win", i, Some(c.picked == Some(w.window)), w.label.clone())
-                    }).collect_view()}
-                </div>
-            </fieldset>
-        }
+        el("fieldset").a("data-testid", "bw-window-picker").k(el("legend").t(t(l, K::Windows))).k(el("div")
+            .a("class", "wins")
+            .all(
+                c.windows
+                    .iter()
+                    .enumerate()
+                    .map(|(i, w)| chip("bw-window", "win", i, Some(c.picked == Some(w.window)), &w.label)),
+            ))
     });
-    view! {
-        <div class="card" data-testid="bw-confirm-card" role="group" aria-labelledby="bw-card-title">
-            <h3 id="bw-card-title">{t(l, K::CardTitle)}</h3>
-            <dl>
-                {c.lines.iter().map(|(label, value)| view! {
-                    <dt>{label.clone()}</dt><dd data-testid="bw-card-line">{value.clone()}</dd>
-                }).collect_view()}
-            </dl>
-            {windows}
-            <label>
-                <input type="checkbox" data-testid="bw-sms-consent" data-act="sms" prop:checked=c.request.sms_consent
-                    disabled=sending />
-                <span>{t(l, K::Sms)}</span>
-            </label>
-            <div class="row">
-                <button type="button" class="pri" id="bw-confirm" data-testid="bw-confirm" data-act="confirm" disabled=sending>
-                    {t(l, if sending { K::Sending } else { K::Book })}
-                </button>
-                <button type="button" class="sec" data-testid="bw-edit" data-act="edit" disabled=sending>
-                    {t(l, K::Edit)}
-                </button>
-            </div>
-        </div>
-    }
+    // A line is a <dt>/<dd> pair, so the list keeps its shape as it grows.
+    let lines = c
+        .lines
+        .iter()
+        .flat_map(|(label, value)| [el("dt").t(label), el("dd").a("data-testid", "bw-card-line").t(value)]);
+    el("div")
+        .a("class", "card")
+        .a("data-testid", "bw-confirm-card")
+        .a("role", "group")
+        .a("aria-labelledby", "bw-card-title")
+        .k(el("h3").a("id", "bw-card-title").t(t(l, K::CardTitle)))
+        .k(el("dl").all(lines))
+        .opt(windows)
+        .k(el("label")
+            .k(el("input")
+                .a("type", "checkbox")
+                .a("data-testid", "bw-sms-consent")
+                .a("data-act", "sms")
+                .a(".checked", if c.request.sms_consent { "1" } else { "" })
+                .flag("disabled", sending))
+            .k(el("span").t(t(l, K::Sms))))
+        .k(el("div")
+            .a("class", "row")
+            .k(button("pri", "bw-confirm", "confirm")
+                .a("id", "bw-confirm")
+                .flag("disabled", sending)
+                .t(t(l, if sending { K::Sending } else { K::Book })))
+            .k(button("sec", "bw-edit", "edit").flag("disabled", sending).t(t(l, K::Edit))))
 }
 
-/// Queued / done / failed.
-pub(crate) fn status(s: &St) -> impl IntoView {
+/// Queued / done / failed: a fragment of three places in the log.
+pub(crate) fn status(s: &St) -> Node {
     let l = s.locale;
-    let restart = || {
-        view! {
-            <button type="button" class="sec" data-testid="bw-restart" data-act="restart">{t(l, K::Restart)}</button>
-        }
-    };
-    (
-        (s.phase == Phase::Queued).then(|| view! {
-            <div class="m note" data-testid="bw-queued" role="status">{t(l, K::Queued)}</div>
-        }),
-        (s.phase == Phase::Done).then(|| {
-            let d = s.done.as_ref();
-            let booked = d.is_some_and(|d| d.status == ReplyStatus::Booked);
-            let reference = d.map(|d| d.reference.clone()).filter(|r| !r.is_empty());
-            let message = d.map(|d| d.message.clone()).unwrap_or_default();
-            view! {
-                <div class="card ok" data-testid="bw-success" data-status=if booked { "booked" } else { "received" } role="status">
-                    <h3>{t(l, if booked { K::Booked } else { K::Received })}</h3>
-                    {reference.map(|r| view! {
-                        <p>{t(l, K::Reference)} ": " <span class="job" data-testid="bw-reference">{r}</span></p>
-                    })}
-                    <p>{message}</p>
-                    {restart()}
-                </div>
-            }
-        }),
-        (s.phase == Phase::Failed).then(|| view! {
-            <div class="card" data-testid="bw-error" role="alert">
-                <p>{s.error.clone().unwrap_or_else(|| t(l, K::Failed).into())}</p>
-                {restart()}
-            </div>
-        }),
-    )
+    let restart = || button("sec", "bw-restart", "restart").t(t(l, K::Restart));
+    let queued = (s.phase == Phase::Queued).then(|| note("bw-queued").a("role", "status").t(t(l, K::Queued)));
+    let done = (s.phase == Phase::Done).then(|| {
+        let d = s.done.as_ref();
+        let booked = d.is_some_and(|d| d.status == ReplyStatus::Booked);
+        let reference = d.map(|d| d.reference.as_str()).filter(|r| !r.is_empty());
+        let message = d.map(|d| d.message.as_str()).unwrap_or_default();
+        el("div")
+            .a("class", "card ok")
+            .a("data-testid", "bw-success")
+            .a("data-status", if booked { "booked" } else { "received" })
+            .a("role", "status")
+            .k(el("h3").t(t(l, if booked { K::Booked } else { K::Received })))
+            .opt(reference.map(|r| {
+                el("p")
+                    .t(t(l, K::Reference))
+                    .t(": ")
+                    .k(el("span").a("class", "job").a("data-testid", "bw-reference").t(r))
+            }))
+            .k(el("p").t(message))
+            .k(restart())
+    });
+    let failed = (s.phase == Phase::Failed).then(|| {
+        el("div")
+            .a("class", "card")
+            .a("data-testid", "bw-error")
+            .a("role", "alert")
+            .k(el("p").t(s.error.as_deref().unwrap_or(t(l, K::Failed))))
+            .k(restart())
+    });
+    el("").opt(queued).opt(done).opt(failed)
 }

@@ -11,7 +11,8 @@
 //! `inner_html`.
 //!
 //! Modules, each using only those after it (no cycle): `view` and `card` (the panel,
-//! rendered whole from the state, and its cards, one click handler); `actions` (what the
+//! built whole from the state, and its cards, one click handler); `node` (the panel as
+//! data, and the patch that brings the DOM in line with it); `actions` (what the
 //! homeowner's actions and the worker's config and availability answers do); `submit`
 //! (what leaves the browser: the booking and the abandonment report); `saved`
 //! (resume after reload); `state` (the one state struct and the `Ui` handle); `events`
@@ -30,6 +31,7 @@ mod events;
 mod i18n;
 mod json;
 mod net;
+mod node;
 mod saved;
 mod state;
 mod style;

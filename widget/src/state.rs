@@ -58,7 +58,7 @@ impl Phase {
 /// Everything the widget knows, in one plain struct behind one change signal
 /// ([`Ui::rev`]). Fine-grained signals cost the wasm a copy of Leptos's reactive code
 /// per value type and per binding (about a third of the bundle); the panel is small,
-/// so rendering it whole on a change (tachys patches only what differs) is cheaper in
+/// so rendering it whole on a change (`node` patches only what differs) is cheaper in
 /// bytes and still instant.
 #[derive(Default)]
 pub(crate) struct St {

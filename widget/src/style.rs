@@ -22,6 +22,7 @@ header a{color:#fff;font-weight:600}
 .alert{background:#8b0000;color:#fff;padding:10px 14px;font-size:14px}
 .alert a{color:#fff;font-weight:700}
 .log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px}
+.msgs{display:contents}
 .m{max-width:85%;padding:8px 12px;border-radius:14px;white-space:pre-wrap;overflow-wrap:anywhere}
 .bot{background:#eef1f5;align-self:flex-start}
 .me{background:var(--b);color:#fff;align-self:flex-end}

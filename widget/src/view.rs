@@ -9,9 +9,10 @@ use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::card::{card, chip, format_phone, status};
+use crate::card::{button, card, chip, format_phone, note, status};
 use crate::dom::{by_id, new_key};
 use crate::i18n::{t, K};
+use crate::node::{el, patch_children, Node};
 use crate::state::{Phase, St, Ui};
 
 fn initial_locale() -> Locale {
@@ -73,12 +74,8 @@ pub(crate) fn app(site: String, api: String, page_url: String, frame: bool, open
         }
     };
     view! {
-        <div class="w" class:frame=frame on:click=move |ev| act(ui, &ev) on:keydown=on_key on:submit=on_submit>
-            {move || {
-                ui.rev.track();
-                ui.st(|s| panel(frame, s))
-            }}
-        </div>
+        <div class="w" class:frame=frame on:click=move |ev| act(ui, &ev) on:keydown=on_key on:submit=on_submit
+            use:paint=ui></div>
     }
 }
 
@@ -118,125 +115,154 @@ fn act(ui: Ui, ev: &leptos::ev::MouseEvent) {
     }
 }
 
+/// Leptos's directive on the root: from now on, the panel in `root` is rendered from
+/// the state (once now, so the bubble is there when `mount` returns, and again on every
+/// change [`Ui::rev`] tells of).
+fn paint(root: web_sys::Element, ui: Ui) {
+    let effect = RenderEffect::new(move |_| {
+        ui.rev.track();
+        let panel = ui.st(|s| panel(ui.frame, s));
+        patch_children(&root, panel.into_kids());
+    });
+    // Dropping it would stop it; the widget lives as long as the page.
+    Box::leak(Box::new(effect));
+}
+
 /// The bubble and, when open, the panel, as `s` says.
-fn panel(frame: bool, s: &St) -> impl IntoView {
+fn panel(frame: bool, s: &St) -> Node {
     let l = s.locale;
+    let bubble = (!frame).then(|| {
+        el("button")
+            .a("type", "button")
+            .a("class", "bubble")
+            .a("id", "bw-bubble")
+            .a("data-testid", "bw-bubble")
+            .a("data-act", "toggle")
+            .a("aria-label", t(l, if s.open { K::Close } else { K::OpenChat }))
+            .a("aria-expanded", if s.open { "true" } else { "false" })
+            .a("aria-controls", "bw-panel")
+            .k(el("svg")
+                .a("width", "28")
+                .a("height", "28")
+                .a("viewBox", "0 0 24 24")
+                .a("aria-hidden", "true")
+                .a("fill", "currentColor")
+                .k(el("path")
+                    .a("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z")))
+    });
+    // The root's children: a fragment (`into_kids`), never an element of its own.
+    el("").opt(bubble).opt(s.open.then(|| open_panel(s, l)))
+}
+
+/// The open panel: header, alert, message log with the cards, quick replies, input.
+fn open_panel(s: &St, l: Locale) -> Node {
     let business = s.cfg.as_ref().map(|c| c.business_name.clone()).unwrap_or_default();
     let tel = s.cfg.as_ref().map(|c| format!("tel:+1{}", c.office_phone)).unwrap_or_default();
     let phone = s.cfg.as_ref().map(|c| format_phone(&c.office_phone)).unwrap_or_default();
-    let bubble = (!frame).then(|| {
-        view! {
-            <button
-                type="button"
-                class="bubble"
-                id="bw-bubble"
-                data-testid="bw-bubble"
-                data-act="toggle"
-                aria-label=t(l, if s.open { K::Close } else { K::OpenChat })
-                aria-expanded=if s.open { "true" } else { "false" }
-                aria-controls="bw-panel"
-            >
-                <svg width="28" height="28" viewBox="0 0 24 24" aria-hidden="true" fill="currentColor">
-                    <path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z"/>
-                </svg>
-            </button>
-        }
+    let hours = s.cfg.as_ref().map(|c| format!("{}: {}", t(l, K::Hours), c.office_hours)).unwrap_or_default();
+    // The language switch is offered until the homeowner has said anything (a phone
+    // from the booking link is a turn they did not type: it does not count).
+    let lang =
+        (s.cfg.as_ref().is_some_and(|c| c.locales.len() > 1) && !s.msgs.iter().any(|m| m.from == "user")).then(|| {
+            button("hb", "bw-lang", "lang").a("lang", if l == Locale::Es { "en" } else { "es" }).t(t(l, K::OtherLang))
+        });
+    let emergency = s.emergency.then(|| {
+        el("div")
+            .a("class", "alert")
+            .a("role", "alert")
+            .a("data-testid", "bw-emergency")
+            .t(t(l, K::Emergency))
+            .t(" ")
+            .k(el("a").a("href", &tel).t(&phone))
     });
-    let open = s.open.then(|| {
-        let hours = s.cfg.as_ref().map(|c| format!("{}: {}", t(l, K::Hours), c.office_hours)).unwrap_or_default();
-        // The language switch is offered until the homeowner has said anything (a phone
-        // from the booking link is a turn they did not type: it does not count).
-        let lang = (s.cfg.as_ref().is_some_and(|c| c.locales.len() > 1) && !s.msgs.iter().any(|m| m.from == "user"))
-        .then(|| {
-            view! {
-                <button type="button" class="hb" data-testid="bw-lang" data-act="lang"
-                    lang=if l == Locale::Es { "en" } else { "es" }>
-                    {t(l, K::OtherLang)}
-                </button>
-            }
-        });
-        let emergency = s.emergency.then(|| {
-            view! {
-                <div class="alert" role="alert" data-testid="bw-emergency">
-                    {t(l, K::Emergency)} " " <a href=tel.clone()>{phone.clone()}</a>
-                </div>
-            }
-        });
-        let msgs = s
-            .msgs
-            .iter()
-            .map(|m| {
-                let class = match m.from.as_str() {
-                    "user" => "m me",
-                    "bot" => "m bot",
-                    _ => "m note",
-                };
-                view! { <div class=class data-testid="bw-msg" data-from=m.from.clone()>{m.text.clone()}</div> }
-            })
-            .collect_view();
-        let connecting = (s.cfg.is_none() && s.msgs.is_empty()).then(|| {
-            view! {
-                <div class="m note" data-testid="bw-connecting">
-                    {t(l, if s.cfg_failed { K::NoConfig } else { K::Connecting })}
-                </div>
-            }
-        });
-        let typing = s.typing.then(|| {
-            view! {
-                <div class="typing" data-testid="bw-typing" role="status">
-                    <span class="sr">{t(l, K::Typing)}</span>
-                    <i></i><i></i><i></i>
-                </div>
-            }
-        });
-        let quick = (s.phase == Phase::Chat && !s.quick.is_empty()).then(|| {
-            view! {
-                <div class="qr" data-testid="bw-quick-replies" role="group" aria-label=t(l, K::Suggestions)>
-                    {s.quick.iter().enumerate().map(|(i, q)| chip("bw-quick-reply", "quick", i, None, q.clone())).collect_view()}
-                </div>
-            }
-        });
-        let off = s.phase != Phase::Chat || s.cfg.is_none();
-        view! {
-            <div class="panel" id="bw-panel" data-testid="bw-panel" role="dialog" aria-labelledby="bw-title">
-                <header>
-                    <div class="hd">
-                        <h2 id="bw-title">{business.clone()}</h2>
-                        <p data-testid="bw-hours">{hours}</p>
-                        <p>
-                            <a href=tel id="bw-handoff" data-testid="bw-handoff" class:strong=s.handoff>
-                                {t(l, K::Talk)} " · " {phone}
-                            </a>
-                        </p>
-                    </div>
-                    {lang}
-                    <button type="button" class="hb" data-testid="bw-close" data-act="close" aria-label=t(l, K::Close)>
-                        "✕"
-                    </button>
-                </header>
-                {emergency}
-                // aria-relevant is left at its default, "additions text": the panel is patched in
-                // place, so after "Start over" or a language switch the first message's text
-                // changes rather than a new node appearing, and that must be announced too.
-                <div class="log" id="bw-messages" data-testid="bw-messages" role="log" aria-live="polite"
-                    tabindex="0" aria-label=business>
-                    {msgs}
-                    {connecting}
-                    {s.card.as_ref().map(|c| card(s, c))}
-                    {status(s)}
-                    {typing}
-                </div>
-                {quick}
-                <form data-testid="bw-form">
-                    <label class="sr" for="bw-input">{t(l, K::InputLabel)}</label>
-                    <input type="text" id="bw-input" data-testid="bw-input" autocomplete="off" maxlength="2000"
-                        placeholder=t(l, K::Placeholder) disabled=off />
-                    <button type="submit" class="pri" id="bw-send" data-testid="bw-send" disabled=off>
-                        {t(l, K::Send)}
-                    </button>
-                </form>
-            </div>
-        }
+    let msgs = s.msgs.iter().map(|m| {
+        let class = match m.from.as_str() {
+            "user" => "m me",
+            "bot" => "m bot",
+            _ => "m note",
+        };
+        el("div").a("class", class).a("data-testid", "bw-msg").a("data-from", &m.from).t(&m.text)
     });
-    (bubble, open)
+    let connecting = (s.cfg.is_none() && s.msgs.is_empty())
+        .then(|| note("bw-connecting").t(t(l, if s.cfg_failed { K::NoConfig } else { K::Connecting })));
+    let typing = s.typing.then(|| {
+        el("div")
+            .a("class", "typing")
+            .a("data-testid", "bw-typing")
+            .a("role", "status")
+            .k(el("span").a("class", "sr").t(t(l, K::Typing)))
+            .k(el("i"))
+            .k(el("i"))
+            .k(el("i"))
+    });
+    let quick = (s.phase == Phase::Chat && !s.quick.is_empty()).then(|| {
+        el("div")
+            .a("class", "qr")
+            .a("data-testid", "bw-quick-replies")
+            .a("role", "group")
+            .a("aria-label", t(l, K::Suggestions))
+            .all(s.quick.iter().enumerate().map(|(i, q)| chip("bw-quick-reply", "quick", i, None, q)))
+    });
+    let off = s.phase != Phase::Chat || s.cfg.is_none();
+    let header = el("header")
+        .k(el("div")
+            .a("class", "hd")
+            .k(el("h2").a("id", "bw-title").t(&business))
+            .k(el("p").a("data-testid", "bw-hours").t(&hours))
+            .k(el("p").k(el("a")
+                .a("href", &tel)
+                .a("id", "bw-handoff")
+                .a("data-testid", "bw-handoff")
+                .flag_as("class", "strong", s.handoff)
+                .t(t(l, K::Talk))
+                .t(" · ")
+                .t(&phone))))
+        .opt(lang)
+        .k(button("hb", "bw-close", "close").a("aria-label", t(l, K::Close)).t("✕"));
+    // aria-relevant is left at its default, "additions text": the panel is patched in
+    // place, so after "Start over" or a language switch the first message's text
+    // changes rather than a new node appearing, and that must be announced too. The
+    // messages are a list, so they have their own box (`display: contents`).
+    let log = el("div")
+        .a("class", "log")
+        .a("id", "bw-messages")
+        .a("data-testid", "bw-messages")
+        .a("role", "log")
+        .a("aria-live", "polite")
+        .a("tabindex", "0")
+        .a("aria-label", &business)
+        .k(el("div").a("class", "msgs").all(msgs))
+        .opt(connecting)
+        .opt(s.card.as_ref().map(|c| card(s, c)))
+        .with(status(s))
+        .opt(typing);
+    let form = el("form")
+        .a("data-testid", "bw-form")
+        .k(el("label").a("class", "sr").a("for", "bw-input").t(t(l, K::InputLabel)))
+        .k(el("input")
+            .a("type", "text")
+            .a("id", "bw-input")
+            .a("data-testid", "bw-input")
+            .a("autocomplete", "off")
+            .a("maxlength", "2000")
+            .a("placeholder", t(l, K::Placeholder))
+            .flag("disabled", off))
+        .k(el("button")
+            .a("type", "submit")
+            .a("class", "pri")
+            .a("id", "bw-send")
+            .a("data-testid", "bw-send")
+            .flag("disabled", off)
+            .t(t(l, K::Send)));
+    el("div")
+        .a("class", "panel")
+        .a("id", "bw-panel")
+        .a("data-testid", "bw-panel")
+        .a("role", "dialog")
+        .a("aria-labelledby", "bw-title")
+        .k(header)
+        .opt(emergency)
+        .k(log)
+        .opt(quick)
+        .k(form)
 }
