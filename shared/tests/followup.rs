@@ -121,8 +121,13 @@ impl World {
                 }
                 Action::Send(m) => {
                     self.assert_right_to_send(&m);
-                    // The worker reads the site's opt-out list before every send.
-                    let listed = self.opt_out_list.get(&m.to).map(|e| (m.to.as_str(), e));
+                    // The worker reads the site's opt-out list before every send: the
+                    // number, or for an email every number of the customer (send.rs).
+                    let numbers = match m.channel {
+                        Channel::Email => self.fu.phones(),
+                        Channel::Sms | Channel::Voice => vec![m.to.clone()],
+                    };
+                    let listed = numbers.iter().filter_map(|n| Some((n.as_str(), self.opt_out_list.get(n)?)));
                     if let Some(refused) = opt_out::refusal(listed, m.scheduled_at, |ms| ms.div_euclid(1000)) {
                         self.fu.on_send_result(&m.key, refused, now);
                         continue;
@@ -1088,7 +1093,9 @@ fn random_event_streams_keep_every_invariant() {
                 16 => format!("payment 3 invoices={i}"),
                 17 => format!("again estimate {e}"),
                 18 => format!("late estimate {e}"),
-                19 => ["text STOP", "text START", "text Thanks", "text HELP"][rng.next(4)].to_string(),
+                19 => ["text STOP", "text START", "text Thanks", "text HELP", "missed text STOP", "missed text START"]
+                    [rng.next(6)]
+                .to_string(),
                 20 => ["provider refuses 21610", "provider refuses 30003", "provider times-out", "provider crashes"]
                     [rng.next(4)]
                 .to_string(),
