@@ -64,6 +64,9 @@ struct World {
     opt_outs: Vec<(usize, Option<usize>)>,
     order: usize,
     text_seq: u32,
+    /// The site's opt-out list as the worker keeps it (KV), by `+1XXXXXXXXXX`; its real
+    /// ms are the virtual clock's seconds × 1000 (engine time = real time here).
+    opt_out_list: BTreeMap<String, OptOutEntry>,
 }
 
 impl World {
@@ -87,6 +90,7 @@ impl World {
             opt_outs: vec![],
             order: 0,
             text_seq: 0,
+            opt_out_list: BTreeMap::new(),
         }
     }
 
@@ -117,6 +121,17 @@ impl World {
                 }
                 Action::Send(m) => {
                     self.assert_right_to_send(&m);
+                    // The worker reads the site's opt-out list before every send: the
+                    // number, or for an email every number of the customer (send.rs).
+                    let numbers = match m.channel {
+                        Channel::Email => self.fu.phones(),
+                        Channel::Sms | Channel::Voice => vec![m.to.clone()],
+                    };
+                    let listed = numbers.iter().filter_map(|n| Some((n.as_str(), self.opt_out_list.get(n)?)));
+                    if let Some(refused) = opt_out::refusal(listed, m.scheduled_at, |ms| ms.div_euclid(1000)) {
+                        self.fu.on_send_result(&m.key, refused, now);
+                        continue;
+                    }
                     if m.maybe_sent {
                         if let Some(p) = self.posted.iter().position(|p| p.key == m.key) {
                             self.fu.on_send_result(&m.key, SendResult::Sent { provider_id: format!("SM{p}") }, now);
@@ -235,13 +250,33 @@ impl World {
         self.drive();
     }
 
-    fn text_in(&mut self, body: &str) {
+    /// A text from the customer, as the worker's inbound route takes it: the site's
+    /// opt-out list first, then this customer's object, unless `missed` (the object did
+    /// not know the number yet: only the list sees it).
+    fn text_in(&mut self, body: &str, missed: bool) {
         self.text_seq += 1;
         let from = self.contact.mobile.clone().unwrap_or_else(|| "+16125550101".into());
-        let sms = InboundSms { message_sid: format!("SMin{}", self.text_seq), from, body: body.into() };
+        let digits: String = from.chars().filter(char::is_ascii_digit).collect();
+        let number = format!("+1{}", digits.strip_prefix('1').filter(|d| d.len() == 10).unwrap_or(&digits));
         self.order += 1;
         let order = self.order;
-        match self.fu.inbound_sms(sms, self.now) {
+        let keyword = Keyword::of(body);
+        match keyword {
+            Keyword::Stop => {
+                self.opt_out_list.insert(number, OptOutEntry::stop(body, self.now * 1000));
+            }
+            Keyword::Start => {
+                if let Some(entry) = self.opt_out_list.get_mut(&number) {
+                    entry.start(self.now * 1000);
+                }
+            }
+            Keyword::Help | Keyword::Reply => {}
+        }
+        if !missed {
+            let sms = InboundSms { message_sid: format!("SMin{}", self.text_seq), from, body: body.into() };
+            assert_eq!(self.fu.inbound_sms(sms, self.now), keyword);
+        }
+        match keyword {
             Keyword::Stop => self.opt_outs.push((order, None)),
             Keyword::Start => {
                 if let Some(last) = self.opt_outs.last_mut().filter(|o| o.1.is_none()) {
@@ -538,7 +573,8 @@ fn step(w: &mut World, line: &str) -> Result<(), String> {
             let o = versions.iter().rev().nth(1).cloned().ok_or("no older version")?;
             w.deliver(o);
         }
-        "text" => w.text_in(raw),
+        "text" => w.text_in(raw, false),
+        "missed" => w.text_in(raw.strip_prefix("text").ok_or("missed text WORDS")?.trim(), true),
         "optout" => {
             // Opted out another way: "stop" said on the follow-up call, an email's unsubscribe.
             let (how, why) = raw.split_once(' ').unwrap_or((raw, ""));
@@ -1057,7 +1093,9 @@ fn random_event_streams_keep_every_invariant() {
                 16 => format!("payment 3 invoices={i}"),
                 17 => format!("again estimate {e}"),
                 18 => format!("late estimate {e}"),
-                19 => ["text STOP", "text START", "text Thanks", "text HELP"][rng.next(4)].to_string(),
+                19 => ["text STOP", "text START", "text Thanks", "text HELP", "missed text STOP", "missed text START"]
+                    [rng.next(6)]
+                .to_string(),
                 20 => ["provider refuses 21610", "provider refuses 30003", "provider times-out", "provider crashes"]
                     [rng.next(4)]
                 .to_string(),
@@ -1107,4 +1145,97 @@ fn a_long_customer_history_stays_within_one_durable_object_value() {
     assert_eq!(w.fu.observe(newest, w.now), Observed::Duplicate);
     let oldest = w.current(Entity::Job, 5000).unwrap();
     assert_eq!(w.fu.observe(oldest, w.now), Observed::Applied);
+}
+
+#[test]
+fn a_stop_the_object_missed_let_an_earlier_follow_up_out_after_start() {
+    // Issue 15: the object did not know the number when the STOP came (no phones index
+    // entry yet), so only the site's opt-out list saw it; START came before the pending
+    // text was due, and the list, deleted by START, let it go.
+    let mut w = World::new(site());
+    for line in [
+        "customer Dana Smith mobile=+16125550101 texts",
+        "consent sms voice",
+        "now 2026-03-02 10:00",
+        "estimate 101 sent",
+        "until 2026-03-02 12:00",
+        "missed text STOP",
+        "until +1h",
+        "missed text START",
+        "until 2026-03-06 12:00",
+    ] {
+        step(&mut w, line).unwrap();
+    }
+    assert!(w.posted.is_empty(), "sent after START though scheduled before the STOP: {:#?}", w.posted);
+    let stop = iso8601(time(&w, "2026-03-02 12:00"));
+    for f in w.fu.list() {
+        assert_eq!(f.status, Status::Halted, "{}: {}", f.id, f.reason);
+        assert!(f.reason.contains(&format!("scheduled before the customer's STOP at {stop}")), "{}", f.reason);
+        assert!(f.reason.contains("START at"), "{}", f.reason);
+    }
+    let halted_notes = w.notes.iter().filter(|n| n.key.ends_with(":stop")).count();
+    assert_eq!(halted_notes, 2, "one note per halted follow-up");
+    // The number is not blocked: a new estimate's text goes.
+    step(&mut w, "estimate 102 sent").unwrap();
+    step(&mut w, "until 2026-03-07 13:00").unwrap();
+    assert_eq!(w.posted.len(), 1, "{:#?}", w.posted);
+    assert!(w.posted[0].key.contains(":102"), "{}", w.posted[0].key);
+    w.check_invariants("a_stop_the_object_missed");
+}
+
+#[test]
+fn the_opt_out_list_compares_in_engine_time_when_the_clock_is_compressed() {
+    // The worker's clock in tests: engine time runs 3600 times faster from the object's
+    // origin (object.rs `engine_time`). The entry's real ms must be converted first.
+    let origin_ms: i64 = 1_780_000_000_000;
+    let engine_time = |ms: i64| (origin_ms + (ms - origin_ms) * 3600).div_euclid(1000);
+    let mut entry = OptOutEntry::stop("STOP", origin_ms + 20_000);
+    assert!(entry.start(origin_ms + 30_000));
+    let number = "+16125550101";
+    // Scheduled 10 real seconds after the origin (10 engine hours), before the STOP.
+    let before = engine_time(origin_ms + 10_000);
+    assert!(before > (origin_ms + 30_000) / 1000, "in real seconds it would look later than the START");
+    let refused = opt_out::refusal([(number, &entry)], before, engine_time);
+    assert_eq!(
+        refused,
+        Some(SendResult::ScheduledBeforeStart {
+            number: number.into(),
+            stopped_at: engine_time(origin_ms + 20_000),
+            started_at: engine_time(origin_ms + 30_000),
+        })
+    );
+    // Scheduled after the START: it goes.
+    assert_eq!(opt_out::refusal([(number, &entry)], engine_time(origin_ms + 40_000), engine_time), None);
+    // A number still out wins over one back (an email checks every number).
+    let out = OptOutEntry::stop("Stop", origin_ms);
+    let both = opt_out::refusal([(number, &entry), ("+16125550102", &out)], before, engine_time);
+    assert!(matches!(both, Some(SendResult::Failed { code: Some(TWILIO_UNSUBSCRIBED), .. })), "{both:?}");
+}
+
+#[test]
+fn the_opt_out_entry_reads_the_first_format_and_keeps_the_start() {
+    // Entries written before the START was kept: `{"body","at"}`, only while out.
+    let old = OptOutEntry::from_stored(r#"{"body":"STOP","at":"2026-12-02T06:57:19Z"}"#);
+    assert!(old.opted_out());
+    assert_eq!(old.stopped_at_ms(), Some(parse_iso8601("2026-12-02T06:57:19Z").unwrap() * 1000));
+    let Some(SendResult::Failed { code, detail }) = old.refusal("+16125550101", 0, |ms| ms / 1000) else {
+        panic!("an old entry refuses")
+    };
+    assert_eq!(code, Some(TWILIO_UNSUBSCRIBED));
+    assert_eq!(detail, "+16125550101 texted \"STOP\" at 2026-12-02T06:57:19Z: on the site's opt-out list, not sent");
+    // An old entry then START: kept, with the START's time.
+    let mut back = old;
+    assert!(back.start(1_796_000_000_000));
+    assert!(!back.start(1_796_000_999_000), "a second START keeps the first one's time");
+    let json: serde_json::Value = serde_json::from_str(&back.to_stored()).unwrap();
+    assert_eq!(json["startedAtMs"], 1_796_000_000_000_i64);
+    assert_eq!(OptOutEntry::from_stored(&back.to_stored()), back);
+    // The new format: the STOP in real ms too; a STOP after START starts over.
+    let stop = OptOutEntry::stop("Stop texting me please, now and forever, thank you", 1_796_000_500_123);
+    let json: serde_json::Value = serde_json::from_str(&stop.to_stored()).unwrap();
+    assert_eq!(json["stoppedAtMs"], 1_796_000_500_123_i64);
+    assert_eq!(json["at"], iso8601(1_796_000_500));
+    assert_eq!(json["body"].as_str().unwrap().chars().count(), opt_out::KEPT_BODY_CHARS);
+    assert!(json.get("startedAtMs").is_none());
+    assert!(stop.opted_out());
 }

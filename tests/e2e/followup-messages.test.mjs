@@ -153,6 +153,34 @@ describe('follow-up messages', { concurrency: true }, () => {
     await admin(`/_admin/invoices/${invoice.id}/paid`, { method: 'POST' });
   });
 
+  test('a customer whose object is made after the STOP: what it scheduled before START stays halted, what comes after START goes', async () => {
+    // Issue 15's race: the STOP reaches only the objects that know the number, and Wren's
+    // is made after it (no follow-up knew Wren yet), so the STOP never reached it. START
+    // then comes before the text it scheduled is due. The site's opt-out list, kept after
+    // START with its time, halts that text; the number is not blocked.
+    const shared = '9525550186';
+    const w = await customer('Wren Sandoval', { mobile: shared });
+    const stop = await text(shared, 'STOP');
+    assert.equal(stop.status, 200);
+    const beforeStart = await estimateSent(w);
+    await until(async () => (await followUpsOf(w)).some((f) => f.about.id === beforeStart && f.recipe === 'estimateSms' && f.status === 'pending'),
+      20_000, "Wren's estimate text, scheduled after the STOP by an object that never got it");
+    const start = await text(shared, 'START');
+    assert.equal(start.status, 200);
+    const afterStart = await estimateSent(w);
+    await waitFor(() => withRecipe(w, 'estimateSms', 'sent'), DUE_WITHIN_MS + 20_000, 'the estimate text after START, sent', [w]);
+    await sleep(3000);
+    const fw = await followUpsOf(w);
+    const halted = fw.find((f) => f.about.id === beforeStart && f.recipe === 'estimateSms');
+    assert.equal(halted?.status, 'halted', `scheduled before START: ${JSON.stringify(halted)}`);
+    assert.match(halted.reason, /START at .* does not bring it back/);
+    const sent = fw.find((f) => f.about.id === afterStart && f.recipe === 'estimateSms');
+    assert.equal(sent?.status, 'sent', `scheduled after START: ${JSON.stringify(sent)}`);
+    const texts = await messagesTo(shared);
+    assert.equal(texts.length, 1, `one text, the one after START: ${texts.map((m) => m.body).join(' | ')}`);
+    assert.equal(texts[0].sid ?? sent.providerId, sent.providerId);
+  });
+
   test('a forged or unsigned inbound SMS is refused and changes nothing', async () => {
     // Posted straight to the worker, as someone other than Twilio would (Twilio's own
     // STOP handling is not involved): a wrong token, a body changed after signing, none.

@@ -106,6 +106,7 @@ mod tests {
             about: Ref { entity: Entity::Estimate, id: 77 },
             recipe: Recipe::EstimateCall,
             maybe_sent: false,
+            scheduled_at: 0,
         };
         let form = call_form("https://w.test", "northstar", "+16125550170", &out);
         let get = |k: &str| form.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()).unwrap();

@@ -132,6 +132,7 @@ mod tests {
             about: Ref { entity: Entity::Invoice, id: 9 },
             recipe: Recipe::DunningEmail,
             maybe_sent: false,
+            scheduled_at: 0,
         }
     }
 

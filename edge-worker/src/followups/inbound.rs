@@ -4,15 +4,17 @@
 //!
 //! A STOP word (booking-core's `Keyword::of`, or Twilio's own `OptOutType=STOP` for
 //! Advanced Opt-Out keywords) is first written to the site's opt-out list in KV
-//! (`o/{site}/{+1XXXXXXXXXX}`), so from that moment no follow-up of any recipe to that
-//! number goes out from any customer (`send::deliver` reads the list before every send);
-//! START removes it. Then the text goes to the `/inbound` of every customer object that
+//! (`o/{site}/{+1XXXXXXXXXX}`, booking-core's `OptOutEntry`: `{"body","at","stoppedAtMs"}`),
+//! so from that moment no follow-up of any recipe to that number goes out from any
+//! customer (`send::deliver` reads the list before every send). START keeps the entry and
+//! adds `startedAtMs`: a follow-up scheduled before the START is still halted (an object
+//! that missed the STOP would otherwise send it), new ones go; a new STOP replaces the
+//! entry. Then the text goes to the `/inbound` of every customer object that
 //! follows up on that number, found in the phones index `p/{site}/{+1XXXXXXXXXX}/{id}`
 //! (written from each object's `phones()`), where the engine halts, resumes and notes.
 //! The answer is an empty `<Response/>`: Twilio sends its own STOP/START/HELP replies.
 
-use booking_core::followup::Keyword;
-use booking_core::servicetitan::iso8601;
+use booking_core::followup::{Keyword, OptOutEntry};
 use booking_core::voice::e164;
 use serde_json::json;
 use worker::{Date, Env, Request, Response, Result};
@@ -45,10 +47,17 @@ pub(crate) async fn sms(req: Request, env: &Env, site_id: &str) -> Result<Respon
     let now = Date::now().as_millis();
     match keyword(&body, signed.given("OptOutType")) {
         Keyword::Stop => {
-            let note = json!({"body": body.chars().take(40).collect::<String>(), "at": iso8601((now / 1000) as i64)});
-            kv(env)?.put(&opt_out_key(site_id, &from), note.to_string())?.execute().await?;
+            let entry = OptOutEntry::stop(&body, now as i64);
+            kv(env)?.put(&opt_out_key(site_id, &from), entry.to_stored())?.execute().await?;
         }
-        Keyword::Start => kv(env)?.delete(&opt_out_key(site_id, &from)).await?,
+        // Kept with the START's time: a follow-up scheduled before it stays halted.
+        Keyword::Start => {
+            if let Some(mut entry) = opt_out_entry(env, site_id, &from).await? {
+                if entry.start(now as i64) {
+                    kv(env)?.put(&opt_out_key(site_id, &from), entry.to_stored())?.execute().await?;
+                }
+            }
+        }
         Keyword::Help | Keyword::Reply => {}
     }
     for customer in customers_with(env, site_id, &from).await? {
@@ -101,12 +110,12 @@ fn kv(env: &Env) -> Result<worker::kv::KvStore> {
     env.kv("TRANSCRIPTS")
 }
 
-/// When and with what word `number` opted out of the site's texts, while it is out.
-pub(crate) async fn opted_out(env: &Env, site: &str, number: &str) -> Result<Option<String>> {
+/// `number`'s entry on the site's opt-out list (opted out, or back since a START), if it
+/// ever texted STOP. What it means for a send is booking-core's (`opt_out::refusal`).
+pub(crate) async fn opt_out_entry(env: &Env, site: &str, number: &str) -> Result<Option<OptOutEntry>> {
     let Some(number) = e164(number) else { return Ok(None) };
-    let Some(text) = kv(env)?.get(&opt_out_key(site, &number)).text().await? else { return Ok(None) };
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-    Ok(Some(format!("{:?} at {}", v["body"].as_str().unwrap_or("STOP"), v["at"].as_str().unwrap_or("?"))))
+    let text = kv(env)?.get(&opt_out_key(site, &number)).text().await?;
+    Ok(text.as_deref().map(OptOutEntry::from_stored))
 }
 
 /// Indexes a customer's numbers so a text from one reaches this customer's object.

@@ -573,7 +573,7 @@ impl FollowUpObject {
                 return SendResult::Failed { code: None, detail: format!("could not store the try: {e}") };
             }
         }
-        let result = super::send::deliver(&self.env, site, out, &phones).await;
+        let result = super::send::deliver(&self.env, site, out, &phones, |ms| self.engine_time(ms as f64)).await;
         if result != SendResult::Unknown {
             let _ = storage.delete(&started_key).await;
         }

@@ -3,25 +3,36 @@
 //! voice agent, `calls.rs`). Whether and what to send is booking-core's; this moves it.
 //!
 //! Before any send the site's opt-out list is read (`o/{site}/{+1XXXXXXXXXX}` in KV,
-//! written by the inbound SMS route the moment a number texts STOP): a text or call to
-//! such a number, or an email to a customer one of whose numbers opted out, is refused
-//! here as Twilio refuses an unsubscribed number (21610), so the engine ends that
-//! recipient's sequence the same way. This catches a customer whose object did not
+//! written by the inbound SMS route the moment a number texts STOP, kept with the time of
+//! a later START) for the recipient (a text or call: its number; an email: every number
+//! of the customer), and booking-core's `opt_out::refusal` decides: a number still out is
+//! refused here as Twilio refuses an unsubscribed number (21610), so the engine ends that
+//! recipient's sequence the same way; a number back since a START refuses a follow-up
+//! scheduled before that START (`SendResult::ScheduledBeforeStart`: the engine halts that
+//! one alone). The entry's real times go through the object's `engine_time` first (the
+//! engine's clock is compressed in tests). This catches a customer whose object did not
 //! exist, or was not found by number, when the STOP came in.
 //!
 //! [`look_up`]: before a send whose earlier try got no answer (`maybe_sent`), the provider
 //! is asked whether it went (Twilio: the messages or calls to that number since the first
 //! try; email: the API's `Idempotency-Key`, which makes a repeat a no-op at the provider).
 
-use booking_core::followup::{Channel, Outgoing, SendResult, TWILIO_UNSUBSCRIBED};
+use booking_core::followup::{opt_out, Channel, Outgoing, SendResult};
 use worker::Env;
 
 use super::{calls, email, inbound, sms};
 
 /// Sends `out` for `site`. `phones` are the customer's numbers (for an email, any of them
 /// opted out refuses it).
-pub(crate) async fn deliver(env: &Env, site: &str, out: &Outgoing, phones: &[String]) -> SendResult {
-    if let Some(refused) = refused_by_opt_out(env, site, out, phones).await {
+/// `engine_time`: the engine's time for a real moment in ms (the object's clock).
+pub(crate) async fn deliver(
+    env: &Env,
+    site: &str,
+    out: &Outgoing,
+    phones: &[String],
+    engine_time: impl Fn(i64) -> i64,
+) -> SendResult {
+    if let Some(refused) = refused_by_opt_out(env, site, out, phones, engine_time).await {
         return refused;
     }
     match out.channel {
@@ -43,26 +54,28 @@ pub(crate) async fn look_up(env: &Env, site: &str, out: &Outgoing, since_ms: f64
     }
 }
 
-/// The refusal for a recipient on the site's opt-out list, if any.
-async fn refused_by_opt_out(env: &Env, site: &str, out: &Outgoing, phones: &[String]) -> Option<SendResult> {
+/// The refusal for a recipient on the site's opt-out list, if any (booking-core decides).
+async fn refused_by_opt_out(
+    env: &Env,
+    site: &str,
+    out: &Outgoing,
+    phones: &[String],
+    engine_time: impl Fn(i64) -> i64,
+) -> Option<SendResult> {
     let numbers: Vec<&str> = match out.channel {
         Channel::Sms | Channel::Voice => vec![out.to.as_str()],
         Channel::Email => phones.iter().map(String::as_str).collect(),
     };
+    let mut entries = Vec::new();
     for number in numbers {
-        match inbound::opted_out(env, site, number).await {
-            Ok(Some(when)) => {
-                return Some(SendResult::Failed {
-                    code: Some(TWILIO_UNSUBSCRIBED),
-                    detail: format!("{number} texted {when}: on the site's opt-out list, not sent"),
-                })
-            }
+        match inbound::opt_out_entry(env, site, number).await {
+            Ok(Some(entry)) => entries.push((number, entry)),
             Ok(None) => {}
             // Unknown is not "allowed": the engine retries later.
             Err(e) => return Some(SendResult::Failed { code: None, detail: format!("opt-out list unreadable: {e}") }),
         }
     }
-    None
+    opt_out::refusal(entries.iter().map(|(n, e)| (*n, e)), out.scheduled_at, engine_time)
 }
 
 /// The customer id in a follow-up key (`fu:{site}:{customerId}:...`).

@@ -369,6 +369,19 @@ pub enum SendResult {
     },
     /// No answer (timeout, crash): it may have gone. The next try is a look-up first.
     Unknown,
+    /// Not sent: the site's opt-out list says `number` texted STOP and then START, and
+    /// this follow-up was scheduled before that START (its object missed the STOP, which
+    /// halts everything pending; START brings back only new follow-ups). This follow-up
+    /// alone is halted; the number is not blocked. From [`super::opt_out::refusal`].
+    #[serde(rename_all = "camelCase")]
+    ScheduledBeforeStart {
+        /// The number on the list.
+        number: String,
+        /// The STOP, engine time.
+        stopped_at: UnixSeconds,
+        /// The START, engine time.
+        started_at: UnixSeconds,
+    },
 }
 
 /// Twilio: "Attempt to send to unsubscribed recipient".

@@ -49,11 +49,16 @@
 //!
 //! Opt-out: STOP (and the other words of [`Keyword::of`]) halts every pending follow-up
 //! of the customer from that moment and skips new ones until START. Twilio's 21610 halts
-//! everything to that number (texts and calls) until START. Every send and every reply,
+//! everything to that number (texts and calls) until START. The worker reads the site's
+//! opt-out list before every send ([`opt_out`]): a number still out is refused as 21610;
+//! one that texted STOP and then START refuses a follow-up scheduled before the START
+//! ([`SendResult::ScheduledBeforeStart`]: that one is halted, the number is not blocked),
+//! which catches an object that missed the STOP. Every send and every reply,
 //! opt-out or opt-in is a ServiceTitan note on the job (else the customer).
 
 mod clock;
 mod events;
+pub mod opt_out;
 mod settings;
 mod templates;
 
@@ -71,6 +76,7 @@ pub use events::{
     parse_modified_on, parse_money, AppointmentStatus, BookingConsent, Contact, Entity, EstimateStatus, Facts,
     InboundSms, JobStatus, Keyword, Observation, RecheckResult, SendResult, TWILIO_UNSUBSCRIBED,
 };
+pub use opt_out::OptOutEntry;
 pub use settings::{After, Dunning, FollowUpSettings, Links, NoteSettings, QuietHours, Reminder, Review};
 
 const DAY: i64 = 86_400;
@@ -334,6 +340,10 @@ pub struct Outgoing {
     pub recipe: Recipe,
     /// An earlier try got no answer: it may have gone.
     pub maybe_sent: bool,
+    /// When the follow-up was scheduled (engine time): the site's opt-out list halts one
+    /// scheduled before the number's START ([`opt_out::refusal`]).
+    #[serde(default)]
+    pub scheduled_at: UnixSeconds,
 }
 
 /// Where a note goes.
@@ -693,6 +703,9 @@ impl CustomerFollowUps {
         match result {
             SendResult::Sent { provider_id } => self.sent(i, provider_id, now),
             SendResult::Failed { code: Some(TWILIO_UNSUBSCRIBED), detail } => self.unsubscribed(i, &detail, now),
+            SendResult::ScheduledBeforeStart { number, stopped_at, started_at } => {
+                self.scheduled_before_start(i, &number, stopped_at, started_at, now)
+            }
             SendResult::Failed { code, detail } => {
                 let fu = &mut self.follow_ups[i];
                 fu.maybe_sent = false;
@@ -893,6 +906,7 @@ impl CustomerFollowUps {
             about: fu.about,
             recipe: fu.recipe,
             maybe_sent,
+            scheduled_at: fu.scheduled_at,
         })
     }
 
@@ -945,6 +959,42 @@ impl CustomerFollowUps {
             iso8601(now)
         );
         self.note(format!("{}:21610", self.follow_ups[i].id), target, text, now);
+    }
+
+    /// The site's opt-out list: the number texted STOP and START, and this follow-up was
+    /// scheduled before the START (this object missed the STOP). It alone is halted, as
+    /// the STOP would have halted it; the number is not blocked, new follow-ups go.
+    fn scheduled_before_start(
+        &mut self,
+        i: usize,
+        number: &str,
+        stopped_at: UnixSeconds,
+        started_at: UnixSeconds,
+        now: UnixSeconds,
+    ) {
+        let fu = &mut self.follow_ups[i];
+        fu.maybe_sent = false;
+        if !fu.pending() {
+            // Halted or cancelled while it was in flight: it stays so.
+            return;
+        }
+        let when = if fu.scheduled_at < stopped_at {
+            format!("before the customer's STOP at {}", iso8601(stopped_at))
+        } else {
+            format!("while the customer had opted out (STOP at {})", iso8601(stopped_at))
+        };
+        let (phone, started) = (display_phone(number), iso8601(started_at));
+        let reason =
+            format!("scheduled {when}; START at {started} does not bring it back (the site's opt-out list, {phone})");
+        fu.settle(Status::Halted, reason, now);
+        let text = format!(
+            "Automated follow-up halted at {}: {} to {phone}, scheduled {when}. The customer texted START at {started}, which allows only new follow-ups.",
+            iso8601(now),
+            fu.recipe.label()
+        );
+        let (key, job) = (format!("{}:stop", fu.id), fu.job_id);
+        let target = self.target(job);
+        self.note(key, target, text, now);
     }
 
     /// Halts every pending follow-up that `which` selects.

@@ -11,8 +11,9 @@ use super::{bytes, command_line, num, Engines, Machine, Measured};
 const KEEP: usize = 30;
 const HEADING: &str = "## History";
 const HEADER: &str = "| date | commit | whole widget (brotli) | loader.js (gzip) | engine median (chat) | \
-                      booking p95 under load | lost | duplicated |";
-const RULE: &str = "|---|---|---:|---:|---:|---:|---:|---:|";
+                      booking p95 under load | lost | duplicated | abuse cases as expected | \
+                      bookings during abuse exactly once |";
+const RULE: &str = "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|";
 
 /// One run's headline figures.
 pub(super) struct Headline {
@@ -24,6 +25,8 @@ pub(super) struct Headline {
     booking_p95_ms: f64,
     lost: String,
     duplicated: String,
+    abuse_cases: String,
+    abuse_normal: String,
 }
 
 impl Headline {
@@ -37,7 +40,10 @@ impl Headline {
         } else {
             (&load["lost"], &load["duplicated"])
         };
+        let (abuse_cases, abuse_normal) = super::abuse::headline(&measured.abuse);
         Headline {
+            abuse_cases,
+            abuse_normal,
             date: m.date.clone(),
             commit: commit(),
             widget_brotli: format!("{} B", bytes(&measured.sizes["widgetTotal"]["brotli"])),
@@ -52,7 +58,7 @@ impl Headline {
 
     pub(super) fn line(&self) -> String {
         format!(
-            "| {} | {} | {} | {} | {:.1} µs | {:.0} ms | {} | {} |",
+            "| {} | {} | {} | {} | {:.1} µs | {:.0} ms | {} | {} | {} | {} |",
             self.date,
             self.commit,
             self.widget_brotli,
@@ -60,7 +66,9 @@ impl Headline {
             self.engine_median_us,
             self.booking_p95_ms,
             self.lost,
-            self.duplicated
+            self.duplicated,
+            self.abuse_cases,
+            self.abuse_normal
         )
     }
 }
@@ -100,7 +108,9 @@ pub(super) fn render(line: &str, previous: &[String]) -> String {
         s,
         "\n{HEADING}\n\nOne line per `cargo xtask bench` run, newest first (the last {KEEP} kept); each run reads \
          the earlier lines from the file it replaces. Lost and duplicated count every booking of the run (burst, \
-         load and soak); the booking p95 is the load's.\n\n{HEADER}\n{RULE}"
+         load and soak); the booking p95 is the load's; the abuse columns are abuse.mjs's (its cases answered \
+         as expected, and the normal bookings sent meanwhile that are in ServiceTitan exactly once; lines before \
+         2026-12-02 have none).\n\n{HEADER}\n{RULE}"
     );
     for l in std::iter::once(line).chain(previous.iter().map(String::as_str)).take(KEEP) {
         let _ = writeln!(s, "{l}");

@@ -17,12 +17,15 @@
 //! 7. load with ServiceTitan's 60 requests/s enforced (tests/bench/load.mjs: 1,000
 //!    bookings from 200 conversations, the workerd CPU per booking), then the 10-minute
 //!    soak (workerd's RSS sampled) beside 10 minutes of `cargo xtask fuzz` (fuzzing.rs),
-//! 8. BENCHMARKS.md, its `## History` carried over from the file it replaces (history.rs).
+//! 8. abuse while serving (tests/bench/abuse.mjs, cases in tests/data/abuse/cases.json) on
+//!    a stack of its own at the real rate limits (`RATE_LIMIT_MULTIPLIER` 1, abuse.rs),
+//!    started after the first one is dropped: its markdown (abuse.md) is a section,
+//! 9. BENCHMARKS.md, its `## History` carried over from the file it replaces (history.rs).
 //!
 //! Every number in BENCHMARKS.md comes from this run. `--no-build` reuses the
 //! existing build (for iterating on the bench itself); `--only peers` (or `faults`,
-//! `webhooks`, `load`) starts the stack and runs only tests/bench/<that>.mjs (JSON in
-//! target/bench), BENCHMARKS.md untouched; `--quick` (quick.rs) is CI's short run: sizes
+//! `webhooks`, `load`, `abuse`) starts the stack (abuse: its own) and runs only
+//! tests/bench/<that>.mjs (JSON, and abuse.md, in target/bench), BENCHMARKS.md untouched; `--quick` (quick.rs) is CI's short run: sizes
 //! and a small load, checked.
 
 use std::path::Path;
@@ -33,6 +36,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod abuse;
 mod costs;
 mod faults;
 mod fuzzing;
@@ -102,6 +106,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), Fail> {
     faults_summary(&measured.faults);
     load::summary(&measured.load, &measured.soak, &measured.webhooks);
     fuzzing::summary(&measured.fuzz);
+    abuse::summary(&measured.abuse);
     println!("xtask bench: wrote BENCHMARKS.md in {} s", started.elapsed().as_secs());
     Ok(())
 }
@@ -143,6 +148,9 @@ fn through_the_stack(sizes: Value, out: &Path) -> Result<Measured, Fail> {
     let webhooks = node_json("webhooks.mjs", &out.join("webhooks.json"), &webhook_env(&stack));
     let (load, soak, fuzz, timeline) = load_soak_and_fuzz(&urls, out);
     drop(stack);
+    // Its own stack at the real limits, after the first one is gone (no shared CPU).
+    println!("xtask bench: abuse while serving (its own stack, RATE_LIMIT_MULTIPLIER 1)");
+    let abuse = abuse::run(out);
     Ok(Measured {
         sizes,
         worker: worker?,
@@ -155,6 +163,7 @@ fn through_the_stack(sizes: Value, out: &Path) -> Result<Measured, Fail> {
         soak: soak?,
         fuzz: fuzz?,
         timeline,
+        abuse,
     })
 }
 
@@ -244,6 +253,8 @@ struct Measured {
     soak: Value,
     fuzz: Vec<fuzzing::Target>,
     timeline: Vec<Span>,
+    /// abuse.mjs's JSON and markdown, or why there are none.
+    abuse: Result<abuse::Abuse, Fail>,
 }
 
 /// The stack's worker, emulator and Twilio auth token for tests/bench/voice.mjs: it signs
@@ -438,9 +449,10 @@ fn summary(engine: &Engine, sizes: &Value, worker: &Value, widget: &Value) {
     );
 }
 
-/// `cargo xtask bench --only peers|faults|webhooks|load`: a fresh stack, then that one script.
+/// `cargo xtask bench --only peers|faults|webhooks|load|abuse`: a fresh stack, then that
+/// one script.
 fn only(build: bool, script: &str) -> Result<(), Fail> {
-    const SCRIPTS: [&str; 4] = ["peers", "faults", "webhooks", "load"];
+    const SCRIPTS: [&str; 5] = ["peers", "faults", "webhooks", "load", "abuse"];
     if !SCRIPTS.contains(&script) {
         return Err(Fail(format!("--only takes one of {}, not {script:?}", SCRIPTS.join(", "))));
     }
@@ -450,6 +462,12 @@ fn only(build: bool, script: &str) -> Result<(), Fail> {
         bundle::all()?;
     }
     let out = root().join("target/bench");
+    std::fs::create_dir_all(&out).map_err(|e| Fail(format!("{}: {e}", out.display())))?;
+    if script == "abuse" {
+        let abuse = abuse::run(&out);
+        abuse::summary(&abuse);
+        return abuse.map(|_| ());
+    }
     let stack = bench_stack()?;
     let json = match script {
         "webhooks" => node_json("webhooks.mjs", &out.join("webhooks.json"), &webhook_env(&stack)),

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::faults::render_faults;
 use super::peers::render_peers;
 use super::voice::render_voice;
-use super::{bytes, costs, fuzzing, load, ms, num, verdict, Engines, Machine, Measured};
+use super::{abuse, bytes, costs, fuzzing, load, ms, num, verdict, Engines, Machine, Measured};
 use super::{LOADER_GZIP, TURN_MEDIAN_US, WIDGET_BROTLI};
 
 /// The whole file but its history (history.rs adds that).
@@ -293,7 +293,7 @@ fn worker_section(s: &mut String, worker: &Value) {
 }
 
 fn closing(s: &mut String, measured: &Measured, engine: &Engines) {
-    let Measured { sizes, faults, voice, webhooks, load, soak, fuzz, timeline, .. } = measured;
+    let Measured { sizes, faults, voice, webhooks, load, soak, fuzz, timeline, abuse, .. } = measured;
     load::render(s, load, soak, timeline);
     costs::render_cpu(s, load, soak, engine);
     let _ = writeln!(s, "### Worker bundle size\n");
@@ -302,6 +302,7 @@ fn closing(s: &mut String, measured: &Measured, engine: &Engines) {
     render_faults(s, faults);
     render_voice(s, voice);
     load::render_webhooks(s, webhooks);
+    abuse::render(s, abuse);
     fuzzing::render(s, fuzz);
     let _ = writeln!(s, "\n## Reproduce\n\n```\ncargo xtask bench\n```\n");
     let _ = writeln!(
@@ -359,9 +360,18 @@ mod tests {
             soak: v,
             fuzz: Vec::new(),
             timeline: Vec::new(),
+            abuse: Err(crate::Fail("not run".into())),
         };
         let s = render(&m, &engines(), &engines(), &measured, 60);
-        for heading in ["## Conversation engine", "### Load:", "### Soak:", "### Costs per booking", "## Fuzzing"] {
+        let headings = [
+            "## Conversation engine",
+            "### Load:",
+            "### Soak:",
+            "### Costs per booking",
+            "## Abuse while serving",
+            "## Fuzzing",
+        ];
+        for heading in headings {
             assert!(s.contains(heading), "{heading} missing from {s}");
         }
         assert!(s.contains("| voice | release (opt-level z) | 3 | 1.0 µs |"), "{s}");
