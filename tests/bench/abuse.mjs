@@ -225,16 +225,20 @@ async function recordsByPhone(phones) {
     const mine = (k) => (db[k] || []).filter((x) => ids.has(x.customerId));
     const jobs = mine('jobs');
     const jobIds = new Set(jobs.map((j) => j.id));
+    // An office booking (booking provider) has no customer: its contacts name it.
+    const bookingIds = new Set((db.contacts || []).filter((c) => c.bookingId != null && digits(c.value).endsWith(p))
+      .map((c) => c.bookingId));
+    const bookings = (db.bookings || []).filter((b) => ids.has(b.customerId) || bookingIds.has(b.id));
     out.set(p, {
-      customers: ids.size, locations: mine('locations').length, jobs: jobs.length, bookings: mine('bookings').length,
+      customers: ids.size, locations: mine('locations').length, jobs: jobs.length, bookings: bookings.length,
       names: (db.customers || []).filter((c) => ids.has(c.id)).map((c) => c.name),
-      jobRows: jobs, bookingRows: mine('bookings'),
+      jobRows: jobs, bookingRows: bookings,
       notes: (db.notes || []).filter((x) => ids.has(x.customerId) || jobIds.has(x.jobId)).map((x) => String(x.text ?? '')),
     });
   }
   return out;
 }
-const complete = (r) => r && r.customers >= 1 && r.locations >= 1 && r.jobs + r.bookings >= 1;
+const complete = (r) => r && ((r.customers >= 1 && r.locations >= 1 && r.jobs >= 1) || r.bookings >= 1);
 async function recordsSettled(phones) {
   const t0 = performance.now();
   for (;;) {
@@ -649,7 +653,8 @@ async function judgeWindows() {
     for (const a of answers) {
       const rec = recs.get(a.h.phone);
       const appts = (rec?.jobRows || []).flatMap((j) => j.appointments || []);
-      const ws = appts.map((x) => Math.floor(Date.parse(x.arrivalWindowStart || x.start) / 1000));
+      const ws = [...appts.map((x) => x.arrivalWindowStart || x.start), ...(rec?.bookingRows || []).map((b) => b.start)]
+        .filter(Boolean).map((t) => Math.floor(Date.parse(t) / 1000));
       const replyAt = a.r.json?.window?.start ?? null;
       const atCrafted = replyAt === a.w.start || ws.includes(a.w.start);
       const check = {

@@ -143,8 +143,8 @@ fn fuzz_briefly(tally: &mut Tally) {
     }
 }
 
-/// `cargo xtask bench --quick`: fails the run on a size budget overrun (the widget: past
-/// its no-growth ceiling while issue 13 is open) or any lost or duplicated booking.
+/// `cargo xtask bench --quick`: fails the run on a size budget overrun or any lost or
+/// duplicated booking.
 fn quick_bench(tally: &mut Tally) {
     println!("xtask: bench --quick");
     match bench::quick() {
