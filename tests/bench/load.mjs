@@ -58,8 +58,21 @@ const load = () => {
   try { return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '); } catch { return 'unknown'; }
 };
 
+// The emulator answers its admin routes between thousands of API calls: a connection it
+// did not take within undici's 10 s is tried again (five times), not the end of the run
+// (the 2026-12-02 soak died on one while the records were polled).
 async function admin(path, init) {
-  const r = await fetch(`${SANDBOX_URL}${path}`, init);
+  let r;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      r = await fetch(`${SANDBOX_URL}${path}`, init);
+      break;
+    } catch (e) {
+      if (attempt >= 5) throw e;
+      console.error(`load: ${path}: ${e.cause?.code || e.message}; trying again`);
+      await sleep(2000);
+    }
+  }
   if (!r.ok) throw new Error(`${path}: ${r.status}`);
   const text = await r.text();
   // DELETE answers with no body.

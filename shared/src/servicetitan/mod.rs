@@ -89,7 +89,22 @@ impl StResponse {
     pub fn dropped() -> StResponse {
         StResponse::default()
     }
+
+    /// A call our tenant pacer held back ([`pacing::Slot::Held`]): never sent, so not a
+    /// try. It reads as a 429 with the pacer's Retry-After, and [`Self::is_held`] tells
+    /// it from ServiceTitan's own.
+    pub fn held(retry_after_s: u64) -> StResponse {
+        StResponse { status: 429, retry_after: Some(retry_after_s), body: HELD_BODY.into() }
+    }
+
+    /// True for [`Self::held`]: the call waited its turn and was not sent.
+    pub fn is_held(&self) -> bool {
+        self.status == 429 && self.body == HELD_BODY
+    }
 }
+
+/// The body of a [`StResponse::held`]: not JSON, so no ServiceTitan answer is it.
+const HELD_BODY: &str = "(held by the tenant pacer: not sent)";
 
 /// Why a booking is queued: the run tells the owner at once about configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,8 +12,10 @@
 //! caller does not ask twice. A 429 from ServiceTitan pauses the tenant for its Retry-After
 //! (1 s when absent, at most [`MAX_PAUSE_MS`]); other tenants have other pacers and never
 //! notice. A wait longer than [`SLEEP_LIMIT_MS`] is not slept through: the caller is
-//! handed a 429 as if ServiceTitan had refused, never sent, so its own retry policy (the
-//! pipeline's Retry-After handling, its alarm) applies and no invocation idles.
+//! handed a held 429 ([`StResponse::held`]), never sent: the pipeline waits its
+//! Retry-After on its alarm, so no invocation idles, and does not count it as a try, so a
+//! long queue of bookings (the load bench: 1,000 at once) waits its turn instead of
+//! being queued for the office after six holds.
 //!
 //! Time is milliseconds passed in; nothing here reads a clock.
 
@@ -50,9 +52,10 @@ pub enum Slot {
 }
 
 impl Slot {
-    /// The response a held call stands for: a 429 nobody sent, with its Retry-After.
+    /// The response a held call stands for: a 429 nobody sent, with its Retry-After
+    /// ([`StResponse::held`]: the pipeline waits it out without counting a try).
     pub fn held_response(retry_after_s: u64) -> StResponse {
-        StResponse { status: 429, retry_after: Some(retry_after_s), body: String::new() }
+        StResponse::held(retry_after_s)
     }
 }
 

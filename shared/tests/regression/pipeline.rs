@@ -174,3 +174,55 @@ fn a_window_past_the_capacity_look_ahead_was_kept_unchecked() {
     let far = ArrivalWindow { start: day + 14 * 3600, end: day + 18 * 3600 };
     assert_eq!(recheck(&site(), 1001, far, &body, NOW), WindowCheck::Gone);
 }
+
+/// The load bench (1,000 bookings at once, ServiceTitan's 60 requests a second): the
+/// tenant pacer's "not yet, come back in N s" reached the pipeline as a 429 and counted as
+/// a failed try, so a booking held six times in the queue was queued for later (up to a
+/// quarter of an hour), and 47 were not in ServiceTitan 18 minutes on. A hold is waited
+/// out, never counted: the booking goes when its turn comes, with no extra call.
+#[test]
+fn a_pacer_hold_counted_as_a_servicetitan_429_and_queued_the_booking() {
+    use booking_core::servicetitan::{StResponse, Step};
+    let mut f = Fake::new();
+    let mut p = pipeline(request(), site());
+    let mut now = NOW;
+    // Every call is held seven times before it may go: more holds in a row than
+    // MAX_ATTEMPTS (6) tries.
+    let mut holds = 0;
+    let outcome = loop {
+        match p.next_request(now) {
+            Step::Send(req) if holds % 8 != 7 => {
+                holds += 1;
+                let _ = req;
+                p.on_response(StResponse::held(5), now);
+            }
+            Step::Send(req) => {
+                holds += 1;
+                let resp = f.handle(&req, now);
+                now += 1;
+                p.on_response(resp, now);
+            }
+            Step::Wait { until } => {
+                assert!(until > now, "wait must move forward");
+                now = until;
+            }
+            Step::Done(o) => break o,
+        }
+        assert!(holds < 500, "the pipeline did not finish");
+    };
+    let Outcome::Booked(b) = outcome else { panic!("{outcome:?}") };
+    assert!(b.job_id.is_some());
+    assert!(holds / 8 >= 3, "each call was held seven times ({holds} requests handed out)");
+    assert_eq!(p.calls(), f.log.len() as u32, "a held call is not a ServiceTitan call");
+    // ServiceTitan's own 429, six times, still queues the booking for later.
+    let mut q = pipeline(request(), site());
+    let mut now = NOW;
+    let outcome = loop {
+        match q.next_request(now) {
+            Step::Send(_) => q.on_response(StResponse::new(429, Some(1), String::new()), now),
+            Step::Wait { until } => now = until,
+            Step::Done(o) => break o,
+        }
+    };
+    assert!(matches!(outcome, Outcome::Queued { .. }), "{outcome:?}");
+}

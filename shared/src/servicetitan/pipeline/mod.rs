@@ -56,6 +56,7 @@
 //! | 403, or the token endpoint refusing us (an OAuth error body such as `invalid_client`, on 400 or 401) | queued, [`QueueCause::Configuration`]: never a drop |
 //! | 404/409 on a write naming our ids | re-plan from the search (at most twice, then a booking for the office) |
 //! | 429/5xx/no response | retry after Retry-After or exponential backoff; after [`MAX_ATTEMPTS`] → [`Outcome::Queued`] |
+//! | held by our tenant pacer ([`StResponse::is_held`]: never sent) | wait its Retry-After; not a try |
 //!
 //! A job's arrival window is checked when the job is created: one that starts sooner
 //! than [`STILL_REACHABLE`] from now (ServiceTitan was down past it) is re-planned from the
@@ -429,7 +430,10 @@ impl BookingPipeline {
         if matches!(self.stage, Stage::Finished(_)) {
             return;
         }
-        self.calls += 1;
+        // A call our pacer held back reached nobody.
+        if !response.is_held() {
+            self.calls += 1;
+        }
         let status = response.status;
         if let Some(code) = token_refusal(&response) {
             // Nothing reached the API: the call was not applied, and only the owner can
@@ -462,6 +466,14 @@ impl BookingPipeline {
                     self.refreshed = true;
                     self.fresh_token = true;
                 }
+            }
+            429 if response.is_held() => {
+                // Our pacer's turn, not ServiceTitan's refusal: nothing was sent, and
+                // waiting for a turn is not a failed try.
+                if !self.looking_up {
+                    self.unconfirmed = false;
+                }
+                self.wait_until = Some(now + response.retry_after.unwrap_or(1).clamp(1, 3600) as i64);
             }
             429 | 500..=599 | 0 => {
                 if status == 429 && !self.looking_up {
