@@ -488,6 +488,13 @@ fn entity(kind: &str) -> Entity {
     serde_json::from_value(serde_json::Value::String(kind.into())).unwrap_or_else(|_| panic!("unknown entity {kind:?}"))
 }
 
+/// Runs command lines that must all work (a test's set-up).
+fn steps(w: &mut World, lines: &[&str]) {
+    for line in lines {
+        step(w, line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    }
+}
+
 /// Runs one command line; `Err` says what went wrong, for the scenario's report.
 fn step(w: &mut World, line: &str) -> Result<(), String> {
     let ws = words(line);
@@ -933,16 +940,17 @@ fn a_name_from_servicetitan_is_text_in_the_message() {
 fn the_state_survives_json_at_every_step() {
     // World::drive stores after every action; here the whole thing once more, mid-run.
     let mut w = World::new(site());
-    for line in [
-        "customer Dana Smith mobile=+16125550101 texts email=dana@example.com",
-        "consent sms voice",
-        "now 2026-03-02 09:00",
-        "estimate 101 sent job=77",
-        "invoice 9 balance=120.00 due=2026-02-20_12:00 job=77",
-        "until 2026-03-03 12:00",
-    ] {
-        step(&mut w, line).unwrap();
-    }
+    steps(
+        &mut w,
+        &[
+            "customer Dana Smith mobile=+16125550101 texts email=dana@example.com",
+            "consent sms voice",
+            "now 2026-03-02 09:00",
+            "estimate 101 sent job=77",
+            "invoice 9 balance=120.00 due=2026-02-20_12:00 job=77",
+            "until 2026-03-03 12:00",
+        ],
+    );
     let json = serde_json::to_string(&w.fu).unwrap();
     let back: CustomerFollowUps = serde_json::from_str(&json).unwrap();
     assert_eq!(back, w.fu);
@@ -952,14 +960,15 @@ fn the_state_survives_json_at_every_step() {
 #[test]
 fn stop_while_a_text_is_in_flight_records_what_went_and_nothing_after() {
     let mut w = World::new(site());
-    for line in [
-        "customer Dana Smith mobile=+16125550101 texts",
-        "consent sms voice",
-        "now 2026-03-02 10:00",
-        "estimate 101 sent",
-    ] {
-        step(&mut w, line).unwrap();
-    }
+    steps(
+        &mut w,
+        &[
+            "customer Dana Smith mobile=+16125550101 texts",
+            "consent sms voice",
+            "now 2026-03-02 10:00",
+            "estimate 101 sent",
+        ],
+    );
     w.now = time(&w, "2026-03-03 10:00");
     let Action::Recheck(r) = w.fu.next_action(w.now) else { panic!("a re-check first") };
     let obs = vec![w.current(Entity::Estimate, 101).unwrap()];
@@ -992,9 +1001,7 @@ fn stop_while_a_text_is_in_flight_records_what_went_and_nothing_after() {
 #[test]
 fn a_note_that_fails_is_retried_and_never_blocks_a_send() {
     let mut w = World::new(site());
-    for line in ["customer Dana Smith mobile=+16125550101 texts", "now 2026-03-02 10:00", "estimate 101 sent"] {
-        step(&mut w, line).unwrap();
-    }
+    steps(&mut w, &["customer Dana Smith mobile=+16125550101 texts", "now 2026-03-02 10:00", "estimate 101 sent"]);
     let stop = InboundSms { message_sid: "SMin1".into(), from: "+16125550101".into(), body: "Thanks!".into() };
     w.fu.inbound_sms(stop, w.now);
     let Action::Note(n) = w.fu.next_action(w.now) else { panic!("the reply's note") };
@@ -1030,15 +1037,16 @@ fn settings_problems_name_what_breaks_the_rules() {
 #[test]
 fn a_call_back_is_noted_on_the_job_of_the_last_follow_up() {
     let mut w = World::new(site());
-    for line in [
-        "customer Dana Smith mobile=+16125550101 texts",
-        "now 2026-03-02 10:00",
-        "job 77 scheduled",
-        "estimate 101 sent job=77",
-        "until 2026-03-03 12:00",
-    ] {
-        step(&mut w, line).unwrap();
-    }
+    steps(
+        &mut w,
+        &[
+            "customer Dana Smith mobile=+16125550101 texts",
+            "now 2026-03-02 10:00",
+            "job 77 scheduled",
+            "estimate 101 sent job=77",
+            "until 2026-03-03 12:00",
+        ],
+    );
     w.fu.call_in("CA1", "+16125550101", w.now);
     w.drive();
     w.fu.call_in("CA1", "+16125550101", w.now);
@@ -1124,9 +1132,7 @@ fn random_event_streams_keep_every_invariant() {
 #[test]
 fn a_long_customer_history_stays_within_one_durable_object_value() {
     let mut w = World::new(site());
-    for line in ["customer Dana Smith mobile=+16125550101 texts email=dana@example.com", "now 2026-03-02 10:00"] {
-        step(&mut w, line).unwrap();
-    }
+    steps(&mut w, &["customer Dana Smith mobile=+16125550101 texts email=dana@example.com", "now 2026-03-02 10:00"]);
     for k in 0..60 {
         step(&mut w, &format!("estimate {} sent", 1000 + k)).unwrap();
         for j in 0..3 {
@@ -1153,19 +1159,20 @@ fn a_stop_the_object_missed_let_an_earlier_follow_up_out_after_start() {
     // entry yet), so only the site's opt-out list saw it; START came before the pending
     // text was due, and the list, deleted by START, let it go.
     let mut w = World::new(site());
-    for line in [
-        "customer Dana Smith mobile=+16125550101 texts",
-        "consent sms voice",
-        "now 2026-03-02 10:00",
-        "estimate 101 sent",
-        "until 2026-03-02 12:00",
-        "missed text STOP",
-        "until +1h",
-        "missed text START",
-        "until 2026-03-06 12:00",
-    ] {
-        step(&mut w, line).unwrap();
-    }
+    steps(
+        &mut w,
+        &[
+            "customer Dana Smith mobile=+16125550101 texts",
+            "consent sms voice",
+            "now 2026-03-02 10:00",
+            "estimate 101 sent",
+            "until 2026-03-02 12:00",
+            "missed text STOP",
+            "until +1h",
+            "missed text START",
+            "until 2026-03-06 12:00",
+        ],
+    );
     assert!(w.posted.is_empty(), "sent after START though scheduled before the STOP: {:#?}", w.posted);
     let stop = iso8601(time(&w, "2026-03-02 12:00"));
     for f in w.fu.list() {
