@@ -81,9 +81,13 @@ async function admin(path, init) {
 const postJson = (path, body) =>
   admin(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
-// Phones of their own per phase (651 for the load, 763 for the soak: none in the seed
-// tenant, none used by worker.mjs or faults.mjs), so the records tell each booking apart.
-const AREA = PHASE === 'soak' ? '763' : '651';
+// Phones of their own per phase (651 for the load, 507 for the soak: none used by
+// worker.mjs or faults.mjs), and none in the seed tenant: a seed customer's phone with
+// another name is an ambiguous match, booked for the office (no job), which read as lost
+// (the soak's 763-555-0188 met the seed's; `seedPhones` refuses such a run).
+const AREA = PHASE === 'soak' ? '507' : '651';
+const seedPhones = new Set(readFileSync(new URL('../data/st-tenant.json', import.meta.url), 'utf8')
+  .match(/"\d{10}"/g).map((q) => q.slice(1, -1)));
 const FIRST = ['Olivia', 'Liam', 'Emma', 'Noah', 'Ava', 'Lucas', 'Mia', 'Ethan', 'Sofia', 'Mason', 'Chloe', 'Henry',
   'Grace', 'Jack', 'Ella', 'Owen', 'Lily', 'Leo', 'Nora', 'Isaac'];
 const LAST = ['Martin', 'Nguyen', 'Johnson', 'Patel', 'Thompson', 'Berg', 'Andersen', 'Olson', 'Larson', 'Lindqvist',
@@ -91,16 +95,17 @@ const LAST = ['Martin', 'Nguyen', 'Johnson', 'Patel', 'Thompson', 'Berg', 'Ander
 const STREETS = ['Oak Ave S', 'Elm St', 'Maple Dr', 'Cedar Ave', 'Birch Ln', 'Pine St', 'Aspen Way', 'Linden Ave'];
 function homeowner(i, area = AREA) {
   const phone = `${area}555${String(i).padStart(4, '0')}`;
+  if (seedPhones.has(phone)) throw new Error(`${phone} is a seed customer's phone: give the bench another area`);
   const name = `${FIRST[i % FIRST.length]} ${LAST[Math.floor(i / FIRST.length) % LAST.length]}`;
   // The soak's addresses are not the load's: the same name at the same address is the same
   // customer to the matching, so a soak booking would join a load customer (one more job,
   // no new phone) and read as missing and duplicated.
-  const address = `${100 + i + (area === '763' ? 5000 : 0)} ${STREETS[i % STREETS.length]}, Minneapolis, MN 55405`;
+  const address = `${100 + i + (area === '651' ? 0 : 5000)} ${STREETS[i % STREETS.length]}, Minneapolis, MN 55405`;
   const at = Math.floor(Date.now() / 1000);
   const turns = ['My furnace is making a loud banging noise, can you come tomorrow morning', name,
     `${phone.slice(0, 3)}-${phone.slice(3, 6)}-${phone.slice(6)}`, address, 'yes']
     .map((text, k) => ({ text, at: at + k }));
-  return { phone, body: JSON.stringify({ idempotencyKey: `bench-${RUN}-${i}`, turns, locale: 'en', smsConsent: true }) };
+  return { phone, name, key: `bench-${RUN}-${i}`, body: JSON.stringify({ idempotencyKey: `bench-${RUN}-${i}`, turns, locale: 'en', smsConsent: true }) };
 }
 
 // Every answer that was not a 200, by status (or the fetch error), over the phase.
@@ -124,6 +129,7 @@ async function post(h) {
 // Re-posts the same key until "booked" or BOOKING_LIMIT_MS: { ms, posts, booked }.
 async function book(h) {
   const t0 = performance.now();
+  postedAt.set(h.phone, t0);
   for (let posts = 1; ; posts++) {
     const r = await post(h);
     if (r.status === 200 && r.json?.status === 'booked') return { ms: performance.now() - t0, posts, booked: true };
@@ -148,33 +154,59 @@ function tally(records, people) {
   let duplicated = 0;
   let missing = 0;
   const arrived = [];
+  const sample = [];
   for (const h of people) {
     const ids = [...(byPhone.get(h.phone) || [])];
     const jobs = ids.reduce((t, id) => t + (jobsOf.get(id) || 0), 0);
     if (ids.length > 1 || jobs > 1) duplicated += 1;
-    if (ids.length === 0 || jobs === 0) missing += 1;
-    else arrived.push(h.phone);
+    if (ids.length === 0 || jobs === 0) {
+      missing += 1;
+      if (sample.length < 10) sample.push(whatServiceTitanHas(records, h, ids));
+    } else arrived.push(h.phone);
   }
-  return { duplicated, missing, arrived };
+  return { duplicated, missing, arrived, missingSample: sample };
 }
 
-// Polls the records until every phone has its customer and job, or RECORDS_LIMIT_MS.
-// `intoServiceTitanMs`: per booking, from the phase's start to the poll that first saw
-// its records (a poll a second), so a booking the pipeline queued shows as a late one.
-async function recorded(people, t0) {
-  const since = performance.now();
+// For a booking missing from the tally, what ServiceTitan does hold for it, so a lost
+// booking can be told from one the pipeline sent to the office (a booking-provider
+// booking, linked through its contacts) or one that is half made (customer, no job).
+function whatServiceTitanHas(records, h, customerIds) {
+  const ofPhone = (records.contacts || []).filter((c) => String(c.value).replace(/\D/g, '').endsWith(h.phone));
+  const bookingIds = new Set(ofPhone.filter((c) => c.bookingId != null).map((c) => c.bookingId));
+  const bookings = (records.bookings || []).filter((b) => bookingIds.has(b.id) || customerIds.includes(b.customerId));
+  const named = (records.customers || []).filter((c) => c.name === h.name).map((c) => c.id);
+  return { phone: h.phone, key: h.key, customers: customerIds, sameName: named.length,
+    bookings: bookings.map((b) => ({ id: b.id, summary: String(b.summary || '').slice(0, 200) })) };
+}
+
+// When each booking was first posted (performance.now()), for its time into ServiceTitan.
+const postedAt = new Map();
+// The records are polled every POLL_MS from the phase's start (not only once every
+// booking is answered: the soak's answers take its whole length, which would then be
+// every booking's time into ServiceTitan).
+const POLL_MS = 2000;
+
+// Polls the records until every phone has its customer and job, or RECORDS_LIMIT_MS
+// after `allAnswered` settles. `intoServiceTitan`: per booking, from its first post to the
+// poll that first saw its records, so a booking the pipeline queued shows as a late one.
+async function recorded(people, allAnswered) {
+  let answeredAt = null;
+  allAnswered.then(() => { answeredAt = performance.now(); });
   const seen = new Map();
   let counted;
+  let told = 0;
   for (;;) {
     counted = tally(await admin('/_admin/records'), people);
-    const now = performance.now() - t0;
+    const now = performance.now();
     for (const phone of counted.arrived) if (!seen.has(phone)) seen.set(phone, now);
-    if (counted.missing === 0 || performance.now() - since > RECORDS_LIMIT_MS) break;
-    if (Math.round(performance.now() - since) % 60_000 < 1000) console.log(`load: ${counted.missing} not in ServiceTitan yet`);
-    await sleep(1000);
+    if (answeredAt != null) {
+      if (counted.missing === 0 || now - answeredAt > RECORDS_LIMIT_MS) break;
+      if (now - answeredAt > (told + 1) * 60_000) console.log(`load: ${counted.missing} not in ServiceTitan yet (${++told} min)`);
+    }
+    await sleep(POLL_MS);
   }
-  const ms = [...seen.values()];
-  return { duplicated: counted.duplicated, missing: counted.missing,
+  const ms = [...seen].map(([phone, at]) => at - postedAt.get(phone));
+  return { duplicated: counted.duplicated, missing: counted.missing, missingSample: counted.missingSample,
     intoServiceTitan: { p50: pct(ms, 0.5), p95: pct(ms, 0.95), max: ms.length ? Math.max(...ms) : null,
       over5min: ms.filter((x) => x > 300_000).length } };
 }
@@ -215,6 +247,8 @@ async function loadPhase(procs) {
   const t0 = performance.now();
   let next = 0;
   const results = [];
+  let markAnswered;
+  const watching = recorded(people, new Promise((r) => { markAnswered = r; }));
   const conversation = async () => {
     while (next < people.length && performance.now() - t0 < PHASE_LIMIT_MS) {
       const h = people[next++];
@@ -225,7 +259,8 @@ async function loadPhase(procs) {
   await Promise.all(Array.from({ length: CONCURRENCY }, conversation));
   const answeredMs = performance.now() - t0;
   answered();
-  const counted = await recorded(people, t0);
+  markAnswered();
+  const counted = await watching;
   const recordedMs = performance.now() - t0;
   const cpu = cpuSeconds(procs.workerd).map((c, i) => c - cpu0[i]);
   const notBooked = BOOKINGS - results.filter((r) => r.booked).length;
@@ -233,7 +268,7 @@ async function loadPhase(procs) {
     bookings: BOOKINGS, concurrency: CONCURRENCY, answeredMs, recordedMs,
     answeredPerSecond: (BOOKINGS / answeredMs) * 1000, recordedPerSecond: (BOOKINGS / recordedMs) * 1000,
     ...latency(results), posts: results.reduce((t, r) => t + r.posts, 0),
-    notBooked, missingRecords: counted.missing, lost: Math.max(notBooked, counted.missing),
+    notBooked, missingRecords: counted.missing, missingSample: counted.missingSample, lost: Math.max(notBooked, counted.missing),
     duplicated: counted.duplicated, intoServiceTitan: counted.intoServiceTitan,
     cpuSeconds: cpu, cpuMsPerBooking: (cpu.reduce((a, b) => a + b, 0) / BOOKINGS) * 1000,
   };
@@ -250,6 +285,8 @@ async function soakPhase(procs) {
   const timer = setInterval(sample, RSS_EVERY_MS);
   const cpu0 = cpuSeconds(procs.workerd);
   const pending = [];
+  let markAnswered;
+  const watching = recorded(people, new Promise((r) => { markAnswered = r; }));
   for (let i = 0; i < count; i++) {
     const due = (i / SOAK_RATE) * 1000;
     const wait = due - (performance.now() - t0);
@@ -257,17 +294,18 @@ async function soakPhase(procs) {
     pending.push(book(people[i]));
   }
   const results = await Promise.all(pending);
-  const counted = await recorded(people, t0);
+  markAnswered();
+  const counted = await watching;
   const cpu = cpuSeconds(procs.workerd).map((c, i) => c - cpu0[i]);
   clearInterval(timer);
   sample();
   const notBooked = count - results.filter((r) => r.booked).length;
   const earlier = Array.from({ length: RECHECK }, (_, i) => homeowner(i, '651'));
-  const again = tally(await admin('/_admin/records'), earlier);
+  const again = RECHECK ? tally(await admin('/_admin/records'), earlier) : null;
   return {
-    loadRecheck: { bookings: RECHECK, missing: again.missing, duplicated: again.duplicated },
+    loadRecheck: again && { bookings: RECHECK, missing: again.missing, duplicated: again.duplicated },
     seconds: SOAK_SECONDS, rate: SOAK_RATE, bookings: count, ...latency(results),
-    notBooked, missingRecords: counted.missing, lost: Math.max(notBooked, counted.missing),
+    notBooked, missingRecords: counted.missing, missingSample: counted.missingSample, lost: Math.max(notBooked, counted.missing),
     duplicated: counted.duplicated, intoServiceTitan: counted.intoServiceTitan, everyMs: RSS_EVERY_MS, samples: samples.map((x) => ({ s: x.s, rss: x.rss })),
     ...rssSummary(samples), cpuMsPerBooking: (cpu.reduce((a, b) => a + b, 0) / count) * 1000,
   };

@@ -43,7 +43,7 @@ pub(super) fn render(s: &mut String, targets: &[Target]) {
     let _ = writeln!(s, "\n## Fuzzing\n");
     let _ = writeln!(
         s,
-        "`cargo xtask fuzz --minutes {}` (xtask/src/fuzz.rs), run by the bench beside the soak: coverage-guided \
+        "`cargo xtask fuzz --minutes {}` (xtask/src/fuzz.rs), run by the bench after the load's answers and before the soak: coverage-guided \
          fuzzing with libFuzzer through cargo-fuzz, built with `--sanitizer none` (this machine has stable Rust \
          only), every target for an equal share, {:.1} minutes in all. A target starts from its seeds in the repo \
          (fuzz/corpus/<target>/) and what earlier runs found (target/fuzz-corpus/<target>/, not in the repo); a \

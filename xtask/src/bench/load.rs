@@ -28,7 +28,12 @@ const SOAK_RATE: u32 = 2;
 
 pub(super) enum Phase {
     Load(Size),
-    Soak { minutes: u64 },
+    /// `after_load`: the load phase ran before on this stack, so the soak re-reads its
+    /// bookings' records at its end (`--only soak` has none to re-read).
+    Soak {
+        minutes: u64,
+        after_load: bool,
+    },
 }
 
 /// Written by load.mjs when every booking of the load phase has its answer.
@@ -59,11 +64,13 @@ pub(super) fn run(urls: &[(&'static str, String)], out: &Path, phase: Phase) -> 
                 "quick-load.json"
             }
         }
-        Phase::Soak { minutes } => {
+        Phase::Soak { minutes, after_load } => {
             env.push(("LOAD_PHASE", "soak".into()));
             env.push(("SOAK_SECONDS", (minutes * 60).to_string()));
             env.push(("SOAK_RATE", SOAK_RATE.to_string()));
-            env.push(("LOAD_RECHECK", FULL.bookings.to_string()));
+            if after_load {
+                env.push(("LOAD_RECHECK", FULL.bookings.to_string()));
+            }
             "soak.json"
         }
     };
@@ -135,8 +142,8 @@ pub(super) fn render(s: &mut String, load: &Value, soak: &Value, spans: &[Span])
          homeowner, until {} are booked; each homeowner has a phone of their own. Then the emulator's records \
          are polled until every phone has its customer and job. Latency is the first post to the \"booked\" \
          answer (it comes before ServiceTitan: the Durable Object books from its alarm); *into ServiceTitan* \
-         is from the phase's start to the poll (one a second) that first saw the booking's customer and job, \
-         waited for up to {:.0} minutes, past the pipeline's 15-minute queue for a call refused 6 times in a \
+         is from the booking's first post to the poll of the records (one every 2 s from the phase's start) \
+         that first saw its customer and job, waited for after the last answer for up to {:.0} minutes, past the pipeline's 15-minute queue for a call refused 6 times in a \
          row (`QUEUE_DELAY`, shared/src/servicetitan/pipeline/mod.rs). Errors are answers other than 200 (a \
          re-post follows). The 429s are the emulator's count of calls its limit refused; the calls and the \
          busiest second (calls answered, not refused) come from its journal, which keeps the last 10,000 \
@@ -219,9 +226,8 @@ fn render_soak(s: &mut String, soak: &Value, spans: &[Span]) {
          for {minutes:.0} minutes. Memory is the resident set (VmRSS from /proc/<pid>/status) of the workerd \
          processes under this run's `wrangler dev` (pids {}: wrangler runs the worker in one and its dev proxy in \
          another), summed, every {:.0} s. It *grows* when the mean of the last fifth of the samples is more than \
-         10 % above the mean of the second fifth (the first fifth is warm-up). The fuzzing (below) starts when \
-         the load's bookings are answered and may run into the soak: where they overlap, the soak's latencies \
-         shared the CPUs with it. {} Load average {} at the start, {} at the end.{}\n",
+         10 % above the mean of the second fifth (the first fifth is warm-up). The fuzzing (below) runs between \
+         the load's answers and the soak, never beside the soak. {} Load average {} at the start, {} at the end.{}\n",
         1.0 / num(&soak["rate"]),
         procs.join(", "),
         num(&soak["everyMs"]) / 1000.0,
@@ -232,17 +238,25 @@ fn render_soak(s: &mut String, soak: &Value, spans: &[Span]) {
     );
     let _ = writeln!(
         s,
-        "| bookings | p50 | p95 | p99 | errors | lost | duplicated | RSS start | RSS peak | RSS end | second fifth / \
-         last fifth (mean) | grows |\n|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|"
+        "| bookings | p50 | p95 | p99 | into ServiceTitan p50 / p95 / max | errors | ServiceTitan calls (refused \
+         with 429) | lost | duplicated | RSS start | RSS peak | RSS end | second fifth / last fifth (mean) | grows \
+         |\n|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"
     );
+    let into = &soak["intoServiceTitan"];
     let _ = writeln!(
         s,
-        "| {} | {:.0} ms | {:.0} ms | {:.0} ms | {} | {} {} | {} {} | {} | {} | {} | {} / {} | {} |\n",
+        "| {} | {:.0} ms | {:.0} ms | {:.0} ms | {:.1} / {:.1} / {:.1} s | {} | {} ({}) | {} {} | {} {} | {} | {} | \
+         {} | {} / {} | {} |\n",
         bytes(&soak["bookings"]),
         num(&soak["p50"]),
         num(&soak["p95"]),
         num(&soak["p99"]),
+        num(&into["p50"]) / 1000.0,
+        num(&into["p95"]) / 1000.0,
+        num(&into["max"]) / 1000.0,
         errors(&soak["errors"]),
+        count(&soak["serviceTitan"]["calls"]),
+        count(&soak["serviceTitan"]["tooMany"]),
         soak["lost"],
         target0(&soak["lost"]),
         soak["duplicated"],
