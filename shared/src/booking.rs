@@ -302,6 +302,11 @@ pub struct BookingRequest {
     pub preferred_time: PreferredTime,
     /// The arrival window picked from availability, if any.
     pub arrival_window: Option<ArrivalWindow>,
+    /// The window the homeowner picked that the re-check right before booking could not
+    /// confirm (taken, with nothing open after it, or past what capacity shows): it is
+    /// not booked, and the office's review names it, so they call about that time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unconfirmed_window: Option<ArrivalWindow>,
     /// Referral / advocate code, if given.
     pub referral_code: Option<String>,
     /// The homeowner ticked "text me updates" on the confirmation card. Set by the

@@ -37,6 +37,7 @@ pub fn request() -> BookingRequest {
         priority: Priority::Normal,
         preferred_time: PreferredTime { day: Some(DayPreference::Tomorrow), part: Some(DayPart::Morning) },
         arrival_window: None,
+        unconfirmed_window: None,
         referral_code: None,
         sms_consent: false,
         voice_consent: false,

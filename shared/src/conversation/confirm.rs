@@ -324,8 +324,10 @@ pub fn reply_after_recheck(
             (Some(w), ReplyStatus::Booked)
         }
         _ => {
-            // The office confirms a time: no window is sent, and none is promised.
+            // The office confirms a time: no window is sent, and none is promised; the
+            // office's review says which one the homeowner picked.
             request.arrival_window = None;
+            request.unconfirmed_window = Some(taken);
             request.preferred_time = Default::default();
             (None, ReplyStatus::Received)
         }

@@ -190,6 +190,7 @@ impl Conversation {
             priority: d.priority,
             preferred_time: d.preferred_time.unwrap_or_default(),
             arrival_window: d.window,
+            unconfirmed_window: None,
             referral_code: d.referral_code.clone(),
             sms_consent: d.sms_consent,
             voice_consent: d.voice_consent,

@@ -218,6 +218,7 @@ impl AbandonedChat {
             priority: Priority::Normal,
             preferred_time: PreferredTime::default(),
             arrival_window: None,
+            unconfirmed_window: None,
             referral_code: None,
             sms_consent: false,
             voice_consent: false,

@@ -475,6 +475,7 @@ pub fn book_fields(args: &Value, site: &SiteConfig, now: UnixSeconds) -> Result<
             preferred_time
         },
         arrival_window,
+        unconfirmed_window: None,
         referral_code: None,
         sms_consent: args.get("smsConsent").and_then(Value::as_bool).unwrap_or(false),
         voice_consent: false,

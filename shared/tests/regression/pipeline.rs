@@ -226,3 +226,29 @@ fn a_pacer_hold_counted_as_a_servicetitan_429_and_queued_the_booking() {
     };
     assert!(matches!(outcome, Outcome::Queued { .. }), "{outcome:?}");
 }
+
+/// The window re-check found the homeowner's picked window gone and cleared it before the
+/// pipeline saw the request, so the office's booking said "no arrival window chosen or
+/// preferred" of a homeowner who had chosen one. The review now names the window picked.
+#[test]
+fn a_window_the_recheck_could_not_confirm_read_as_none_chosen() {
+    use booking_core::conversation::reply_after_recheck;
+    use booking_core::servicetitan::availability::WindowCheck;
+    let picked = ArrivalWindow { start: NOW + 86_400 + 14 * 3600, end: NOW + 86_400 + 18 * 3600 };
+    let mut chosen = request();
+    chosen.arrival_window = Some(picked);
+    let (booked, _) = reply_after_recheck(chosen, &site(), "W-TEST-0004", NOW, WindowCheck::Gone);
+    assert_eq!((booked.arrival_window, booked.unconfirmed_window), (None, Some(picked)));
+    let label = booking_core::conversation::window_label(Locale::En, picked, site().utc_offset_minutes);
+    let mut f = Fake::new();
+    let mut now = NOW;
+    let outcome = run(&mut pipeline(booked, site()), &mut f, &mut now);
+    assert!(matches!(outcome, Outcome::Booked(_)), "{outcome:?}");
+    assert!(f.jobs.is_empty(), "no job without a confirmed window");
+    let summary = f.bookings[0]["_body"]["summary"].as_str().unwrap();
+    let review = summary.lines().next().unwrap();
+    assert_eq!(
+        review,
+        format!("Office review: the homeowner picked {label}, which could not be confirmed against capacity.")
+    );
+}

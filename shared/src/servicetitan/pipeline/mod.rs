@@ -392,7 +392,11 @@ impl BookingPipeline {
             Some(w) if w.start > now => Some(w),
             _ => window_for_preference(&self.site, self.request.preferred_time, now),
         };
-        if self.site.mode != BookingMode::Booking && self.window.is_none() {
+        if let Some(w) = self.request.unconfirmed_window {
+            let picked = crate::conversation::window_label(crate::booking::Locale::En, w, self.site.utc_offset_minutes);
+            self.office_review =
+                Some(format!("the homeowner picked {picked}, which could not be confirmed against capacity"));
+        } else if self.site.mode != BookingMode::Booking && self.window.is_none() {
             self.office_review = Some("no arrival window chosen or preferred".into());
         }
     }
