@@ -298,6 +298,8 @@ async function soakPhase(procs) {
   const counted = await watching;
   const cpu = cpuSeconds(procs.workerd).map((c, i) => c - cpu0[i]);
   clearInterval(timer);
+  // What the emulator holds, to read a loss after the run.
+  if (counted.missing) writeFileSync(`${dirname(OUT)}/soak-records.json`, JSON.stringify(await admin('/_admin/records')));
   sample();
   const notBooked = count - results.filter((r) => r.booked).length;
   const earlier = Array.from({ length: RECHECK }, (_, i) => homeowner(i, '651'));

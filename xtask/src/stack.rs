@@ -471,6 +471,10 @@ fn start_sandbox(c: &Credentials, port: u16, logs: &Path, time_factor: Option<u3
     if let Some(f) = time_factor {
         cmd.args(["--time-factor", &f.to_string()]);
     }
+    // A shorter token life, to watch the worker's refresh in a few minutes (bench only).
+    if let Ok(ttl) = std::env::var("ST_TOKEN_TTL") {
+        cmd.args(["--token-ttl", &ttl]);
+    }
     let mut child = cmd
         .args(["--port", &port.to_string(), "--seed"])
         .arg(r.join("tests/data/st-tenant.json"))

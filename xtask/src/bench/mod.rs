@@ -25,7 +25,7 @@
 //!
 //! Every number in BENCHMARKS.md comes from this run. `--no-build` reuses the
 //! existing build (for iterating on the bench itself); `--only peers` (or `faults`, `soak`,
-//! `webhooks`, `load`, `abuse`) starts the stack (abuse: its own) and runs only
+//! `load+soak`, `webhooks`, `load`, `abuse`) starts the stack (abuse: its own) and runs only
 //! tests/bench/<that>.mjs (JSON, and abuse.md, in target/bench), BENCHMARKS.md untouched; `--quick` (quick.rs) is CI's short run: sizes
 //! and a small load, checked.
 
@@ -462,10 +462,10 @@ fn summary(engine: &Engine, sizes: &Value, worker: &Value, widget: &Value) {
     );
 }
 
-/// `cargo xtask bench --only peers|faults|webhooks|load|soak|abuse`: a fresh stack, then that
+/// `cargo xtask bench --only peers|faults|webhooks|load|soak|load+soak|abuse`: a fresh stack, then that
 /// one script.
 fn only(build: bool, script: &str) -> Result<(), Fail> {
-    const SCRIPTS: [&str; 6] = ["peers", "faults", "webhooks", "load", "soak", "abuse"];
+    const SCRIPTS: [&str; 7] = ["peers", "faults", "webhooks", "load", "soak", "load+soak", "abuse"];
     if !SCRIPTS.contains(&script) {
         return Err(Fail(format!("--only takes one of {}, not {script:?}", SCRIPTS.join(", "))));
     }
@@ -486,6 +486,10 @@ fn only(build: bool, script: &str) -> Result<(), Fail> {
         "webhooks" => node_json("webhooks.mjs", &out.join("webhooks.json"), &webhook_env(&stack)),
         "load" => load::run(&urls(&stack), &out, load::Phase::Load(load::FULL)),
         "soak" => load::run(&urls(&stack), &out, load::Phase::Soak { minutes: soak_minutes(), after_load: false }),
+        // The soak on the stack the load has just used, as in the full run.
+        "load+soak" => load::run(&urls(&stack), &out, load::Phase::Load(load::FULL)).and_then(|_| {
+            load::run(&urls(&stack), &out, load::Phase::Soak { minutes: soak_minutes(), after_load: true })
+        }),
         _ => node_json(&format!("{script}.mjs"), &out.join(format!("{script}.json")), &urls(&stack)),
     };
     drop(stack);
