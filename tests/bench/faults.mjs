@@ -135,11 +135,11 @@ async function cell(step, fault, clean) {
   const r = { step: step.label, fault: fault.name, booked: b.booked, answers: b.answers, posts: b.posts, ms: Math.round(b.ms),
     recordedMs, faultHits: hit, stepCalls: ofStep, retries: Math.max(0, ofStep - step.cleanCount), calls: calls.length,
     extra: extraCalls(calls, clean), records, exactlyOne: exact };
-  // The token endpoint's 401 is invalid_client: a configuration problem by design
-  // (shared/src/run/mod.rs), not a transient fault, so the run waits for the contractor.
+  // The token endpoint's 401 is invalid_client: a configuration problem (the owner is
+  // told), tried again once after 30 s (CONFIGURATION_RECHECK), then every 15 min.
   if (step.token && fault.spec.status === 401 && !exact) {
-    r.note = 'held by design: invalid_client is a configuration problem (booking.needs_attention, retried every 15 min, '
-      + `shared/src/run/mod.rs), beyond this bench's ${RECORDS_LIMIT_MS / 1000} s wait`;
+    r.note = 'not booked in time: invalid_client is a configuration problem (booking.needs_attention), tried again once '
+      + `after 30 s, then every 15 min (shared/src/servicetitan/pipeline/mod.rs); this bench waits ${RECORDS_LIMIT_MS / 1000} s`;
   }
   console.log(`faults: ${step.label} x ${fault.name}: ${b.booked ? 'booked' : 'NOT booked'}, records in ${recordedMs} ms, `
     + `retries ${r.retries}, fault hits ${hit}, records ${JSON.stringify(records)}${exact ? '' : '  <-- not exactly one'}`);

@@ -29,7 +29,7 @@
 //! |---|---|
 //! | ServiceTitan takes it (a job, or an office booking) | `session.completed`, [`Record::Outcome`], booking issues cleared |
 //! | ServiceTitan refuses it, the office booking too | `booking.failed`, [`Cause::Refused`], [`Record::Outcome`] `failed` |
-//! | credentials or scopes (token `invalid_client`, 401 twice, 403) | `booking.needs_attention` once, [`Cause::Configuration`], retried every 15 min; cleared by the next 2xx |
+//! | credentials or scopes (token `invalid_client`, 401 twice, 403) | `booking.needs_attention` once, [`Cause::Configuration`], retried after 30 s once, then every 15 min; cleared by the next 2xx |
 //! | not taken after [`GIVE_UP_AFTER`] (24 h) | `booking.failed` (retrying), [`Cause::GaveUp`], the pipeline files an office booking instead of the job; retried hourly until [`RETRY_FOR`] (7 days), then [`Record::Outcome`] `failed` |
 //! | the promised window passed before the job was made | the pipeline re-plans it; `booking.needs_attention`, [`Cause::WindowReplanned`] |
 //! | a webhook is refused for a day | dropped, [`Cause::WebhookUndelivered`] |

@@ -210,3 +210,31 @@ fn a_reload_filed_an_abandoned_chat_seconds_before_the_real_booking() {
     w.run.abandon_to_office(report, call, NOW);
     assert!(matches!(w.run.next_action(NOW), Action::Send(_)), "the missed call's booking goes at once");
 }
+
+/// The fault matrix's "token rejected (401)" cell: the token endpoint refused once, and
+/// the booking waited the quarter-hour queue for ServiceTitan though the next token
+/// would have come. The first refusal is tried again after 30 s; a lasting one keeps the
+/// 15-minute queue (the owner is told either way).
+#[test]
+fn a_token_refused_once_kept_the_booking_out_of_servicetitan_for_a_quarter_hour() {
+    use booking_core::servicetitan::pipeline::{CONFIGURATION_RECHECK, QUEUE_DELAY};
+    let refused = || StResponse::new(401, None, r#"{"error":"invalid_client"}"#.into());
+    let mut p = pipeline(request(), site());
+    let (_, first) = queued_cause(&mut p, refused());
+    let Outcome::Queued { retry_at, .. } = first else { panic!("{first:?}") };
+    assert_eq!(retry_at, NOW + 1 + CONFIGURATION_RECHECK);
+    // Refused again at the early retry: now the quarter hour.
+    let mut now = retry_at;
+    let Step::Send(_) = p.next_request(now) else { panic!("no retry at {now}") };
+    now += 1;
+    p.on_response(refused(), now);
+    let Step::Done(Outcome::Queued { retry_at, .. }) = p.next_request(now) else { panic!("not queued again") };
+    assert_eq!(retry_at, now + QUEUE_DELAY);
+    // Refused once, then answered: booked within the minute.
+    let mut p = pipeline(request(), site());
+    let (_, first) = queued_cause(&mut p, refused());
+    let Outcome::Queued { retry_at, .. } = first else { panic!("{first:?}") };
+    let (mut f, mut now) = (Fake::new(), retry_at);
+    assert!(matches!(run(&mut p, &mut f, &mut now), Outcome::Booked(_)));
+    assert!(now < NOW + 60 && f.jobs.len() == 1, "booked at {now}");
+}

@@ -53,7 +53,7 @@
 //! | 400 on create customer, location or job | the request goes to the office as a booking, ServiceTitan's refusal as the office-review reason |
 //! | 400 on anything else (the office booking too) | [`Outcome::Failed`] with ServiceTitan's message |
 //! | 401 | the same call again with `fresh_token` (once); a second 401 → queued, [`QueueCause::Configuration`] |
-//! | 403, or the token endpoint refusing us (an OAuth error body such as `invalid_client`, on 400 or 401) | queued, [`QueueCause::Configuration`]: never a drop |
+//! | 403, or the token endpoint refusing us (an OAuth error body such as `invalid_client`, on 400 or 401) | queued, [`QueueCause::Configuration`]: never a drop; the first time retried after [`CONFIGURATION_RECHECK`], then every [`QUEUE_DELAY`] |
 //! | 404/409 on a write naming our ids | re-plan from the search (at most twice, then a booking for the office) |
 //! | 429/5xx/no response | retry after Retry-After or exponential backoff; after [`MAX_ATTEMPTS`] → [`Outcome::Queued`] |
 //! | held by our tenant pacer ([`StResponse::is_held`]: never sent) | wait its Retry-After; not a try |
@@ -92,6 +92,10 @@ pub const STILL_REACHABLE: i64 = 15 * 60;
 pub const MAX_ATTEMPTS: u32 = 6;
 /// Longest backoff between attempts, seconds.
 pub const MAX_BACKOFF: u64 = 300;
+/// A refused credential is tried again this soon, once, before the quarter-hour queue:
+/// a token endpoint that refuses once (an auth hiccup, a secret rotated a moment before)
+/// kept the booking out of ServiceTitan for 15 minutes (the bench's fault matrix).
+pub const CONFIGURATION_RECHECK: i64 = 30;
 /// How long a queued booking waits before the pipeline tries again.
 pub const QUEUE_DELAY: i64 = 900;
 /// Phone hits beyond this are "too many to tell apart".
@@ -168,6 +172,9 @@ pub struct BookingPipeline {
     wait_until: Option<UnixSeconds>,
     #[serde(default)]
     queued: Option<(String, UnixSeconds)>,
+    /// The one early retry after a refused credential ([`CONFIGURATION_RECHECK`]) is spent.
+    #[serde(default)]
+    configuration_rechecked: bool,
     #[serde(default)]
     replans: u32,
     #[serde(default)]
@@ -229,6 +236,7 @@ impl BookingPipeline {
             refreshed: false,
             wait_until: None,
             queued: None,
+            configuration_rechecked: false,
             replans: 0,
             stale_customers: vec![],
             first_write_at: None,
@@ -558,6 +566,11 @@ impl BookingPipeline {
     fn queue_for_configuration(&mut self, reason: String, now: UnixSeconds) {
         self.queue(reason, now);
         self.queue_cause = Some(QueueCause::Configuration);
+        if !std::mem::replace(&mut self.configuration_rechecked, true) {
+            if let Some((_, at)) = &mut self.queued {
+                *at = now + CONFIGURATION_RECHECK;
+            }
+        }
     }
 
     fn is_stale_ids_stage(&self) -> bool {
