@@ -471,7 +471,8 @@ fn start_sandbox(c: &Credentials, port: u16, logs: &Path, time_factor: Option<u3
     if let Some(f) = time_factor {
         cmd.args(["--time-factor", &f.to_string()]);
     }
-    // A shorter token life, to watch the worker's refresh in a few minutes (bench only).
+    // A shorter token life (`ST_TOKEN_TTL` seconds), to watch the worker's token refresh
+    // within a short bench run; unset, the emulator's 900 s.
     if let Ok(ttl) = std::env::var("ST_TOKEN_TTL") {
         cmd.args(["--token-ttl", &ttl]);
     }

@@ -172,10 +172,10 @@ type Phases = (Result<Value, Fail>, Result<Value, Fail>, Result<Vec<fuzzing::Tar
 
 /// The load, the fuzzing, then the soak. The fuzzing starts once the load's bookings are
 /// answered (its wait for the records is idle time, up to the pipeline's 15-minute queue);
-/// the soak waits for it to end: beside libFuzzer and its build on 2 cores, the 2026-12-02
-/// soak's pipeline fell minutes behind and 853 of its 1,200 bookings were not in
-/// ServiceTitan 3 minutes after the last answer (late, not lost, but not what a soak of the
-/// worker measures). When each ran goes into BENCHMARKS.md.
+/// the soak waits for it to end, so the soak's latencies and CPU are the worker's alone on
+/// these 2 cores. (The soak's losses of 2026-12-02 and -03 were not the fuzzing's: they
+/// were the emulator's phone search, quadratic in its records, fixed in
+/// tests/st-sandbox/src/api/crm.rs.) When each ran goes into BENCHMARKS.md.
 fn load_soak_and_fuzz(urls: &[(&'static str, String)], out: &Path) -> Phases {
     let answered = load::answered_file(out);
     let load_done = Arc::new(AtomicBool::new(false));
