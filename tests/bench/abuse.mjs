@@ -593,7 +593,10 @@ let offered = null;
 async function offeredWindow() {
   if (offered) return offered;
   const r = await exchange({ path: `/v1/sites/${SITE}/availability?trade=plumbing&zip=55414`, from: client('offered windows') });
-  offered = r.json?.windows?.[0] ?? null;
+  // The last window offered, not the first: the normal bookings (and most cases) ask for
+  // "tomorrow morning", so after the morning's lead time the first window offered is the
+  // one they fill, and the control was re-planned as "just taken" (the run of 01:00 UTC).
+  offered = r.json?.windows?.at(-1) ?? null;
   return offered;
 }
 async function craftedWindow(kind) {

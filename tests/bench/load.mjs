@@ -25,8 +25,8 @@ const PER_SECOND = Number(env.ST_PER_SECOND || 60);
 // One booking's bound (re-posts included), the whole phase's, and the records' wait.
 const BOOKING_LIMIT_MS = Number(env.LOAD_BOOKING_LIMIT_MS || 120_000);
 const PHASE_LIMIT_MS = Number(env.LOAD_LIMIT_MS || 900_000);
-// Past the pipeline's 15-minute queue (QUEUE_DELAY, after 6 refused attempts at one call):
-// a queued booking is late, not lost.
+// Past the pipeline's queue after 6 failed attempts at one call (tried again after 2 min,
+// UNAVAILABLE_RECHECK, then every 15, QUEUE_DELAY): a queued booking is late, not lost.
 // The soak's bookings come at a fifth of the limit: 3 minutes after the last answer.
 const RECORDS_LIMIT_MS = Number(env.LOAD_RECORDS_LIMIT_MS || (PHASE === 'soak' ? 180_000 : 1_080_000));
 // Written when every booking of the load phase is answered (the bench starts its fuzzing
@@ -36,7 +36,7 @@ const answered = () => { if (ANSWERED_FILE) writeFileSync(ANSWERED_FILE, String(
 const SOAK_SECONDS = Number(env.SOAK_SECONDS || 600);
 const SOAK_RATE = Number(env.SOAK_RATE || 2);
 // The soak re-reads the records of the load phase's LOAD_RECHECK bookings at its end: a
-// booking the pipeline queued retries 15 minutes later, which may add its records (or a
+// booking the pipeline queued retries minutes later, which may add its records (or a
 // second job) after the load phase stopped looking.
 const RECHECK = Number(env.LOAD_RECHECK || 0);
 const RSS_EVERY_MS = Number(env.RSS_EVERY_MS || 5000);

@@ -143,8 +143,8 @@ pub(super) fn render(s: &mut String, load: &Value, soak: &Value, spans: &[Span])
          are polled until every phone has its customer and job. Latency is the first post to the \"booked\" \
          answer (it comes before ServiceTitan: the Durable Object books from its alarm); *into ServiceTitan* \
          is from the booking's first post to the poll of the records (one every 2 s from the phase's start) \
-         that first saw its customer and job, waited for after the last answer for up to {:.0} minutes, past the pipeline's 15-minute queue for a call refused 6 times in a \
-         row (`QUEUE_DELAY`, shared/src/servicetitan/pipeline/mod.rs). Errors are answers other than 200 (a \
+         that first saw its customer and job, waited for after the last answer for up to {:.0} minutes, past the pipeline's queue for a call that failed 6 times in a \
+         row (tried again after 2 minutes, then every 15: `UNAVAILABLE_RECHECK`, `QUEUE_DELAY`, shared/src/servicetitan/pipeline/mod.rs). Errors are answers other than 200 (a \
          re-post follows). The 429s are the emulator's count of calls its limit refused; the calls and the \
          busiest second (calls answered, not refused) come from its journal, which keeps the last 10,000 \
          (n/a when the phase made more). Lost = not booked in time, or no customer and job in the records in \
@@ -199,7 +199,7 @@ pub(super) fn render(s: &mut String, load: &Value, soak: &Value, spans: &[Span])
         let _ = writeln!(
             s,
             "The same {} bookings re-read in the records at the soak's end (a booking the pipeline queued retries \
-             15 minutes later and may only then reach ServiceTitan, or reach it twice): not in ServiceTitan {} {}, \
+             2 or 15 minutes later and may only then reach ServiceTitan, or reach it twice): not in ServiceTitan {} {}, \
              duplicated {} {}.\n",
             bytes(&again["bookings"]),
             again["missing"],

@@ -74,9 +74,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), Fail> {
     }
     let started = Instant::now();
     // Before our own builds load the CPUs: what else was running.
-    let machine = machine();
+    let mut machine = machine();
     tools::ensure_build_tools()?;
     tools::ensure_chromium()?;
+    // Read again: on a fresh machine Chromium was installed just now (it read "unknown").
+    machine.chromium = command_line(tools::CHROMIUM, &["--version"]);
     let out = root().join("target/bench");
     std::fs::create_dir_all(&out).map_err(|e| Fail(format!("{}: {e}", out.display())))?;
 
