@@ -219,30 +219,28 @@ fn a_reload_filed_an_abandoned_chat_seconds_before_the_real_booking() {
 #[test]
 fn a_burst_of_failed_tries_kept_the_booking_out_of_servicetitan_for_a_quarter_hour() {
     use booking_core::servicetitan::pipeline::{MAX_ATTEMPTS, QUEUE_DELAY, UNAVAILABLE_RECHECK};
-    let fail_every_try = |p: &mut booking_core::servicetitan::BookingPipeline, mut now: i64| {
-        for _ in 0..MAX_ATTEMPTS {
-            let until = match p.next_request(now) {
-                Step::Wait { until } => until,
-                _ => now,
-            };
-            now = until;
-            let Step::Send(_) = p.next_request(now) else { panic!("no try at {now}") };
-            p.on_response(StResponse::new(0, None, String::new()), now);
+    // No answer to the calls numbered `from..from + MAX_ATTEMPTS`.
+    let no_answer = |f: &mut Fake, from: usize| {
+        for i in from..from + MAX_ATTEMPTS as usize {
+            f.faults.insert(i, Fault::Status(0, None));
         }
-        let Step::Done(Outcome::Queued { retry_at, .. }) = p.next_request(now) else { panic!("not queued") };
-        assert_eq!(p.queue_cause(), Some(QueueCause::Unavailable));
-        (now, retry_at)
     };
-    let mut p = pipeline(request(), site());
-    let (queued_at, retry_at) = fail_every_try(&mut p, NOW);
-    assert_eq!(retry_at, queued_at + UNAVAILABLE_RECHECK);
+    let (mut p, mut f, mut now) = (pipeline(request(), site()), Fake::new(), NOW);
+    no_answer(&mut f, 0);
+    let Outcome::Queued { retry_at, .. } = run(&mut p, &mut f, &mut now) else { panic!("not queued") };
+    assert_eq!(p.queue_cause(), Some(QueueCause::Unavailable));
+    assert_eq!(retry_at, now + UNAVAILABLE_RECHECK);
     // Still failing at the early recheck: now the quarter hour.
-    let (queued_at, retry_at) = fail_every_try(&mut p, retry_at);
-    assert_eq!(retry_at, queued_at + QUEUE_DELAY);
+    no_answer(&mut f, MAX_ATTEMPTS as usize);
+    now = retry_at;
+    let Outcome::Queued { retry_at, .. } = run(&mut p, &mut f, &mut now) else { panic!("not queued again") };
+    assert_eq!(retry_at, now + QUEUE_DELAY);
     // The burst passed: booked at the early recheck, once.
-    let mut p = pipeline(request(), site());
-    let (queued_at, retry_at) = fail_every_try(&mut p, NOW);
-    let (mut f, mut now) = (Fake::new(), retry_at);
+    let (mut p, mut f, mut now) = (pipeline(request(), site()), Fake::new(), NOW);
+    no_answer(&mut f, 0);
+    let Outcome::Queued { retry_at, .. } = run(&mut p, &mut f, &mut now) else { panic!("not queued") };
+    let queued_at = now;
+    now = retry_at;
     assert!(matches!(run(&mut p, &mut f, &mut now), Outcome::Booked(_)));
     assert!(now < queued_at + 3 * 60 && f.jobs.len() == 1 && f.customers.len() == 1, "booked at {now}");
 }
